@@ -1,0 +1,128 @@
+//! The api's configuration, from `FERROCAT_*` variables.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+
+use ferrocat_shared::config::{ConfigError, Env};
+use ferrocat_shared::temporal::TemporalConfig;
+
+/// Everything the api needs to start.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `FERROCAT_API_ADDR`, default `127.0.0.1:8000`.
+    pub addr: SocketAddr,
+    /// `FERROCAT_DATABASE_URL`.
+    pub database_url: SecretString,
+    /// `FERROCAT_PUBLIC_URL`: the edge's public URL, used in webhook URLs and cookie flags.
+    pub public_url: String,
+    /// `FERROCAT_SIGNING_SECRET`: derives webhook URL secrets.
+    pub signing_secret: SecretString,
+    /// `FERROCAT_ADMIN_EMAIL` / `FERROCAT_ADMIN_PASSWORD`: the first admin, created at start.
+    pub admin: Option<(String, SecretString)>,
+    /// `FERROCAT_SESSION_TTL_SECONDS`, default 7 days.
+    pub session_ttl_seconds: i64,
+    /// `FERROCAT_MIN_PASSWORD_LENGTH`, default 12.
+    pub min_password_length: usize,
+    /// `FERROCAT_MAX_BODY_BYTES`, default 10 MiB.
+    pub max_body_bytes: usize,
+    /// Temporal endpoint and queues.
+    pub temporal: TemporalConfig,
+}
+
+impl ApiConfig {
+    /// Reads and validates the configuration.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let public_url = env.string_or("FERROCAT_PUBLIC_URL", "http://localhost:8080");
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_PUBLIC_URL".into(),
+                value: public_url,
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        let signing_secret = env.required("FERROCAT_SIGNING_SECRET")?;
+        if signing_secret.len() < 16 {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_SIGNING_SECRET".into(),
+                value: "<redacted>".into(),
+                reason: "must be at least 16 characters".into(),
+            });
+        }
+        let min_password_length = env.parse_or("FERROCAT_MIN_PASSWORD_LENGTH", 12usize)?;
+        let admin = match (env.get("FERROCAT_ADMIN_EMAIL"), env.get("FERROCAT_ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => {
+                if !email.contains('@') {
+                    return Err(ConfigError::Invalid {
+                        key: "FERROCAT_ADMIN_EMAIL".into(),
+                        value: email.into(),
+                        reason: "not an email address".into(),
+                    });
+                }
+                if password.chars().count() < min_password_length {
+                    return Err(ConfigError::Invalid {
+                        key: "FERROCAT_ADMIN_PASSWORD".into(),
+                        value: "<redacted>".into(),
+                        reason: format!("must be at least {min_password_length} characters"),
+                    });
+                }
+                Some((email.to_owned(), SecretString::from(password.to_owned())))
+            }
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::Missing { key: "FERROCAT_ADMIN_PASSWORD".into() }),
+            (None, Some(_)) => return Err(ConfigError::Missing { key: "FERROCAT_ADMIN_EMAIL".into() }),
+        };
+        Ok(Self {
+            addr: env.parse_or("FERROCAT_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            database_url: SecretString::from(env.required("FERROCAT_DATABASE_URL")?),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            signing_secret: SecretString::from(signing_secret),
+            admin,
+            session_ttl_seconds: env.parse_or("FERROCAT_SESSION_TTL_SECONDS", 7 * 24 * 3600)?,
+            min_password_length,
+            max_body_bytes: env.parse_or("FERROCAT_MAX_BODY_BYTES", 10 * 1024 * 1024)?,
+            temporal: TemporalConfig::from_env(env)?,
+        })
+    }
+
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("FERROCAT_DATABASE_URL", "postgres://localhost/x"),
+            ("FERROCAT_SIGNING_SECRET", "0123456789abcdef0123"),
+        ]
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = ApiConfig::from_env(&Env::from_pairs(base())).unwrap();
+        assert_eq!(config.addr.port(), 8000);
+        assert!(config.admin.is_none());
+        assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn rejects_short_admin_password_without_echoing_it() {
+        let mut vars = base();
+        vars.push(("FERROCAT_ADMIN_EMAIL", "a@b.c"));
+        vars.push(("FERROCAT_ADMIN_PASSWORD", "short-pw"));
+        let err = ApiConfig::from_env(&Env::from_pairs(vars)).unwrap_err().to_string();
+        assert!(err.contains("FERROCAT_ADMIN_PASSWORD"), "{err}");
+        assert!(!err.contains("short-pw"), "{err}");
+    }
+
+    #[test]
+    fn requires_signing_secret() {
+        let err = ApiConfig::from_env(&Env::from_pairs([("FERROCAT_DATABASE_URL", "postgres://x/y")])).unwrap_err();
+        assert_eq!(err.to_string(), "FERROCAT_SIGNING_SECRET is required but not set");
+    }
+}

@@ -1,0 +1,6 @@
+//! Repositories: one module per aggregate, each function taking an executor or transaction.
+
+pub mod users;
+pub mod webhooks;
+pub mod workflows;
+pub mod workspaces;

@@ -1,0 +1,148 @@
+//! Workflows (the editable draft) and their immutable committed definitions.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// A workflow row.
+#[derive(Debug, Clone)]
+pub struct WorkflowRow {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub alias: Option<String>,
+    pub version: Option<i32>,
+    pub draft: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A committed definition.
+#[derive(Debug, Clone)]
+pub struct DefinitionRow {
+    pub id: Uuid,
+    pub workflow_id: Uuid,
+    pub version: i32,
+    pub content: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a draft.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    title: &str,
+    description: &str,
+    draft: &Value,
+) -> sqlx::Result<WorkflowRow> {
+    sqlx::query_as!(
+        WorkflowRow,
+        r#"INSERT INTO workflows (id, workspace_id, title, description, draft)
+           VALUES ($1, $2, $3, $4, $5)
+           RETURNING id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at"#,
+        Uuid::now_v7(),
+        workspace_id,
+        title,
+        description,
+        draft
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// One workflow of a workspace.
+pub async fn get(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid) -> sqlx::Result<Option<WorkflowRow>> {
+    sqlx::query_as!(
+        WorkflowRow,
+        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at
+           FROM workflows WHERE workspace_id = $1 AND id = $2"#,
+        workspace_id,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A page of a workspace's workflows, newest first, after the cursor (a creation time).
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    before: Option<DateTime<Utc>>,
+    limit: i64,
+) -> sqlx::Result<Vec<WorkflowRow>> {
+    sqlx::query_as!(
+        WorkflowRow,
+        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at
+           FROM workflows WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at < $2)
+           ORDER BY created_at DESC LIMIT $3"#,
+        workspace_id,
+        before,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Writes the next version of a workflow from its draft, in the caller's transaction; returns it.
+pub async fn commit(
+    tx: &mut sqlx::PgConnection,
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    content: &Value,
+    title: &str,
+    description: &str,
+) -> sqlx::Result<i32> {
+    // Row lock: concurrent commits of one workflow get consecutive versions.
+    let current = sqlx::query_scalar!(
+        "SELECT version FROM workflows WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
+        workflow_id,
+        workspace_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let version = current.unwrap_or(0) + 1;
+    sqlx::query!(
+        r#"INSERT INTO workflow_definitions (id, workflow_id, workspace_id, version, content)
+           VALUES ($1, $2, $3, $4, $5)"#,
+        Uuid::now_v7(),
+        workflow_id,
+        workspace_id,
+        version,
+        content
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE workflows SET version = $2, title = $3, description = $4, updated_at = now() WHERE id = $1",
+        workflow_id,
+        version,
+        title,
+        description
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(version)
+}
+
+/// A committed definition: the given version, or the latest.
+pub async fn definition(
+    db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    version: Option<i32>,
+) -> sqlx::Result<Option<DefinitionRow>> {
+    sqlx::query_as!(
+        DefinitionRow,
+        r#"SELECT id, workflow_id, version, content, created_at FROM workflow_definitions
+           WHERE workspace_id = $1 AND workflow_id = $2 AND ($3::int IS NULL OR version = $3)
+           ORDER BY version DESC LIMIT 1"#,
+        workspace_id,
+        workflow_id,
+        version
+    )
+    .fetch_optional(db)
+    .await
+}

@@ -1,0 +1,97 @@
+//! `POST /auth/login` (form `username`, `password`; 204 with a session cookie),
+//! `POST /auth/logout`, `GET /users/me`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{self, AuthUser, SESSION_COOKIE};
+use crate::db::{users, workspaces};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/users/me", get(get_me))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Form(form) = form.map_err(|e| ApiError::BadRequest(format!("login expects form fields username and password: {}", e.body_text())))?;
+    let found = users::find_credentials(&state.db, form.username.trim()).await?;
+    // Verify against a fixed hash when the user is unknown so timing does not reveal accounts.
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let password = form.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let user = match user {
+        Some(user) if ok && user.is_active => user,
+        _ => return Err(ApiError::BadRequest("LOGIN_BAD_CREDENTIALS".into())),
+    };
+    let (token, token_hash) = auth::new_session_token();
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(state.config.session_ttl_seconds);
+    users::insert_session(&state.db, &token_hash, user.id, expires).await?;
+    users::touch_login(&state.db, user.id).await?;
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(time_duration(state.config.session_ttl_seconds))
+        .build();
+    tracing::info!(user_id = %user.id, "login");
+    Ok((StatusCode::NO_CONTENT, jar.add(cookie)))
+}
+
+fn time_duration(seconds: i64) -> time::Duration {
+    time::Duration::seconds(seconds)
+}
+
+/// A real argon2id hash, verified against when the username is unknown.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    auth::hash_password("ferrocat-timing-equaliser").expect("argon2 with default parameters cannot fail")
+});
+
+async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        users::delete_session(&state.db, &auth::token_hash(cookie.value())).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, jar.remove(Cookie::build(SESSION_COOKIE).path("/"))))
+}
+
+async fn get_me(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Value>, ApiError> {
+    let memberships = workspaces::list_for_user(&state.db, user.id).await?;
+    let workspaces: Vec<Value> = memberships
+        .into_iter()
+        .map(|m| json!({"id": ferrocat_shared::ids::workspace_id(m.workspace_id), "name": m.name, "role": m.role}))
+        .collect();
+    Ok(Json(json!({
+        "id": user.id,
+        "email": user.email,
+        "is_superuser": user.is_superuser,
+        "is_active": user.is_active,
+        "last_login_at": user.last_login_at,
+        "workspaces": workspaces,
+    })))
+}

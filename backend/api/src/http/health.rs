@@ -1,0 +1,33 @@
+//! `GET /health`, `GET /` and `GET /info`: liveness and what the frontend needs at boot.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/", get(get_health)).route("/health", get(get_health)).route("/info", get(get_info))
+}
+
+async fn get_health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1")
+        .execute(&state.db)
+        .await
+        .map_err(|_| ApiError::Unavailable("database unavailable".into()))?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+async fn get_info(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "public_app_url": state.config.public_url,
+        "public_api_url": format!("{}/api", state.config.public_url),
+        "auth_allowed_types": ["basic"],
+        "saml_enabled": false,
+        "saml_enforced": false,
+        "ee_multi_tenant": false,
+    }))
+}

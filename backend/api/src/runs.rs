@@ -1,0 +1,257 @@
+//! Runs live in Temporal: starting them, waiting for their result, and rebuilding their state
+//! and per-action events from Temporal's history.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use temporalio_client::{
+    WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowStartOptions,
+};
+use temporalio_common::UntypedWorkflow;
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use uuid::Uuid;
+
+use ferrocat_shared::dsl::Workflow;
+use ferrocat_shared::temporal::{DSL_WORKFLOW, DslRunArgs};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A run to start.
+pub struct NewRun {
+    pub workflow_id: Uuid,
+    pub workspace_id: Uuid,
+    pub version: i32,
+    pub dsl: Workflow,
+    pub trigger: Value,
+    pub trigger_type: &'static str,
+}
+
+fn json_payload(value: &impl Serialize) -> Result<Payload, ApiError> {
+    Ok(Payload {
+        metadata: HashMap::from([("encoding".to_owned(), b"json/plain".to_vec())]),
+        data: serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.into()))?,
+        ..Default::default()
+    })
+}
+
+/// Decodes a payload written by the SDK's default converter.
+fn decode_payload(payload: &Payload) -> Value {
+    match payload.metadata.get("encoding").map(Vec::as_slice) {
+        Some(b"json/plain") => serde_json::from_slice(&payload.data).unwrap_or(Value::Null),
+        Some(b"binary/null") | None => Value::Null,
+        Some(other) => Value::String(format!("<{} payload>", String::from_utf8_lossy(other))),
+    }
+}
+
+fn decode_first(payloads: Option<&temporalio_common::protos::temporal::api::common::v1::Payloads>) -> Value {
+    payloads.and_then(|p| p.payloads.first()).map(decode_payload).unwrap_or(Value::Null)
+}
+
+/// Starts a run and returns its execution id once Temporal has accepted it.
+pub async fn start(state: &AppState, run: NewRun) -> Result<String, ApiError> {
+    let exec_id = ferrocat_shared::ids::new_execution_id(run.workflow_id);
+    let timeout = run.dsl.config.timeout;
+    let args = DslRunArgs {
+        wf_id: ferrocat_shared::ids::workflow_id(run.workflow_id),
+        workspace_id: run.workspace_id,
+        version: run.version,
+        dsl: run.dsl,
+        trigger: run.trigger,
+        trigger_type: run.trigger_type.to_owned(),
+        executor_queue: state.config.temporal.executor_queue.clone(),
+    };
+    let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.clone())
+        .maybe_execution_timeout((timeout > 0.0).then(|| Duration::from_secs_f64(timeout)))
+        .build();
+    options.task_timeout = Some(Duration::from_secs(10));
+    state
+        .temporal
+        .start_workflow(UntypedWorkflow::new(DSL_WORKFLOW), RawValue::new(vec![json_payload(&args)?]), options)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, exec_id = %exec_id, "temporal refused the start");
+            ApiError::Unavailable("the workflow engine did not accept the run".into())
+        })?;
+    Ok(exec_id)
+}
+
+/// Waits for a run to close and returns its result, or its failure message.
+pub async fn wait_result(state: &AppState, exec_id: &str) -> Result<Value, ApiError> {
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    match handle.get_result(WorkflowGetResultOptions::default()).await {
+        Ok(raw) => Ok(raw.payloads.first().map(decode_payload).unwrap_or(Value::Null)),
+        Err(error) => {
+            // The failure text is the user's own workflow error: safe to show.
+            let detail = describe(state, exec_id).await.ok().and_then(|d| d.error).unwrap_or_else(|| error.to_string());
+            Err(ApiError::ExecutionFailed(detail))
+        }
+    }
+}
+
+/// One action's progress in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionEvent {
+    pub event_id: i64,
+    pub event_type: &'static str,
+    pub status: &'static str,
+    pub action_ref: String,
+    pub action_name: String,
+    pub action_input: Value,
+    pub action_result: Option<Value>,
+    pub action_error: Option<Value>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub close_time: Option<DateTime<Utc>>,
+}
+
+/// A run as the api shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionDetail {
+    pub id: String,
+    pub run_id: String,
+    pub workflow_type: String,
+    pub task_queue: String,
+    pub status: String,
+    pub start_time: Option<DateTime<Utc>>,
+    pub close_time: Option<DateTime<Utc>>,
+    pub history_length: usize,
+    pub trigger_type: Option<String>,
+    pub trigger: Value,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub events: Vec<ActionEvent>,
+}
+
+fn to_utc(time: Option<SystemTime>) -> Option<DateTime<Utc>> {
+    time.map(DateTime::<Utc>::from)
+}
+
+fn innermost(failure: &Failure) -> &Failure {
+    let mut current = failure;
+    while let Some(cause) = current.cause.as_deref() {
+        current = cause;
+    }
+    current
+}
+
+/// Tracecat's status names (`RUNNING`, `COMPLETED`, ...).
+pub fn status_name(status: WorkflowExecutionStatus) -> &'static str {
+    match status {
+        WorkflowExecutionStatus::Running => "RUNNING",
+        WorkflowExecutionStatus::Completed => "COMPLETED",
+        WorkflowExecutionStatus::Failed => "FAILED",
+        WorkflowExecutionStatus::Canceled => "CANCELED",
+        WorkflowExecutionStatus::Terminated => "TERMINATED",
+        WorkflowExecutionStatus::ContinuedAsNew => "CONTINUED_AS_NEW",
+        WorkflowExecutionStatus::TimedOut => "TIMED_OUT",
+        _ => "UNSPECIFIED",
+    }
+}
+
+/// Reads a run's status, result and per-action events from Temporal; 404 when unknown.
+pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail, ApiError> {
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let description = handle.describe(WorkflowDescribeOptions::default()).await.map_err(|e| {
+        let text = e.to_string();
+        if text.contains("not found") || text.contains("NotFound") {
+            ApiError::NotFound(format!("execution {exec_id} not found"))
+        } else {
+            ApiError::Internal(anyhow::anyhow!("describing {exec_id}: {text}"))
+        }
+    })?;
+    let events = handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("history of {exec_id}: {e}")))?;
+
+    let mut detail = ExecutionDetail {
+        id: exec_id.to_owned(),
+        run_id: description.run_id().to_owned(),
+        workflow_type: description.workflow_type().to_owned(),
+        task_queue: description.task_queue().to_owned(),
+        status: status_name(description.status()).to_owned(),
+        start_time: to_utc(description.start_time()),
+        close_time: to_utc(description.close_time()),
+        history_length: events.len(),
+        trigger_type: None,
+        trigger: Value::Null,
+        result: None,
+        error: None,
+        events: Vec::new(),
+    };
+    let mut by_schedule: HashMap<i64, usize> = HashMap::new();
+    for event in &events {
+        let time = event.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32));
+        match &event.attributes {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+                let args = decode_first(a.input.as_ref());
+                detail.trigger = args.get("trigger").cloned().unwrap_or(Value::Null);
+                detail.trigger_type = args.get("trigger_type").and_then(Value::as_str).map(str::to_owned);
+            }
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                let input = decode_first(a.input.as_ref());
+                let task = input.get("task").cloned().unwrap_or(Value::Null);
+                by_schedule.insert(event.event_id, detail.events.len());
+                detail.events.push(ActionEvent {
+                    event_id: event.event_id,
+                    event_type: "ACTIVITY_TASK_SCHEDULED",
+                    status: "SCHEDULED",
+                    action_ref: a.activity_id.clone(),
+                    action_name: task.get("action").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    action_input: task.get("args").cloned().unwrap_or(Value::Null),
+                    action_result: None,
+                    action_error: None,
+                    start_time: time,
+                    close_time: None,
+                });
+            }
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    detail.events[i].status = "STARTED";
+                }
+            }
+            Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    let e = &mut detail.events[i];
+                    e.status = "COMPLETED";
+                    e.action_result = Some(decode_first(a.result.as_ref()));
+                    e.close_time = time;
+                }
+            }
+            Some(Attributes::ActivityTaskFailedEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    let e = &mut detail.events[i];
+                    e.status = "FAILED";
+                    e.close_time = time;
+                    if let Some(failure) = &a.failure {
+                        let inner = innermost(failure);
+                        e.action_error = Some(serde_json::json!({"message": inner.message}));
+                    }
+                }
+            }
+            Some(Attributes::ActivityTaskTimedOutEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    let e = &mut detail.events[i];
+                    e.status = "TIMED_OUT";
+                    e.close_time = time;
+                    e.action_error = Some(serde_json::json!({"message": "action timed out"}));
+                }
+            }
+            Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                detail.result = Some(decode_first(a.result.as_ref()));
+            }
+            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
+                detail.error = a.failure.as_ref().map(|f| innermost(f).message.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(detail)
+}

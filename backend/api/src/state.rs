@@ -1,0 +1,15 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::ApiConfig;
+
+/// Cheap to clone: pools and clients are shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub temporal: temporalio_client::Client,
+    pub config: Arc<ApiConfig>,
+}

@@ -1,0 +1,54 @@
+//! The workflow DSL: the YAML/JSON document model (`Workflow`, `ActionStatement`, …), parsing of
+//! the bare definition or Tracecat's export wrapper, the dependency graph, structural
+//! validation, and deriving action refs from titles.
+
+mod model;
+mod slug;
+mod validate;
+
+pub use model::{
+    ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,
+    RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency,
+};
+pub use slug::{slugify, slugify_ref};
+pub use validate::ValidationIssue;
+
+/// What parsing a workflow document can fail with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DslError {
+    /// The text is neither valid YAML nor valid JSON.
+    #[error("invalid workflow yaml/json: {msg}")]
+    Syntax {
+        /// Parser message with line and column.
+        msg: String,
+    },
+    /// The document is not a mapping.
+    #[error("workflow document must be a mapping, got {found}")]
+    Shape {
+        /// Python type name of what was found.
+        found: &'static str,
+    },
+    /// The mapping does not match the DSL (missing or mistyped field).
+    #[error("invalid workflow definition: {msg}")]
+    Invalid {
+        /// Which field and why.
+        msg: String,
+    },
+    /// A `depends_on` entry with a suffix other than `.success` / `.error`.
+    #[error("invalid dependency '{dep}': the suffix must be .success or .error")]
+    Dependency {
+        /// The entry as written.
+        dep: String,
+    },
+    /// An `entrypoint.expects` entry that does not match the field schema.
+    #[error("invalid entrypoint.expects.{field}: {msg}")]
+    Expects {
+        /// Field name.
+        field: String,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+#[cfg(test)]
+mod tests;

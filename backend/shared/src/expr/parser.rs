@@ -1,0 +1,1000 @@
+//! A recursive-descent parser for Tracecat's expression grammar, working directly on the
+//! characters (the jsonpath after a context name is whitespace-sensitive, so a separate token
+//! stream would need modes anyway).
+//!
+//! Precedence, loosest to tightest: ternary `a if c else b`; `||`; `&&`; `not`; comparisons
+//! `== != > >= < <=` (left-associative, pairwise); `in` / `not in`; `is` / `is not`; `+ -`;
+//! `* / %`; unary `- +`; primaries with `[expr]` indexers. The root may also be `expr -> TYPE`
+//! or the iterator `for var.path in expr`.
+
+use serde_json::Value;
+
+use super::ast::{
+    BinaryOp, CastType, ContextRoot, Expr, Filter, FilterCondition, FilterOp, FilterOperand,
+    JsonPath, PathSegment,
+};
+use super::{ExprError, functions, value};
+
+/// Words that cannot start an operand.
+const KEYWORDS: &[&str] = &["if", "else", "in", "not", "is", "for", "and", "or"];
+
+/// Parses the text inside `${{ … }}` into an [`Expr`].
+pub fn parse(text: &str) -> Result<Expr, ExprError> {
+    let mut p = Parser { src: text, pos: 0 };
+    let result = p.root();
+    result.map_err(|fail| match fail {
+        Fail::Syntax(detail) => ExprError::Parse { expr: text.to_owned(), detail },
+        Fail::Expr(e) => e,
+    })
+}
+
+enum Fail {
+    Syntax(String),
+    Expr(ExprError),
+}
+
+type PResult<T> = Result<T, Fail>;
+
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+impl<'a> Parser<'a> {
+    fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn skip_ws(&mut self) {
+        let trimmed = self.rest().trim_start();
+        self.pos = self.src.len() - trimmed.len();
+    }
+
+    fn fail<T>(&self, what: &str) -> PResult<T> {
+        let found = match self.peek() {
+            None => "end of expression".to_owned(),
+            Some(_) => {
+                let snippet: String = self.rest().chars().take(12).collect();
+                format!("'{snippet}'")
+            }
+        };
+        Err(Fail::Syntax(format!("expected {what} at position {}, found {found}", self.pos)))
+    }
+
+    /// Consumes `s` after optional whitespace.
+    fn eat(&mut self, s: &str) -> bool {
+        self.skip_ws();
+        if self.rest().starts_with(s) {
+            self.pos += s.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, s: &str) -> PResult<()> {
+        if self.eat(s) { Ok(()) } else { self.fail(&format!("'{s}'")) }
+    }
+
+    /// The identifier at the cursor (no whitespace skipping), without consuming it.
+    fn peek_ident(&self) -> Option<&'a str> {
+        let rest = self.rest();
+        let mut chars = rest.char_indices();
+        match chars.next() {
+            Some((_, c)) if is_ident_start(c) => {}
+            _ => return None,
+        }
+        let end = chars.find(|&(_, c)| !is_ident_char(c)).map_or(rest.len(), |(i, _)| i);
+        Some(&rest[..end])
+    }
+
+    /// Consumes keyword `kw` if it is the next whole word.
+    fn eat_keyword(&mut self, kw: &str) -> bool {
+        self.skip_ws();
+        if self.peek_ident() == Some(kw) {
+            self.pos += kw.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether keyword `kw` is next, without consuming it.
+    fn at_keyword(&mut self, kw: &str) -> bool {
+        self.skip_ws();
+        self.peek_ident() == Some(kw)
+    }
+
+    fn root(&mut self) -> PResult<Expr> {
+        let expr = if self.eat_keyword("for") {
+            self.iterator()?
+        } else {
+            let expr = self.expression()?;
+            if self.eat("->") {
+                self.skip_ws();
+                let ty = self.peek_ident().and_then(CastType::from_name);
+                match ty {
+                    Some(ty) => {
+                        self.pos += self.peek_ident().map_or(0, str::len);
+                        Expr::TrailingCast { expr: Box::new(expr), ty }
+                    }
+                    None => return self.fail("a type (int, float, str or bool) after '->'"),
+                }
+            } else {
+                expr
+            }
+        };
+        self.skip_ws();
+        if self.pos < self.src.len() {
+            return self.fail("end of expression");
+        }
+        Ok(expr)
+    }
+
+    fn iterator(&mut self) -> PResult<Expr> {
+        if !self.eat_keyword("var") {
+            return self.fail("'var' after 'for'");
+        }
+        let mut var_path = Vec::new();
+        while self.rest().starts_with('.') {
+            self.pos += 1;
+            match self.peek_ident() {
+                Some(name) => {
+                    self.pos += name.len();
+                    var_path.push(name.to_owned());
+                }
+                None => return self.fail("a name after '.' in the loop variable"),
+            }
+        }
+        if var_path.is_empty() {
+            return self.fail("a loop variable such as 'var.x'");
+        }
+        if !self.eat_keyword("in") {
+            return self.fail("'in' after the loop variable");
+        }
+        let collection = self.expression()?;
+        Ok(Expr::Iterator { var_path, collection: Box::new(collection) })
+    }
+
+    fn expression(&mut self) -> PResult<Expr> {
+        let then = self.or_expr()?;
+        if self.eat_keyword("if") {
+            let cond = self.or_expr()?;
+            if !self.eat_keyword("else") {
+                return self.fail("'else' in conditional expression");
+            }
+            let otherwise = self.expression()?;
+            return Ok(Expr::Ternary {
+                then: Box::new(then),
+                cond: Box::new(cond),
+                otherwise: Box::new(otherwise),
+            });
+        }
+        Ok(then)
+    }
+
+    fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+        Expr::Binary { op, left: Box::new(left), right: Box::new(right) }
+    }
+
+    fn or_expr(&mut self) -> PResult<Expr> {
+        let mut left = self.and_expr()?;
+        while self.eat("||") {
+            let right = self.and_expr()?;
+            left = Self::binary(BinaryOp::Or, left, right);
+        }
+        Ok(left)
+    }
+
+    fn and_expr(&mut self) -> PResult<Expr> {
+        let mut left = self.not_expr()?;
+        while self.eat("&&") {
+            let right = self.not_expr()?;
+            left = Self::binary(BinaryOp::And, left, right);
+        }
+        Ok(left)
+    }
+
+    fn not_expr(&mut self) -> PResult<Expr> {
+        if self.eat_keyword("not") {
+            let inner = self.not_expr()?;
+            return Ok(Expr::Not(Box::new(inner)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> PResult<Expr> {
+        let mut left = self.in_expr()?;
+        loop {
+            self.skip_ws();
+            let rest = self.rest();
+            // Two-character operators first so `<=` is not read as `<`.
+            let (op, len) = if rest.starts_with("==") {
+                (BinaryOp::Eq, 2)
+            } else if rest.starts_with("!=") {
+                (BinaryOp::Ne, 2)
+            } else if rest.starts_with(">=") {
+                (BinaryOp::Ge, 2)
+            } else if rest.starts_with("<=") {
+                (BinaryOp::Le, 2)
+            } else if rest.starts_with('>') {
+                (BinaryOp::Gt, 1)
+            } else if rest.starts_with('<') {
+                (BinaryOp::Lt, 1)
+            } else {
+                return Ok(left);
+            };
+            self.pos += len;
+            let right = self.in_expr()?;
+            left = Self::binary(op, left, right);
+        }
+    }
+
+    fn in_expr(&mut self) -> PResult<Expr> {
+        let mut left = self.is_expr()?;
+        loop {
+            let op = if self.eat_keyword("in") {
+                BinaryOp::In
+            } else if self.at_keyword("not") {
+                let save = self.pos;
+                self.eat_keyword("not");
+                if self.eat_keyword("in") {
+                    BinaryOp::NotIn
+                } else {
+                    self.pos = save;
+                    return Ok(left);
+                }
+            } else {
+                return Ok(left);
+            };
+            let right = self.is_expr()?;
+            left = Self::binary(op, left, right);
+        }
+    }
+
+    fn is_expr(&mut self) -> PResult<Expr> {
+        let mut left = self.additive()?;
+        while self.eat_keyword("is") {
+            let op = if self.eat_keyword("not") { BinaryOp::IsNot } else { BinaryOp::Is };
+            let right = self.additive()?;
+            left = Self::binary(op, left, right);
+        }
+        Ok(left)
+    }
+
+    fn additive(&mut self) -> PResult<Expr> {
+        let mut left = self.multiplicative()?;
+        loop {
+            self.skip_ws();
+            let rest = self.rest();
+            let op = if rest.starts_with('+') {
+                BinaryOp::Add
+            } else if rest.starts_with('-') && !rest.starts_with("->") {
+                BinaryOp::Sub
+            } else {
+                return Ok(left);
+            };
+            self.pos += 1;
+            let right = self.multiplicative()?;
+            left = Self::binary(op, left, right);
+        }
+    }
+
+    fn multiplicative(&mut self) -> PResult<Expr> {
+        let mut left = self.unary()?;
+        loop {
+            self.skip_ws();
+            let op = match self.peek() {
+                Some('*') => BinaryOp::Mul,
+                Some('/') => BinaryOp::Div,
+                Some('%') => BinaryOp::Mod,
+                _ => return Ok(left),
+            };
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Self::binary(op, left, right);
+        }
+    }
+
+    fn unary(&mut self) -> PResult<Expr> {
+        self.skip_ws();
+        let negate = match self.peek() {
+            Some('-') if !self.rest().starts_with("->") => true,
+            Some('+') => false,
+            _ => return self.postfix(),
+        };
+        self.pos += 1;
+        let expr = self.unary()?;
+        Ok(Expr::Unary { negate, expr: Box::new(expr) })
+    }
+
+    fn postfix(&mut self) -> PResult<Expr> {
+        let mut expr = self.primary()?;
+        while self.eat("[") {
+            let index = self.expression()?;
+            self.expect("]")?;
+            expr = Expr::Index { target: Box::new(expr), index: Box::new(index) };
+        }
+        Ok(expr)
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        self.skip_ws();
+        match self.peek() {
+            None => self.fail("an expression"),
+            Some('(') => {
+                self.pos += 1;
+                let inner = self.expression()?;
+                self.expect(")")?;
+                Ok(inner)
+            }
+            Some('[') => {
+                self.pos += 1;
+                let items = self.arg_list("]")?;
+                Ok(Expr::List(items))
+            }
+            Some('{') => {
+                self.pos += 1;
+                self.dict()
+            }
+            Some('\'' | '"') => Ok(Expr::Literal(Value::String(self.string_literal()?))),
+            Some(c) if c.is_ascii_digit() => self.number(),
+            Some(c) if is_ident_start(c) => self.name(),
+            Some(_) => self.fail("an expression"),
+        }
+    }
+
+    /// Comma-separated expressions up to `close` (the opener is already consumed).
+    fn arg_list(&mut self, close: &str) -> PResult<Vec<Expr>> {
+        let mut items = Vec::new();
+        if self.eat(close) {
+            return Ok(items);
+        }
+        loop {
+            items.push(self.expression()?);
+            if self.eat(close) {
+                return Ok(items);
+            }
+            if !self.eat(",") {
+                return self.fail(&format!("',' or '{close}'"));
+            }
+        }
+    }
+
+    fn dict(&mut self) -> PResult<Expr> {
+        let mut entries = Vec::new();
+        if self.eat("}") {
+            return Ok(Expr::Dict(entries));
+        }
+        loop {
+            self.skip_ws();
+            if !matches!(self.peek(), Some('\'' | '"')) {
+                return self.fail("a string literal as dict key");
+            }
+            let key = self.string_literal()?;
+            self.expect(":")?;
+            let value = self.expression()?;
+            entries.push((key, value));
+            if self.eat("}") {
+                return Ok(Expr::Dict(entries));
+            }
+            if !self.eat(",") {
+                return self.fail("',' or '}'");
+            }
+        }
+    }
+
+    /// A quoted string; the text between the quotes is kept as is (a backslash only stops the
+    /// next character from closing the string).
+    fn string_literal(&mut self) -> PResult<String> {
+        let rest = self.rest();
+        let Some(quote) = rest.chars().next() else {
+            return self.fail("a string literal");
+        };
+        let mut escaped = false;
+        for (i, c) in rest.char_indices().skip(1) {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == quote {
+                let text = rest[1..i].to_owned();
+                self.pos += i + 1;
+                return Ok(text);
+            }
+        }
+        Err(Fail::Syntax(format!("unterminated string literal at position {}", self.pos)))
+    }
+
+    fn number(&mut self) -> PResult<Expr> {
+        let rest = self.rest();
+        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let mut len = int_len;
+        let after = &rest[int_len..];
+        if after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            let frac = &after[1..];
+            len += 1 + frac.find(|c: char| !c.is_ascii_digit()).unwrap_or(frac.len());
+        }
+        let text = &rest[..len];
+        let start = self.pos;
+        self.pos += len;
+        if self.peek().is_some_and(is_ident_char) {
+            return self.fail("an operator after a number");
+        }
+        let value = if len > int_len {
+            text.parse::<f64>().ok().and_then(|f| value::float_value(f).ok())
+        } else {
+            text.parse::<i128>().ok().and_then(|i| value::int_value(i).ok())
+        };
+        match value {
+            Some(v) => Ok(Expr::Literal(v)),
+            None => Err(Fail::Syntax(format!(
+                "number literal '{text}' at position {start} is out of range"
+            ))),
+        }
+    }
+
+    fn name(&mut self) -> PResult<Expr> {
+        let start = self.pos;
+        let Some(name) = self.peek_ident() else {
+            return self.fail("a name");
+        };
+        self.pos += name.len();
+        match name {
+            "True" => return Ok(Expr::Literal(Value::Bool(true))),
+            "False" => return Ok(Expr::Literal(Value::Bool(false))),
+            "None" => return Ok(Expr::Literal(Value::Null)),
+            "FN" => return self.function(),
+            _ => {}
+        }
+        if let Some(ty) = CastType::from_name(name)
+            && self.eat("(")
+        {
+            let inner = self.expression()?;
+            self.expect(")")?;
+            return Ok(Expr::Cast { ty, expr: Box::new(inner) });
+        }
+        if let Some(root) = ContextRoot::from_name(name) {
+            let path = self.path(root)?;
+            return Ok(Expr::Context { root, path });
+        }
+        let what = if KEYWORDS.contains(&name) { "keyword" } else { "name" };
+        Err(Fail::Syntax(format!("unexpected {what} '{name}' at position {start}")))
+    }
+
+    fn function(&mut self) -> PResult<Expr> {
+        if !self.rest().starts_with('.') {
+            return self.fail("'.' after 'FN'");
+        }
+        self.pos += 1;
+        let Some(name) = self.peek_ident() else {
+            return self.fail("a function name after 'FN.'");
+        };
+        self.pos += name.len();
+        let mut map = false;
+        if self.rest().starts_with('.') {
+            self.pos += 1;
+            match self.peek_ident() {
+                Some("map") => {
+                    self.pos += 3;
+                    map = true;
+                }
+                Some(other) => {
+                    return Err(Fail::Syntax(format!(
+                        "unknown function transform '{other}' on FN.{name}; only 'map' exists"
+                    )));
+                }
+                None => return self.fail("'map' after the function name"),
+            }
+        }
+        if !functions::exists(name) {
+            return Err(Fail::Expr(ExprError::UnknownFunction { name: name.to_owned() }));
+        }
+        self.expect("(")?;
+        let args = self.arg_list(")")?;
+        Ok(Expr::Call { name: name.to_owned(), map, args })
+    }
+
+    /// The jsonpath after a context name. Segments are contiguous (no whitespace), as in Tracecat.
+    fn path(&mut self, root: ContextRoot) -> PResult<JsonPath> {
+        let mut path = JsonPath::default();
+        while let Some(segment) = self.segment(&mut path.always_list)? {
+            path.segments.push(segment);
+        }
+        if path.segments.is_empty() && root != ContextRoot::Trigger {
+            return self.fail(&format!("a path after '{}', e.g. '{}.name'", root.name(), root.name()));
+        }
+        match root {
+            ContextRoot::Secrets => {
+                let dotted = path.segments.len() == 2
+                    && path.segments.iter().all(|s| matches!(s, PathSegment::Key(_)));
+                if !dotted {
+                    return Err(Fail::Syntax(
+                        "SECRETS must be written as SECRETS.<name>.<KEY>".to_owned(),
+                    ));
+                }
+            }
+            ContextRoot::Vars => {
+                let keys = path.segments.iter().all(|s| matches!(s, PathSegment::Key(_)));
+                if !keys || path.segments.len() > 2 {
+                    return Err(Fail::Syntax(
+                        "VARS must be written as VARS.<name> or VARS.<name>.<key>".to_owned(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(path)
+    }
+
+    /// One path segment at the cursor, or `None` (cursor unchanged) when the path ends.
+    fn segment(&mut self, always_list: &mut bool) -> PResult<Option<PathSegment>> {
+        let rest = self.rest();
+        if let Some(after) = rest.strip_prefix("..") {
+            self.pos += 2;
+            if after.starts_with('*') {
+                self.pos += 1;
+                return Ok(Some(PathSegment::Descendant("*".to_owned())));
+            }
+            if after.starts_with(['\'', '"']) {
+                let key = self.string_literal()?;
+                return Ok(Some(PathSegment::Descendant(key)));
+            }
+            return match self.peek_ident() {
+                Some(name) => {
+                    self.pos += name.len();
+                    Ok(Some(PathSegment::Descendant(name.to_owned())))
+                }
+                None => self.fail("a name after '..'"),
+            };
+        }
+        if let Some(after) = rest.strip_prefix('.') {
+            if after.starts_with('*') {
+                self.pos += 2;
+                return Ok(Some(PathSegment::Wildcard));
+            }
+            if after.starts_with(['\'', '"']) {
+                self.pos += 1;
+                let key = self.string_literal()?;
+                return Ok(Some(PathSegment::Key(key)));
+            }
+            if after.starts_with('[') {
+                let save = self.pos;
+                self.pos += 1;
+                return match self.bracket(always_list)? {
+                    Some(seg) => Ok(Some(seg)),
+                    None => {
+                        self.pos = save;
+                        self.fail("a key, index or '*' inside '.[ ]'")
+                    }
+                };
+            }
+            self.pos += 1;
+            return match self.peek_ident() {
+                Some(name) => {
+                    self.pos += name.len();
+                    Ok(Some(PathSegment::Key(name.to_owned())))
+                }
+                None => self.fail("a name after '.'"),
+            };
+        }
+        if rest.starts_with('[') {
+            return self.bracket(always_list);
+        }
+        Ok(None)
+    }
+
+    /// A bracket segment at `[`; `None` (cursor unchanged) if the brackets hold a general
+    /// expression, which the caller then parses as a Python indexer instead.
+    fn bracket(&mut self, always_list: &mut bool) -> PResult<Option<PathSegment>> {
+        let save = self.pos;
+        let list_before = *always_list;
+        self.pos += 1;
+        self.skip_ws();
+        let seg = match self.peek() {
+            Some('\'' | '"') => PathSegment::Key(self.string_literal()?),
+            Some('*') => {
+                self.pos += 1;
+                *always_list = true;
+                PathSegment::Wildcard
+            }
+            Some('?') => {
+                self.pos += 1;
+                if self.rest().starts_with(['(', '@']) {
+                    *always_list = true;
+                }
+                let body = self.filter_body()?;
+                let filter = parse_filter(body)?;
+                // filter_body stops at the closing bracket.
+                return Ok(Some(PathSegment::Filter(filter)));
+            }
+            Some(c) if c.is_ascii_digit() || c == '-' || c == ':' => {
+                let start = self.int_opt();
+                self.skip_ws();
+                if self.rest().starts_with(':') {
+                    self.pos += 1;
+                    self.skip_ws();
+                    let end = self.int_opt();
+                    PathSegment::Slice(start, end)
+                } else if let Some(i) = start {
+                    PathSegment::Index(i)
+                } else {
+                    self.pos = save;
+                    return Ok(None);
+                }
+            }
+            _ => {
+                self.pos = save;
+                return Ok(None);
+            }
+        };
+        self.skip_ws();
+        if self.rest().starts_with(']') {
+            self.pos += 1;
+            Ok(Some(seg))
+        } else {
+            // Something like `[0 + 1]`: not a path segment.
+            self.pos = save;
+            *always_list = list_before;
+            Ok(None)
+        }
+    }
+
+    fn int_opt(&mut self) -> Option<i64> {
+        let rest = self.rest();
+        let neg = rest.starts_with('-');
+        let digits = &rest[usize::from(neg)..];
+        let len = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+        if len == 0 {
+            return None;
+        }
+        let value = digits[..len].parse::<i64>().ok()?;
+        self.pos += usize::from(neg) + len;
+        Some(if neg { -value } else { value })
+    }
+
+    /// The text of a filter up to its closing `]`, which is consumed.
+    fn filter_body(&mut self) -> PResult<&'a str> {
+        let rest = self.rest();
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        for (i, c) in rest.char_indices() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '\'' | '"' => quote = Some(c),
+                    '[' | '(' => depth += 1,
+                    ')' => depth = depth.saturating_sub(1),
+                    ']' if depth == 0 => {
+                        self.pos += i + 1;
+                        return Ok(&rest[..i]);
+                    }
+                    ']' => depth -= 1,
+                    _ => {}
+                },
+            }
+        }
+        Err(Fail::Syntax(format!("unterminated filter '[?' at position {}", self.pos)))
+    }
+}
+
+/// Parses a jsonpath filter body such as `(@.x == 1 & @.y)` or `x >= 1 & y <= 2`.
+fn parse_filter(body: &str) -> PResult<Filter> {
+    let mut text = body.trim();
+    if text.starts_with('(') && text.ends_with(')') {
+        text = text[1..text.len() - 1].trim();
+    }
+    let mut p = Parser { src: text, pos: 0 };
+    let mut conditions = Vec::new();
+    loop {
+        let left = filter_operand(&mut p)?;
+        p.skip_ws();
+        let rest = p.rest();
+        let ops: [(&str, FilterOp); 8] = [
+            ("==", FilterOp::Eq),
+            ("=~", FilterOp::Regex),
+            ("!=", FilterOp::Ne),
+            ("<=", FilterOp::Le),
+            (">=", FilterOp::Ge),
+            ("<", FilterOp::Lt),
+            (">", FilterOp::Gt),
+            ("=", FilterOp::Eq),
+        ];
+        let compare = match ops.iter().find(|(s, _)| rest.starts_with(s)) {
+            Some((s, op)) => {
+                p.pos += s.len();
+                Some((*op, filter_operand(&mut p)?))
+            }
+            None => None,
+        };
+        conditions.push(FilterCondition { left, compare });
+        if p.eat("&&") || p.eat("&") || p.eat_keyword("and") {
+            continue;
+        }
+        p.skip_ws();
+        if p.pos < p.src.len() {
+            return Err(Fail::Syntax(format!(
+                "unexpected '{}' in filter '[?{body}]'",
+                p.rest()
+            )));
+        }
+        return Ok(Filter { conditions });
+    }
+}
+
+fn filter_operand(p: &mut Parser<'_>) -> PResult<FilterOperand> {
+    p.skip_ws();
+    let mut unused = false;
+    match p.peek() {
+        Some('@') => {
+            p.pos += 1;
+            let mut segments = Vec::new();
+            while let Some(seg) = p.segment(&mut unused)? {
+                segments.push(seg);
+            }
+            Ok(FilterOperand::Path(segments))
+        }
+        Some('\'' | '"') => Ok(FilterOperand::Literal(Value::String(p.string_literal()?))),
+        Some(c) if c.is_ascii_digit() || c == '-' => {
+            let rest = p.rest();
+            let len = rest
+                .char_indices()
+                .skip(1)
+                .find(|&(_, c)| !(c.is_ascii_digit() || c == '.'))
+                .map_or(rest.len(), |(i, _)| i);
+            let text = &rest[..len];
+            p.pos += len;
+            let v = if text.contains('.') {
+                text.parse::<f64>().ok().and_then(|f| value::float_value(f).ok())
+            } else {
+                text.parse::<i64>().ok().map(Value::from)
+            };
+            v.map(FilterOperand::Literal)
+                .ok_or_else(|| Fail::Syntax(format!("invalid number '{text}' in filter")))
+        }
+        Some(c) if is_ident_start(c) => {
+            let name = p.peek_ident().unwrap_or_default();
+            let literal = match name {
+                "true" | "True" => Some(Value::Bool(true)),
+                "false" | "False" => Some(Value::Bool(false)),
+                "null" | "None" => Some(Value::Null),
+                _ => None,
+            };
+            if let Some(v) = literal {
+                p.pos += name.len();
+                return Ok(FilterOperand::Literal(v));
+            }
+            // A bare name path is relative to the current item, like `@.name`.
+            p.pos += name.len();
+            let mut segments = vec![PathSegment::Key(name.to_owned())];
+            while let Some(seg) = p.segment(&mut unused)? {
+                segments.push(seg);
+            }
+            Ok(FilterOperand::Path(segments))
+        }
+        _ => p.fail("a filter operand ('@.field', a name or a literal)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn lit(v: Value) -> Expr {
+        Expr::Literal(v)
+    }
+
+    fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
+        Expr::Binary { op, left: Box::new(l), right: Box::new(r) }
+    }
+
+    fn detail(text: &str) -> String {
+        match parse(text).unwrap_err() {
+            ExprError::Parse { detail, .. } => detail,
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn literals_keep_string_text_as_is() {
+        assert_eq!(parse("'a\\nb'").unwrap(), lit(json!("a\\nb")));
+        assert_eq!(parse(r#""it\"s""#).unwrap(), lit(json!("it\\\"s")));
+        assert_eq!(parse("42").unwrap(), lit(json!(42)));
+        assert_eq!(parse("4.25").unwrap(), lit(json!(4.25)));
+        assert_eq!(parse("None").unwrap(), lit(json!(null)));
+        assert_eq!(parse("[]").unwrap(), Expr::List(vec![]));
+        assert_eq!(parse("{}").unwrap(), Expr::Dict(vec![]));
+    }
+
+    #[test]
+    fn precedence_matches_the_reference_table() {
+        // `in` binds tighter than `==`.
+        assert_eq!(
+            parse("1 in [1] == True").unwrap(),
+            bin(
+                BinaryOp::Eq,
+                bin(BinaryOp::In, lit(json!(1)), Expr::List(vec![lit(json!(1))])),
+                lit(json!(true))
+            )
+        );
+        // `*` binds tighter than `+`, and `-` is left-associative.
+        assert_eq!(
+            parse("1 - 2 - 3 * 4").unwrap(),
+            bin(
+                BinaryOp::Sub,
+                bin(BinaryOp::Sub, lit(json!(1)), lit(json!(2))),
+                bin(BinaryOp::Mul, lit(json!(3)), lit(json!(4)))
+            )
+        );
+        // `&&` binds tighter than `||`; `not` wraps the comparison.
+        assert_eq!(
+            parse("not 1 == 2 || True && False").unwrap(),
+            bin(
+                BinaryOp::Or,
+                Expr::Not(Box::new(bin(BinaryOp::Eq, lit(json!(1)), lit(json!(2))))),
+                bin(BinaryOp::And, lit(json!(true)), lit(json!(false)))
+            )
+        );
+        assert_eq!(
+            parse("None is not None").unwrap(),
+            bin(BinaryOp::IsNot, lit(json!(null)), lit(json!(null)))
+        );
+        assert_eq!(
+            parse("'a' not in 'abc'").unwrap(),
+            bin(BinaryOp::NotIn, lit(json!("a")), lit(json!("abc")))
+        );
+    }
+
+    #[test]
+    fn ternary_and_trailing_cast() {
+        assert_eq!(
+            parse("1 if True else 2 -> str").unwrap(),
+            Expr::TrailingCast {
+                expr: Box::new(Expr::Ternary {
+                    then: Box::new(lit(json!(1))),
+                    cond: Box::new(lit(json!(true))),
+                    otherwise: Box::new(lit(json!(2))),
+                }),
+                ty: CastType::Str,
+            }
+        );
+        assert!(detail("1 -> list").contains("a type (int, float, str or bool) after '->'"));
+        assert!(detail("(1 -> str) -> int").contains("expected ')'"));
+    }
+
+    #[test]
+    fn context_paths() {
+        let Expr::Context { root, path } =
+            parse(r#"ACTIONS.a.result.'x.y'."z"['k'][0][-1][*]"#).unwrap()
+        else {
+            panic!("not a context");
+        };
+        assert_eq!(root, ContextRoot::Actions);
+        assert!(path.always_list);
+        assert_eq!(
+            path.segments,
+            vec![
+                PathSegment::Key("a".into()),
+                PathSegment::Key("result".into()),
+                PathSegment::Key("x.y".into()),
+                PathSegment::Key("z".into()),
+                PathSegment::Key("k".into()),
+                PathSegment::Index(0),
+                PathSegment::Index(-1),
+                PathSegment::Wildcard,
+            ]
+        );
+        assert_eq!(
+            parse("TRIGGER").unwrap(),
+            Expr::Context { root: ContextRoot::Trigger, path: JsonPath::default() }
+        );
+        assert!(detail("ACTIONS").contains("a path after 'ACTIONS'"));
+        assert_eq!(detail("VARS.a.b.c"), "VARS must be written as VARS.<name> or VARS.<name>.<key>");
+        assert_eq!(detail("SECRETS.a"), "SECRETS must be written as SECRETS.<name>.<KEY>");
+    }
+
+    #[test]
+    fn filters_and_descendants() {
+        let Expr::Context { path, .. } = parse("TRIGGER.users[?(@.age >= 18 & @.active)]").unwrap()
+        else {
+            panic!("not a context");
+        };
+        assert!(path.always_list);
+        assert_eq!(
+            path.segments[1],
+            PathSegment::Filter(Filter {
+                conditions: vec![
+                    FilterCondition {
+                        left: FilterOperand::Path(vec![PathSegment::Key("age".into())]),
+                        compare: Some((FilterOp::Ge, FilterOperand::Literal(json!(18)))),
+                    },
+                    FilterCondition {
+                        left: FilterOperand::Path(vec![PathSegment::Key("active".into())]),
+                        compare: None,
+                    },
+                ]
+            })
+        );
+        let Expr::Context { path, .. } = parse("TRIGGER.users[?gender == 'f'].name").unwrap() else {
+            panic!("not a context");
+        };
+        assert!(!path.always_list, "bare filters follow Tracecat's scalar quirk");
+        let Expr::Context { path, .. } = parse("TRIGGER..id").unwrap() else {
+            panic!("not a context");
+        };
+        assert_eq!(path.segments, vec![PathSegment::Descendant("id".into())]);
+    }
+
+    #[test]
+    fn expression_indexers_after_paths_and_calls() {
+        assert!(matches!(
+            parse("ACTIONS.a.result[ACTIONS.b.result]").unwrap(),
+            Expr::Index { .. }
+        ));
+        assert!(matches!(parse("FN.split('a,b', ',')[0]").unwrap(), Expr::Index { .. }));
+        assert!(matches!(parse("[1, 2][-1]").unwrap(), Expr::Index { .. }));
+    }
+
+    #[test]
+    fn functions_and_iterators() {
+        assert_eq!(
+            parse("FN.format.map('Got {}!', var.list)").unwrap(),
+            Expr::Call {
+                name: "format".into(),
+                map: true,
+                args: vec![
+                    lit(json!("Got {}!")),
+                    Expr::Context {
+                        root: ContextRoot::Var,
+                        path: JsonPath {
+                            segments: vec![PathSegment::Key("list".into())],
+                            always_list: false
+                        }
+                    }
+                ]
+            }
+        );
+        assert_eq!(
+            parse("FN.nope(1)").unwrap_err().to_string(),
+            "Unknown function 'nope'"
+        );
+        assert_eq!(
+            parse("for var.x.y in [1]").unwrap(),
+            Expr::Iterator {
+                var_path: vec!["x".into(), "y".into()],
+                collection: Box::new(Expr::List(vec![lit(json!(1))]))
+            }
+        );
+        assert!(detail("for x in [1]").contains("'var' after 'for'"));
+    }
+
+    #[test]
+    fn errors_name_the_expression_and_position() {
+        let err = parse("1 +").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Error parsing expression `1 +`\n\nFailed to parse expression: expected an expression at position 3, found end of expression"
+        );
+        assert_eq!(detail("foo"), "unexpected name 'foo' at position 0");
+        assert_eq!(detail("INPUTS.x"), "unexpected name 'INPUTS' at position 0");
+        assert_eq!(detail("1 2"), "expected end of expression at position 2, found '2'");
+        assert_eq!(detail("'abc"), "unterminated string literal at position 0");
+        assert!(detail("{1: 2}").contains("a string literal as dict key"));
+        assert!(detail("1 and 2").contains("expected end of expression"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Code that more than one ferrocat service needs: configuration sources, ids, the workflow DSL
+//! and its expression language, database access, secrets, the Temporal contract between the api
+//! and the workers, and telemetry set-up.
+
+pub mod config;
+pub mod dsl;
+pub mod expr;
+pub mod db;
+pub mod ids;
+pub mod telemetry;
+pub mod temporal;

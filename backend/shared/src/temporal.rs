@@ -1,0 +1,124 @@
+//! The contract between the api (which starts runs and reads their history) and the workers
+//! (which run them): names that appear in Temporal history, the payload types, and how to connect.
+//! Renaming anything here breaks the replay of runs already in flight.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use url::Url;
+use uuid::Uuid;
+
+use crate::config::{ConfigError, Env};
+use crate::dsl::{ActionStatement, Workflow};
+
+/// Workflow type of a DSL run (Tracecat's name, so histories read alike).
+pub const DSL_WORKFLOW: &str = "DSLWorkflow";
+/// Activity type that runs one action on the executor's queue.
+pub const EXECUTE_ACTION: &str = "execute_action_activity";
+
+/// Where Temporal is and which queues the services share.
+#[derive(Debug, Clone)]
+pub struct TemporalConfig {
+    /// gRPC endpoint, `http://127.0.0.1:7233` by default (`FERROCAT_TEMPORAL_ADDRESS`).
+    pub address: Url,
+    /// `FERROCAT_TEMPORAL_NAMESPACE`, default `default`.
+    pub namespace: String,
+    /// Queue of the DSL worker (`FERROCAT_TEMPORAL_TASK_QUEUE`, default `ferrocat-task-queue`).
+    pub task_queue: String,
+    /// Queue of the action executor (`FERROCAT_EXECUTOR_QUEUE`, default `ferrocat-action-queue`).
+    pub executor_queue: String,
+}
+
+impl TemporalConfig {
+    /// Reads the `FERROCAT_TEMPORAL_*` settings.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let raw = env.string_or("FERROCAT_TEMPORAL_ADDRESS", "http://127.0.0.1:7233");
+        // Accept a bare host:port as operators often write it.
+        let with_scheme = if raw.contains("://") { raw.clone() } else { format!("http://{raw}") };
+        let address = Url::from_str(&with_scheme).map_err(|e| ConfigError::Invalid {
+            key: "FERROCAT_TEMPORAL_ADDRESS".into(),
+            value: raw,
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            address,
+            namespace: env.string_or("FERROCAT_TEMPORAL_NAMESPACE", "default"),
+            task_queue: env.string_or("FERROCAT_TEMPORAL_TASK_QUEUE", "ferrocat-task-queue"),
+            executor_queue: env.string_or("FERROCAT_EXECUTOR_QUEUE", "ferrocat-action-queue"),
+        })
+    }
+
+    /// Connects a client to the namespace.
+    pub async fn connect(&self) -> anyhow::Result<Client> {
+        let connection = Connection::connect(ConnectionOptions::new(self.address.clone()).build()).await?;
+        Ok(Client::new(connection, ClientOptions::new(self.namespace.clone()).build())?)
+    }
+
+    /// Connects, retrying for up to `patience` while Temporal is still starting next to us.
+    pub async fn connect_patiently(&self, patience: std::time::Duration) -> anyhow::Result<Client> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            match self.connect().await {
+                Ok(client) => return Ok(client),
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(e.context(format!("connecting to Temporal at {}", self.address)));
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+            }
+        }
+    }
+}
+
+/// Input of a [`DSL_WORKFLOW`] run. The definition travels with the run, so a run keeps the
+/// version it started with whatever is committed later.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DslRunArgs {
+    /// `wf_…` of the workflow.
+    pub wf_id: String,
+    /// Workspace that owns the workflow.
+    pub workspace_id: Uuid,
+    /// Committed version being run.
+    pub version: i32,
+    /// The committed definition.
+    pub dsl: Workflow,
+    /// The trigger payload (`TRIGGER`).
+    pub trigger: Value,
+    /// `webhook`, `manual`, `scheduled`.
+    pub trigger_type: String,
+    /// Queue the executor polls; recorded so replays schedule alike.
+    pub executor_queue: String,
+}
+
+/// Identity of the run an action belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunContext {
+    pub wf_id: String,
+    pub wf_exec_id: String,
+    pub wf_run_id: String,
+    pub workspace_id: Uuid,
+    pub environment: String,
+}
+
+/// Input of [`EXECUTE_ACTION`]: the statement with its unevaluated args and the context to
+/// evaluate them in (the executor adds secrets, which never enter workflow history).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunActionInput {
+    pub task: ActionStatement,
+    /// `ACTIONS` so far: ref → `{result, result_typename}` or `{error, error_typename}`.
+    pub actions: Map<String, Value>,
+    /// `TRIGGER`.
+    pub trigger: Value,
+    /// `ENV`.
+    pub env: Map<String, Value>,
+    pub run: RunContext,
+}
+
+/// Error type names the executor raises; the api shows them.
+pub mod error_types {
+    /// An action failed (bad arguments, HTTP error, expression error...).
+    pub const ACTION_ERROR: &str = "ActionError";
+    /// The action name is not in the registry.
+    pub const UNKNOWN_ACTION: &str = "UnknownActionError";
+}

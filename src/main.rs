@@ -1,0 +1,143 @@
+//! `ferrocat`: one binary, one subcommand per service, plus `up` (the whole stack on one host)
+//! and `run` (one workflow file, locally).
+
+mod objects;
+mod run_file;
+mod signals;
+mod ui;
+mod up;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use ferrocat_shared::config::{ConfigError, Env};
+
+#[derive(Parser)]
+#[command(name = "ferrocat", version, about = "Self-hosted security automation: workflows as YAML, run durably, behind one edge.",
+    long_about = "ferrocat runs security workflows (Tracecat's YAML DSL) triggered by webhooks, schedules, the API or an IDE.\n\
+    Each service is a subcommand; `ferrocat up` runs them all on one host. Services read FERROCAT_* environment variables.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every service takes.
+#[derive(Args, Clone, Copy)]
+struct ServiceArgs {
+    /// Validate the configuration, print a summary and exit (0 when valid, 64 when not).
+    #[arg(long)]
+    check_config: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The public edge (Pingora): path routing to every service on one port.
+    Edge(ServiceArgs),
+    /// The REST api and public webhook receiver (behind the edge at /api).
+    Api(ServiceArgs),
+    /// The Temporal worker that interprets workflow definitions.
+    Worker(ServiceArgs),
+    /// The Temporal worker that runs actions.
+    Executor(ServiceArgs),
+    /// The model gateway (OpenAI/Anthropic compatible).
+    LlmGateway(ServiceArgs),
+    /// The MCP server for IDEs and its OAuth server.
+    Mcp(ServiceArgs),
+    /// The web console (a landing page for now).
+    Ui(ServiceArgs),
+    /// The embedded S3-compatible object store over a local folder.
+    ObjectStore(ServiceArgs),
+    /// Apply database migrations (safe to run twice and concurrently).
+    Migrate(ServiceArgs),
+    /// Run the whole stack on this host and print its one URL.
+    Up(up::UpArgs),
+    /// Run one workflow file locally, without any server, and print its result as JSON.
+    Run {
+        /// Workflow definition (YAML or JSON, Tracecat's export format accepted).
+        file: PathBuf,
+        /// Trigger payload as JSON (`TRIGGER` in expressions).
+        #[arg(long, default_value = "null")]
+        input: String,
+    },
+}
+
+/// Exit status for bad configuration (EX_CONFIG is 78; sysexits' EX_USAGE is 64, as the style asks).
+const EXIT_CONFIG: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    match cli.command {
+        // Pingora owns its runtimes: the edge's entry is synchronous.
+        Command::Edge(_) => ExitCode::FAILURE,
+        Command::Up(args) => report(runtime().block_on(up::run(args))),
+        Command::Run { file, input } => report(runtime().block_on(run_file::run(&file, &input))),
+        command => runtime().block_on(service(command, &env)),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+}
+
+fn config_error(error: ConfigError) -> ExitCode {
+    eprintln!("ferrocat: configuration error: {error}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrocat: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads a service's config (or exits 64), honours `--check-config`, then runs it to shutdown.
+macro_rules! serve {
+    ($name:literal, $args:expr, $config:expr, $run:expr) => {{
+        ferrocat_shared::telemetry::init($name);
+        let config = match $config {
+            Ok(config) => config,
+            Err(e) => return config_error(e),
+        };
+        if $args.check_config {
+            println!("{} configuration is valid", $name);
+            return ExitCode::SUCCESS;
+        }
+        report($run(config, signals::shutdown()).await)
+    }};
+}
+
+async fn service(command: Command, env: &Env) -> ExitCode {
+    match command {
+        Command::Api(a) => serve!("api", a, ferrocat_api::ApiConfig::from_env(env), ferrocat_api::run),
+        Command::Worker(a) => serve!("worker", a, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_worker),
+        Command::Executor(a) => {
+            serve!("executor", a, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_executor)
+        }
+        Command::LlmGateway(a) => serve!(
+            "llm-gateway",
+            a,
+            ferrocat_llm_gateway::GatewayConfig::from_env(env),
+            ferrocat_llm_gateway::run
+        ),
+        Command::Mcp(a) => serve!("mcp", a, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
+        Command::Ui(a) => serve!("ui", a, ui::UiConfig::from_env(env), ui::run),
+        Command::ObjectStore(a) => serve!("object-store", a, objects::ObjectStoreConfig::from_env(env), objects::run),
+        Command::Migrate(a) => serve!("migrate", a, env.required("FERROCAT_DATABASE_URL"), migrate),
+        Command::Edge(_) | Command::Up(_) | Command::Run { .. } => unreachable!("handled in main"),
+    }
+}
+
+async fn migrate(url: String, _shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    ferrocat_shared::db::ensure_database(&url).await?;
+    let pool = ferrocat_shared::db::connect(&url, 2).await?;
+    ferrocat_shared::db::migrate(&pool).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Black-box helpers: start a whole stack with `ferrocat up` on free ports and a fresh data dir,
+//! and talk to it only through the edge's public port.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// A running stack; stopped (SIGTERM, then waited for) when dropped.
+pub struct Stack {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Stack {
+    /// Runs `ferrocat up` and returns once it printed its URL (it waits for every service's health).
+    pub fn up() -> Stack {
+        let data_dir = std::env::temp_dir().join(format!("ferrocat-e2e-{}", uuid::Uuid::new_v4().simple()));
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocat"))
+            .args(["up", "--bind", "127.0.0.1", "--port", &port.to_string(), "--timeout", "240"])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env("FERROCAT_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("FERROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "info,ferrocat_edge::access=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn ferrocat up");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                println!("up: {line}");
+                if let Some(url) = line.strip_prefix("ferrocat is up: ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(300)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("ferrocat up did not report its URL; status: {:?}", child.try_wait());
+            }
+        };
+        assert_eq!(url, format!("http://127.0.0.1:{port}"));
+        Stack { child, url, data_dir }
+    }
+
+    /// Sends SIGTERM and waits for a clean stop; returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}

@@ -1,0 +1,226 @@
+//! The path a user depends on, end to end and only through the edge's one port: log in, import
+//! a two-action workflow, commit it, create its webhook, trigger it, read the run back from
+//! Temporal; then `/wait`; then the refusals (wrong secret, malformed body) start nothing.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack};
+
+/// A local HTTP server the workflow posts to; it records bodies and echoes them back.
+async fn start_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let app = axum::Router::new().route(
+        "/notify",
+        post(move |Json(body): Json<Value>| {
+            let recorded = recorded.clone();
+            async move {
+                recorded.lock().unwrap().push(body.clone());
+                Json(json!({"received": body, "ok": true}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/notify"), seen)
+}
+
+fn workflow_yaml(notify_url: &str) -> String {
+    format!(
+        r#"
+title: Enrich alert
+description: Reshape the trigger, then post it to a local server
+entrypoint:
+  ref: reshape
+actions:
+  - ref: reshape
+    action: core.transform.reshape
+    args:
+      value:
+        alert: ${{{{ TRIGGER.alert }}}}
+        severity: ${{{{ TRIGGER.severity }}}}
+        summary: "Alert ${{{{ TRIGGER.alert }}}} at severity ${{{{ TRIGGER.severity }}}}"
+  - ref: notify
+    action: core.http_request
+    depends_on: [reshape]
+    args:
+      url: {notify_url}
+      method: POST
+      payload: ${{{{ ACTIONS.reshape.result }}}}
+returns:
+  summary: ${{{{ ACTIONS.reshape.result.summary }}}}
+  status: ${{{{ ACTIONS.notify.result.status_code }}}}
+  echoed: ${{{{ ACTIONS.notify.result.data.received.alert }}}}
+"#
+    )
+}
+
+async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_runs_end_to_end_through_the_edge() {
+    let (notify_url, seen) = start_receiver().await;
+    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let api = format!("{}/api", stack.url);
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+
+    // The api answers through the edge.
+    let (status, health) = json_of(http.get(format!("{api}/health")).send().await.unwrap()).await;
+    assert_eq!((status, health), (200, json!({"status": "ok"})));
+
+    // A wrong password is refused and sets no session.
+    let response = http
+        .post(format!("{api}/auth/login"))
+        .form(&[("username", ADMIN_EMAIL), ("password", "not-the-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(http.get(format!("{api}/users/me")).send().await.unwrap().status().as_u16(), 401);
+
+    // Log in.
+    let response = http
+        .post(format!("{api}/auth/login"))
+        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let (status, workspaces) = json_of(http.get(format!("{api}/workspaces")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let workspace = workspaces[0]["id"].as_str().expect("a default workspace").to_owned();
+    assert_eq!(workspaces[0]["role"], "admin");
+
+    // Import the workflow from YAML and commit it.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::text(workflow_yaml(&notify_url)).file_name("enrich.yml"),
+    );
+    let (status, workflow) = json_of(
+        http.post(format!("{api}/workflows?workspace_id={workspace}")).multipart(form).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{workflow}");
+    let wf_id = workflow["id"].as_str().unwrap().to_owned();
+    assert!(wf_id.starts_with("wf_"), "{wf_id}");
+    assert_eq!(workflow["title"], "Enrich alert");
+
+    let (status, commit) =
+        json_of(http.post(format!("{api}/workflows/{wf_id}/commit?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{commit}");
+    assert_eq!(commit["metadata"]["version"], 1);
+    let (status, definition) = json_of(
+        http.get(format!("{api}/workflows/{wf_id}/definition?workspace_id={workspace}")).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(definition["content"]["actions"][1]["ref"], "notify");
+
+    // Create the webhook.
+    let (status, webhook) = json_of(
+        http.post(format!("{api}/workflows/{wf_id}/webhook?workspace_id={workspace}"))
+            .json(&json!({"methods": ["POST"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{webhook}");
+    let hook_url = webhook["url"].as_str().unwrap().to_owned();
+    assert!(hook_url.starts_with(&format!("{api}/webhooks/{wf_id}/")), "{hook_url}");
+
+    // An external system posts to it, with no session.
+    let outsider = reqwest::Client::new();
+    let (status, started) =
+        json_of(outsider.post(&hook_url).json(&json!({"alert": "A-17", "severity": 3})).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["message"], "Workflow execution created");
+    assert_eq!(started["wf_id"], wf_id.as_str());
+    let exec_id = started["wf_exec_id"].as_str().unwrap().to_owned();
+    assert!(exec_id.starts_with(&format!("{wf_id}/exec_")), "{exec_id}");
+
+    // Poll the execution to completion (bounded).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let execution = loop {
+        let (status, execution) = json_of(
+            http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{execution}");
+        if execution["status"] != "RUNNING" {
+            break execution;
+        }
+        assert!(Instant::now() < deadline, "run did not finish: {execution}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(execution["status"], "COMPLETED", "{execution}");
+    assert_eq!(execution["trigger_type"], "webhook");
+    let events = execution["events"].as_array().unwrap();
+    let event = |r: &str| events.iter().find(|e| e["action_ref"] == r).unwrap_or_else(|| panic!("no {r} in {execution}"));
+    assert_eq!(event("reshape")["status"], "COMPLETED");
+    assert_eq!(
+        event("reshape")["action_result"],
+        json!({"alert": "A-17", "severity": 3, "summary": "Alert A-17 at severity 3"})
+    );
+    assert_eq!(event("notify")["action_name"], "core.http_request");
+    assert_eq!(event("notify")["action_result"]["status_code"], 200);
+    assert_eq!(event("notify")["action_result"]["data"]["received"]["alert"], "A-17");
+    assert_eq!(
+        execution["result"],
+        json!({"summary": "Alert A-17 at severity 3", "status": 200, "echoed": "A-17"})
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1, "the local server got exactly one request");
+
+    // `/wait` answers with the run's value.
+    let (status, waited) = json_of(
+        outsider.post(format!("{hook_url}/wait")).json(&json!({"alert": "B-2", "severity": 1})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{waited}");
+    assert_eq!(
+        waited,
+        json!({"kind": "value", "value": {"summary": "Alert B-2 at severity 1", "status": 200, "echoed": "B-2"}})
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // Refusals: a wrong secret is 401, a malformed body 400; neither starts a run.
+    let wrong = format!("{api}/webhooks/{wf_id}/{}", "0".repeat(64));
+    let (status, body) = json_of(outsider.post(&wrong).json(&json!({"alert": "X"})).send().await.unwrap()).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["detail"].as_str().is_some());
+    let (status, body) = json_of(
+        outsider
+            .post(&hook_url)
+            .header("content-type", "application/json")
+            .body("{\"alert\": ")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("invalid JSON"), "{body}");
+    let (status, runs) = json_of(
+        http.get(format!("{api}/workflow-executions?workflow_id={wf_id}&workspace_id={workspace}")).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{runs}");
+    assert_eq!(runs.as_array().unwrap().len(), 2, "only the two accepted calls ran: {runs}");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // Ctrl-C (SIGTERM) stops the stack cleanly.
+    let mut stack = stack;
+    assert!(tokio::task::spawn_blocking(move || stack.stop()).await.unwrap(), "ferrocat up exits 0 on SIGTERM");
+}

@@ -1,0 +1,68 @@
+//! The executor: one Temporal activity, `execute_action_activity`, that evaluates an action's
+//! templated arguments against the run's context and runs the action from the registry.
+
+use serde_json::Value;
+use temporalio_macros::activities;
+use temporalio_sdk::ApplicationFailure;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_shared::temporal::RunActionInput;
+
+use crate::actions::{self, ActionError};
+
+/// State shared by every activity execution: connection pools and clients.
+pub struct Executor {
+    http: reqwest::Client,
+}
+
+impl Executor {
+    /// Builds the executor's shared clients.
+    pub fn build() -> anyhow::Result<Self> {
+        Ok(Self { http: actions::http::client()? })
+    }
+
+    /// Evaluates the arguments and runs the action; the error carries the message users see.
+    pub async fn run(&self, input: RunActionInput) -> Result<Value, ActionError> {
+        let context = ExprContext {
+            actions: input.actions,
+            trigger: input.trigger,
+            env: input.env,
+            ..ExprContext::default()
+        };
+        let args = expr::eval_templated(&Value::Object(input.task.args.clone()), &context)
+            .map_err(|e| ActionError::Expression(e.to_string()))?;
+        let Value::Object(args) = args else {
+            return Err(ActionError::Invalid("args must be a mapping".into()));
+        };
+        actions::dispatch(&input.task.action, args, &self.http).await
+    }
+}
+
+#[activities]
+impl Executor {
+    /// Runs one action of a DSL run.
+    #[activity(name = "execute_action_activity")]
+    pub async fn execute_action(
+        self: std::sync::Arc<Self>,
+        _ctx: ActivityContext,
+        input: RunActionInput,
+    ) -> Result<Value, ActivityError> {
+        let action = input.task.action.clone();
+        let action_ref = input.task.ref_.clone();
+        match self.run(input).await {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                tracing::info!(action = %action, action_ref = %action_ref, %error, "action failed");
+                let type_name = error.type_name();
+                let failure = ApplicationFailure::builder(anyhow::anyhow!(
+                    "There was an error in the executor when calling action '{action}'.\n\n{error}"
+                ))
+                .type_name(type_name.to_owned())
+                .non_retryable(!error.is_retryable())
+                .build();
+                Err(ActivityError::Application(Box::new(failure)))
+            }
+        }
+    }
+}

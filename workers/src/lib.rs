@@ -1,0 +1,50 @@
+//! The workers of ferrocat: the DSL worker that interprets committed workflow definitions as
+//! Temporal workflows (`workflow/`), and the executor that runs each action as an activity
+//! (`executor.rs`, with the actions themselves under `actions/`).
+
+pub mod actions;
+pub mod config;
+pub mod executor;
+pub mod workflow;
+
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+
+pub use config::WorkerConfig;
+
+/// Runs the DSL worker until `shutdown` resolves, then drains.
+pub async fn run_worker(config: WorkerConfig, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let client = config.temporal.connect_patiently(std::time::Duration::from_secs(30)).await?;
+    let options = WorkerOptions::new(config.temporal.task_queue.clone())
+        .register_workflow::<workflow::DslWorkflow>()?
+        .build();
+    let mut worker = Worker::new(&runtime, client, options)?;
+    tracing::info!(queue = %config.temporal.task_queue, "worker polling");
+    drive(&mut worker, shutdown).await
+}
+
+/// Runs the action executor until `shutdown` resolves, then drains.
+pub async fn run_executor(config: WorkerConfig, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let client = config.temporal.connect_patiently(std::time::Duration::from_secs(30)).await?;
+    let options = WorkerOptions::new(config.temporal.executor_queue.clone())
+        .register_activities(executor::Executor::build()?)
+        .build();
+    let mut worker = Worker::new(&runtime, client, options)?;
+    tracing::info!(queue = %config.temporal.executor_queue, "executor polling");
+    drive(&mut worker, shutdown).await
+}
+
+async fn drive(worker: &mut Worker, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let stop = worker.shutdown_handle();
+    let run = worker.run();
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => return result.map_err(Into::into),
+        () = shutdown => {
+            tracing::info!("draining");
+            stop();
+        }
+    }
+    run.await.map_err(Into::into)
+}

@@ -1,0 +1,105 @@
+//! `DSLWorkflow`: a committed workflow definition run as a Temporal workflow, and the local
+//! driver behind `ferrocat run`. Workflow code must be deterministic (no clock, no I/O, no
+//! randomness, no `FuturesUnordered`): Temporal replays it.
+
+pub mod local;
+pub mod scheduler;
+
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use futures::future::LocalBoxFuture;
+use serde_json::Value;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult};
+
+use ferrocat_shared::dsl::ActionStatement;
+use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
+
+use crate::executor::Executor;
+use scheduler::{Driver, Failure};
+
+/// The DSL interpreter as a Temporal workflow.
+#[workflow]
+#[derive(Default)]
+pub struct DslWorkflow;
+
+#[workflow_methods]
+impl DslWorkflow {
+    /// Runs every action in dependency order and returns the `returns` value.
+    #[run(name = "DSLWorkflow")]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, args: DslRunArgs) -> WorkflowResult<Value> {
+        let ctx: &WorkflowContext<Self> = ctx;
+        let run_context = RunContext {
+            wf_id: args.wf_id.clone(),
+            wf_exec_id: ctx.workflow_id().to_owned(),
+            wf_run_id: ctx.run_id().to_owned(),
+            workspace_id: args.workspace_id,
+            environment: args.dsl.config.environment.clone(),
+        };
+        let driver = TemporalDriver { ctx, queue: &args.executor_queue };
+        scheduler::interpret(&driver, &args, run_context).await.map_err(|failure| {
+            ApplicationFailure::builder(anyhow::anyhow!(failure.message))
+                .type_name(failure.type_name)
+                .non_retryable(true)
+                .build()
+                .into()
+        })
+    }
+}
+
+/// Actions as activities on the executor's queue; delays as durable timers.
+struct TemporalDriver<'a> {
+    ctx: &'a WorkflowContext<DslWorkflow>,
+    queue: &'a str,
+}
+
+impl Driver for TemporalDriver<'_> {
+    fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>> {
+        let options = activity_options(&input.task, self.queue);
+        let call = self.ctx.execute_activity(Executor::execute_action, input, options);
+        async move { call.await.map_err(|e| describe_failure(&e)) }.boxed_local()
+    }
+
+    fn sleep(&self, delay: Duration) -> LocalBoxFuture<'_, ()> {
+        let timer = self.ctx.timer(delay);
+        async move {
+            timer.await;
+        }
+        .boxed_local()
+    }
+}
+
+fn activity_options(task: &ActionStatement, queue: &str) -> ActivityOptions {
+    let timeout = Duration::from_secs_f64(task.retry_policy.timeout.max(1.0));
+    let retry = RetryPolicy::builder()
+        .maximum_attempts(task.retry_policy.max_attempts)
+        .initial_interval(Duration::from_secs(1))
+        .backoff_coefficient(2.0)
+        .build();
+    ActivityOptions::with_start_to_close_timeout(timeout)
+        .task_queue(queue.to_owned())
+        .activity_id(task.ref_.clone())
+        .retry_policy(retry)
+        .build()
+}
+
+/// The innermost failure message and its application type.
+fn describe_failure(error: &ActivityExecutionError) -> Failure {
+    let Some(mut failure) = error.failure() else {
+        return Failure { message: error.to_string(), type_name: "ExecutionError".into() };
+    };
+    while let Some(cause) = failure.cause.as_deref() {
+        failure = cause;
+    }
+    let type_name = match &failure.failure_info {
+        Some(temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo::ApplicationFailureInfo(info))
+            if !info.r#type.is_empty() =>
+        {
+            info.r#type.clone()
+        }
+        _ => "ExecutionError".into(),
+    };
+    Failure { message: failure.message.clone(), type_name }
+}

@@ -36,7 +36,8 @@ CREATE TABLE memberships (
     PRIMARY KEY (user_id, workspace_id)
 );
 
--- The editable draft of a workflow; `draft` is the DSL as JSON.
+-- The editable draft of a workflow; `draft` is the DSL as JSON (not JSONB: key order is the
+-- author's and shows in results).
 CREATE TABLE workflows (
     id           UUID PRIMARY KEY,
     workspace_id UUID NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
@@ -45,7 +46,7 @@ CREATE TABLE workflows (
     status       TEXT NOT NULL DEFAULT 'offline',
     alias        TEXT,
     version      INTEGER,
-    draft        JSONB NOT NULL,
+    draft        JSON NOT NULL,
     created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT workflows_alias_key UNIQUE (workspace_id, alias)
@@ -58,7 +59,7 @@ CREATE TABLE workflow_definitions (
     workflow_id  UUID NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
     workspace_id UUID NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     version      INTEGER NOT NULL,
-    content      JSONB NOT NULL,
+    content      JSON NOT NULL,
     created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT workflow_definitions_version_key UNIQUE (workflow_id, version)
 );

@@ -30,6 +30,9 @@ pub struct DefinitionRow {
     pub created_at: DateTime<Utc>,
 }
 
+// JSON documents are bound as text and cast to `json`: binding a `Value` sends `jsonb`, which
+// would reorder the author's keys (and so the keys of results built from them).
+
 /// Inserts a draft.
 pub async fn insert(
     db: impl PgExecutor<'_>,
@@ -41,13 +44,13 @@ pub async fn insert(
     sqlx::query_as!(
         WorkflowRow,
         r#"INSERT INTO workflows (id, workspace_id, title, description, draft)
-           VALUES ($1, $2, $3, $4, $5)
+           VALUES ($1, $2, $3, $4, $5::text::json)
            RETURNING id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at"#,
         Uuid::now_v7(),
         workspace_id,
         title,
         description,
-        draft
+        draft.to_string()
     )
     .fetch_one(db)
     .await
@@ -106,12 +109,12 @@ pub async fn commit(
     let version = current.unwrap_or(0) + 1;
     sqlx::query!(
         r#"INSERT INTO workflow_definitions (id, workflow_id, workspace_id, version, content)
-           VALUES ($1, $2, $3, $4, $5)"#,
+           VALUES ($1, $2, $3, $4, $5::text::json)"#,
         Uuid::now_v7(),
         workflow_id,
         workspace_id,
         version,
-        content
+        content.to_string()
     )
     .execute(&mut *tx)
     .await?;

@@ -1,0 +1,96 @@
+//! The `ferrocat` binary as a user meets it: help texts, `--check-config`, and `run FILE`.
+
+use std::process::{Command, Output};
+
+fn ferrocat(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrocat"));
+    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run ferrocat")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    let top = ferrocat(&["--help"], &[]);
+    assert!(top.status.success());
+    let help = text(&top.stdout);
+    let commands = ["edge", "api", "worker", "executor", "llm-gateway", "mcp", "ui", "object-store", "migrate", "up", "run"];
+    for name in commands {
+        assert!(help.contains(name), "--help lists {name}:\n{help}");
+        let sub = ferrocat(&[name, "--help"], &[]);
+        assert!(sub.status.success(), "{name} --help");
+        assert!(text(&sub.stdout).contains("Usage: ferrocat"), "{name} --help prints usage");
+    }
+}
+
+#[test]
+fn check_config_accepts_valid_and_rejects_bad_configuration_with_one_line() {
+    let ok = ferrocat(&["worker", "--check-config"], &[]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+
+    let bad = ferrocat(&["api", "--check-config"], &[("FERROCAT_DATABASE_URL", "postgres://x/y")]);
+    assert_eq!(bad.status.code(), Some(64));
+    let stderr = text(&bad.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("FERROCAT_SIGNING_SECRET"), "{stderr}");
+
+    let bad_port = ferrocat(&["ui", "--check-config"], &[("FERROCAT_UI_ADDR", "not-an-address")]);
+    assert_eq!(bad_port.status.code(), Some(64));
+    assert!(text(&bad_port.stderr).contains("FERROCAT_UI_ADDR"));
+
+    let edge = ferrocat(&["edge", "--check-config"], &[("FERROCAT_EDGE_API_UPSTREAM", "ftp://nope")]);
+    assert_eq!(edge.status.code(), Some(64), "{}", text(&edge.stderr));
+}
+
+#[test]
+fn run_executes_a_workflow_file_locally() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wf.yml");
+    std::fs::write(
+        &file,
+        r#"
+title: Local
+description: reshape twice
+entrypoint: {ref: a}
+actions:
+  - ref: a
+    action: core.transform.reshape
+    args: {value: "${{ TRIGGER.n + 1 }}"}
+  - ref: b
+    action: core.transform.reshape
+    depends_on: [a]
+    args: {value: "${{ ACTIONS.a.result * 10 }}"}
+  - ref: skipped
+    action: core.transform.reshape
+    depends_on: [a]
+    run_if: "${{ ACTIONS.a.result > 100 }}"
+    args: {value: never}
+returns:
+  b: ${{ ACTIONS.b.result }}
+  skipped: ${{ ACTIONS.skipped.result }}
+"#,
+    )
+    .unwrap();
+    let out = ferrocat(&["run", file.to_str().unwrap(), "--input", r#"{"n": 4}"#], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value, serde_json::json!({"b": 50, "skipped": null}));
+
+    // An invalid workflow is refused before anything runs, naming the problem.
+    std::fs::write(&file, "title: x\ndescription: y\nentrypoint: {}\nactions:\n  - ref: a\n    action: core.transform.reshape\n    depends_on: [ghost]\n").unwrap();
+    let out = ferrocat(&["run", file.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("ghost"), "{}", text(&out.stderr));
+
+    let out = ferrocat(&["run", dir.join("missing.yml").to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("missing.yml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -71,7 +71,18 @@ fn main() -> ExitCode {
     let env = Env::from_process();
     match cli.command {
         // Pingora owns its runtimes: the edge's entry is synchronous.
-        Command::Edge(_) => ExitCode::FAILURE,
+        Command::Edge(args) => {
+            ferrocat_shared::telemetry::init("edge");
+            let config = match ferrocat_edge::EdgeConfig::from_env(&env) {
+                Ok(config) => config,
+                Err(e) => return config_error(e),
+            };
+            if args.check_config {
+                println!("edge configuration is valid: {config:?}");
+                return ExitCode::SUCCESS;
+            }
+            report(ferrocat_edge::run(config))
+        }
         Command::Up(args) => report(runtime().block_on(up::run(args))),
         Command::Run { file, input } => report(runtime().block_on(run_file::run(&file, &input))),
         command => runtime().block_on(service(command, &env)),

@@ -1,7 +1,8 @@
 //! The executor: one Temporal activity, `execute_action_activity`, that evaluates an action's
 //! templated arguments against the run's context and runs the action from the registry.
 
-use serde_json::Value;
+use futures::StreamExt as _;
+use serde_json::{Map, Value};
 use temporalio_macros::activities;
 use temporalio_sdk::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -10,6 +11,9 @@ use ferrocat_shared::expr::{self, ExprContext};
 use ferrocat_shared::temporal::RunActionInput;
 
 use crate::actions::{self, ActionError};
+
+/// How many `for_each` iterations of one action run at once (Tracecat's default).
+pub const FOR_EACH_CONCURRENCY: usize = 4;
 
 /// State shared by every activity execution: connection pools and clients.
 pub struct Executor {
@@ -23,6 +27,8 @@ impl Executor {
     }
 
     /// Evaluates the arguments and runs the action; the error carries the message users see.
+    /// With `for_each`, the action runs once per iteration (up to [`FOR_EACH_CONCURRENCY`] at a
+    /// time) and the result is the list of results in order; any failing iteration fails it.
     pub async fn run(&self, input: RunActionInput) -> Result<Value, ActionError> {
         let context = ExprContext {
             actions: input.actions,
@@ -30,12 +36,34 @@ impl Executor {
             env: input.env,
             ..ExprContext::default()
         };
-        let args = expr::eval_templated(&Value::Object(input.task.args.clone()), &context)
+        let task = &input.task;
+        let Some(for_each) = &task.for_each else {
+            return self.run_once(&task.action, &task.args, &context).await;
+        };
+        let bindings = expr::eval_for_each(for_each, &context).map_err(|e| ActionError::Expression(e.to_string()))?;
+        let iterations = bindings.into_iter().map(|var| {
+            let context = ExprContext { var, ..context.clone() };
+            async move { self.run_once(&task.action, &task.args, &context).await }
+        });
+        let results: Vec<Result<Value, ActionError>> =
+            futures::stream::iter(iterations).buffered(FOR_EACH_CONCURRENCY).collect().await;
+        let mut values = Vec::with_capacity(results.len());
+        for (i, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(value) => values.push(value),
+                Err(error) => return Err(ActionError::Loop { iteration: i, source: Box::new(error) }),
+            }
+        }
+        Ok(Value::Array(values))
+    }
+
+    async fn run_once(&self, action: &str, args: &Map<String, Value>, context: &ExprContext) -> Result<Value, ActionError> {
+        let args = expr::eval_templated(&Value::Object(args.clone()), context)
             .map_err(|e| ActionError::Expression(e.to_string()))?;
         let Value::Object(args) = args else {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
-        actions::dispatch(&input.task.action, args, &self.http).await
+        actions::dispatch(action, args, &self.http).await
     }
 }
 

@@ -18,12 +18,18 @@ pub enum ActionError {
     Expression(String),
     #[error("{0}")]
     Http(String),
+    #[error("LoopExecutionError: iteration {iteration} failed: {source}")]
+    Loop { iteration: usize, source: Box<ActionError> },
 }
 
 impl ActionError {
     /// Whether trying again could succeed (a retry policy decides whether it will).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ActionError::Http(_))
+        match self {
+            ActionError::Http(_) => true,
+            ActionError::Loop { source, .. } => source.is_retryable(),
+            _ => false,
+        }
     }
 
     /// The failure type recorded in history and shown by the api.

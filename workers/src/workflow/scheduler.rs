@@ -41,38 +41,40 @@ enum Outcome {
     Skipped,
 }
 
-/// Whether an action may start now.
-enum Readiness {
+/// What to do with an action, from the marks on its incoming edges. An edge is *visited* when
+/// its source succeeded (success edge) or failed (error edge), and *skipped* otherwise.
+#[derive(Debug, PartialEq)]
+enum Decision {
+    /// Some parent has not finished.
     Wait,
-    Run,
+    /// Every incoming edge is skipped: skip, whatever the join strategy.
     Skip,
+    /// Reachable: run (after `run_if`).
+    Run,
+    /// Parents finished but the join is not satisfied: an error, unless `run_if` skips it.
+    Unreachable,
 }
 
-fn readiness(deps: &[(usize, EdgeKind)], join: JoinStrategy, outcomes: &[Option<Outcome>]) -> Readiness {
+/// Tracecat's rules: `any` waits for every parent too; one dependency needs its edge visited;
+/// several need all (`all`) or at least one (`any`) visited.
+fn decide(deps: &[(usize, EdgeKind)], join: JoinStrategy, outcomes: &[Option<Outcome>]) -> Decision {
     if deps.is_empty() {
-        return Readiness::Run;
+        return Decision::Run;
     }
-    let mut satisfied = 0;
-    let mut resolved = 0;
+    let mut visited = 0;
     for (source, kind) in deps {
-        let Some(outcome) = &outcomes[*source] else { continue };
-        resolved += 1;
-        let taken = matches!(
-            (kind, outcome),
-            (EdgeKind::Success, Outcome::Succeeded) | (EdgeKind::Error, Outcome::Failed)
-        );
-        if taken {
-            satisfied += 1;
+        let Some(outcome) = &outcomes[*source] else { return Decision::Wait };
+        if matches!((kind, outcome), (EdgeKind::Success, Outcome::Succeeded) | (EdgeKind::Error, Outcome::Failed)) {
+            visited += 1;
         }
     }
-    match join {
-        JoinStrategy::All if resolved < deps.len() => Readiness::Wait,
-        JoinStrategy::All if satisfied == deps.len() => Readiness::Run,
-        JoinStrategy::All => Readiness::Skip,
-        JoinStrategy::Any if satisfied > 0 => Readiness::Run,
-        JoinStrategy::Any if resolved == deps.len() => Readiness::Skip,
-        JoinStrategy::Any => Readiness::Wait,
-    }
+    let reachable = match join {
+        _ if visited == 0 => return Decision::Skip,
+        _ if deps.len() == 1 => true,
+        JoinStrategy::All => visited == deps.len(),
+        JoinStrategy::Any => true,
+    };
+    if reachable { Decision::Run } else { Decision::Unreachable }
 }
 
 /// Python's `type(x).__name__` for a JSON value, as Tracecat reports `result_typename`.
@@ -86,6 +88,42 @@ fn typename(value: &Value) -> &'static str {
         Value::Array(_) => "list",
         Value::Object(_) => "dict",
     }
+}
+
+/// Routes a failed action: along its `.error` edges when it has any (its ACTIONS entry then holds
+/// the error), else the whole run fails with Tracecat's message.
+fn record_failure(
+    i: usize,
+    failure: Failure,
+    dsl: &ferrocat_shared::dsl::Workflow,
+    has_error_edge: &[bool],
+    expr_ctx: &mut ExprContext,
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), Failure> {
+    let task = &dsl.actions[i];
+    if !has_error_edge[i] {
+        return Err(Failure {
+            message: format!("Workflow failed with 1 error(s)\n\n========== (1/1) ACTIONS.{} ==========\n\n{}", task.ref_, failure.message),
+            type_name: failure.type_name,
+        });
+    }
+    expr_ctx.actions.insert(
+        task.ref_.clone(),
+        json!({
+            "result": null,
+            "result_typename": "NoneType",
+            "error": {
+                "ref": task.ref_,
+                "message": failure.message,
+                "type": failure.type_name,
+                "expr_context": "ACTIONS",
+                "attempt": 1,
+            },
+            "error_typename": failure.type_name,
+        }),
+    );
+    outcomes[i] = Some(Outcome::Failed);
+    Ok(())
 }
 
 type Running<'a> = LocalBoxFuture<'a, (usize, Result<Value, Failure>)>;
@@ -135,26 +173,39 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
                 if started[i] {
                     continue;
                 }
-                match readiness(&deps[i], task.join_strategy, &outcomes) {
-                    Readiness::Wait => continue,
-                    Readiness::Skip => {
-                        started[i] = true;
-                        outcomes[i] = Some(Outcome::Skipped);
-                        changed = true;
-                        continue;
-                    }
-                    Readiness::Run => {}
+                let decision = decide(&deps[i], task.join_strategy, &outcomes);
+                if decision == Decision::Wait {
+                    continue;
                 }
                 started[i] = true;
                 changed = true;
+                if decision == Decision::Skip {
+                    outcomes[i] = Some(Outcome::Skipped);
+                    continue;
+                }
+                // `run_if` comes before reachability: a false condition skips cleanly.
                 if let Some(condition) = &task.run_if {
-                    let value = expr::eval_templated(&Value::String(condition.clone()), &expr_ctx).map_err(|e| {
-                        Failure::new(format!("Error evaluating `run_if` condition of '{}': {e}", task.ref_), "ExpressionError")
-                    })?;
-                    if !expr::truthy(&value) {
-                        outcomes[i] = Some(Outcome::Skipped);
-                        continue;
+                    match expr::eval_templated(&Value::String(condition.clone()), &expr_ctx) {
+                        Ok(value) if !expr::truthy(&value) => {
+                            outcomes[i] = Some(Outcome::Skipped);
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) if decision == Decision::Run => {
+                            let failure = Failure::new(format!("Error evaluating `run_if` condition: {e}"), "ExpressionError");
+                            record_failure(i, failure, dsl, &has_error_edge, &mut expr_ctx, &mut outcomes)?;
+                            continue;
+                        }
+                        Err(_) => {}
                     }
+                }
+                if decision == Decision::Unreachable {
+                    let failure = Failure::new(
+                        format!("Task '{}' is unreachable: its join strategy is not satisfied by its dependencies", task.ref_),
+                        "TaskUnreachable",
+                    );
+                    record_failure(i, failure, dsl, &has_error_edge, &mut expr_ctx, &mut outcomes)?;
+                    continue;
                 }
                 let input = RunActionInput {
                     task: task.clone(),
@@ -177,30 +228,15 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
         }
         let ((i, result), _, rest) = select_all(running).await;
         running = rest;
-        let task = &dsl.actions[i];
         match result {
             Ok(value) => {
                 let typename = typename(&value);
                 expr_ctx
                     .actions
-                    .insert(task.ref_.clone(), json!({"result": value, "result_typename": typename}));
+                    .insert(dsl.actions[i].ref_.clone(), json!({"result": value, "result_typename": typename}));
                 outcomes[i] = Some(Outcome::Succeeded);
             }
-            Err(Failure { message, type_name }) => {
-                if !has_error_edge[i] {
-                    return Err(Failure { message, type_name });
-                }
-                expr_ctx.actions.insert(
-                    task.ref_.clone(),
-                    json!({
-                        "result": null,
-                        "result_typename": "NoneType",
-                        "error": {"ref": task.ref_, "action": task.action, "message": message, "type": type_name},
-                        "error_typename": type_name,
-                    }),
-                );
-                outcomes[i] = Some(Outcome::Failed);
-            }
+            Err(failure) => record_failure(i, failure, dsl, &has_error_edge, &mut expr_ctx, &mut outcomes)?,
         }
     }
 
@@ -220,22 +256,39 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
 mod tests {
     use super::*;
 
+    use Outcome::{Failed, Skipped, Succeeded};
+
     #[test]
-    fn join_all_waits_then_runs_or_skips() {
+    fn joins_wait_for_every_parent() {
         let deps = [(0, EdgeKind::Success), (1, EdgeKind::Success)];
-        let r = |o: &[Option<Outcome>]| readiness(&deps, JoinStrategy::All, o);
-        assert!(matches!(r(&[Some(Outcome::Succeeded), None]), Readiness::Wait));
-        assert!(matches!(r(&[Some(Outcome::Succeeded), Some(Outcome::Succeeded)]), Readiness::Run));
-        assert!(matches!(r(&[Some(Outcome::Succeeded), Some(Outcome::Skipped)]), Readiness::Skip));
+        for join in [JoinStrategy::All, JoinStrategy::Any] {
+            assert_eq!(decide(&deps, join, &[Some(Succeeded), None]), Decision::Wait);
+        }
     }
 
     #[test]
-    fn join_any_runs_on_first_taken_edge() {
+    fn all_skipped_edges_force_a_skip_whatever_the_join() {
         let deps = [(0, EdgeKind::Success), (1, EdgeKind::Error)];
-        let r = |o: &[Option<Outcome>]| readiness(&deps, JoinStrategy::Any, o);
-        assert!(matches!(r(&[Some(Outcome::Skipped), None]), Readiness::Wait));
-        assert!(matches!(r(&[None, Some(Outcome::Failed)]), Readiness::Run));
-        assert!(matches!(r(&[Some(Outcome::Skipped), Some(Outcome::Succeeded)]), Readiness::Skip));
+        for join in [JoinStrategy::All, JoinStrategy::Any] {
+            assert_eq!(decide(&deps, join, &[Some(Skipped), Some(Succeeded)]), Decision::Skip);
+        }
+        assert_eq!(decide(&[(0, EdgeKind::Success)], JoinStrategy::All, &[Some(Failed)]), Decision::Skip);
+    }
+
+    #[test]
+    fn mixed_parents_are_unreachable_for_all_and_run_for_any() {
+        let deps = [(0, EdgeKind::Success), (1, EdgeKind::Success)];
+        let outcomes = [Some(Succeeded), Some(Skipped)];
+        assert_eq!(decide(&deps, JoinStrategy::All, &outcomes), Decision::Unreachable);
+        assert_eq!(decide(&deps, JoinStrategy::Any, &outcomes), Decision::Run);
+        assert_eq!(decide(&deps, JoinStrategy::All, &[Some(Succeeded), Some(Succeeded)]), Decision::Run);
+    }
+
+    #[test]
+    fn error_edges_are_visited_by_failures() {
+        assert_eq!(decide(&[(0, EdgeKind::Error)], JoinStrategy::All, &[Some(Failed)]), Decision::Run);
+        assert_eq!(decide(&[(0, EdgeKind::Error)], JoinStrategy::All, &[Some(Succeeded)]), Decision::Skip);
+        assert_eq!(decide(&[], JoinStrategy::All, &[]), Decision::Run);
     }
 
     #[test]

@@ -304,10 +304,10 @@ async fn receive_webhook(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let query = parse_query(&query)?;
-    if let Some(vendor) = &query.vendor {
-        if vendor != "okta" {
-            return Err(ApiError::BadRequest(format!("unsupported vendor {vendor:?}")));
-        }
+    if let Some(vendor) = &query.vendor
+        && vendor != "okta"
+    {
+        return Err(ApiError::BadRequest(format!("unsupported vendor {vendor:?}")));
     }
     let accepted = accept(&state, &workflow_id, &secret, &method, peer, &headers, &body).await?;
     if query.vendor.as_deref() == Some("okta") {

@@ -2,14 +2,18 @@
 //! the bare definition or Tracecat's export wrapper, the dependency graph, structural
 //! validation, and deriving action refs from titles.
 
+mod expects;
 mod model;
+mod scope;
 mod slug;
 mod validate;
 
+pub use expects::{TypeExpr, coerce, normalize_trigger_inputs};
 pub use model::{
     ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,
     RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency,
 };
+pub use scope::{GATHER, LOOP_END, LOOP_START, SCATTER};
 pub use slug::{slugify, slugify_ref};
 pub use validate::ValidationIssue;
 
@@ -40,6 +44,20 @@ pub enum DslError {
         /// The entry as written.
         dep: String,
     },
+    /// An `expects` type expression that does not parse.
+    #[error("invalid type '{ty}': {msg}")]
+    Type {
+        /// The type expression.
+        ty: String,
+        /// What is wrong and where.
+        msg: String,
+    },
+    /// Trigger inputs that do not match `entrypoint.expects` (Tracecat's message).
+    #[error("Failed to validate trigger inputs:\n{}", numbered(errors))]
+    TriggerInputs {
+        /// One `field: problem` line per error.
+        errors: Vec<String>,
+    },
     /// An `entrypoint.expects` entry that does not match the field schema.
     #[error("invalid entrypoint.expects.{field}: {msg}")]
     Expects {
@@ -48,6 +66,16 @@ pub enum DslError {
         /// What is wrong.
         msg: String,
     },
+}
+
+/// `1. first\n2. second`, as Tracecat lists validation errors.
+fn numbered(errors: &[String]) -> String {
+    errors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("{}. {e}", i + 1))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

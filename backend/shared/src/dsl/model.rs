@@ -38,7 +38,11 @@ pub struct Entrypoint {
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub ref_: Option<String>,
     /// Trigger input fields, by name.
-    #[serde(default, skip_serializing_if = "Map::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub expects: Map<String, Value>,
 }
 
@@ -50,7 +54,10 @@ impl Entrypoint {
             .map(|(name, v)| {
                 serde_json::from_value(v.clone())
                     .map(|f| (name.clone(), f))
-                    .map_err(|e| DslError::Expects { field: name.clone(), msg: e.to_string() })
+                    .map_err(|e| DslError::Expects {
+                        field: name.clone(),
+                        msg: e.to_string(),
+                    })
             })
             .collect()
     }
@@ -67,7 +74,11 @@ pub struct ExpectedField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Default value; `Some(Value::Null)` for an explicit `default: null`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub default: Option<Value>,
     /// Allowed values.
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
@@ -97,7 +108,10 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { environment: default_environment(), timeout: 0.0 }
+        RunConfig {
+            environment: default_environment(),
+            timeout: 0.0,
+        }
     }
 }
 
@@ -188,7 +202,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: default_max_attempts(), timeout: default_timeout(), retry_until: None }
+        RetryPolicy {
+            max_attempts: default_max_attempts(),
+            timeout: default_timeout(),
+            retry_until: None,
+        }
     }
 }
 
@@ -238,14 +256,20 @@ pub fn parse_dependency(dep: &str) -> Result<(String, EdgeKind), DslError> {
         None => Ok((dep.to_owned(), EdgeKind::Success)),
         Some((source, "success")) => Ok((source.to_owned(), EdgeKind::Success)),
         Some((source, "error")) => Ok((source.to_owned(), EdgeKind::Error)),
-        Some(_) => Err(DslError::Dependency { dep: dep.to_owned() }),
+        Some(_) => Err(DslError::Dependency {
+            dep: dep.to_owned(),
+        }),
     }
 }
 
 /// The action's dependency edges as `(source ref, kind)`. Entries with an invalid suffix are
 /// left out; [`Workflow::validate`] reports them.
 pub fn dependencies(action: &ActionStatement) -> Vec<(String, EdgeKind)> {
-    action.depends_on.iter().filter_map(|d| parse_dependency(d).ok()).collect()
+    action
+        .depends_on
+        .iter()
+        .filter_map(|d| parse_dependency(d).ok())
+        .collect()
 }
 
 /// Tracecat's import/export file: the definition plus layout and trigger settings.
@@ -273,14 +297,22 @@ impl WorkflowExport {
     pub fn parse(text: &str) -> Result<WorkflowExport, DslError> {
         let doc = parse_document(text)?;
         let Value::Object(map) = &doc else {
-            return Err(DslError::Shape { found: crate::expr::typename(&doc) });
+            return Err(DslError::Shape {
+                found: crate::expr::typename(&doc),
+            });
         };
         if map.contains_key("definition") && !map.contains_key("actions") {
             serde_json::from_value(doc).map_err(|e| DslError::Invalid { msg: e.to_string() })
         } else {
-            let definition =
-                serde_json::from_value(doc).map_err(|e| DslError::Invalid { msg: e.to_string() })?;
-            Ok(WorkflowExport { definition, layout: None, schedules: Vec::new(), webhook: None, case_trigger: None })
+            let definition = serde_json::from_value(doc)
+                .map_err(|e| DslError::Invalid { msg: e.to_string() })?;
+            Ok(WorkflowExport {
+                definition,
+                layout: None,
+                schedules: Vec::new(),
+                webhook: None,
+                case_trigger: None,
+            })
         }
     }
 }
@@ -297,7 +329,11 @@ impl Workflow {
         self.actions
             .iter()
             .flat_map(|a| {
-                dependencies(a).into_iter().map(|(source, kind)| Edge { source, target: a.ref_.clone(), kind })
+                dependencies(a).into_iter().map(|(source, kind)| Edge {
+                    source,
+                    target: a.ref_.clone(),
+                    kind,
+                })
             })
             .collect()
     }

@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn reference_examples() {
-        assert_eq!(slugify_ref("Reshape Findings into SMAC"), "reshape_findings_into_smac");
+        assert_eq!(
+            slugify_ref("Reshape Findings into SMAC"),
+            "reshape_findings_into_smac"
+        );
         assert_eq!(slugify_ref("Don't stop"), "don_t_stop");
         assert_eq!(slugify_ref("Café #2"), "cafe_2");
         assert_eq!(slugify_ref("1,000 alerts"), "1000_alerts");

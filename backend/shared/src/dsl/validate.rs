@@ -7,8 +7,21 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::expects::TypeExpr;
 use super::model::{EdgeKind, Workflow, parse_dependency};
-use crate::expr::{self, ContextRoot, Expr};
+use crate::expr::{self, ContextRoot, Expr, PathSegment};
+
+/// The fields of a stored action result that `ACTIONS.<ref>.<field>` may name.
+const TASK_RESULT_FIELDS: &[&str] = &[
+    "result",
+    "result_typename",
+    "error",
+    "error_typename",
+    "interaction",
+    "interaction_id",
+    "interaction_type",
+    "collection_index",
+];
 
 /// One validation problem: where (`actions.<ref>.<field>`, `returns`, …) and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,7 +34,10 @@ pub struct ValidationIssue {
 
 impl ValidationIssue {
     fn new(loc: impl Into<String>, msg: impl Into<String>) -> Self {
-        ValidationIssue { loc: loc.into(), msg: msg.into() }
+        ValidationIssue {
+            loc: loc.into(),
+            msg: msg.into(),
+        }
     }
 }
 
@@ -32,11 +48,15 @@ impl fmt::Display for ValidationIssue {
 }
 
 fn valid_ref(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn valid_action(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
 /// Where an expression sits, which decides what it may contain.
@@ -80,21 +100,63 @@ impl Checker<'_> {
         match (&parsed, slot) {
             (Expr::Iterator { collection, .. }, Slot::ForEach) => {
                 if expr::referenced_contexts(collection).contains(&ContextRoot::Var) {
-                    self.push(loc, format!("the for_each collection in `{text}` cannot use var"));
+                    self.push(
+                        loc,
+                        format!("the for_each collection in `{text}` cannot use var"),
+                    );
                 }
             }
             (Expr::Iterator { .. }, Slot::Value) => {
-                self.push(loc, format!("`{text}`: iterator expressions are only valid in for_each"));
+                self.push(
+                    loc,
+                    format!("`{text}`: iterator expressions are only valid in for_each"),
+                );
             }
             (_, Slot::ForEach) => {
-                self.push(loc, format!("`{text}` must be an iterator like `for var.x in ...`"));
+                self.push(
+                    loc,
+                    format!("`{text}` must be an iterator like `for var.x in ...`"),
+                );
             }
             (_, Slot::Value) => {}
+        }
+        for root in expr::referenced_contexts(&parsed) {
+            if matches!(root, ContextRoot::Inputs | ContextRoot::Steps) {
+                self.push(
+                    loc,
+                    format!(
+                        "`{text}`: the {} context is only valid inside template actions",
+                        root.name()
+                    ),
+                );
+            }
         }
         for r in expr::referenced_actions(&parsed) {
             if !self.refs.contains(r.as_str()) {
                 self.push(loc, format!("unknown action '{r}' in `{text}`"));
             }
+        }
+        let mut bad_fields = Vec::new();
+        expr::walk(&parsed, &mut |e| {
+            if let Expr::Context {
+                root: ContextRoot::Actions,
+                path,
+            } = e
+                && let Some(PathSegment::Key(field)) = path.segments.get(1)
+                && !TASK_RESULT_FIELDS.contains(&field.as_str())
+                && !bad_fields.contains(field)
+            {
+                bad_fields.push(field.clone());
+            }
+        });
+        for field in bad_fields {
+            self.push(
+                loc,
+                format!(
+                    "'{field}' in `{text}` is not an action result field (expected one of {})",
+                    TASK_RESULT_FIELDS.join(", ")
+                ),
+            );
         }
     }
 
@@ -122,12 +184,16 @@ impl Workflow {
     /// Structural validation per Tracecat: non-empty actions, ref and action patterns, unique
     /// refs, at least one entrypoint, known `depends_on` sources with `.success`/`.error`
     /// suffixes only, every `ACTIONS.<ref>` in args/run_if/for_each/retry_until/environment/
-    /// returns names an action, no cycles, every expression parses, `run_if` is exactly one
-    /// template and `for_each` is made of iterator templates. Returns every problem found.
+    /// returns names an action and one of its result fields (`result`, `error`, …), no cycles,
+    /// every expression parses, `run_if` is exactly one template and `for_each` is made of
+    /// iterator templates whose collection does not use `var`. Returns every problem found.
     pub fn validate(&self) -> Result<(), Vec<ValidationIssue>> {
         let mut issues = Vec::new();
         if self.actions.is_empty() {
-            issues.push(ValidationIssue::new("actions", "at least one action is required"));
+            issues.push(ValidationIssue::new(
+                "actions",
+                "at least one action is required",
+            ));
         }
 
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -135,8 +201,11 @@ impl Workflow {
             *counts.entry(a.ref_.as_str()).or_default() += 1;
         }
         let refs: BTreeSet<&str> = counts.keys().copied().collect();
-        let duplicates: Vec<String> =
-            counts.iter().filter(|(_, n)| **n > 1).map(|(r, _)| format!("'{r}'")).collect();
+        let duplicates: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(r, _)| format!("'{r}'"))
+            .collect();
         if !duplicates.is_empty() {
             issues.push(ValidationIssue::new(
                 "actions",
@@ -150,12 +219,32 @@ impl Workflow {
             issues.push(ValidationIssue::new("actions", "No entrypoints found"));
         }
 
-        let mut checker = Checker { refs: &refs, issues };
+        match self.entrypoint.expected_fields() {
+            Err(e) => issues.push(ValidationIssue::new("entrypoint.expects", e.to_string())),
+            Ok(fields) => {
+                for (name, field) in fields {
+                    if let Err(e) = TypeExpr::parse(&field.ty) {
+                        issues.push(ValidationIssue::new(
+                            format!("entrypoint.expects.{name}.type"),
+                            e.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+
+        let mut checker = Checker {
+            refs: &refs,
+            issues,
+        };
         let mut edges: BTreeSet<(&str, &str)> = BTreeSet::new();
         for a in &self.actions {
             let base = format!("actions.{}", a.ref_);
             if !valid_ref(&a.ref_) {
-                checker.push(&format!("{base}.ref"), format!("invalid ref '{}': must match ^[a-z0-9_]+$", a.ref_));
+                checker.push(
+                    &format!("{base}.ref"),
+                    format!("invalid ref '{}': must match ^[a-z0-9_]+$", a.ref_),
+                );
             }
             if !valid_action(&a.action) {
                 checker.push(
@@ -186,7 +275,10 @@ impl Workflow {
                 let loc = format!("{base}.run_if");
                 match expr::standalone_expression(run_if) {
                     Some(inner) => checker.check_expression(&loc, inner, Slot::Value),
-                    None => checker.push(&loc, format!("must be exactly one ${{{{ ... }}}} expression, got '{run_if}'")),
+                    None => checker.push(
+                        &loc,
+                        format!("must be exactly one ${{{{ ... }}}} expression, got '{run_if}'"),
+                    ),
                 }
             }
             if let Some(for_each) = &a.for_each {
@@ -210,7 +302,11 @@ impl Workflow {
                 }
             }
             if let Some(until) = &a.retry_policy.retry_until {
-                checker.check_string(&format!("{base}.retry_policy.retry_until"), until, Slot::Value);
+                checker.check_string(
+                    &format!("{base}.retry_policy.retry_until"),
+                    until,
+                    Slot::Value,
+                );
             }
             if let Some(env) = &a.environment {
                 checker.check_string(&format!("{base}.environment"), env, Slot::Value);
@@ -220,24 +316,45 @@ impl Workflow {
             checker.check_value("returns", returns);
         }
 
-        if let Some(cycle) = find_cycle(&refs, &edges) {
-            checker.push("actions", format!("Cycle detected in control-flow workflow: {}", cycle.join(", ")));
+        let cycle = find_cycle(&refs, &edges);
+        if cycle.is_none() && duplicates.is_empty() && super::scope::has_scopes(self) {
+            checker.issues.extend(super::scope::validate_scopes(self));
+        }
+        if let Some(cycle) = cycle {
+            checker.push(
+                "actions",
+                format!(
+                    "Cycle detected in control-flow workflow: {}",
+                    cycle.join(", ")
+                ),
+            );
         }
 
-        if checker.issues.is_empty() { Ok(()) } else { Err(checker.issues) }
+        if checker.issues.is_empty() {
+            Ok(())
+        } else {
+            Err(checker.issues)
+        }
     }
 }
 
 /// The refs that never reach indegree 0 in Kahn's algorithm (members of or downstream of a
 /// cycle), sorted; `None` for a DAG.
-fn find_cycle<'a>(refs: &BTreeSet<&'a str>, edges: &BTreeSet<(&'a str, &'a str)>) -> Option<Vec<&'a str>> {
+fn find_cycle<'a>(
+    refs: &BTreeSet<&'a str>,
+    edges: &BTreeSet<(&'a str, &'a str)>,
+) -> Option<Vec<&'a str>> {
     let mut indegree: BTreeMap<&str, usize> = refs.iter().map(|r| (*r, 0)).collect();
     for (_, target) in edges {
         if let Some(d) = indegree.get_mut(target) {
             *d += 1;
         }
     }
-    let mut ready: Vec<&str> = indegree.iter().filter(|(_, d)| **d == 0).map(|(r, _)| *r).collect();
+    let mut ready: Vec<&str> = indegree
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(r, _)| *r)
+        .collect();
     while let Some(node) = ready.pop() {
         for (_, target) in edges.range((node, "")..).take_while(|(s, _)| *s == node) {
             if let Some(d) = indegree.get_mut(target) {
@@ -249,5 +366,9 @@ fn find_cycle<'a>(refs: &BTreeSet<&'a str>, edges: &BTreeSet<(&'a str, &'a str)>
         }
         indegree.remove(node);
     }
-    if indegree.is_empty() { None } else { Some(indegree.into_keys().collect()) }
+    if indegree.is_empty() {
+        None
+    } else {
+        Some(indegree.into_keys().collect())
+    }
 }

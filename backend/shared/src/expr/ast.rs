@@ -100,6 +100,10 @@ pub enum ContextRoot {
     Env,
     /// `var`: the current `for_each` item(s).
     Var,
+    /// `inputs`: the arguments of a YAML template action (not valid in workflows).
+    Inputs,
+    /// `steps`: earlier steps of a YAML template action (not valid in workflows).
+    Steps,
 }
 
 impl ContextRoot {
@@ -112,6 +116,8 @@ impl ContextRoot {
             ContextRoot::Vars => "VARS",
             ContextRoot::Env => "ENV",
             ContextRoot::Var => "var",
+            ContextRoot::Inputs => "inputs",
+            ContextRoot::Steps => "steps",
         }
     }
 
@@ -123,6 +129,8 @@ impl ContextRoot {
             "VARS" => ContextRoot::Vars,
             "ENV" => ContextRoot::Env,
             "var" => ContextRoot::Var,
+            "inputs" => ContextRoot::Inputs,
+            "steps" => ContextRoot::Steps,
             _ => return None,
         })
     }
@@ -241,6 +249,35 @@ pub enum PathSegment {
     Descendant(String),
     /// `[?(…)]` / `[?…]`.
     Filter(Filter),
+    /// A jsonpath-ng extension in backticks: ``.`sub(/re/, repl)` ``, ``.`len` ``, ``.`str()` ``,
+    /// ``.`split(sep, index, maxsplit)` ``.
+    Transform(Transform),
+}
+
+/// A backtick jsonpath extension applied to each matched value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transform {
+    /// Regex substitution on strings; the replacement uses `$1`/`${name}` group syntax
+    /// (Python's `\1` is converted when parsing).
+    Sub {
+        /// The pattern.
+        pattern: String,
+        /// The replacement.
+        replacement: String,
+    },
+    /// `len(value)` for strings, lists and dicts.
+    Len,
+    /// Python `str(value)`.
+    Str,
+    /// `value.split(sep, maxsplit)[index]` on strings.
+    Split {
+        /// Separator.
+        sep: String,
+        /// Which part to keep.
+        index: i64,
+        /// Python's maxsplit (-1 for no limit).
+        maxsplit: i64,
+    },
 }
 
 /// A filter: every condition must hold (`&`).

@@ -14,7 +14,11 @@ use super::{ExprContext, ExprError, functions, path};
 pub fn eval(expr: &Expr, ctx: &ExprContext) -> Result<Value, ExprError> {
     match expr {
         Expr::Literal(v) => Ok(v.clone()),
-        Expr::List(items) => items.iter().map(|e| eval(e, ctx)).collect::<Result<_, _>>().map(Value::Array),
+        Expr::List(items) => items
+            .iter()
+            .map(|e| eval(e, ctx))
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
         Expr::Dict(entries) => {
             let mut map = Map::new();
             for (k, e) in entries {
@@ -29,13 +33,25 @@ pub fn eval(expr: &Expr, ctx: &ExprContext) -> Result<Value, ExprError> {
             ContextRoot::Vars => path::eval_in_map(&ctx.vars, path),
             ContextRoot::Env => path::eval_in_map(&ctx.env, path),
             ContextRoot::Var => path::eval_in_map(&ctx.var, path),
+            ContextRoot::Inputs => path::eval_in_map(&ctx.inputs, path),
+            ContextRoot::Steps => path::eval_in_map(&ctx.steps, path),
         }),
         Expr::Call { name, map, args } => {
-            let args = args.iter().map(|e| eval(e, ctx)).collect::<Result<Vec<_>, _>>()?;
-            let result = if *map { functions::call_map(name, &args) } else { functions::call(name, &args) };
+            let args = args
+                .iter()
+                .map(|e| eval(e, ctx))
+                .collect::<Result<Vec<_>, _>>()?;
+            let result = if *map {
+                functions::call_map(name, &args, ctx)
+            } else {
+                functions::call(name, &args, ctx)
+            };
             result.map_err(|reason| match reason {
                 ExprError::UnknownFunction { .. } => reason,
-                other => ExprError::Function { name: name.clone(), reason: Box::new(other) },
+                other => ExprError::Function {
+                    name: name.clone(),
+                    reason: Box::new(other),
+                },
             })
         }
         Expr::Cast { ty, expr } | Expr::TrailingCast { expr, ty } => cast(*ty, &eval(expr, ctx)?),
@@ -48,7 +64,11 @@ pub fn eval(expr: &Expr, ctx: &ExprContext) -> Result<Value, ExprError> {
             let r = eval(right, ctx)?;
             binary(*op, l, r)
         }
-        Expr::Ternary { then, cond, otherwise } => {
+        Expr::Ternary {
+            then,
+            cond,
+            otherwise,
+        } => {
             if truthy(&eval(cond, ctx)?) {
                 eval(then, ctx)
             } else {
@@ -108,7 +128,11 @@ pub struct IteratorValues {
 /// Evaluates an iterator expression (`for var.x in …`). Lists iterate their items, dicts their
 /// keys and strings their characters, as Python's `iter()` does; other values are an error.
 pub fn eval_iterator(expr: &Expr, ctx: &ExprContext) -> Result<IteratorValues, ExprError> {
-    let Expr::Iterator { var_path, collection } = expr else {
+    let Expr::Iterator {
+        var_path,
+        collection,
+    } = expr
+    else {
         return Err(ExprError::NotAnIterator);
     };
     let items = match eval(collection, ctx)? {
@@ -117,11 +141,17 @@ pub fn eval_iterator(expr: &Expr, ctx: &ExprContext) -> Result<IteratorValues, E
         Value::String(s) => s.chars().map(|c| Value::String(c.to_string())).collect(),
         other => {
             return Err(ExprError::Type {
-                msg: format!("'{}' object is not iterable", super::value::typename(&other)),
+                msg: format!(
+                    "'{}' object is not iterable",
+                    super::value::typename(&other)
+                ),
             });
         }
     };
-    Ok(IteratorValues { var_path: var_path.clone(), items })
+    Ok(IteratorValues {
+        var_path: var_path.clone(),
+        items,
+    })
 }
 
 /// Sets `var.<path>` = `value` inside `var`, creating nested dicts as needed.
@@ -131,7 +161,9 @@ pub(crate) fn assign_var(var: &mut Map<String, Value>, path: &[String], value: V
     };
     let mut current = var;
     for key in parents {
-        let slot = current.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let slot = current
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 pub use ast::{
     BinaryOp, CastType, ContextRoot, Expr, Filter, FilterCondition, FilterOp, FilterOperand,
-    JsonPath, PathSegment,
+    JsonPath, PathSegment, Transform,
 };
 pub use eval::{IteratorValues, eval_iterator};
 pub use functions::function_names;
@@ -136,7 +136,9 @@ impl ExprError {
     /// The innermost error, below any `Eval` / `Function` wrappers.
     pub fn root_cause(&self) -> &ExprError {
         match self {
-            ExprError::Eval { reason, .. } | ExprError::Function { reason, .. } => reason.root_cause(),
+            ExprError::Eval { reason, .. } | ExprError::Function { reason, .. } => {
+                reason.root_cause()
+            }
             other => other,
         }
     }
@@ -157,6 +159,10 @@ pub struct ExprContext {
     pub env: Map<String, Value>,
     /// `var`: the current `for_each` bindings.
     pub var: Map<String, Value>,
+    /// `inputs`: a template action's arguments (empty in workflows).
+    pub inputs: Map<String, Value>,
+    /// `steps`: a template action's earlier steps, ref → `{"result": ...}` (empty in workflows).
+    pub steps: Map<String, Value>,
 }
 
 /// Parses the text inside `${{ … }}`.
@@ -183,7 +189,10 @@ pub fn eval_parsed(expr: &Expr, ctx: &ExprContext) -> Result<Value, ExprError> {
 pub fn referenced_actions(expr: &Expr) -> Vec<String> {
     let mut out = Vec::new();
     walk(expr, &mut |e| {
-        if let Expr::Context { root: ContextRoot::Actions, path } = e
+        if let Expr::Context {
+            root: ContextRoot::Actions,
+            path,
+        } = e
             && let Some(PathSegment::Key(r)) = path.segments.first()
             && !out.contains(r)
         {
@@ -217,7 +226,9 @@ pub fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
         | Expr::TrailingCast { expr, .. }
         | Expr::Unary { expr, .. }
         | Expr::Not(expr)
-        | Expr::Iterator { collection: expr, .. } => walk(expr, f),
+        | Expr::Iterator {
+            collection: expr, ..
+        } => walk(expr, f),
         Expr::Index { target, index } => {
             walk(target, f);
             walk(index, f);
@@ -226,7 +237,11 @@ pub fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
             walk(left, f);
             walk(right, f);
         }
-        Expr::Ternary { then, cond, otherwise } => {
+        Expr::Ternary {
+            then,
+            cond,
+            otherwise,
+        } => {
             walk(then, f);
             walk(cond, f);
             walk(otherwise, f);
@@ -237,7 +252,10 @@ pub fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
 /// Evaluates an action's `for_each` (one `${{ for var.x in … }}` string or a list of them) into
 /// the `var` bindings of each iteration: several iterators are zipped to the shortest one, and
 /// each binding map starts from `ctx.var` so nested loops keep outer variables.
-pub fn eval_for_each(for_each: &Value, ctx: &ExprContext) -> Result<Vec<Map<String, Value>>, ExprError> {
+pub fn eval_for_each(
+    for_each: &Value,
+    ctx: &ExprContext,
+) -> Result<Vec<Map<String, Value>>, ExprError> {
     let specs: Vec<&str> = match for_each {
         Value::String(s) => vec![s.as_str()],
         Value::Array(items) => items
@@ -265,7 +283,10 @@ pub fn eval_for_each(for_each: &Value, ctx: &ExprContext) -> Result<Vec<Map<Stri
         let parsed = parse_expression(expr_text)?;
         let it = eval_iterator(&parsed, ctx).map_err(|reason| match reason {
             ExprError::NotAnIterator => reason,
-            other => ExprError::Eval { expr: expr_text.to_owned(), reason: Box::new(other) },
+            other => ExprError::Eval {
+                expr: expr_text.to_owned(),
+                reason: Box::new(other),
+            },
         })?;
         iterators.push(it);
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::ast::{
     BinaryOp, CastType, ContextRoot, Expr, Filter, FilterCondition, FilterOp, FilterOperand,
-    JsonPath, PathSegment,
+    JsonPath, PathSegment, Transform,
 };
 use super::{ExprError, functions, value};
 
@@ -23,7 +23,10 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
     let mut p = Parser { src: text, pos: 0 };
     let result = p.root();
     result.map_err(|fail| match fail {
-        Fail::Syntax(detail) => ExprError::Parse { expr: text.to_owned(), detail },
+        Fail::Syntax(detail) => ExprError::Parse {
+            expr: text.to_owned(),
+            detail,
+        },
         Fail::Expr(e) => e,
     })
 }
@@ -70,7 +73,10 @@ impl<'a> Parser<'a> {
                 format!("'{snippet}'")
             }
         };
-        Err(Fail::Syntax(format!("expected {what} at position {}, found {found}", self.pos)))
+        Err(Fail::Syntax(format!(
+            "expected {what} at position {}, found {found}",
+            self.pos
+        )))
     }
 
     /// Consumes `s` after optional whitespace.
@@ -85,7 +91,11 @@ impl<'a> Parser<'a> {
     }
 
     fn expect(&mut self, s: &str) -> PResult<()> {
-        if self.eat(s) { Ok(()) } else { self.fail(&format!("'{s}'")) }
+        if self.eat(s) {
+            Ok(())
+        } else {
+            self.fail(&format!("'{s}'"))
+        }
     }
 
     /// The identifier at the cursor (no whitespace skipping), without consuming it.
@@ -96,7 +106,9 @@ impl<'a> Parser<'a> {
             Some((_, c)) if is_ident_start(c) => {}
             _ => return None,
         }
-        let end = chars.find(|&(_, c)| !is_ident_char(c)).map_or(rest.len(), |(i, _)| i);
+        let end = chars
+            .find(|&(_, c)| !is_ident_char(c))
+            .map_or(rest.len(), |(i, _)| i);
         Some(&rest[..end])
     }
 
@@ -128,7 +140,10 @@ impl<'a> Parser<'a> {
                 match ty {
                     Some(ty) => {
                         self.pos += self.peek_ident().map_or(0, str::len);
-                        Expr::TrailingCast { expr: Box::new(expr), ty }
+                        Expr::TrailingCast {
+                            expr: Box::new(expr),
+                            ty,
+                        }
                     }
                     None => return self.fail("a type (int, float, str or bool) after '->'"),
                 }
@@ -165,7 +180,10 @@ impl<'a> Parser<'a> {
             return self.fail("'in' after the loop variable");
         }
         let collection = self.expression()?;
-        Ok(Expr::Iterator { var_path, collection: Box::new(collection) })
+        Ok(Expr::Iterator {
+            var_path,
+            collection: Box::new(collection),
+        })
     }
 
     fn expression(&mut self) -> PResult<Expr> {
@@ -186,7 +204,11 @@ impl<'a> Parser<'a> {
     }
 
     fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
-        Expr::Binary { op, left: Box::new(left), right: Box::new(right) }
+        Expr::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        }
     }
 
     fn or_expr(&mut self) -> PResult<Expr> {
@@ -267,7 +289,11 @@ impl<'a> Parser<'a> {
     fn is_expr(&mut self) -> PResult<Expr> {
         let mut left = self.additive()?;
         while self.eat_keyword("is") {
-            let op = if self.eat_keyword("not") { BinaryOp::IsNot } else { BinaryOp::Is };
+            let op = if self.eat_keyword("not") {
+                BinaryOp::IsNot
+            } else {
+                BinaryOp::Is
+            };
             let right = self.additive()?;
             left = Self::binary(op, left, right);
         }
@@ -317,7 +343,10 @@ impl<'a> Parser<'a> {
         };
         self.pos += 1;
         let expr = self.unary()?;
-        Ok(Expr::Unary { negate, expr: Box::new(expr) })
+        Ok(Expr::Unary {
+            negate,
+            expr: Box::new(expr),
+        })
     }
 
     fn postfix(&mut self) -> PResult<Expr> {
@@ -325,7 +354,10 @@ impl<'a> Parser<'a> {
         while self.eat("[") {
             let index = self.expression()?;
             self.expect("]")?;
-            expr = Expr::Index { target: Box::new(expr), index: Box::new(index) };
+            expr = Expr::Index {
+                target: Box::new(expr),
+                index: Box::new(index),
+            };
         }
         Ok(expr)
     }
@@ -415,17 +447,24 @@ impl<'a> Parser<'a> {
                 return Ok(text);
             }
         }
-        Err(Fail::Syntax(format!("unterminated string literal at position {}", self.pos)))
+        Err(Fail::Syntax(format!(
+            "unterminated string literal at position {}",
+            self.pos
+        )))
     }
 
     fn number(&mut self) -> PResult<Expr> {
         let rest = self.rest();
-        let int_len = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let mut len = int_len;
         let after = &rest[int_len..];
         if after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit()) {
             let frac = &after[1..];
-            len += 1 + frac.find(|c: char| !c.is_ascii_digit()).unwrap_or(frac.len());
+            len += 1 + frac
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(frac.len());
         }
         let text = &rest[..len];
         let start = self.pos;
@@ -434,9 +473,13 @@ impl<'a> Parser<'a> {
             return self.fail("an operator after a number");
         }
         let value = if len > int_len {
-            text.parse::<f64>().ok().and_then(|f| value::float_value(f).ok())
+            text.parse::<f64>()
+                .ok()
+                .and_then(|f| value::float_value(f).ok())
         } else {
-            text.parse::<i128>().ok().and_then(|i| value::int_value(i).ok())
+            text.parse::<i128>()
+                .ok()
+                .and_then(|i| value::int_value(i).ok())
         };
         match value {
             Some(v) => Ok(Expr::Literal(v)),
@@ -464,14 +507,23 @@ impl<'a> Parser<'a> {
         {
             let inner = self.expression()?;
             self.expect(")")?;
-            return Ok(Expr::Cast { ty, expr: Box::new(inner) });
+            return Ok(Expr::Cast {
+                ty,
+                expr: Box::new(inner),
+            });
         }
         if let Some(root) = ContextRoot::from_name(name) {
             let path = self.path(root)?;
             return Ok(Expr::Context { root, path });
         }
-        let what = if KEYWORDS.contains(&name) { "keyword" } else { "name" };
-        Err(Fail::Syntax(format!("unexpected {what} '{name}' at position {start}")))
+        let what = if KEYWORDS.contains(&name) {
+            "keyword"
+        } else {
+            "name"
+        };
+        Err(Fail::Syntax(format!(
+            "unexpected {what} '{name}' at position {start}"
+        )))
     }
 
     fn function(&mut self) -> PResult<Expr> {
@@ -500,11 +552,17 @@ impl<'a> Parser<'a> {
             }
         }
         if !functions::exists(name) {
-            return Err(Fail::Expr(ExprError::UnknownFunction { name: name.to_owned() }));
+            return Err(Fail::Expr(ExprError::UnknownFunction {
+                name: name.to_owned(),
+            }));
         }
         self.expect("(")?;
         let args = self.arg_list(")")?;
-        Ok(Expr::Call { name: name.to_owned(), map, args })
+        Ok(Expr::Call {
+            name: name.to_owned(),
+            map,
+            args,
+        })
     }
 
     /// The jsonpath after a context name. Segments are contiguous (no whitespace), as in Tracecat.
@@ -514,12 +572,19 @@ impl<'a> Parser<'a> {
             path.segments.push(segment);
         }
         if path.segments.is_empty() && root != ContextRoot::Trigger {
-            return self.fail(&format!("a path after '{}', e.g. '{}.name'", root.name(), root.name()));
+            return self.fail(&format!(
+                "a path after '{}', e.g. '{}.name'",
+                root.name(),
+                root.name()
+            ));
         }
         match root {
             ContextRoot::Secrets => {
                 let dotted = path.segments.len() == 2
-                    && path.segments.iter().all(|s| matches!(s, PathSegment::Key(_)));
+                    && path
+                        .segments
+                        .iter()
+                        .all(|s| matches!(s, PathSegment::Key(_)));
                 if !dotted {
                     return Err(Fail::Syntax(
                         "SECRETS must be written as SECRETS.<name>.<KEY>".to_owned(),
@@ -527,7 +592,10 @@ impl<'a> Parser<'a> {
                 }
             }
             ContextRoot::Vars => {
-                let keys = path.segments.iter().all(|s| matches!(s, PathSegment::Key(_)));
+                let keys = path
+                    .segments
+                    .iter()
+                    .all(|s| matches!(s, PathSegment::Key(_)));
                 if !keys || path.segments.len() > 2 {
                     return Err(Fail::Syntax(
                         "VARS must be written as VARS.<name> or VARS.<name>.<key>".to_owned(),
@@ -561,6 +629,17 @@ impl<'a> Parser<'a> {
             };
         }
         if let Some(after) = rest.strip_prefix('.') {
+            if let Some(body) = after.strip_prefix('`') {
+                let Some(end) = body.find('`') else {
+                    return Err(Fail::Syntax(format!(
+                        "unterminated '`' at position {}",
+                        self.pos + 1
+                    )));
+                };
+                let transform = parse_transform(&body[..end])?;
+                self.pos += 2 + end + 1;
+                return Ok(Some(PathSegment::Transform(transform)));
+            }
             if after.starts_with('*') {
                 self.pos += 2;
                 return Ok(Some(PathSegment::Wildcard));
@@ -656,7 +735,9 @@ impl<'a> Parser<'a> {
         let rest = self.rest();
         let neg = rest.starts_with('-');
         let digits = &rest[usize::from(neg)..];
-        let len = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+        let len = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
         if len == 0 {
             return None;
         }
@@ -687,14 +768,71 @@ impl<'a> Parser<'a> {
                 },
             }
         }
-        Err(Fail::Syntax(format!("unterminated filter '[?' at position {}", self.pos)))
+        Err(Fail::Syntax(format!(
+            "unterminated filter '[?' at position {}",
+            self.pos
+        )))
     }
+}
+
+/// Parses the text between backticks of a jsonpath-ng extension.
+fn parse_transform(body: &str) -> PResult<Transform> {
+    let text = body.trim();
+    let bad = || {
+        Fail::Syntax(format!(
+            "unsupported jsonpath extension `{text}`; use sub, len, str or split"
+        ))
+    };
+    if text == "len" {
+        return Ok(Transform::Len);
+    }
+    if text == "str()" || text == "str" {
+        return Ok(Transform::Str);
+    }
+    if let Some(args) = text.strip_prefix("sub(/").and_then(|t| t.strip_suffix(')')) {
+        let (pattern, replacement) = args.rsplit_once("/,").ok_or_else(bad)?;
+        regex::Regex::new(pattern)
+            .map_err(|e| Fail::Syntax(format!("invalid regex in `{text}`: {e}")))?;
+        // Python's `\1` group references become the regex crate's `${1}`.
+        let mut repl = String::new();
+        let mut chars = replacement.trim().chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, chars.peek()) {
+                ('\\', Some(d)) if d.is_ascii_digit() => {
+                    repl.push_str(&format!("${{{d}}}"));
+                    chars.next();
+                }
+                ('$', _) => repl.push_str("$$"),
+                (c, _) => repl.push(c),
+            }
+        }
+        return Ok(Transform::Sub {
+            pattern: pattern.to_owned(),
+            replacement: repl,
+        });
+    }
+    if let Some(args) = text
+        .strip_prefix("split(")
+        .and_then(|t| t.strip_suffix(')'))
+    {
+        let parts: Vec<&str> = args.rsplitn(3, ',').collect();
+        if let [maxsplit, index, sep] = parts.as_slice() {
+            let index = index.trim().parse().map_err(|_| bad())?;
+            let maxsplit = maxsplit.trim().parse().map_err(|_| bad())?;
+            return Ok(Transform::Split {
+                sep: (*sep).to_owned(),
+                index,
+                maxsplit,
+            });
+        }
+    }
+    Err(bad())
 }
 
 /// Parses a jsonpath filter body such as `(@.x == 1 & @.y)` or `x >= 1 & y <= 2`.
 fn parse_filter(body: &str) -> PResult<Filter> {
     let mut text = body.trim();
-    if text.starts_with('(') && text.ends_with(')') {
+    if text.len() >= 2 && text.starts_with('(') && text.ends_with(')') {
         text = text[1..text.len() - 1].trim();
     }
     let mut p = Parser { src: text, pos: 0 };
@@ -758,7 +896,9 @@ fn filter_operand(p: &mut Parser<'_>) -> PResult<FilterOperand> {
             let text = &rest[..len];
             p.pos += len;
             let v = if text.contains('.') {
-                text.parse::<f64>().ok().and_then(|f| value::float_value(f).ok())
+                text.parse::<f64>()
+                    .ok()
+                    .and_then(|f| value::float_value(f).ok())
             } else {
                 text.parse::<i64>().ok().map(Value::from)
             };
@@ -800,7 +940,11 @@ mod tests {
     }
 
     fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
-        Expr::Binary { op, left: Box::new(l), right: Box::new(r) }
+        Expr::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        }
     }
 
     fn detail(text: &str) -> String {
@@ -901,11 +1045,20 @@ mod tests {
         );
         assert_eq!(
             parse("TRIGGER").unwrap(),
-            Expr::Context { root: ContextRoot::Trigger, path: JsonPath::default() }
+            Expr::Context {
+                root: ContextRoot::Trigger,
+                path: JsonPath::default()
+            }
         );
         assert!(detail("ACTIONS").contains("a path after 'ACTIONS'"));
-        assert_eq!(detail("VARS.a.b.c"), "VARS must be written as VARS.<name> or VARS.<name>.<key>");
-        assert_eq!(detail("SECRETS.a"), "SECRETS must be written as SECRETS.<name>.<KEY>");
+        assert_eq!(
+            detail("VARS.a.b.c"),
+            "VARS must be written as VARS.<name> or VARS.<name>.<key>"
+        );
+        assert_eq!(
+            detail("SECRETS.a"),
+            "SECRETS must be written as SECRETS.<name>.<KEY>"
+        );
     }
 
     #[test]
@@ -930,10 +1083,14 @@ mod tests {
                 ]
             })
         );
-        let Expr::Context { path, .. } = parse("TRIGGER.users[?gender == 'f'].name").unwrap() else {
+        let Expr::Context { path, .. } = parse("TRIGGER.users[?gender == 'f'].name").unwrap()
+        else {
             panic!("not a context");
         };
-        assert!(!path.always_list, "bare filters follow Tracecat's scalar quirk");
+        assert!(
+            !path.always_list,
+            "bare filters follow Tracecat's scalar quirk"
+        );
         let Expr::Context { path, .. } = parse("TRIGGER..id").unwrap() else {
             panic!("not a context");
         };
@@ -946,7 +1103,10 @@ mod tests {
             parse("ACTIONS.a.result[ACTIONS.b.result]").unwrap(),
             Expr::Index { .. }
         ));
-        assert!(matches!(parse("FN.split('a,b', ',')[0]").unwrap(), Expr::Index { .. }));
+        assert!(matches!(
+            parse("FN.split('a,b', ',')[0]").unwrap(),
+            Expr::Index { .. }
+        ));
         assert!(matches!(parse("[1, 2][-1]").unwrap(), Expr::Index { .. }));
     }
 
@@ -992,7 +1152,10 @@ mod tests {
         );
         assert_eq!(detail("foo"), "unexpected name 'foo' at position 0");
         assert_eq!(detail("INPUTS.x"), "unexpected name 'INPUTS' at position 0");
-        assert_eq!(detail("1 2"), "expected end of expression at position 2, found '2'");
+        assert_eq!(
+            detail("1 2"),
+            "expected end of expression at position 2, found '2'"
+        );
         assert_eq!(detail("'abc"), "unterminated string literal at position 0");
         assert!(detail("{1: 2}").contains("a string literal as dict key"));
         assert!(detail("1 and 2").contains("expected end of expression"));

@@ -7,34 +7,100 @@ use std::cmp::Ordering;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::ast::{Filter, FilterOp, FilterOperand, JsonPath, PathSegment};
-use super::value::{py_cmp, py_eq};
+use super::ast::{Filter, FilterOp, FilterOperand, JsonPath, PathSegment, Transform};
+use super::value::{py_cmp, py_eq, py_len, python_str};
 
 /// Evaluates `path` against a context map (`ACTIONS`, `SECRETS`, …) and shapes the result.
 pub(crate) fn eval_in_map(map: &Map<String, Value>, path: &JsonPath) -> Value {
     let Some((first, rest)) = path.segments.split_first() else {
         return Value::Object(map.clone());
     };
+    if let PathSegment::Transform(_) = first {
+        return eval_in_value(&Value::Object(map.clone()), path);
+    }
     let start = apply_to_map(map, first);
-    shape(find_all(start, rest), path.always_list)
+    shape(find_owned(start, rest), path.always_list)
 }
 
 /// Evaluates `path` against a value (`TRIGGER`) and shapes the result.
 pub(crate) fn eval_in_value(value: &Value, path: &JsonPath) -> Value {
-    shape(find_all(vec![value], &path.segments), path.always_list)
+    shape(find_owned(vec![value], &path.segments), path.always_list)
 }
 
-fn shape(matches: Vec<&Value>, always_list: bool) -> Value {
+fn shape(matches: Vec<Value>, always_list: bool) -> Value {
     if always_list || matches.len() > 1 {
-        Value::Array(matches.into_iter().cloned().collect())
+        Value::Array(matches)
     } else {
-        matches.into_iter().next().cloned().unwrap_or(Value::Null)
+        matches.into_iter().next().unwrap_or(Value::Null)
+    }
+}
+
+/// Like `find_all`, but applies backtick transforms, which produce new values.
+fn find_owned(current: Vec<&Value>, segments: &[PathSegment]) -> Vec<Value> {
+    let Some(pos) = segments
+        .iter()
+        .position(|s| matches!(s, PathSegment::Transform(_)))
+    else {
+        return find_all(current, segments).into_iter().cloned().collect();
+    };
+    let PathSegment::Transform(t) = &segments[pos] else {
+        return Vec::new();
+    };
+    let transformed: Vec<Value> = find_all(current, &segments[..pos])
+        .into_iter()
+        .filter_map(|v| transform(t, v))
+        .collect();
+    transformed
+        .iter()
+        .flat_map(|v| find_owned(vec![v], &segments[pos + 1..]))
+        .collect()
+}
+
+fn transform(t: &Transform, v: &Value) -> Option<Value> {
+    match (t, v) {
+        (
+            Transform::Sub {
+                pattern,
+                replacement,
+            },
+            Value::String(s),
+        ) => {
+            let re = Regex::new(pattern).ok()?;
+            Some(Value::String(
+                re.replace_all(s, replacement.as_str()).into_owned(),
+            ))
+        }
+        (Transform::Len, _) => py_len(v).ok().map(Value::from),
+        (Transform::Str, _) => Some(Value::String(python_str(v))),
+        (
+            Transform::Split {
+                sep,
+                index,
+                maxsplit,
+            },
+            Value::String(s),
+        ) => {
+            let parts: Vec<&str> = match usize::try_from(*maxsplit) {
+                Ok(n) => s.splitn(n + 1, sep.as_str()).collect(),
+                Err(_) => s.split(sep.as_str()).collect(),
+            };
+            let len = i64::try_from(parts.len()).ok()?;
+            let i = if *index < 0 { index + len } else { *index };
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| parts.get(i))
+                .map(|p| Value::String((*p).to_owned()))
+        }
+        _ => None,
     }
 }
 
 fn find_all<'a>(mut current: Vec<&'a Value>, segments: &[PathSegment]) -> Vec<&'a Value> {
     for segment in segments {
-        current = current.into_iter().flat_map(|v| apply(v, segment)).collect();
+        current = current
+            .into_iter()
+            .flat_map(|v| apply(v, segment))
+            .collect();
         if current.is_empty() {
             break;
         }
@@ -47,7 +113,8 @@ fn apply_to_map<'a>(map: &'a Map<String, Value>, segment: &PathSegment) -> Vec<&
     match segment {
         PathSegment::Key(k) => map.get(k).into_iter().collect(),
         PathSegment::Wildcard => map.values().collect(),
-        PathSegment::Index(_) | PathSegment::Slice(..) => Vec::new(),
+        // Transforms are applied by `find_owned`, never on the context map itself.
+        PathSegment::Index(_) | PathSegment::Slice(..) | PathSegment::Transform(_) => Vec::new(),
         PathSegment::Descendant(name) => {
             let mut out = Vec::new();
             if name == "*" {
@@ -60,7 +127,7 @@ fn apply_to_map<'a>(map: &'a Map<String, Value>, segment: &PathSegment) -> Vec<&
                     out.push(v);
                 }
                 for v in map.values() {
-                    descend(v, &mut out);
+                    collect_named(v, name, &mut out);
                 }
             }
             out
@@ -72,9 +139,10 @@ fn apply_to_map<'a>(map: &'a Map<String, Value>, segment: &PathSegment) -> Vec<&
 fn apply<'a>(value: &'a Value, segment: &PathSegment) -> Vec<&'a Value> {
     match (segment, value) {
         (PathSegment::Key(k), Value::Object(map)) => map.get(k).into_iter().collect(),
-        (PathSegment::Index(i), Value::Array(items)) => {
-            resolve_index(*i, items.len()).map(|i| &items[i]).into_iter().collect()
-        }
+        (PathSegment::Index(i), Value::Array(items)) => resolve_index(*i, items.len())
+            .map(|i| &items[i])
+            .into_iter()
+            .collect(),
         (PathSegment::Wildcard, Value::Array(items)) => items.iter().collect(),
         (PathSegment::Wildcard, Value::Object(map)) => map.values().collect(),
         (PathSegment::Slice(start, end), Value::Array(items)) => {
@@ -130,14 +198,22 @@ fn descend<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
 fn resolve_index(i: i64, len: usize) -> Option<usize> {
     let len = i64::try_from(len).ok()?;
     let r = if i < 0 { i + len } else { i };
-    if (0..len).contains(&r) { usize::try_from(r).ok() } else { None }
+    if (0..len).contains(&r) {
+        usize::try_from(r).ok()
+    } else {
+        None
+    }
 }
 
 /// Python slice bounds for a step of 1.
 pub(crate) fn slice_bounds(start: Option<i64>, end: Option<i64>, len: usize) -> (usize, usize) {
     let len_i = i64::try_from(len).unwrap_or(i64::MAX);
     let clamp = |x: i64| -> usize {
-        let r = if x < 0 { (x + len_i).max(0) } else { x.min(len_i) };
+        let r = if x < 0 {
+            (x + len_i).max(0)
+        } else {
+            x.min(len_i)
+        };
         usize::try_from(r).unwrap_or(0)
     };
     let s = start.map_or(0, clamp);
@@ -153,7 +229,8 @@ fn filter_matches(filter: &Filter, item: &Value) -> bool {
             None => !left.is_empty(),
             Some((op, right)) => {
                 let right = operand_values(right, item);
-                left.iter().any(|l| right.iter().any(|r| compare(*op, l, r)))
+                left.iter()
+                    .any(|l| right.iter().any(|r| compare(*op, l, r)))
             }
         }
     })

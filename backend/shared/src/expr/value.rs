@@ -36,7 +36,6 @@ impl Num {
             Num::Float(f) => f,
         }
     }
-
 }
 
 fn num_of(n: &Number) -> Num {
@@ -56,7 +55,9 @@ pub(crate) fn int_value(i: i128) -> Result<Value, ExprError> {
     } else if let Ok(v) = u64::try_from(i) {
         Ok(Value::from(v))
     } else {
-        Err(ExprError::Overflow { value: i.to_string() })
+        Err(ExprError::Overflow {
+            value: i.to_string(),
+        })
     }
 }
 
@@ -64,7 +65,9 @@ pub(crate) fn int_value(i: i128) -> Result<Value, ExprError> {
 pub(crate) fn float_value(f: f64) -> Result<Value, ExprError> {
     Number::from_f64(f)
         .map(Value::Number)
-        .ok_or_else(|| ExprError::NotFinite { value: format_float(f) })
+        .ok_or_else(|| ExprError::NotFinite {
+            value: format_float(f),
+        })
 }
 
 /// The Python type name of a value: `NoneType`, `bool`, `int`, `float`, `str`, `list`, `dict`.
@@ -148,7 +151,11 @@ fn write_repr(v: &Value, out: &mut String) {
 
 /// Python's `repr()` of a string: single quotes unless the text holds a `'` and no `"`.
 pub(crate) fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -254,7 +261,10 @@ pub fn py_contains(container: &Value, item: &Value) -> Result<bool, ExprError> {
         Value::String(s) => match item {
             Value::String(sub) => Ok(s.contains(sub.as_str())),
             other => Err(ExprError::Type {
-                msg: format!("'in <string>' requires string as left operand, not {}", typename(other)),
+                msg: format!(
+                    "'in <string>' requires string as left operand, not {}",
+                    typename(other)
+                ),
             }),
         },
         Value::Array(items) => Ok(items.iter().any(|x| py_eq(x, item))),
@@ -295,7 +305,9 @@ fn binop_type_error(op: &str, a: &Value, b: &Value) -> ExprError {
 fn int_op(op: &str, r: Option<i128>) -> Result<Value, ExprError> {
     match r {
         Some(i) => int_value(i),
-        None => Err(ExprError::Overflow { value: format!("result of {op}") }),
+        None => Err(ExprError::Overflow {
+            value: format!("result of {op}"),
+        }),
     }
 }
 
@@ -303,7 +315,9 @@ fn int_op(op: &str, r: Option<i128>) -> Result<Value, ExprError> {
 pub fn py_add(a: &Value, b: &Value) -> Result<Value, ExprError> {
     match (a, b) {
         (Value::String(x), Value::String(y)) => Ok(Value::String(format!("{x}{y}"))),
-        (Value::Array(x), Value::Array(y)) => Ok(Value::Array(x.iter().chain(y).cloned().collect())),
+        (Value::Array(x), Value::Array(y)) => {
+            Ok(Value::Array(x.iter().chain(y).cloned().collect()))
+        }
         _ => match (Num::of(a), Num::of(b)) {
             (Some(Num::Int(x)), Some(Num::Int(y))) => int_op("+", x.checked_add(y)),
             (Some(x), Some(y)) => float_value(x.as_f64() + y.as_f64()),
@@ -324,7 +338,9 @@ pub fn py_sub(a: &Value, b: &Value) -> Result<Value, ExprError> {
 /// Python `a * b`: numbers, and a string or list repeated an int number of times.
 pub fn py_mul(a: &Value, b: &Value) -> Result<Value, ExprError> {
     let repeat = |seq: &Value, n: i128| -> Result<Value, ExprError> {
-        let n = usize::try_from(n.max(0)).map_err(|_| ExprError::Overflow { value: n.to_string() })?;
+        let n = usize::try_from(n.max(0)).map_err(|_| ExprError::Overflow {
+            value: n.to_string(),
+        })?;
         let len = match seq {
             Value::String(s) => s.len(),
             Value::Array(a) => a.len(),
@@ -337,18 +353,23 @@ pub fn py_mul(a: &Value, b: &Value) -> Result<Value, ExprError> {
         }
         Ok(match seq {
             Value::String(s) => Value::String(s.repeat(n)),
-            Value::Array(items) => {
-                Value::Array(std::iter::repeat_n(items.iter(), n).flatten().cloned().collect())
-            }
+            Value::Array(items) => Value::Array(
+                std::iter::repeat_n(items.iter(), n)
+                    .flatten()
+                    .cloned()
+                    .collect(),
+            ),
             other => other.clone(),
         })
     };
     match (a, b) {
-        (Value::String(_) | Value::Array(_), Value::Number(_) | Value::Bool(_)) => match Num::of(b) {
+        (Value::String(_) | Value::Array(_), Value::Number(_) | Value::Bool(_)) => match Num::of(b)
+        {
             Some(Num::Int(n)) => repeat(a, n),
             _ => Err(non_int_multiplier(b)),
         },
-        (Value::Number(_) | Value::Bool(_), Value::String(_) | Value::Array(_)) => match Num::of(a) {
+        (Value::Number(_) | Value::Bool(_), Value::String(_) | Value::Array(_)) => match Num::of(a)
+        {
             Some(Num::Int(n)) => repeat(b, n),
             _ => Err(non_int_multiplier(a)),
         },
@@ -365,7 +386,10 @@ const MAX_REPEAT_LEN: usize = 10_000_000;
 
 fn non_int_multiplier(n: &Value) -> ExprError {
     ExprError::Type {
-        msg: format!("can't multiply sequence by non-int of type '{}'", typename(n)),
+        msg: format!(
+            "can't multiply sequence by non-int of type '{}'",
+            typename(n)
+        ),
     }
 }
 
@@ -378,7 +402,8 @@ pub fn py_div(a: &Value, b: &Value) -> Result<Value, ExprError> {
             }
             match (x, y) {
                 // Exact when both fit in f64's mantissa; Python rounds the true quotient too.
-                (Num::Int(p), Num::Int(q)) if p % q == 0 => {
+                (Num::Int(p), Num::Int(q)) if p % q == 0 =>
+                {
                     #[allow(clippy::cast_precision_loss)]
                     float_value((p / q) as f64)
                 }
@@ -401,7 +426,11 @@ pub fn py_mod(a: &Value, b: &Value) -> Result<Value, ExprError> {
                 _ => {
                     let (p, q) = (x.as_f64(), y.as_f64());
                     let r = p % q;
-                    float_value(if r != 0.0 && (r < 0.0) != (q < 0.0) { r + q } else { r })
+                    float_value(if r != 0.0 && (r < 0.0) != (q < 0.0) {
+                        r + q
+                    } else {
+                        r
+                    })
                 }
             }
         }
@@ -413,7 +442,9 @@ pub fn py_mod(a: &Value, b: &Value) -> Result<Value, ExprError> {
 pub fn py_pow(a: &Value, b: &Value) -> Result<Value, ExprError> {
     match (Num::of(a), Num::of(b)) {
         (Some(Num::Int(x)), Some(Num::Int(y))) if y >= 0 => {
-            let exp = u32::try_from(y).map_err(|_| ExprError::Overflow { value: format!("{x} ** {y}") })?;
+            let exp = u32::try_from(y).map_err(|_| ExprError::Overflow {
+                value: format!("{x} ** {y}"),
+            })?;
             int_op("**", x.checked_pow(exp))
         }
         (Some(x), Some(y)) => {
@@ -451,7 +482,9 @@ pub fn cast_int(v: &Value) -> Result<Value, ExprError> {
                 && !digits.ends_with('_')
                 && !digits.contains("__")
                 && digits.chars().all(|c| c.is_ascii_digit() || c == '_');
-            let parsed = valid.then(|| t.replace('_', "").parse::<i128>().ok()).flatten();
+            let parsed = valid
+                .then(|| t.replace('_', "").parse::<i128>().ok())
+                .flatten();
             match parsed {
                 Some(i) => int_value(i),
                 None => Err(ExprError::Value {
@@ -467,7 +500,9 @@ pub fn cast_int(v: &Value) -> Result<Value, ExprError> {
                     #[allow(clippy::cast_possible_truncation)]
                     int_value(f.trunc() as i128)
                 } else {
-                    Err(ExprError::Overflow { value: format_float(f) })
+                    Err(ExprError::Overflow {
+                        value: format_float(f),
+                    })
                 }
             }
             None => Err(ExprError::Type {
@@ -552,7 +587,9 @@ pub fn py_index(v: &Value, index: &Value) -> Result<Value, ExprError> {
             };
             map.get(&key).cloned().ok_or(ExprError::KeyNotFound { key })
         }
-        other => Err(ExprError::NotIndexable { typename: typename(other) }),
+        other => Err(ExprError::NotIndexable {
+            typename: typename(other),
+        }),
     }
 }
 
@@ -629,10 +666,25 @@ mod tests {
 
     #[test]
     fn truthiness_follows_python() {
-        for v in [json!(null), json!(false), json!(0), json!(0.0), json!(""), json!([]), json!({})] {
+        for v in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+            json!({}),
+        ] {
             assert!(!truthy(&v), "{v} should be falsy");
         }
-        for v in [json!(true), json!(-1), json!(0.5), json!(" "), json!([0]), json!({"a": null})] {
+        for v in [
+            json!(true),
+            json!(-1),
+            json!(0.5),
+            json!(" "),
+            json!([0]),
+            json!({"a": null}),
+        ] {
             assert!(truthy(&v), "{v} should be truthy");
         }
     }
@@ -649,8 +701,14 @@ mod tests {
     #[test]
     fn ordering_errors_on_mixed_types() {
         assert_eq!(py_cmp(&json!(1), &json!(2.5), "<").unwrap(), Ordering::Less);
-        assert_eq!(py_cmp(&json!("b"), &json!("a"), "<").unwrap(), Ordering::Greater);
-        assert_eq!(py_cmp(&json!([1, 2]), &json!([1, 3]), "<").unwrap(), Ordering::Less);
+        assert_eq!(
+            py_cmp(&json!("b"), &json!("a"), "<").unwrap(),
+            Ordering::Greater
+        );
+        assert_eq!(
+            py_cmp(&json!([1, 2]), &json!([1, 3]), "<").unwrap(),
+            Ordering::Less
+        );
         assert_eq!(
             py_cmp(&json!("a"), &json!(1), "<").unwrap_err().to_string(),
             "'<' not supported between instances of 'str' and 'int'"
@@ -670,7 +728,10 @@ mod tests {
         );
         assert_eq!(py_div(&json!(4), &json!(2)).unwrap(), json!(2.0));
         assert_eq!(py_div(&json!(1), &json!(4)).unwrap(), json!(0.25));
-        assert_eq!(py_div(&json!(1), &json!(0)).unwrap_err().to_string(), "Cannot divide by zero");
+        assert_eq!(
+            py_div(&json!(1), &json!(0)).unwrap_err().to_string(),
+            "Cannot divide by zero"
+        );
         assert_eq!(py_mod(&json!(-7), &json!(3)).unwrap(), json!(2));
         assert_eq!(py_mod(&json!(7), &json!(-3)).unwrap(), json!(-2));
         assert_eq!(py_mod(&json!(-7.5), &json!(2)).unwrap(), json!(0.5));
@@ -720,11 +781,15 @@ mod tests {
         assert!(py_contains(&json!({"a": 1}), &json!("a")).unwrap());
         assert!(!py_contains(&json!({"1": 1}), &json!(1)).unwrap());
         assert_eq!(
-            py_contains(&json!(null), &json!(1)).unwrap_err().to_string(),
+            py_contains(&json!(null), &json!(1))
+                .unwrap_err()
+                .to_string(),
             "argument of type 'NoneType' is not iterable"
         );
         assert_eq!(
-            py_contains(&json!("abc"), &json!(1)).unwrap_err().to_string(),
+            py_contains(&json!("abc"), &json!(1))
+                .unwrap_err()
+                .to_string(),
             "'in <string>' requires string as left operand, not int"
         );
         assert!(py_is(&json!(null), &json!(null)));
@@ -745,7 +810,9 @@ mod tests {
             "Sequence indices must be integers"
         );
         assert_eq!(
-            py_index(&json!({"foo": 1}), &json!("bar")).unwrap_err().to_string(),
+            py_index(&json!({"foo": 1}), &json!("bar"))
+                .unwrap_err()
+                .to_string(),
             "Key 'bar' not found for mapping access"
         );
         assert_eq!(

@@ -1,0 +1,343 @@
+//! The request path through Pingora ([`ProxyHttp`] for [`Edge`]): normalise and route in
+//! `request_filter` (and answer `/__edge/*` locally), pick the resolved peer, rewrite the
+//! forwarded request (path, `X-Forwarded-*`, `X-Real-IP`, `Host`), turn failures into short
+//! JSON errors, and write the access log.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::HttpPeer;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::{Error, ErrorSource, ErrorType, Result};
+
+use crate::access_log::{self, AccessRecord};
+use crate::routes::{self, Route};
+use crate::upstreams::Upstreams;
+
+/// Paths under this prefix are the edge's own and never forwarded.
+const EDGE_PREFIX: &str = "/__edge/";
+
+/// The edge's proxy logic; one instance serves every request.
+pub struct Edge {
+    upstreams: Arc<Upstreams>,
+}
+
+impl Edge {
+    /// A proxy forwarding to the (continuously resolved) `upstreams`.
+    pub fn new(upstreams: Arc<Upstreams>) -> Self {
+        Self { upstreams }
+    }
+}
+
+/// Per-request state shared between the phases.
+#[derive(Debug)]
+pub struct RequestCtx {
+    started: Instant,
+    ts: String,
+    /// The normalised path: routed, logged and (after prefix stripping) forwarded.
+    path: String,
+    route: Option<&'static Route>,
+    upstream_started: Option<Instant>,
+    upstream_ms: Option<u64>,
+}
+
+#[async_trait]
+impl ProxyHttp for Edge {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            started: Instant::now(),
+            ts: access_log::now_rfc3339(),
+            path: String::new(),
+            route: None,
+            upstream_started: None,
+            upstream_ms: None,
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let req = session.req_header();
+        if !req.raw_path_is_utf8() {
+            return Error::e_explain(ErrorType::HTTPStatus(400), "request target is not utf-8");
+        }
+        ctx.path = routes::normalize_path(req.uri.path());
+        if routes::Match::Prefix(EDGE_PREFIX).matches(&ctx.path) {
+            let (status, body) = match (ctx.path.as_str(), req.method.as_str()) {
+                ("/__edge/healthz", "GET" | "HEAD") => (200, r#"{"status":"ok"}"#),
+                ("/__edge/healthz", _) => (405, r#"{"detail":"method not allowed"}"#),
+                _ => (404, r#"{"detail":"not found"}"#),
+            };
+            respond_json(session, status, body).await?;
+            return Ok(true);
+        }
+        ctx.route = Some(routes::route_for(&ctx.path));
+        Ok(false)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let route = ctx
+            .route
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no route chosen"))?;
+        ctx.upstream_started = Some(Instant::now());
+        match self.upstreams.peer(route) {
+            Some(peer) => Ok(Box::new(peer)),
+            None => Err(Error::explain(
+                ErrorType::ConnectNoRoute,
+                format!(
+                    "upstream {} has no address (name does not resolve)",
+                    route.upstream.as_str()
+                ),
+            )
+            .into_up()),
+        }
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let route = ctx
+            .route
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no route chosen"))?;
+
+        let path = route.upstream_path(&ctx.path);
+        let target = match upstream.uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.into_owned(),
+        };
+        let uri = target.parse::<http::Uri>().map_err(|e| {
+            Error::because(
+                ErrorType::HTTPStatus(400),
+                "rewriting the request target",
+                e,
+            )
+        })?;
+        upstream.set_uri(uri);
+
+        let client_ip = client_ip(session);
+        let host = public_host(session);
+        let proto = if is_tls(session) { "https" } else { "http" };
+
+        // Replace, never append: a client-sent X-Forwarded-For or X-Real-IP is spoofable.
+        upstream.remove_header("x-forwarded-for");
+        upstream.remove_header("x-real-ip");
+        upstream.remove_header("x-forwarded-host");
+        if let Some(ip) = client_ip {
+            upstream.insert_header("x-forwarded-for", ip.to_string())?;
+            if route.set_real_ip {
+                upstream.insert_header("x-real-ip", ip.to_string())?;
+            }
+        }
+        upstream.insert_header("x-forwarded-proto", proto)?;
+        if let Some(host) = &host {
+            let forwarded_host = if route.set_real_ip {
+                host_without_port(host)
+            } else {
+                host.as_str()
+            };
+            upstream.insert_header("x-forwarded-host", forwarded_host)?;
+            if route.host_without_port {
+                upstream.insert_header(header::HOST, host_without_port(host))?;
+            }
+        }
+        for name in route.remove_request_headers {
+            upstream.remove_header(*name);
+        }
+        Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        _upstream: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let (None, Some(started)) = (ctx.upstream_ms, ctx.upstream_started) {
+            ctx.upstream_ms = Some(millis(started));
+        }
+        Ok(())
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let upstream = ctx.route.map_or("unknown", |r| r.upstream.as_str());
+        let code = error_status(e);
+        if code > 0 {
+            let detail = match code {
+                502 => format!("upstream {upstream} unavailable"),
+                504 => format!("upstream {upstream} timed out"),
+                _ => http::StatusCode::from_u16(code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("error")
+                    .to_ascii_lowercase(),
+            };
+            let body = serde_json::json!({ "detail": detail }).to_string();
+            match json_header(code, body.len()) {
+                Ok(header) => {
+                    // Writes nothing when a response header already went out (a stream broke
+                    // midway): the client then sees the connection close.
+                    if let Err(error) = session
+                        .as_downstream_mut()
+                        .write_error_response(header, Bytes::from(body))
+                        .await
+                    {
+                        tracing::debug!(%error, "could not send the error response");
+                    }
+                }
+                Err(error) => tracing::error!(%error, "could not build the error response"),
+            }
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let route = match ctx.route {
+            Some(route) => route.name,
+            None if !ctx.path.is_empty() => "edge",
+            None => "none",
+        };
+        AccessRecord {
+            ts: std::mem::take(&mut ctx.ts),
+            method: session.req_header().method.to_string(),
+            path: std::mem::take(&mut ctx.path),
+            route,
+            status: session.response_written().map_or(0, |r| r.status.as_u16()),
+            bytes: session.body_bytes_sent(),
+            upstream_ms: ctx.upstream_ms,
+            duration_ms: millis(ctx.started),
+            client_ip: client_ip(session),
+        }
+        .emit();
+    }
+}
+
+/// The status for a failed request, as Pingora's default but with upstream timeouts as 504;
+/// 0 means the client is gone and nothing can be sent.
+fn error_status(e: &Error) -> u16 {
+    match (e.etype(), e.esource()) {
+        (ErrorType::HTTPStatus(code), _) => *code,
+        (ErrorType::ReadTimedout | ErrorType::WriteTimedout, ErrorSource::Upstream) => 504,
+        (_, ErrorSource::Upstream) => 502,
+        (
+            ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed,
+            ErrorSource::Downstream,
+        ) => 0,
+        (_, ErrorSource::Downstream) => 400,
+        (_, ErrorSource::Internal | ErrorSource::Unset) => 500,
+    }
+}
+
+fn json_header(status: u16, len: usize) -> Result<ResponseHeader> {
+    let mut header = ResponseHeader::build(status, Some(3))?;
+    header.insert_header(header::CONTENT_TYPE, "application/json")?;
+    header.insert_header(header::CONTENT_LENGTH, len.to_string())?;
+    header.insert_header(header::CACHE_CONTROL, "no-store")?;
+    Ok(header)
+}
+
+/// Answers a request from the edge itself, keeping the connection reusable.
+async fn respond_json(session: &mut Session, status: u16, body: &'static str) -> Result<()> {
+    let header = json_header(status, body.len())?;
+    if session.req_header().method == http::Method::HEAD {
+        return session.write_response_header(Box::new(header), true).await;
+    }
+    session
+        .write_response_header(Box::new(header), false)
+        .await?;
+    session
+        .write_response_body(Some(Bytes::from_static(body.as_bytes())), true)
+        .await
+}
+
+/// The TCP peer's address; `::ffff:a.b.c.d` is shown as `a.b.c.d`.
+fn client_ip(session: &Session) -> Option<IpAddr> {
+    session
+        .client_addr()
+        .and_then(|addr| addr.as_inet())
+        .map(|addr| addr.ip().to_canonical())
+}
+
+fn is_tls(session: &Session) -> bool {
+    session.digest().is_some_and(|d| d.ssl_digest.is_some())
+}
+
+/// The host the client asked for: the `Host` header, else the request target's authority (h2).
+fn public_host(session: &Session) -> Option<String> {
+    let req = session.req_header();
+    if let Some(host) = req.headers.get(header::HOST) {
+        return host
+            .to_str()
+            .ok()
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned);
+    }
+    req.uri.authority().map(|a| a.as_str().to_owned())
+}
+
+/// `example.org:8080` → `example.org`, `[::1]:8080` → `[::1]`; a host without port is unchanged.
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_is_dropped() {
+        assert_eq!(host_without_port("example.org:8080"), "example.org");
+        assert_eq!(host_without_port("example.org"), "example.org");
+        assert_eq!(host_without_port("127.0.0.1:80"), "127.0.0.1");
+        assert_eq!(host_without_port("[::1]:8080"), "[::1]");
+        assert_eq!(host_without_port("[::1]"), "[::1]");
+    }
+
+    #[test]
+    fn errors_map_to_statuses() {
+        let up = |t| Error::new(t).into_up();
+        assert_eq!(error_status(&up(ErrorType::ConnectRefused)), 502);
+        assert_eq!(error_status(&up(ErrorType::ConnectTimedout)), 502);
+        assert_eq!(error_status(&up(ErrorType::ConnectNoRoute)), 502);
+        assert_eq!(error_status(&up(ErrorType::ReadTimedout)), 504);
+        assert_eq!(error_status(&Error::new(ErrorType::HTTPStatus(400))), 400);
+        assert_eq!(
+            error_status(&Error::new(ErrorType::ReadError).into_down()),
+            0
+        );
+        assert_eq!(
+            error_status(&Error::new(ErrorType::InvalidHTTPHeader).into_down()),
+            400
+        );
+        assert_eq!(error_status(&Error::new(ErrorType::InternalError)), 500);
+    }
+}

@@ -1,0 +1,332 @@
+//! The edge in front of real (echo) upstreams: routing, rewriting, failures and streaming.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    RawResponse, TestEdge, Upstreams, client, dead_addr, raw_get, spawn_echo, spawn_edge,
+};
+use ferrocat_edge::EdgeConfig;
+use ferrocat_shared::config::Env;
+use serde_json::{Value, json};
+
+/// Four echo upstreams and an edge in front of them.
+async fn stack() -> (TestEdge, common::SseControl) {
+    let (api, _) = spawn_echo("api").await;
+    let (mcp, sse) = spawn_echo("mcp").await;
+    let (ui, _) = spawn_echo("ui").await;
+    let (s3, _) = spawn_echo("s3").await;
+    (spawn_edge(&Upstreams { api, mcp, ui, s3 }).await, sse)
+}
+
+fn header<'a>(echo: &'a Value, name: &str) -> Vec<&'a str> {
+    echo["headers"][name]
+        .as_array()
+        .map_or_else(Vec::new, |values| {
+            values.iter().map(|v| v.as_str().unwrap()).collect()
+        })
+}
+
+#[tokio::test]
+async fn routes_by_prefix_and_forwards_the_normalised_path() {
+    let (edge, _) = stack().await;
+    let cases = [
+        ("/api/health", "api", "/health"),
+        ("/api", "api", "/"),
+        ("/API/x", "api", "/x"),
+        ("/apix", "api", "/x"),
+        ("/%61pi/x", "api", "/x"),
+        ("//api/x", "api", "/x"),
+        ("/mcp/../api/x", "api", "/x"),
+        ("/s3/../api/x", "api", "/x"),
+        (
+            "/api/webhooks/wf_1/s3cr3t/wait?a=1&b=%2F",
+            "api",
+            "/webhooks/wf_1/s3cr3t/wait?a=1&b=%2F",
+        ),
+        (
+            "/s3/bucket/key.txt?X-Amz-Signature=abc",
+            "s3",
+            "/bucket/key.txt?X-Amz-Signature=abc",
+        ),
+        ("/S3/b", "s3", "/b"),
+        ("/s3", "ui", "/s3"),
+        ("/mcp", "mcp", "/mcp"),
+        ("/mcp/messages?session=1", "mcp", "/mcp/messages?session=1"),
+        ("/mcpx", "mcp", "/mcpx"),
+        (
+            "/.well-known/oauth-authorization-server",
+            "mcp",
+            "/.well-known/oauth-authorization-server",
+        ),
+        (
+            "/.well-known/oauth-protected-resource/mcp",
+            "mcp",
+            "/.well-known/oauth-protected-resource/mcp",
+        ),
+        ("/authorize?client_id=c", "mcp", "/authorize?client_id=c"),
+        ("/token", "mcp", "/token"),
+        ("/token/", "ui", "/token/"),
+        ("/tokens", "ui", "/tokens"),
+        ("/register", "mcp", "/register"),
+        ("/register/x", "ui", "/register/x"),
+        ("/consent/abc", "mcp", "/consent/abc"),
+        ("/auth", "ui", "/auth"),
+        ("/auth/callback?code=1", "mcp", "/auth/callback?code=1"),
+        ("/", "ui", "/"),
+        ("/workflows/../cases?tab=2", "ui", "/cases?tab=2"),
+    ];
+    for (target, upstream, forwarded) in cases {
+        let response = raw_get(edge.addr, target, &[]).await;
+        assert_eq!(response.status, 200, "{target}: {response:?}");
+        let echo = response.json();
+        assert_eq!(echo["upstream"], upstream, "upstream for {target}");
+        assert_eq!(echo["uri"], forwarded, "path forwarded for {target}");
+    }
+}
+
+#[tokio::test]
+async fn api_gets_forwarding_headers_and_spoofed_values_are_dropped() {
+    let (edge, _) = stack().await;
+    let spoofed = [
+        ("X-Forwarded-For", "6.6.6.6"),
+        ("X-Real-IP", "6.6.6.6"),
+        ("X-Forwarded-Host", "evil.example"),
+    ];
+
+    let echo = raw_get(edge.addr, "/api/x", &spoofed).await.json();
+    assert_eq!(header(&echo, "x-forwarded-for"), ["127.0.0.1"]);
+    assert_eq!(header(&echo, "x-real-ip"), ["127.0.0.1"]);
+    assert_eq!(header(&echo, "x-forwarded-proto"), ["http"]);
+    assert_eq!(
+        header(&echo, "x-forwarded-host"),
+        ["127.0.0.1"],
+        "api gets the host without port"
+    );
+    assert_eq!(
+        header(&echo, "host"),
+        [edge.addr.to_string()],
+        "Host is passed through"
+    );
+
+    let echo = raw_get(edge.addr, "/dashboard", &spoofed).await.json();
+    assert_eq!(echo["upstream"], "ui");
+    assert_eq!(header(&echo, "x-forwarded-for"), ["127.0.0.1"]);
+    assert!(
+        header(&echo, "x-real-ip").is_empty(),
+        "client X-Real-IP is stripped: {echo}"
+    );
+    assert_eq!(header(&echo, "x-forwarded-host"), [edge.addr.to_string()]);
+    assert_eq!(header(&echo, "x-forwarded-proto"), ["http"]);
+
+    let echo = raw_get(edge.addr, "/mcp", &spoofed).await.json();
+    assert_eq!(header(&echo, "x-forwarded-for"), ["127.0.0.1"]);
+    assert!(
+        header(&echo, "x-real-ip").is_empty(),
+        "client X-Real-IP is stripped: {echo}"
+    );
+}
+
+#[tokio::test]
+async fn s3_gets_the_public_host_without_port_and_no_server_header() {
+    let (edge, _) = stack().await;
+    let headers = [
+        ("Host", "files.example.org:8443"),
+        ("Server", "client"),
+        ("X-Forwarded-For", "6.6.6.6"),
+    ];
+    let echo = raw_get(edge.addr, "/s3/bucket/key", &headers).await.json();
+    assert_eq!(echo["upstream"], "s3");
+    assert_eq!(echo["uri"], "/bucket/key");
+    assert_eq!(header(&echo, "host"), ["files.example.org"]);
+    assert!(
+        header(&echo, "server").is_empty(),
+        "Server is removed: {echo}"
+    );
+    assert_eq!(header(&echo, "x-forwarded-for"), ["127.0.0.1"]);
+    assert!(header(&echo, "x-real-ip").is_empty());
+
+    // Only /s3 drops the port: other routes pass Host through.
+    let echo = raw_get(edge.addr, "/", &headers).await.json();
+    assert_eq!(header(&echo, "host"), ["files.example.org:8443"]);
+    assert_eq!(header(&echo, "server"), ["client"]);
+}
+
+#[tokio::test]
+async fn request_bodies_and_methods_pass_through() {
+    let (edge, _) = stack().await;
+    let response = client()
+        .post(format!("{}/api/webhooks/wf/secret", edge.base))
+        .json(&json!({"alert": "x".repeat(100_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let echo: Value = response.json().await.unwrap();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["uri"], "/webhooks/wf/secret");
+    assert_eq!(echo["body_len"], 100_000 + r#"{"alert":""}"#.len());
+}
+
+#[tokio::test]
+async fn health_is_answered_by_the_edge() {
+    // Every upstream is dead: the answer cannot come from one.
+    let dead = dead_addr();
+    let edge = spawn_edge(&Upstreams {
+        api: dead,
+        mcp: dead,
+        ui: dead,
+        s3: dead,
+    })
+    .await;
+    let response = client()
+        .get(format!("{}/__edge/healthz", edge.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+
+    let response = raw_get(edge.addr, "/__edge/other", &[]).await;
+    assert_eq!(
+        (response.status, response.json()),
+        (404, json!({"detail": "not found"}))
+    );
+    let response = client()
+        .post(format!("{}/__edge/healthz", edge.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
+async fn a_dead_upstream_is_a_502_with_a_json_body() {
+    let (api, _) = spawn_echo("api").await;
+    let (ui, _) = spawn_echo("ui").await;
+    let dead = dead_addr();
+    let edge = spawn_edge(&Upstreams {
+        api,
+        mcp: dead,
+        ui,
+        s3: dead,
+    })
+    .await;
+
+    let response: RawResponse = raw_get(edge.addr, "/s3/bucket/key", &[]).await;
+    assert_eq!(response.status, 502);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(
+        response.json(),
+        json!({"detail": "upstream s3 unavailable"})
+    );
+
+    let response = raw_get(edge.addr, "/token", &[]).await;
+    assert_eq!(
+        (response.status, response.json()),
+        (502, json!({"detail": "upstream mcp unavailable"}))
+    );
+
+    // The live upstreams are unaffected.
+    assert_eq!(
+        raw_get(edge.addr, "/api/x", &[]).await.json()["upstream"],
+        "api"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_upstream_is_a_504_after_the_read_timeout() {
+    let (edge, _) = stack().await;
+    let started = std::time::Instant::now();
+    let response = raw_get(edge.addr, "/api/hang", &[]).await;
+    assert_eq!(response.status, 504, "{response:?}");
+    assert_eq!(response.json(), json!({"detail": "upstream api timed out"}));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the read timeout is 1 s"
+    );
+}
+
+#[tokio::test]
+async fn mcp_sse_arrives_event_by_event() {
+    let (edge, sse) = stack().await;
+    let mut response = client()
+        .get(format!("{}/mcp/sse", edge.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+
+    // The upstream holds the second event back until the first has arrived here, so a proxy that
+    // buffered the response would never deliver anything (and the timeout fails the test).
+    let mut received = Vec::new();
+    while !received.ends_with(b"data: one\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), response.chunk())
+            .await
+            .expect("the first event arrives before the upstream finishes")
+            .unwrap()
+            .expect("the stream is still open");
+        received.extend_from_slice(&chunk);
+    }
+    assert_eq!(received, b"data: one\n\n");
+
+    sse.finish();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(5), response.chunk())
+        .await
+        .expect("the stream ends")
+        .unwrap()
+    {
+        received.extend_from_slice(&chunk);
+    }
+    assert_eq!(
+        String::from_utf8(received).unwrap(),
+        "data: one\n\ndata: two\n\n"
+    );
+}
+
+#[tokio::test]
+async fn stopping_drains_and_returns() {
+    let (edge, _) = stack().await;
+    let addr = edge.addr;
+    assert_eq!(raw_get(addr, "/api/x", &[]).await.status, 200);
+    tokio::task::spawn_blocking(move || edge.stop())
+        .await
+        .unwrap()
+        .expect("run_until returns Ok");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+}
+
+#[test]
+fn tls_settings_fail_the_start_until_tls_is_implemented() {
+    let env = Env::from_pairs([
+        ("FERROCAT_EDGE_HTTP_ADDR", dead_addr().to_string()),
+        ("FERROCAT_EDGE_DOMAINS", "edge.example.org".into()),
+    ]);
+    let config = EdgeConfig::from_env(&env).unwrap();
+    let error = ferrocat_edge::run_until(config, std::future::pending()).unwrap_err();
+    assert!(
+        error.to_string().contains("TLS is not implemented yet"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_taken_port_fails_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let env = Env::from_pairs([(
+        "FERROCAT_EDGE_HTTP_ADDR",
+        taken.local_addr().unwrap().to_string(),
+    )]);
+    let config = EdgeConfig::from_env(&env).unwrap();
+    let error = ferrocat_edge::run_until(config, std::future::pending()).unwrap_err();
+    assert!(error.to_string().contains("cannot listen on"), "{error}");
+}

@@ -201,3 +201,72 @@ returns: "${{ ACTIONS.a.result }}"
         json!({"cast": "2", "inline": "INLINE: 1", "spaced": " 1 2  ", "cmp": "True", "lazy": 1, "concat": [1, 2, 3], "sum": 0})
     );
 }
+
+#[tokio::test]
+async fn expects_fill_defaults_and_reject_bad_trigger_inputs() {
+    let yaml = r#"
+title: expects
+description: trigger inputs
+entrypoint:
+  expects:
+    f: {type: str, default: d}
+    n: {type: int, default: 42}
+actions:
+  - {ref: a, action: core.transform.reshape, args: {value: "${{ TRIGGER }}"}}
+returns: "${{ ACTIONS.a.result }}"
+"#;
+    assert_eq!(run(yaml, json!({})).await.unwrap(), json!({"f": "d", "n": 42}));
+    assert_eq!(run(yaml, json!({"n": "7"})).await.unwrap(), json!({"f": "d", "n": 7}));
+    let error = run(yaml, json!({"n": "not-an-int"})).await.unwrap_err();
+    assert!(error.starts_with("Failed to validate trigger inputs"), "{error}");
+    let error = run(yaml, json!({"extra": 1})).await.unwrap_err();
+    assert!(error.contains("extra"), "{error}");
+}
+
+#[tokio::test]
+async fn retry_until_reruns_the_action_until_the_condition_holds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/n",
+        axum::routing::get(move || {
+            let counter = counter.clone();
+            async move { axum::Json(json!({"n": counter.fetch_add(1, Ordering::SeqCst) + 1})) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let yaml = format!(
+        r#"
+title: poll
+description: retry_until
+entrypoint: {{}}
+actions:
+  - ref: poll
+    action: core.http_request
+    args: {{url: "http://{addr}/n"}}
+    retry_policy: {{retry_until: "${{{{ ACTIONS.poll.result.data.n >= 3 }}}}"}}
+returns: "${{{{ ACTIONS.poll.result.data.n }}}}"
+"#
+    );
+    assert_eq!(run(&yaml, Value::Null).await.unwrap(), json!(3));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn wait_until_in_the_past_runs_at_once_and_bad_dates_fail_clearly() {
+    let yaml = r#"
+title: wait
+description: wait_until
+entrypoint: {}
+actions:
+  - {ref: a, action: core.transform.reshape, wait_until: "WHEN", args: {value: done}}
+returns: "${{ ACTIONS.a.result }}"
+"#;
+    assert_eq!(run(&yaml.replace("WHEN", "2020-01-01T00:00:00Z"), Value::Null).await.unwrap(), json!("done"));
+    let error = run(&yaml.replace("WHEN", "9am tomorrow"), Value::Null).await.unwrap_err();
+    assert!(error.contains("not an ISO 8601 date-time"), "{error}");
+}

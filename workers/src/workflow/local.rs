@@ -41,6 +41,10 @@ impl Driver for LocalDriver {
     fn sleep(&self, delay: Duration) -> LocalBoxFuture<'_, ()> {
         tokio::time::sleep(delay).boxed_local()
     }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
 }
 
 /// Runs `dsl` once with `trigger` and returns its result.

@@ -69,6 +69,10 @@ impl Driver for TemporalDriver<'_> {
         }
         .boxed_local()
     }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ctx.workflow_time().map(chrono::DateTime::<chrono::Utc>::from).unwrap_or_default()
+    }
 }
 
 fn activity_options(task: &ActionStatement, queue: &str) -> ActivityOptions {

@@ -8,7 +8,8 @@ use std::time::Duration;
 use futures::future::{LocalBoxFuture, select_all};
 use serde_json::{Map, Value, json};
 
-use ferrocat_shared::dsl::{EdgeKind, JoinStrategy, dependencies};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use ferrocat_shared::dsl::{EdgeKind, JoinStrategy, dependencies, normalize_trigger_inputs};
 use ferrocat_shared::expr::{self, ExprContext};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
@@ -31,6 +32,8 @@ pub trait Driver {
     fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>>;
     /// Waits durably for `delay`.
     fn sleep(&self, delay: Duration) -> LocalBoxFuture<'_, ()>;
+    /// The run's current time (Temporal's logical workflow time, not the wall clock).
+    fn now(&self) -> DateTime<Utc>;
 }
 
 /// What became of one action.
@@ -88,6 +91,52 @@ fn typename(value: &Value) -> &'static str {
         Value::Array(_) => "list",
         Value::Object(_) => "dict",
     }
+}
+
+/// How many times `retry_until` may re-run an action before the run fails (Tracecat has no cap;
+/// an endless loop would only grow the history until Temporal refuses it).
+pub const RETRY_UNTIL_LIMIT: usize = 100;
+
+/// Runs one action with its timers (`wait_until` over `start_delay`), re-running the whole of it
+/// until `retry_until` holds for the fresh result.
+async fn run_action(driver: &impl Driver, input: RunActionInput) -> Result<Value, Failure> {
+    let task = &input.task;
+    for _ in 0..RETRY_UNTIL_LIMIT {
+        let delay = match &task.wait_until {
+            Some(when) => until(driver, when)?,
+            None => Duration::from_secs_f64(task.start_delay.max(0.0)),
+        };
+        if !delay.is_zero() {
+            driver.sleep(delay).await;
+        }
+        let value = driver.execute(input.clone()).await?;
+        let Some(condition) = &task.retry_policy.retry_until else { return Ok(value) };
+        let mut actions = input.actions.clone();
+        actions.insert(task.ref_.clone(), json!({"result": value, "result_typename": typename(&value)}));
+        let context = ExprContext { actions, trigger: input.trigger.clone(), env: input.env.clone(), ..ExprContext::default() };
+        let done = expr::eval_templated(&Value::String(condition.clone()), &context)
+            .map_err(|e| Failure::new(format!("Error evaluating `retry_until`: {e}"), "ExpressionError"))?;
+        if expr::truthy(&done) {
+            return Ok(value);
+        }
+    }
+    Err(Failure::new(
+        format!("retry_until did not hold after {RETRY_UNTIL_LIMIT} runs of '{}'", task.ref_),
+        "RetryUntilExceeded",
+    ))
+}
+
+/// The wait before `when` (an ISO 8601 / RFC 3339 time, UTC if no offset); zero when past.
+fn until(driver: &impl Driver, when: &str) -> Result<Duration, Failure> {
+    let target = DateTime::parse_from_rfc3339(when.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(when.trim(), "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(when.trim(), "%Y-%m-%d %H:%M:%S%.f"))
+                .map(|t| t.and_utc())
+        })
+        .map_err(|_| Failure::new(format!("wait_until {when:?} is not an ISO 8601 date-time"), "ValueError"))?;
+    Ok((target - driver.now()).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// Routes a failed action: along its `.error` edges when it has any (its ACTIONS entry then holds
@@ -159,7 +208,10 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
     );
     env.insert("environment".into(), Value::String(run_context.environment.clone()));
 
-    let mut expr_ctx = ExprContext { trigger: args.trigger.clone(), env: env.clone(), ..ExprContext::default() };
+    // `entrypoint.expects` checks and fills the trigger before anything runs.
+    let trigger = normalize_trigger_inputs(&dsl.entrypoint.expects, &args.trigger)
+        .map_err(|e| Failure::new(e.to_string(), "TriggerValidationError"))?;
+    let mut expr_ctx = ExprContext { trigger: trigger.clone(), env: env.clone(), ..ExprContext::default() };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; dsl.actions.len()];
     let mut started = vec![false; dsl.actions.len()];
     let mut running: Vec<Running<'_>> = Vec::new();
@@ -210,17 +262,11 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
                 let input = RunActionInput {
                     task: task.clone(),
                     actions: expr_ctx.actions.clone(),
-                    trigger: args.trigger.clone(),
+                    trigger: trigger.clone(),
                     env: env.clone(),
                     run: run_context.clone(),
                 };
-                let delay = task.start_delay;
-                running.push(Box::pin(async move {
-                    if delay > 0.0 {
-                        driver.sleep(Duration::from_secs_f64(delay)).await;
-                    }
-                    (i, driver.execute(input).await)
-                }));
+                running.push(Box::pin(async move { (i, run_action(driver, input).await) }));
             }
         }
         if running.is_empty() {

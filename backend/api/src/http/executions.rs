@@ -46,6 +46,8 @@ async fn create_execution(
         .await?
         .ok_or_else(|| ApiError::NotFound("the workflow has no committed definition".into()))?;
     let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ApiError::Internal(e.into()))?;
+    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &body.inputs)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let exec_id = runs::start(&state, NewRun {
         workflow_id: workflow.id,
         workspace_id: access.workspace_id,

@@ -291,6 +291,9 @@ async fn accept(
             "raw_body": String::from_utf8_lossy(body),
         });
     }
+    // Refuse inputs the workflow's `expects` would reject, before anything starts.
+    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Accepted { webhook, dsl, version: definition.version, trigger })
 }
 

@@ -11,4 +11,11 @@ export SQLX_OFFLINE=true
 log "clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 log "tests"
-cargo test --locked --workspace --all-targets --no-fail-fast
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+status=0
+cargo test --locked --workspace --all-targets --no-fail-fast 2>&1 | tee "$results" || status=$?
+# One closing line for the whole suite (cargo prints one per test binary, the last often empty).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "summary: %d passed, %d failed\n", p, f }' "$results"
+exit "$status"

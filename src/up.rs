@@ -166,16 +166,15 @@ fn spawn(name: &'static str, program: &Path, args: &[&str], env: &BTreeMap<Strin
 /// Polls `url` until it answers 2xx, printing progress; fails after `deadline`.
 async fn wait_http(name: &str, url: &str, deadline: tokio::time::Instant) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-    eprint!("waiting for {name} ...");
+    eprintln!("waiting for {name} ...");
     loop {
         if let Ok(response) = client.get(url).send().await
             && response.status().is_success()
         {
-            eprintln!(" ready");
+            eprintln!("{name} is ready");
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            eprintln!(" timed out");
             bail!("{name} did not become healthy at {url}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -183,14 +182,13 @@ async fn wait_http(name: &str, url: &str, deadline: tokio::time::Instant) -> any
 }
 
 async fn wait_tcp(name: &str, addr: &str, deadline: tokio::time::Instant) -> anyhow::Result<()> {
-    eprint!("waiting for {name} ...");
+    eprintln!("waiting for {name} ...");
     loop {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            eprintln!(" ready");
+            eprintln!("{name} is ready");
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            eprintln!(" timed out");
             bail!("{name} did not open {addr}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -338,13 +336,13 @@ async fn bring_up(
         env.entry(key.into()).or_insert_with(|| format!("http://{target}"));
     }
 
-    eprint!("applying migrations ...");
+    eprintln!("applying migrations ...");
     let database_url = env["FERROCAT_DATABASE_URL"].clone();
     ferrocat_shared::db::ensure_database(&database_url).await.context("creating the database")?;
     let pool = ferrocat_shared::db::connect(&database_url, 2).await.context("connecting to Postgres")?;
     ferrocat_shared::db::migrate(&pool).await.context("applying migrations")?;
     pool.close().await;
-    eprintln!(" done");
+    eprintln!("migrations applied");
 
     for (name, sub) in [
         ("object-store", "object-store"),

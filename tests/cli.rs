@@ -94,3 +94,33 @@ returns:
     assert!(text(&out.stderr).contains("missing.yml"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn concurrent_migrations_serialize_and_a_rerun_changes_nothing() {
+    let url = format!("postgres://postgres@127.0.0.1:5432/ferrocat_migrate_{}", uuid::Uuid::new_v4().simple());
+    let env = [("FERROCAT_DATABASE_URL", url.as_str())];
+    let runners: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || ferrocat(&["migrate"], &[("FERROCAT_DATABASE_URL", url.as_str())]))
+        })
+        .collect();
+    for runner in runners {
+        let out = runner.join().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let again = ferrocat(&["migrate"], &env);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    // Exactly one row per migration: nobody applied one twice.
+    let count = Command::new("psql")
+        .args([&url, "-tAc", "SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations"])
+        .output()
+        .expect("psql");
+    let counts = text(&count.stdout);
+    let (all, distinct) = counts.trim().split_once('|').expect("two columns");
+    assert_eq!(all, distinct, "{counts}");
+    assert!(all.parse::<u32>().unwrap() >= 1);
+    let _ = Command::new("psql")
+        .args(["postgres://postgres@127.0.0.1:5432/postgres", "-qc", &format!("DROP DATABASE \"{}\"", url.rsplit('/').next().unwrap())])
+        .status();
+}

@@ -39,8 +39,9 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
         match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}"))).execute(&mut conn).await {
             Ok(_) => {}
-            // Another runner created it first.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            // Another runner created it first: either it already existed when we asked (42P04),
+            // or the two creations raced on pg_database's unique index (23505).
+            Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
             Err(e) => return Err(e),
         }
     }

@@ -7,7 +7,6 @@ mod signals;
 mod ui;
 mod up;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -54,13 +53,10 @@ enum Command {
     /// Run the whole stack on this host and print its one URL.
     Up(up::UpArgs),
     /// Run one workflow file locally, without any server, and print its result as JSON.
-    Run {
-        /// Workflow definition (YAML or JSON, Tracecat's export format accepted).
-        file: PathBuf,
-        /// Trigger payload as JSON (`TRIGGER` in expressions).
-        #[arg(long, default_value = "null")]
-        input: String,
-    },
+    ///
+    /// Exits 0 with the result on stdout, 1 when the run fails, 2 when the file or an input is
+    /// invalid.
+    Run(run_file::RunArgs),
 }
 
 /// Exit status for bad configuration (EX_CONFIG is 78; sysexits' EX_USAGE is 64, as the style asks).
@@ -84,7 +80,7 @@ fn main() -> ExitCode {
             report(ferrocat_edge::run(config))
         }
         Command::Up(args) => report(runtime().block_on(up::run(args))),
-        Command::Run { file, input } => report(runtime().block_on(run_file::run(&file, &input))),
+        Command::Run(args) => runtime().block_on(run_file::run(args)),
         command => runtime().block_on(service(command, &env)),
     }
 }
@@ -141,7 +137,7 @@ async fn service(command: Command, env: &Env) -> ExitCode {
         Command::Ui(a) => serve!("ui", a, ui::UiConfig::from_env(env), ui::run),
         Command::ObjectStore(a) => serve!("object-store", a, objects::ObjectStoreConfig::from_env(env), objects::run),
         Command::Migrate(a) => serve!("migrate", a, env.required("FERROCAT_DATABASE_URL"), migrate),
-        Command::Edge(_) | Command::Up(_) | Command::Run { .. } => unreachable!("handled in main"),
+        Command::Edge(_) | Command::Up(_) | Command::Run(_) => unreachable!("handled in main"),
     }
 }
 

@@ -1,25 +1,104 @@
-//! `ferrocat run FILE`: validate a workflow file and run it in-process, printing the result.
+//! `ferrocat run FILE`: validate a workflow file and run it in-process with the same interpreter
+//! and actions as the server, printing the result. Exit codes: 0 done, 1 the run failed,
+//! 2 the file or an input is invalid.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value, json};
 
 use ferrocat_shared::dsl::Workflow;
 
-/// Parses, validates and runs `file` with `input` as `TRIGGER`.
-pub async fn run(file: &Path, input: &str) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let dsl = Workflow::parse(&text).with_context(|| format!("parsing {}", file.display()))?;
+/// Options of `ferrocat run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Workflow definition (YAML or JSON; Tracecat's export format accepted).
+    file: PathBuf,
+    /// Trigger payload as JSON (`TRIGGER` in expressions).
+    #[arg(long, alias = "input", conflicts_with = "trigger_file")]
+    trigger: Option<String>,
+    /// Read the trigger payload from a JSON file.
+    #[arg(long)]
+    trigger_file: Option<PathBuf>,
+    /// Secrets for `SECRETS.name.KEY`, as a YAML or JSON file `{name: {KEY: value}}`.
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    /// What to print: the workflow's `returns` value, or the whole context (ACTIONS and TRIGGER).
+    #[arg(long, value_enum, default_value_t = Output::Returns)]
+    output: Output,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Output {
+    Returns,
+    Context,
+}
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_INVALID: u8 = 2;
+
+fn invalid(message: String) -> ExitCode {
+    eprintln!("ferrocat: {message}");
+    ExitCode::from(EXIT_INVALID)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs `args.file` and reports as described in the module docs.
+pub async fn run(args: RunArgs) -> ExitCode {
+    let text = match read(&args.file) {
+        Ok(text) => text,
+        Err(e) => return invalid(e),
+    };
+    let dsl = match Workflow::parse(&text) {
+        Ok(dsl) => dsl,
+        Err(e) => return invalid(format!("{}: {e}", args.file.display())),
+    };
     if let Err(issues) = dsl.validate() {
         let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
-        bail!("{} is not a valid workflow:\n  {}", file.display(), lines.join("\n  "));
+        return invalid(format!("{} is not a valid workflow:\n  {}", args.file.display(), lines.join("\n  ")));
     }
-    let trigger: serde_json::Value = serde_json::from_str(input).context("--input is not valid JSON")?;
-    match ferrocat_workers::workflow::local::run_locally(dsl, trigger).await {
-        Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value)?);
-            Ok(())
+    let trigger_text = match (&args.trigger, &args.trigger_file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) => match read(path) {
+            Ok(text) => text,
+            Err(e) => return invalid(e),
+        },
+        (None, None) => "null".to_owned(),
+    };
+    let trigger: Value = match serde_json::from_str(&trigger_text) {
+        Ok(value) => value,
+        Err(e) => return invalid(format!("the trigger is not valid JSON: {e}")),
+    };
+    let secrets: Map<String, Value> = match &args.secrets {
+        None => Map::new(),
+        Some(path) => match read(path).and_then(|text| {
+            serde_yaml::from_str::<Map<String, Value>>(&text).map_err(|e| format!("{} is not a secrets file ({{name: {{KEY: value}}}}): {e}", path.display()))
+        }) {
+            Ok(secrets) => secrets,
+            Err(e) => return invalid(e),
+        },
+    };
+    match ferrocat_workers::workflow::local::run_locally(dsl, trigger.clone(), secrets).await {
+        Ok(finished) => {
+            let output = match args.output {
+                Output::Returns => finished.value,
+                Output::Context => json!({"ACTIONS": finished.actions, "TRIGGER": trigger}),
+            };
+            match serde_json::to_string_pretty(&output) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => invalid(format!("the result is not printable as JSON: {e}")),
+            }
         }
-        Err(failure) => bail!("workflow failed ({}): {}", failure.type_name, failure.message),
+        Err(failure) => {
+            eprintln!("ferrocat: workflow failed ({}): {}", failure.type_name, failure.message);
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }

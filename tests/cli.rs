@@ -78,7 +78,7 @@ returns:
 "#,
     )
     .unwrap();
-    let out = ferrocat(&["run", file.to_str().unwrap(), "--input", r#"{"n": 4}"#], &[]);
+    let out = ferrocat(&["run", file.to_str().unwrap(), "--trigger", r#"{"n": 4}"#], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value, serde_json::json!({"b": 50, "skipped": null}));
@@ -86,12 +86,49 @@ returns:
     // An invalid workflow is refused before anything runs, naming the problem.
     std::fs::write(&file, "title: x\ndescription: y\nentrypoint: {}\nactions:\n  - ref: a\n    action: core.transform.reshape\n    depends_on: [ghost]\n").unwrap();
     let out = ferrocat(&["run", file.to_str().unwrap()], &[]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("ghost"), "{}", text(&out.stderr));
 
     let out = ferrocat(&["run", dir.join("missing.yml").to_str().unwrap()], &[]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("missing.yml"));
+
+    // A run that fails exits 1 with the error on stderr.
+    std::fs::write(&file, "title: x\ndescription: y\nentrypoint: {}\nactions:\n  - {ref: a, action: core.transform.reshape, args: {value: \"${{ 1/0 }}\"}}\n").unwrap();
+    let out = ferrocat(&["run", file.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Cannot divide by zero"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_reads_secrets_masks_them_and_prints_the_context() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, secrets, trigger) = (dir.join("wf.yml"), dir.join("secrets.yml"), dir.join("trigger.json"));
+    std::fs::write(
+        &file,
+        "title: s\ndescription: secrets\nentrypoint: {}\nactions:\n  - {ref: a, action: core.transform.reshape, args: {value: \"token=${{ SECRETS.api.TOKEN }} for ${{ TRIGGER.who }}\"}}\nreturns: ${{ ACTIONS.a.result }}\n",
+    )
+    .unwrap();
+    std::fs::write(&secrets, "api:\n  TOKEN: very-secret-value\n").unwrap();
+    std::fs::write(&trigger, r#"{"who": "me"}"#).unwrap();
+    let (f, s, t) = (file.to_str().unwrap(), secrets.to_str().unwrap(), trigger.to_str().unwrap());
+    let out = ferrocat(&["run", f, "--secrets", s, "--trigger-file", t], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(!printed.contains("very-secret-value"), "{printed}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&printed).unwrap(), serde_json::json!("token=*** for me"));
+
+    let out = ferrocat(&["run", f, "--secrets", s, "--trigger", r#"{"who": "you"}"#, "--output", "context"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let context: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(context["ACTIONS"]["a"]["result"], serde_json::json!("token=*** for you"));
+    assert_eq!(context["ACTIONS"]["a"]["result_typename"], serde_json::json!("str"));
+    assert_eq!(context["TRIGGER"], serde_json::json!({"who": "you"}));
+
+    let out = ferrocat(&["run", f, "--trigger", "{not json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

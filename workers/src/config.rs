@@ -1,5 +1,7 @@
 //! Configuration of the worker and executor processes.
 
+use secrecy::SecretString;
+
 use ferrocat_shared::config::{ConfigError, Env};
 use ferrocat_shared::temporal::TemporalConfig;
 
@@ -8,11 +10,17 @@ use ferrocat_shared::temporal::TemporalConfig;
 pub struct WorkerConfig {
     /// Temporal endpoint and queues.
     pub temporal: TemporalConfig,
+    /// `FERROCAT_DATABASE_URL`: the worker resolves subflow definitions from it. Without it,
+    /// `core.workflow.execute` fails with a message saying so.
+    pub database_url: Option<SecretString>,
 }
 
 impl WorkerConfig {
-    /// Reads `FERROCAT_TEMPORAL_*` and `FERROCAT_EXECUTOR_QUEUE`.
+    /// Reads `FERROCAT_TEMPORAL_*`, `FERROCAT_EXECUTOR_QUEUE` and `FERROCAT_DATABASE_URL`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { temporal: TemporalConfig::from_env(env)? })
+        Ok(Self {
+            temporal: TemporalConfig::from_env(env)?,
+            database_url: env.get("FERROCAT_DATABASE_URL").map(|url| SecretString::from(url.to_owned())),
+        })
     }
 }

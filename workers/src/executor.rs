@@ -17,30 +17,49 @@ pub const FOR_EACH_CONCURRENCY: usize = 4;
 
 /// State shared by every activity execution: connection pools and clients.
 pub struct Executor {
-    http: reqwest::Client,
+    deps: actions::ActionDeps,
 }
 
 impl Executor {
     /// Builds the executor's shared clients.
-    pub fn build() -> anyhow::Result<Self> {
-        Ok(Self { http: actions::http::client()? })
+    pub fn build(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
+        Ok(Self { deps: actions::ActionDeps::from_env(env)? })
     }
 
     /// Evaluates the arguments and runs the action; the error carries the message users see.
     /// With `for_each`, the action runs once per iteration (up to [`FOR_EACH_CONCURRENCY`] at a
     /// time) and the result is the list of results in order; any failing iteration fails it.
     pub async fn run(&self, input: RunActionInput) -> Result<Value, ActionError> {
+        self.run_with_secrets(input, Map::new()).await
+    }
+
+    /// [`Executor::run`] with `SECRETS` available to expressions; every secret value is then
+    /// replaced by `***` in the result and in error messages.
+    pub async fn run_with_secrets(&self, input: RunActionInput, secrets: Map<String, Value>) -> Result<Value, ActionError> {
+        let masks = crate::masking::secret_values(&secrets);
         let context = ExprContext {
             actions: input.actions,
             trigger: input.trigger,
             env: input.env,
+            secrets,
             ..ExprContext::default()
         };
-        let task = &input.task;
+        match self.run_in(&input.task, &context).await {
+            Ok(value) => Ok(crate::masking::mask(value, &masks)),
+            Err(error) if masks.is_empty() => Err(error),
+            Err(error) => Err(ActionError::Masked {
+                message: crate::masking::mask_text(&error.to_string(), &masks),
+                type_name: error.type_name(),
+                retryable: error.is_retryable(),
+            }),
+        }
+    }
+
+    async fn run_in(&self, task: &ferrocat_shared::dsl::ActionStatement, context: &ExprContext) -> Result<Value, ActionError> {
         let Some(for_each) = &task.for_each else {
-            return self.run_once(&task.action, &task.args, &context).await;
+            return self.run_once(&task.action, &task.args, context).await;
         };
-        let bindings = expr::eval_for_each(for_each, &context).map_err(|e| ActionError::Expression(e.to_string()))?;
+        let bindings = expr::eval_for_each(for_each, context).map_err(|e| ActionError::Expression(e.to_string()))?;
         let iterations = bindings.into_iter().map(|var| {
             let context = ExprContext { var, ..context.clone() };
             async move { self.run_once(&task.action, &task.args, &context).await }
@@ -63,7 +82,7 @@ impl Executor {
         let Value::Object(args) = args else {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
-        actions::dispatch(action, args, &self.http).await
+        actions::dispatch_with(action, args, &self.deps).await
     }
 }
 

@@ -3,8 +3,10 @@
 //! (`executor.rs`, with the actions themselves under `actions/`).
 
 pub mod actions;
+pub mod catalog;
 pub mod config;
 pub mod executor;
+pub mod masking;
 pub mod workflow;
 
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -15,8 +17,13 @@ pub use config::WorkerConfig;
 pub async fn run_worker(config: WorkerConfig, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let client = config.temporal.connect_patiently(std::time::Duration::from_secs(30)).await?;
+    let db = match &config.database_url {
+        Some(url) => Some(ferrocat_shared::db::connect(secrecy::ExposeSecret::expose_secret(url), 4).await?),
+        None => None,
+    };
     let options = WorkerOptions::new(config.temporal.task_queue.clone())
         .register_workflow::<workflow::DslWorkflow>()?
+        .register_activities(catalog::Catalog::new(db))
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     tracing::info!(queue = %config.temporal.task_queue, "worker polling");
@@ -28,7 +35,7 @@ pub async fn run_executor(config: WorkerConfig, shutdown: impl std::future::Futu
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let client = config.temporal.connect_patiently(std::time::Duration::from_secs(30)).await?;
     let options = WorkerOptions::new(config.temporal.executor_queue.clone())
-        .register_activities(executor::Executor::build()?)
+        .register_activities(executor::Executor::build(&ferrocat_shared::config::Env::from_process())?)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     tracing::info!(queue = %config.temporal.executor_queue, "executor polling");

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 async fn run(yaml: &str, trigger: Value) -> Result<Value, String> {
     let dsl = Workflow::parse(yaml).expect("fixture parses");
     dsl.validate().map_err(|e| format!("{e:?}"))?;
-    run_locally(dsl, trigger).await.map_err(|f| f.message)
+    run_locally(dsl, trigger, serde_json::Map::new()).await.map(|f| f.value).map_err(|f| f.message)
 }
 
 #[tokio::test]

@@ -1,9 +1,10 @@
 //! Passwords (argon2id), session tokens, the first-admin bootstrap, and the extractors that
-//! authenticate a request (`AuthUser`) and authorise it for a workspace (`WorkspaceAccess`).
+//! authenticate a request (`Principal`: a session or an API key; `AuthUser`: a person only) and
+//! authorise it for a workspace (`WorkspaceAccess`).
 
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, Query, RawPathParams};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use rand::RngCore;
@@ -12,7 +13,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::{users, workspaces};
+use crate::api_keys;
+use crate::db::{service_accounts, users, workspaces};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -69,14 +71,34 @@ pub async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The signed-in user of a request (session cookie), or 401.
+/// A service account acting through one of its API keys.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub users::User);
+pub struct ServiceAccount {
+    pub id: Uuid,
+    pub name: String,
+    pub key_id: Uuid,
+    /// The one workspace the key is bound to.
+    pub workspace_id: Uuid,
+    pub role: Role,
+}
 
-impl FromRequestParts<AppState> for AuthUser {
+/// Who is calling: a person with a session (cookie, or its token as a bearer), or a service
+/// account with an API key (`Authorization: Bearer tc_ws_sk_…`). 401 otherwise.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(users::User),
+    ServiceAccount(ServiceAccount),
+}
+
+impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer(parts)
+            && api_keys::looks_like_key(&token)
+        {
+            return authenticate_key(state, &token).await.map(Principal::ServiceAccount);
+        }
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar
             .get(SESSION_COOKIE)
@@ -85,8 +107,47 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| ApiError::Unauthorized("not authenticated".into()))?;
         users::find_by_session(&state.db, &token_hash(&token))
             .await?
-            .map(AuthUser)
+            .map(Principal::User)
             .ok_or_else(|| ApiError::Unauthorized("session expired or invalid".into()))
+    }
+}
+
+async fn authenticate_key(state: &AppState, key: &str) -> Result<ServiceAccount, ApiError> {
+    let invalid = || ApiError::Unauthorized("invalid API key".into());
+    let (key_id, secret) = api_keys::parse(key).ok_or_else(invalid)?;
+    let credential = service_accounts::credential(&state.db, key_id).await?.ok_or_else(invalid)?;
+    if !api_keys::verify(secret, &credential.secret_hash) {
+        return Err(invalid());
+    }
+    if credential.revoked {
+        return Err(ApiError::Unauthorized("API key revoked".into()));
+    }
+    if credential.disabled {
+        return Err(ApiError::Unauthorized("service account disabled".into()));
+    }
+    service_accounts::touch_key(&state.db, key_id).await?;
+    Ok(ServiceAccount {
+        id: credential.service_account_id,
+        name: credential.service_account_name,
+        key_id,
+        workspace_id: credential.workspace_id,
+        role: Role::parse(&credential.role),
+    })
+}
+
+/// The signed-in person of a request, or 401; an API key gets 403 (it acts for a workspace,
+/// not for a person, and cannot manage people or credentials).
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub users::User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Principal::from_request_parts(parts, state).await? {
+            Principal::User(user) => Ok(AuthUser(user)),
+            Principal::ServiceAccount(_) => Err(ApiError::Forbidden("this route needs a signed-in user, not an API key".into())),
+        }
     }
 }
 
@@ -104,11 +165,21 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse(text: &str) -> Role {
+    /// Reads a stored role; anything unknown is the weakest.
+    pub fn parse(text: &str) -> Role {
         match text {
             "admin" => Role::Admin,
             "editor" => Role::Editor,
             _ => Role::Viewer,
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
         }
     }
 }
@@ -118,22 +189,41 @@ struct WorkspaceQuery {
     workspace_id: Option<String>,
 }
 
-/// The caller and the workspace named by `?workspace_id=` (or their only workspace), with the
-/// caller's role. A workspace the caller is not in is reported as not found.
+/// The caller and the workspace named by the `{workspace_id}` path segment or `?workspace_id=`
+/// (else the caller's only workspace, or the key's), with the caller's role there. A workspace
+/// the caller is not in, or that a key is not bound to, is reported as not found.
 #[derive(Debug, Clone)]
 pub struct WorkspaceAccess {
-    pub user: users::User,
+    pub principal: Principal,
     pub workspace_id: Uuid,
     pub role: Role,
 }
 
 impl WorkspaceAccess {
-    /// Fails with 403 unless the caller's role is at least `needed`.
+    /// Fails with 403 unless the caller's role is at least `needed` (superusers always pass).
     pub fn require(&self, needed: Role) -> Result<(), ApiError> {
-        if self.role >= needed || self.user.is_superuser {
+        let superuser = matches!(&self.principal, Principal::User(u) if u.is_superuser);
+        if self.role >= needed || superuser {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("this needs the {needed:?} role in the workspace").to_lowercase()))
+            Err(ApiError::Forbidden(format!("this needs the {} role in the workspace", needed.as_str())))
+        }
+    }
+
+    /// Like [`WorkspaceAccess::require`], and the caller must be a person: credentials and
+    /// memberships are not managed with API keys, so a leaked key cannot entrench itself.
+    pub fn require_user(&self, needed: Role) -> Result<&users::User, ApiError> {
+        match &self.principal {
+            Principal::User(user) => self.require(needed).map(|()| user),
+            Principal::ServiceAccount(_) => Err(ApiError::Forbidden("this route needs a signed-in user, not an API key".into())),
+        }
+    }
+
+    /// The acting user's id, if a person is acting.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match &self.principal {
+            Principal::User(user) => Some(user.id),
+            Principal::ServiceAccount(_) => None,
         }
     }
 }
@@ -142,28 +232,42 @@ impl FromRequestParts<AppState> for WorkspaceAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let AuthUser(user) = AuthUser::from_request_parts(parts, state).await?;
-        let Query(query) = Query::<WorkspaceQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        let (workspace_id, role) = match query.workspace_id {
-            Some(text) => {
-                let id = ferrocat_shared::ids::parse_workspace_id(&text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                let role = workspaces::role_of(&state.db, user.id, id)
-                    .await?
-                    .ok_or_else(|| ApiError::NotFound("workspace not found".into()))?;
-                (id, role)
-            }
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let from_path = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => params.iter().find(|(k, _)| *k == "workspace_id").map(|(_, v)| v.to_owned()),
+            Err(_) => None,
+        };
+        let requested = match from_path {
+            Some(text) => Some(text),
             None => {
+                let Query(query) = Query::<WorkspaceQuery>::from_request_parts(parts, state)
+                    .await
+                    .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+                query.workspace_id
+            }
+        };
+        let not_found = || ApiError::NotFound("workspace not found".into());
+        let requested = match requested {
+            Some(text) => Some(ferrocat_shared::ids::parse_workspace_id(&text).map_err(|_| not_found())?),
+            None => None,
+        };
+        let (workspace_id, role) = match (&principal, requested) {
+            (Principal::ServiceAccount(account), Some(id)) if id != account.workspace_id => return Err(not_found()),
+            (Principal::ServiceAccount(account), _) => (account.workspace_id, account.role),
+            (Principal::User(user), Some(id)) => {
+                let role = workspaces::role_of(&state.db, user.id, id).await?.ok_or_else(not_found)?;
+                (id, Role::parse(&role))
+            }
+            (Principal::User(user), None) => {
                 let mut all = workspaces::list_for_user(&state.db, user.id).await?;
                 if all.len() != 1 {
                     return Err(ApiError::BadRequest("workspace_id query parameter is required".into()));
                 }
                 let only = all.remove(0);
-                (only.workspace_id, only.role)
+                (only.workspace_id, Role::parse(&only.role))
             }
         };
-        Ok(WorkspaceAccess { user, workspace_id, role: Role::parse(&role) })
+        Ok(WorkspaceAccess { principal, workspace_id, role })
     }
 }
 

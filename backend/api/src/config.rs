@@ -1,10 +1,12 @@
 //! The api's configuration, from `FERROCAT_*` variables.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use secrecy::SecretString;
 
 use ferrocat_shared::config::{ConfigError, Env};
+use ferrocat_shared::secrets::Keyring;
 use ferrocat_shared::temporal::TemporalConfig;
 
 /// Everything the api needs to start.
@@ -28,6 +30,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Temporal endpoint and queues.
     pub temporal: TemporalConfig,
+    /// `FERROCAT_DB_ENCRYPTION_KEY` (+ `FERROCAT_DB_ENCRYPTION_KEYS_OLD`): seals secret values.
+    pub keyring: Arc<Keyring>,
 }
 
 impl ApiConfig {
@@ -49,6 +53,7 @@ impl ApiConfig {
                 reason: "must be at least 16 characters".into(),
             });
         }
+        let keyring = Arc::new(Keyring::from_env(env)?);
         let min_password_length = env.parse_or("FERROCAT_MIN_PASSWORD_LENGTH", 12usize)?;
         let admin = match (env.get("FERROCAT_ADMIN_EMAIL"), env.get("FERROCAT_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => {
@@ -82,6 +87,7 @@ impl ApiConfig {
             min_password_length,
             max_body_bytes: env.parse_or("FERROCAT_MAX_BODY_BYTES", 10 * 1024 * 1024)?,
             temporal: TemporalConfig::from_env(env)?,
+            keyring,
         })
     }
 
@@ -99,6 +105,7 @@ mod tests {
         vec![
             ("FERROCAT_DATABASE_URL", "postgres://localhost/x"),
             ("FERROCAT_SIGNING_SECRET", "0123456789abcdef0123"),
+            ("FERROCAT_DB_ENCRYPTION_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
         ]
     }
 
@@ -118,6 +125,16 @@ mod tests {
         let err = ApiConfig::from_env(&Env::from_pairs(vars)).unwrap_err().to_string();
         assert!(err.contains("FERROCAT_ADMIN_PASSWORD"), "{err}");
         assert!(!err.contains("short-pw"), "{err}");
+    }
+
+    #[test]
+    fn requires_a_valid_encryption_key_without_echoing_it() {
+        let mut vars: Vec<_> = base().into_iter().filter(|(k, _)| *k != "FERROCAT_DB_ENCRYPTION_KEY").collect();
+        let err = ApiConfig::from_env(&Env::from_pairs(vars.clone())).unwrap_err().to_string();
+        assert_eq!(err, "FERROCAT_DB_ENCRYPTION_KEY is required but not set");
+        vars.push(("FERROCAT_DB_ENCRYPTION_KEY", "too-short-key-material"));
+        let err = ApiConfig::from_env(&Env::from_pairs(vars)).unwrap_err().to_string();
+        assert!(err.contains("FERROCAT_DB_ENCRYPTION_KEY") && !err.contains("too-short"), "{err}");
     }
 
     #[test]

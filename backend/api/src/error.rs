@@ -21,6 +21,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("{detail}")]
     Unprocessable { detail: String, errors: Vec<Value> },
     #[error("{0}")]
@@ -41,6 +43,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::ExecutionFailed(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,6 +71,46 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// Syntax errors are 400, shape errors (which name the field) 422, oversized bodies 413.
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection;
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("request body is too large".into()),
+            _ => match &rejection {
+                JsonRejection::JsonDataError(e) => {
+                    let msg = std::error::Error::source(e).map(ToString::to_string).unwrap_or_else(|| e.body_text());
+                    ApiError::Unprocessable {
+                        detail: format!("invalid request body: {msg}"),
+                        errors: vec![json!({"loc": field_of(&msg), "msg": msg})],
+                    }
+                }
+                _ => ApiError::BadRequest(rejection.body_text()),
+            },
+        }
+    }
+}
+
+/// The field a serde error is about (`keys[0].value`, `name`), else `body`. Messages read
+/// `path: message`, where the path is `.` for the root.
+fn field_of(message: &str) -> String {
+    let (path, text) = match message.split_once(": ") {
+        Some((path, text)) if path != "." && !path.contains(' ') => (Some(path), text),
+        _ => (None, message),
+    };
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|marker| text.split_once(marker).and_then(|(_, rest)| rest.split_once('`')).map(|(field, _)| field));
+    match (path, named) {
+        // Unknown fields are reported at their own path, missing ones at their parent's.
+        (Some(path), Some(field)) if path == field || path.ends_with(&format!(".{field}")) => path.to_owned(),
+        (Some(path), Some(field)) => format!("{path}.{field}"),
+        (None, Some(field)) => field.to_owned(),
+        (Some(path), None) => path.to_owned(),
+        (None, None) => "body".to_owned(),
+    }
+}
+
 /// Maps unique-constraint violations to 409 with a message, by constraint name.
 pub trait ResultExt<T> {
     /// Turns a violation of `constraint` into `ApiError::Conflict(message)`.
@@ -80,5 +123,21 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
             sqlx::Error::Database(db) if db.constraint() == Some(constraint) => ApiError::Conflict(message.to_owned()),
             _ => error.into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(field_of("missing field `name` at line 1 column 2"), "name");
+        assert_eq!(field_of(".: unknown field `surprise`, expected one of `a`"), "surprise");
+        assert_eq!(field_of("surprise: unknown field `surprise`, expected one of `a`"), "surprise");
+        assert_eq!(field_of("keys[0].extra: unknown field `extra`, expected `key`"), "keys[0].extra");
+        assert_eq!(field_of("keys[0]: missing field `value` at line 1"), "keys[0].value");
+        assert_eq!(field_of("keys: invalid type: integer `1`, expected a sequence"), "keys");
+        assert_eq!(field_of("invalid type: null, expected a string"), "body");
     }
 }

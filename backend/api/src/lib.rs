@@ -1,6 +1,7 @@
 //! The ferrocat api: REST for people and systems, and the public webhook receiver. It keeps
 //! definitions, webhooks, users and secrets in Postgres and reads runs from Temporal.
 
+pub mod api_keys;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -14,22 +15,67 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::Router;
 use secrecy::ExposeSecret;
 
 pub use config::ApiConfig;
 pub use state::AppState;
 
-/// Connects to Postgres and Temporal, bootstraps the first admin, and serves until `shutdown`.
-pub async fn run(config: ApiConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+/// Connects to Postgres and Temporal, bootstraps the first admin, re-seals secrets still sealed
+/// by a retired key, and returns the state and every route (not yet listening).
+pub async fn build(config: ApiConfig) -> anyhow::Result<(AppState, Router)> {
     let db = ferrocat_shared::db::connect(config.database_url.expose_secret(), 20).await.context("connecting to Postgres")?;
     let temporal = config.temporal.connect_patiently(Duration::from_secs(30)).await?;
     let state = AppState { db, temporal, config: Arc::new(config) };
     auth::bootstrap(&state).await.context("bootstrapping the first admin")?;
+    reseal_secrets(&state).await.context("re-sealing secrets under the current key")?;
+    Ok((state.clone(), http::api_router(state)))
+}
+
+/// Serves `router` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "api listening");
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+/// Builds the api and serves it on the configured address until `shutdown`.
+pub async fn run(config: ApiConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let (state, router) = build(config).await?;
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await
         .with_context(|| format!("binding {}", state.config.addr))?;
-    tracing::info!(addr = %listener.local_addr()?, "api listening");
-    let app = http::api_router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    serve(listener, router, shutdown).await
+}
+
+/// Completes a key rotation: every secret sealed by a retired key is sealed again under the
+/// current one, after which the retired key can be removed from the configuration.
+async fn reseal_secrets(state: &AppState) -> anyhow::Result<()> {
+    let keyring = &state.config.keyring;
+    let mut resealed = 0usize;
+    for (id, blob) in db::secrets::all_sealed(&state.db).await? {
+        if !keyring.is_stale(&blob) {
+            continue;
+        }
+        // A secret no configured key opens stays as it is (and unusable) rather than stop the api.
+        let keys = match keyring.open_keys(id, &blob) {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::error!(secret_id = %id, error = %error, "cannot re-seal a secret");
+                continue;
+            }
+        };
+        if db::secrets::reseal(&state.db, id, &blob, &keyring.seal_keys(id, &keys)).await? {
+            resealed += 1;
+        }
+    }
+    if resealed > 0 {
+        tracing::info!(resealed, key_id = %keyring.current_key_id(), "re-sealed secrets under the current key");
+    }
     Ok(())
 }

@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use temporalio_client::errors::WorkflowInteractionError;
 use temporalio_client::{
-    WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowStartOptions,
+    WorkflowCancelOptions, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions,
+    WorkflowStartOptions, WorkflowTerminateOptions,
 };
 use temporalio_common::UntypedWorkflow;
 use temporalio_common::data_converters::RawValue;
@@ -92,6 +94,44 @@ pub async fn wait_result(state: &AppState, exec_id: &str) -> Result<Value, ApiEr
             let detail = describe(state, exec_id).await.ok().and_then(|d| d.error).unwrap_or_else(|| error.to_string());
             Err(ApiError::ExecutionFailed(detail))
         }
+    }
+}
+
+/// Fails with 409 unless the run is still running (Temporal accepts a cancel request for a
+/// closed run and ignores it; the caller should know).
+async fn ensure_running(state: &AppState, exec_id: &str) -> Result<(), ApiError> {
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let description = handle.describe(WorkflowDescribeOptions::default()).await.map_err(|e| interaction_error(exec_id, e))?;
+    if description.status() != WorkflowExecutionStatus::Running {
+        return Err(ApiError::Conflict(format!("execution {exec_id} is no longer running")));
+    }
+    Ok(())
+}
+
+/// Asks a run to cancel (its workflow code sees the request and winds down).
+pub async fn cancel(state: &AppState, exec_id: &str, reason: &str) -> Result<(), ApiError> {
+    ensure_running(state, exec_id).await?;
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let options = WorkflowCancelOptions::builder().reason(reason).build();
+    handle.cancel(options).await.map_err(|e| interaction_error(exec_id, e))
+}
+
+/// Ends a run at once, without running any more of its code.
+pub async fn terminate(state: &AppState, exec_id: &str, reason: &str) -> Result<(), ApiError> {
+    ensure_running(state, exec_id).await?;
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let options = WorkflowTerminateOptions::builder().reason(reason).build();
+    handle.terminate(options).await.map_err(|e| interaction_error(exec_id, e))
+}
+
+fn interaction_error(exec_id: &str, error: WorkflowInteractionError) -> ApiError {
+    match &error {
+        // Temporal answers NotFound for runs that exist but already closed.
+        WorkflowInteractionError::NotFound(status) if status.message().contains("already completed") => {
+            ApiError::Conflict(format!("execution {exec_id} is no longer running"))
+        }
+        WorkflowInteractionError::NotFound(_) => ApiError::NotFound(format!("execution {exec_id} not found")),
+        _ => ApiError::Internal(anyhow::anyhow!("controlling {exec_id}: {error}")),
     }
 }
 

@@ -7,5 +7,6 @@ pub mod dsl;
 pub mod expr;
 pub mod db;
 pub mod ids;
+pub mod secrets;
 pub mod telemetry;
 pub mod temporal;

@@ -1,6 +1,12 @@
 //! The action registry: each built-in action by its name, its argument checks and its effect.
 
+pub mod dedup;
 pub mod http;
+pub mod http_poll;
+pub mod lambda;
+pub mod require;
+pub mod sandbox;
+pub mod script;
 pub mod transform;
 
 use serde_json::{Map, Value};
@@ -18,16 +24,32 @@ pub enum ActionError {
     Expression(String),
     #[error("{0}")]
     Http(String),
+    /// A Python `ValueError` in Tracecat (bad values, rejected lambdas).
+    #[error("ValueError: {0}")]
+    Value(String),
+    /// A failed check (`core.require`).
+    #[error("AssertionError: {0}")]
+    Assertion(String),
+    /// A user's Python code failed; the message names the Python exception.
+    #[error("{0}")]
+    Python(String),
+    /// The sandbox itself could not run (host problem, not the user's code).
+    #[error("sandbox error: {0}")]
+    Sandbox(String),
     #[error("LoopExecutionError: iteration {iteration} failed: {source}")]
     Loop { iteration: usize, source: Box<ActionError> },
+    /// Another error whose message had secret values replaced by `***`.
+    #[error("{message}")]
+    Masked { message: String, type_name: &'static str, retryable: bool },
 }
 
 impl ActionError {
     /// Whether trying again could succeed (a retry policy decides whether it will).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ActionError::Http(_) => true,
+            ActionError::Http(_) | ActionError::Sandbox(_) => true,
             ActionError::Loop { source, .. } => source.is_retryable(),
+            ActionError::Masked { retryable, .. } => *retryable,
             _ => false,
         }
     }
@@ -36,6 +58,7 @@ impl ActionError {
     pub fn type_name(&self) -> &'static str {
         match self {
             ActionError::Unknown(_) => error_types::UNKNOWN_ACTION,
+            ActionError::Masked { type_name, .. } => type_name,
             _ => error_types::ACTION_ERROR,
         }
     }
@@ -53,13 +76,63 @@ pub struct ActionSpec {
 pub const REGISTRY: &[ActionSpec] = &[
     ActionSpec { name: "core.transform.reshape", description: "Reshape data: returns `value` with its expressions evaluated." },
     ActionSpec { name: "core.http_request", description: "Send an HTTP request; returns {status_code, headers, data}." },
+    ActionSpec { name: "core.http_poll", description: "Repeat an HTTP request until poll_condition holds or the status leaves poll_retry_codes." },
+    ActionSpec { name: "core.http_paginate", description: "Follow next_request from page to page until stop_condition; returns items or pages." },
+    ActionSpec { name: "core.transform.filter", description: "Keep the items for which `python_lambda` is truthy." },
+    ActionSpec { name: "core.transform.map", description: "Apply `python_lambda` to each item." },
+    ActionSpec { name: "core.transform.apply", description: "Apply `python_lambda` to `value`." },
+    ActionSpec { name: "core.transform.is_in", description: "Keep the items (or their `python_lambda` keys) that are in `collection`." },
+    ActionSpec { name: "core.transform.not_in", description: "Keep the items (or their `python_lambda` keys) that are not in `collection`." },
+    ActionSpec { name: "core.transform.deduplicate", description: "Drop items whose key values were seen in this call or (persist) within expire_seconds." },
+    ActionSpec { name: "core.transform.is_duplicate", description: "Whether an item's key values were seen within expire_seconds." },
+    ActionSpec { name: "core.transform.drop_nulls", description: "Remove null items from a list." },
+    ActionSpec { name: "core.transform.flatten_json", description: "Flatten a JSON object into one level of jsonpath-style keys." },
+    ActionSpec { name: "core.transform.eval_jsonpaths", description: "Evaluate several JSONPath expressions on an object." },
+    ActionSpec { name: "core.require", description: "Check boolean conditions; fail (or return false) when they do not hold." },
+    ActionSpec { name: "core.script.run_python", description: "Run a Python function in the sandbox and return its value." },
 ];
 
-/// Runs the action `name` with evaluated `args`.
+/// What actions share across calls: the HTTP client and, when configured, Redis.
+pub struct ActionDeps {
+    /// The shared HTTP client ([`http::client`]).
+    pub http: reqwest::Client,
+    /// Redis for `core.transform.deduplicate` / `is_duplicate` with `persist`.
+    pub redis: Option<dedup::RedisStore>,
+}
+
+impl ActionDeps {
+    /// The HTTP client plus Redis from `FERROCAT_REDIS_URL` / `FERROCAT_REDIS_PREFIX`.
+    pub fn from_env(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
+        Ok(Self { http: http::client()?, redis: dedup::RedisStore::from_env(env)? })
+    }
+}
+
+/// Runs the action `name` with evaluated `args` and no Redis (persistent deduplication fails
+/// with a message saying so). Prefer [`dispatch_with`].
 pub async fn dispatch(name: &str, args: Map<String, Value>, http: &reqwest::Client) -> Result<Value, ActionError> {
+    dispatch_with(name, args, &ActionDeps { http: http.clone(), redis: None }).await
+}
+
+/// Runs the action `name` with evaluated `args`.
+pub async fn dispatch_with(name: &str, args: Map<String, Value>, deps: &ActionDeps) -> Result<Value, ActionError> {
+    let http = &deps.http;
     match name {
+        "core.transform.deduplicate" => dedup::deduplicate(deps.redis.as_ref(), args).await,
+        "core.transform.is_duplicate" => dedup::is_duplicate(deps.redis.as_ref(), args).await,
         "core.transform.reshape" => transform::reshape(args),
         "core.http_request" => http::http_request(http, args).await,
+        "core.http_poll" => http_poll::http_poll(http, args).await,
+        "core.http_paginate" => http_poll::http_paginate(http, args).await,
+        "core.transform.filter" => transform::filter(args).await,
+        "core.transform.map" => transform::map(args).await,
+        "core.transform.apply" => transform::apply(args).await,
+        "core.transform.is_in" => transform::is_in(args, true).await,
+        "core.transform.not_in" => transform::is_in(args, false).await,
+        "core.transform.drop_nulls" => transform::drop_nulls(args),
+        "core.transform.flatten_json" => transform::flatten_json(args),
+        "core.transform.eval_jsonpaths" => transform::eval_jsonpaths(args),
+        "core.require" => require::require(args),
+        "core.script.run_python" => script::run_python(args).await,
         other => Err(ActionError::Unknown(other.to_owned())),
     }
 }

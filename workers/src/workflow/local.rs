@@ -5,24 +5,27 @@ use std::time::Duration;
 
 use futures::FutureExt as _;
 use futures::future::LocalBoxFuture;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
-use super::scheduler::{self, Driver, Failure};
+use super::scheduler::{self, Driver, Failure, Finished};
+use crate::catalog::{ResolveWorkflow, ResolvedWorkflow};
 use crate::executor::Executor;
 
-/// Runs actions through an in-process [`Executor`].
+/// Runs actions through an in-process [`Executor`], with secrets from a file instead of the
+/// encrypted store.
 pub struct LocalDriver {
     executor: Executor,
+    secrets: Map<String, Value>,
 }
 
 impl LocalDriver {
-    /// A driver with its own executor.
-    pub fn build() -> anyhow::Result<Self> {
-        Ok(Self { executor: Executor::build()? })
+    /// A driver with its own executor and `secrets` (`name → {KEY: value}`).
+    pub fn build(secrets: Map<String, Value>) -> anyhow::Result<Self> {
+        Ok(Self { executor: Executor::build(&ferrocat_shared::config::Env::from_process())?, secrets })
     }
 }
 
@@ -30,7 +33,7 @@ impl Driver for LocalDriver {
     fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>> {
         let action = input.task.action.clone();
         async move {
-            self.executor.run(input).await.map_err(|e| Failure {
+            self.executor.run_with_secrets(input, self.secrets.clone()).await.map_err(|e| Failure {
                 message: format!("There was an error in the executor when calling action '{action}'.\n\n{e}"),
                 type_name: e.type_name().to_owned(),
             })
@@ -45,11 +48,41 @@ impl Driver for LocalDriver {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::Utc::now()
     }
+
+    fn new_uuid(&self) -> Uuid {
+        Uuid::new_v4()
+    }
+
+    fn resolve(&self, _request: ResolveWorkflow) -> LocalBoxFuture<'_, Result<ResolvedWorkflow, Failure>> {
+        async {
+            Err(Failure {
+                message: "core.workflow.execute needs the server: subflows are committed workflows (use `ferrocat up`)".into(),
+                type_name: "WorkflowResolutionError".into(),
+            })
+        }
+        .boxed_local()
+    }
+
+    fn run_child(
+        &self,
+        _args: DslRunArgs,
+        _exec_id: String,
+        _wait: bool,
+        _timeout: Option<Duration>,
+    ) -> LocalBoxFuture<'_, Result<Value, Failure>> {
+        unreachable_child()
+    }
 }
 
-/// Runs `dsl` once with `trigger` and returns its result.
-pub async fn run_locally(dsl: Workflow, trigger: Value) -> Result<Value, Failure> {
-    let driver = LocalDriver::build().map_err(|e| Failure { message: e.to_string(), type_name: "StartupError".into() })?;
+fn unreachable_child<'a>() -> LocalBoxFuture<'a, Result<Value, Failure>> {
+    // `resolve` always fails locally, so no child is ever started.
+    async { Err(Failure { message: "subflows are not available locally".into(), type_name: "WorkflowResolutionError".into() }) }
+        .boxed_local()
+}
+
+/// Runs `dsl` once with `trigger` (and `secrets`) and returns how it finished.
+pub async fn run_locally(dsl: Workflow, trigger: Value, secrets: Map<String, Value>) -> Result<Finished, Failure> {
+    let driver = LocalDriver::build(secrets).map_err(|e| Failure { message: e.to_string(), type_name: "StartupError".into() })?;
     let exec = Uuid::new_v4();
     let wf_id = "wf_local".to_owned();
     let run_context = RunContext {

@@ -4,6 +4,7 @@
 
 pub mod local;
 pub mod scheduler;
+mod subflow;
 
 use std::time::Duration;
 
@@ -12,11 +13,14 @@ use futures::future::LocalBoxFuture;
 use serde_json::Value;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, ChildWorkflowOptions, ParentClosePolicy, WorkflowContext, WorkflowResult,
+};
 
 use ferrocat_shared::dsl::ActionStatement;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
+use crate::catalog::{Catalog, ResolveWorkflow, ResolvedWorkflow};
 use crate::executor::Executor;
 use scheduler::{Driver, Failure};
 
@@ -39,7 +43,7 @@ impl DslWorkflow {
             environment: args.dsl.config.environment.clone(),
         };
         let driver = TemporalDriver { ctx, queue: &args.executor_queue };
-        scheduler::interpret(&driver, &args, run_context).await.map_err(|failure| {
+        scheduler::interpret(&driver, &args, run_context).await.map(|finished| finished.value).map_err(|failure| {
             ApplicationFailure::builder(anyhow::anyhow!(failure.message))
                 .type_name(failure.type_name)
                 .non_retryable(true)
@@ -59,7 +63,7 @@ impl Driver for TemporalDriver<'_> {
     fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>> {
         let options = activity_options(&input.task, self.queue);
         let call = self.ctx.execute_activity(Executor::execute_action, input, options);
-        async move { call.await.map_err(|e| describe_failure(&e)) }.boxed_local()
+        async move { call.await.map_err(|e| describe_failure(e.failure(), &e.to_string())) }.boxed_local()
     }
 
     fn sleep(&self, delay: Duration) -> LocalBoxFuture<'_, ()> {
@@ -72,6 +76,46 @@ impl Driver for TemporalDriver<'_> {
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.ctx.workflow_time().map(chrono::DateTime::<chrono::Utc>::from).unwrap_or_default()
+    }
+
+    fn new_uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::parse_str(&self.ctx.uuid4()).unwrap_or_default()
+    }
+
+    fn resolve(&self, request: ResolveWorkflow) -> LocalBoxFuture<'_, Result<ResolvedWorkflow, Failure>> {
+        // On the worker's own queue: it holds the database pool.
+        let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+            .retry_policy(RetryPolicy::builder().maximum_attempts(3).build())
+            .build();
+        let call = self.ctx.execute_activity(Catalog::resolve_workflow, request, options);
+        async move { call.await.map_err(|e| describe_failure(e.failure(), &e.to_string())) }.boxed_local()
+    }
+
+    fn run_child(
+        &self,
+        args: DslRunArgs,
+        exec_id: String,
+        wait: bool,
+        timeout: Option<Duration>,
+    ) -> LocalBoxFuture<'_, Result<Value, Failure>> {
+        let policy = if wait { ParentClosePolicy::Terminate } else { ParentClosePolicy::Abandon };
+        let options = ChildWorkflowOptions::builder()
+            .workflow_id(exec_id.clone())
+            .parent_close_policy(policy)
+            .maybe_execution_timeout(timeout)
+            .build();
+        let start = self.ctx.start_child_workflow(DslWorkflow::run, args, options);
+        async move {
+            let started = start.await.map_err(|e| Failure {
+                message: format!("could not start subflow {exec_id}: {e}"),
+                type_name: "ChildWorkflowStartError".into(),
+            })?;
+            if !wait {
+                return Ok(Value::String(exec_id));
+            }
+            started.result().await.map_err(|e| describe_failure(e.failure(), &e.to_string()))
+        }
+        .boxed_local()
     }
 }
 
@@ -89,10 +133,13 @@ fn activity_options(task: &ActionStatement, queue: &str) -> ActivityOptions {
         .build()
 }
 
-/// The innermost failure message and its application type.
-fn describe_failure(error: &ActivityExecutionError) -> Failure {
-    let Some(mut failure) = error.failure() else {
-        return Failure { message: error.to_string(), type_name: "ExecutionError".into() };
+/// The innermost failure message and its application type (`fallback` when there is no proto).
+fn describe_failure(
+    failure: Option<&temporalio_common::protos::temporal::api::failure::v1::Failure>,
+    fallback: &str,
+) -> Failure {
+    let Some(mut failure) = failure else {
+        return Failure { message: fallback.to_owned(), type_name: "ExecutionError".into() };
     };
     while let Some(cause) = failure.cause.as_deref() {
         failure = cause;

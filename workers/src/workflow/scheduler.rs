@@ -13,6 +13,9 @@ use ferrocat_shared::dsl::{EdgeKind, JoinStrategy, dependencies, normalize_trigg
 use ferrocat_shared::expr::{self, ExprContext};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
+use super::subflow;
+use crate::catalog::{ResolveWorkflow, ResolvedWorkflow};
+
 /// Why an action or a run failed: the message users see and a type name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -34,6 +37,19 @@ pub trait Driver {
     fn sleep(&self, delay: Duration) -> LocalBoxFuture<'_, ()>;
     /// The run's current time (Temporal's logical workflow time, not the wall clock).
     fn now(&self) -> DateTime<Utc>;
+    /// A fresh id, deterministic under replay.
+    fn new_uuid(&self) -> uuid::Uuid;
+    /// Looks up the committed definition a subflow names.
+    fn resolve(&self, request: ResolveWorkflow) -> LocalBoxFuture<'_, Result<ResolvedWorkflow, Failure>>;
+    /// Starts a child run as `exec_id`; with `wait`, resolves to its result, else to `exec_id`
+    /// once it has started.
+    fn run_child(
+        &self,
+        args: DslRunArgs,
+        exec_id: String,
+        wait: bool,
+        timeout: Option<Duration>,
+    ) -> LocalBoxFuture<'_, Result<Value, Failure>>;
 }
 
 /// What became of one action.
@@ -99,7 +115,7 @@ pub const RETRY_UNTIL_LIMIT: usize = 100;
 
 /// Runs one action with its timers (`wait_until` over `start_delay`), re-running the whole of it
 /// until `retry_until` holds for the fresh result.
-async fn run_action(driver: &impl Driver, input: RunActionInput) -> Result<Value, Failure> {
+async fn run_action(driver: &impl Driver, input: RunActionInput, parent: &DslRunArgs) -> Result<Value, Failure> {
     let task = &input.task;
     for _ in 0..RETRY_UNTIL_LIMIT {
         let delay = match &task.wait_until {
@@ -109,7 +125,12 @@ async fn run_action(driver: &impl Driver, input: RunActionInput) -> Result<Value
         if !delay.is_zero() {
             driver.sleep(delay).await;
         }
-        let value = driver.execute(input.clone()).await?;
+        // Subflows are orchestrated here, as child workflows; every other action is an activity.
+        let value = if task.action == subflow::EXECUTE {
+            subflow::execute(driver, &input, parent).await?
+        } else {
+            driver.execute(input.clone()).await?
+        };
         let Some(condition) = &task.retry_policy.retry_until else { return Ok(value) };
         let mut actions = input.actions.clone();
         actions.insert(task.ref_.clone(), json!({"result": value, "result_typename": typename(&value)}));
@@ -177,8 +198,15 @@ fn record_failure(
 
 type Running<'a> = LocalBoxFuture<'a, (usize, Result<Value, Failure>)>;
 
+/// A run that completed: its `returns` value and the final `ACTIONS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub value: Value,
+    pub actions: Map<String, Value>,
+}
+
 /// Interprets `args.dsl` to completion and evaluates its `returns`.
-pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: RunContext) -> Result<Value, Failure> {
+pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: RunContext) -> Result<Finished, Failure> {
     let dsl = &args.dsl;
     let index: std::collections::HashMap<&str, usize> =
         dsl.actions.iter().enumerate().map(|(i, a)| (a.ref_.as_str(), i)).collect();
@@ -266,7 +294,7 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
                     env: env.clone(),
                     run: run_context.clone(),
                 };
-                running.push(Box::pin(async move { (i, run_action(driver, input).await) }));
+                running.push(Box::pin(async move { (i, run_action(driver, input, args).await) }));
             }
         }
         if running.is_empty() {
@@ -286,16 +314,17 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
         }
     }
 
-    match &dsl.returns {
+    let value = match &dsl.returns {
         Some(template) => expr::eval_templated(template, &expr_ctx)
-            .map_err(|e| Failure::new(format!("Couldn't parse return value expression: {e}"), "ExpressionError")),
-        None => Ok(json!({
+            .map_err(|e| Failure::new(format!("Couldn't parse return value expression: {e}"), "ExpressionError"))?,
+        None => json!({
             "wf_id": run_context.wf_id,
             "wf_exec_id": run_context.wf_exec_id,
             "wf_run_id": run_context.wf_run_id,
             "environment": run_context.environment,
-        })),
-    }
+        }),
+    };
+    Ok(Finished { value, actions: expr_ctx.actions })
 }
 
 #[cfg(test)]

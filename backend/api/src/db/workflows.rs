@@ -149,3 +149,67 @@ pub async fn definition(
     .fetch_optional(db)
     .await
 }
+
+/// Changes to a workflow's metadata; `None` keeps the current value.
+#[derive(Default)]
+pub struct WorkflowChanges<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// `Some(None)` clears the alias.
+    pub alias: Option<Option<&'a str>>,
+}
+
+/// Applies changes to a workflow of the workspace; fails on `workflows_alias_key` when the
+/// alias is taken. `None` when there is no such workflow.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    id: Uuid,
+    changes: &WorkflowChanges<'_>,
+) -> sqlx::Result<Option<WorkflowRow>> {
+    sqlx::query_as!(
+        WorkflowRow,
+        r#"UPDATE workflows SET
+               title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status),
+               alias = CASE WHEN $6 THEN $7 ELSE alias END, updated_at = now()
+           WHERE workspace_id = $1 AND id = $2
+           RETURNING id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at"#,
+        workspace_id,
+        id,
+        changes.title,
+        changes.description,
+        changes.status,
+        changes.alias.is_some(),
+        changes.alias.flatten()
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Deletes a workflow with its versions and webhook; whether it existed.
+pub async fn delete(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query!("DELETE FROM workflows WHERE workspace_id = $1 AND id = $2", workspace_id, id).execute(db).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A committed version, without its content.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub id: Uuid,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every committed version of a workflow, newest first.
+pub async fn versions(db: impl PgExecutor<'_>, workspace_id: Uuid, workflow_id: Uuid) -> sqlx::Result<Vec<VersionRow>> {
+    sqlx::query_as!(
+        VersionRow,
+        r#"SELECT id, version, created_at FROM workflow_definitions
+           WHERE workspace_id = $1 AND workflow_id = $2 ORDER BY version DESC"#,
+        workspace_id,
+        workflow_id
+    )
+    .fetch_all(db)
+    .await
+}

@@ -67,3 +67,8 @@ pub async fn role_of(db: impl PgExecutor<'_>, user_id: Uuid, workspace_id: Uuid)
     .fetch_optional(db)
     .await
 }
+
+/// The name of a workspace.
+pub async fn get(db: impl PgExecutor<'_>, workspace_id: Uuid) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("SELECT name FROM workspaces WHERE id = $1", workspace_id).fetch_optional(db).await
+}

@@ -11,7 +11,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{self, AuthUser, SESSION_COOKIE};
+use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::db::{users, workspaces};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -34,7 +34,10 @@ async fn login(
     jar: CookieJar,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Form(form) = form.map_err(|e| ApiError::BadRequest(format!("login expects form fields username and password: {}", e.body_text())))?;
+    let Form(form) = form.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("request body is too large".into()),
+        _ => ApiError::BadRequest(format!("login expects form fields username and password: {}", e.body_text())),
+    })?;
     let found = users::find_credentials(&state.db, form.username.trim()).await?;
     // Verify against a fixed hash when the user is unknown so timing does not reveal accounts.
     let (user, hash) = match found {
@@ -80,7 +83,20 @@ async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<impl In
     Ok((StatusCode::NO_CONTENT, jar.remove(Cookie::build(SESSION_COOKIE).path("/"))))
 }
 
-async fn get_me(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Value>, ApiError> {
+async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
+    let user = match principal {
+        Principal::User(user) => user,
+        // An API key answers with its service account and the one workspace it is bound to.
+        Principal::ServiceAccount(account) => {
+            return Ok(Json(json!({
+                "id": account.id,
+                "type": "service_account",
+                "name": account.name,
+                "api_key_id": account.key_id,
+                "workspaces": [{"id": ferrocat_shared::ids::workspace_id(account.workspace_id), "role": account.role.as_str()}],
+            })));
+        }
+    };
     let memberships = workspaces::list_for_user(&state.db, user.id).await?;
     let workspaces: Vec<Value> = memberships
         .into_iter()
@@ -88,6 +104,7 @@ async fn get_me(State(state): State<AppState>, AuthUser(user): AuthUser) -> Resu
         .collect();
     Ok(Json(json!({
         "id": user.id,
+        "type": "user",
         "email": user.email,
         "is_superuser": user.is_superuser,
         "is_active": user.is_active,

@@ -1,7 +1,9 @@
 //! Executions (runs): start one with inputs, list a workflow's runs, and read one with its
 //! per-action events, all from Temporal.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::StreamExt;
@@ -13,6 +15,7 @@ use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::ids;
 use ferrocat_shared::temporal::DSL_WORKFLOW;
 
+use super::JsonBody;
 use super::workflows::load;
 use crate::auth::{Role, WorkspaceAccess};
 use crate::db::workflows;
@@ -23,7 +26,8 @@ use crate::state::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/workflow-executions", get(list_executions).post(create_execution))
-        .route("/workflow-executions/{*execution_id}", get(get_execution))
+        // Execution ids contain a `/`, so one wildcard route also carries `/cancel` and `/terminate`.
+        .route("/workflow-executions/{*execution_id}", get(get_execution).post(control_execution))
 }
 
 #[derive(Deserialize)]
@@ -37,10 +41,9 @@ struct CreateExecution {
 async fn create_execution(
     State(state): State<AppState>,
     access: WorkspaceAccess,
-    body: Result<Json<CreateExecution>, axum::extract::rejection::JsonRejection>,
+    JsonBody(body): JsonBody<CreateExecution>,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let workflow = load(&state, &access, &body.workflow_id).await?;
     let definition = workflows::definition(&state.db, access.workspace_id, workflow.id, None)
         .await?
@@ -108,17 +111,60 @@ async fn list_executions(
     Ok(Json(items))
 }
 
+/// Resolves an execution id of the caller's workspace to Temporal's id (`/`-separated); 404
+/// for malformed ids and runs of other workspaces' workflows.
+async fn resolve_execution(state: &AppState, access: &WorkspaceAccess, execution_id: &str) -> Result<String, ApiError> {
+    let not_found = || ApiError::NotFound(format!("execution {execution_id} not found"));
+    let workflow_id = ids::parse_execution_id(execution_id).map_err(|_| not_found())?;
+    workflows::get(&state.db, access.workspace_id, workflow_id).await?.ok_or_else(not_found)?;
+    Ok(execution_id.replacen(':', "/", 1))
+}
+
 async fn get_execution(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(execution_id): Path<String>,
 ) -> Result<Json<runs::ExecutionDetail>, ApiError> {
-    let workflow_id =
-        ids::parse_execution_id(&execution_id).map_err(|_| ApiError::NotFound(format!("execution {execution_id} not found")))?;
-    // The run must belong to a workflow of the caller's workspace.
-    workflows::get(&state.db, access.workspace_id, workflow_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("execution {execution_id} not found")))?;
-    let exec_id = execution_id.replacen(':', "/", 1);
+    let exec_id = resolve_execution(&state, &access, &execution_id).await?;
     Ok(Json(runs::describe(&state, &exec_id).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ControlBody {
+    reason: Option<String>,
+}
+
+/// `POST /workflow-executions/{id}/cancel` and `/terminate` (editor role); 204 once Temporal
+/// took the request, 409 when the run has already closed.
+async fn control_execution(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(path): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no such route for execution {path}"));
+    let (execution_id, action) = path.rsplit_once('/').ok_or_else(not_found)?;
+    if action != "cancel" && action != "terminate" {
+        return Err(not_found());
+    }
+    access.require(Role::Editor)?;
+    let body: ControlBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ControlBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))?
+    };
+    let exec_id = resolve_execution(&state, &access, execution_id).await?;
+    let who = match access.user_id() {
+        Some(id) => format!("user {id}"),
+        None => "an API key".to_owned(),
+    };
+    let reason = body.reason.unwrap_or_else(|| format!("{action} requested by {who}"));
+    if action == "cancel" {
+        runs::cancel(&state, &exec_id, &reason).await?;
+    } else {
+        runs::terminate(&state, &exec_id, &reason).await?;
+    }
+    tracing::info!(wf_exec_id = %exec_id, action, "execution control requested");
+    Ok(StatusCode::NO_CONTENT)
 }

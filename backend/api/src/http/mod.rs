@@ -4,6 +4,8 @@
 mod auth;
 mod executions;
 mod health;
+mod secrets;
+mod service_accounts;
 mod webhooks;
 mod workflows;
 mod workspaces;
@@ -24,7 +26,25 @@ pub fn api_router(state: AppState) -> Router {
         .merge(workflows::router())
         .merge(webhooks::router())
         .merge(executions::router())
+        .merge(secrets::router())
+        .merge(service_accounts::router())
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A JSON request body whose rejections become [`ApiError`]s (400, 413 or 422 with the field).
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        Ok(JsonBody(value))
+    }
 }

@@ -1,9 +1,10 @@
-//! Workflows: import/create, list, get, commit (validated, new immutable version), and read a
-//! committed definition.
+//! Workflows: import/create, list, get, update, delete, commit (validated, new immutable
+//! version), list versions, read a committed definition, and export (Tracecat's format).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -15,16 +16,19 @@ use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::ids;
 
 use crate::auth::{Role, WorkspaceAccess};
-use crate::db::workflows::{self, WorkflowRow};
-use crate::error::ApiError;
+use super::JsonBody;
+use crate::db::workflows::{self, WorkflowChanges, WorkflowRow};
+use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/workflows", post(create_workflow).get(list_workflows))
-        .route("/workflows/{workflow_id}", get(get_workflow))
+        .route("/workflows/{workflow_id}", get(get_workflow).patch(update_workflow).delete(delete_workflow))
         .route("/workflows/{workflow_id}/commit", post(commit_workflow))
         .route("/workflows/{workflow_id}/definition", get(get_definition))
+        .route("/workflows/{workflow_id}/definitions", get(list_definitions))
+        .route("/workflows/{workflow_id}/export", get(export_workflow))
 }
 
 /// Parses a `{workflow_id}` path segment.
@@ -229,4 +233,142 @@ async fn get_definition(
         "created_at": definition.created_at,
         "content": definition.content,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateWorkflow {
+    title: Option<String>,
+    description: Option<String>,
+    status: Option<String>,
+    /// Absent keeps the alias; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    alias: Option<Option<String>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+fn invalid(loc: &str, msg: &str) -> ApiError {
+    ApiError::Unprocessable { detail: msg.to_owned(), errors: vec![json!({"loc": loc, "msg": msg})] }
+}
+
+async fn update_workflow(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+    JsonBody(body): JsonBody<UpdateWorkflow>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Role::Editor)?;
+    let row = load(&state, &access, &workflow_id).await?;
+    if body.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(invalid("title", "title must not be empty"));
+    }
+    if body.status.as_deref().is_some_and(|s| s != "online" && s != "offline") {
+        return Err(invalid("status", "status must be online or offline"));
+    }
+    if let Some(Some(alias)) = &body.alias {
+        let ok = !alias.is_empty() && alias.len() <= 100 && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            return Err(invalid("alias", "alias must be 1-100 letters, digits, '-' or '_'"));
+        }
+    }
+    let changes = WorkflowChanges {
+        title: body.title.as_deref(),
+        description: body.description.as_deref(),
+        status: body.status.as_deref(),
+        alias: body.alias.as_ref().map(Option::as_deref),
+    };
+    let row = workflows::update(&state.db, access.workspace_id, row.id, &changes)
+        .await
+        .on_constraint("workflows_alias_key", "another workflow of this workspace has this alias")?
+        .ok_or_else(|| ApiError::NotFound(format!("workflow {workflow_id} not found")))?;
+    Ok(Json(read_model(&row)))
+}
+
+async fn delete_workflow(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Role::Admin)?;
+    let row = load(&state, &access, &workflow_id).await?;
+    if !workflows::delete(&state.db, access.workspace_id, row.id).await? {
+        return Err(ApiError::NotFound(format!("workflow {workflow_id} not found")));
+    }
+    tracing::info!(workflow_id = %row.id, "workflow deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_definitions(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let row = load(&state, &access, &workflow_id).await?;
+    let versions = workflows::versions(&state.db, access.workspace_id, row.id).await?;
+    Ok(Json(
+        versions
+            .into_iter()
+            .map(|v| json!({"id": v.id, "workflow_id": ids::workflow_id(row.id), "version": v.version, "created_at": v.created_at}))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    #[serde(default = "default_format")]
+    format: String,
+    version: Option<i32>,
+    #[serde(default)]
+    draft: bool,
+    /// Accepted (the extractor reads it); not part of the export.
+    #[serde(rename = "workspace_id")]
+    _workspace_id: Option<String>,
+}
+
+fn default_format() -> String {
+    "json".into()
+}
+
+/// Tracecat's export document: `{workflow_id, version, created_at, updated_at, definition}`;
+/// `POST /workflows` imports it back.
+async fn export_workflow(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if query.format != "json" && query.format != "yaml" {
+        return Err(ApiError::BadRequest("format must be json or yaml".into()));
+    }
+    let row = load(&state, &access, &workflow_id).await?;
+    let (version, definition) = if query.draft {
+        (row.version, row.draft.clone())
+    } else {
+        let found = workflows::definition(&state.db, access.workspace_id, row.id, query.version)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("no committed definition".into()))?;
+        (Some(found.version), found.content)
+    };
+    let document = json!({
+        "workspace_id": ids::workspace_id(row.workspace_id),
+        "workflow_id": ids::workflow_id(row.id),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "version": version,
+        "definition": definition,
+    });
+    let slug: String = row.title.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let (body, content_type) = if query.format == "yaml" {
+        (serde_yaml::to_string(&document).map_err(|e| ApiError::Internal(e.into()))?, "application/yaml")
+    } else {
+        (serde_json::to_string_pretty(&document).map_err(|e| ApiError::Internal(e.into()))?, "application/json")
+    };
+    let disposition = format!("attachment; filename=\"{slug}_{}.{}\"", ids::workflow_id(row.id), query.format);
+    Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
 }

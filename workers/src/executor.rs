@@ -18,12 +18,47 @@ pub const FOR_EACH_CONCURRENCY: usize = 4;
 /// State shared by every activity execution: connection pools and clients.
 pub struct Executor {
     deps: actions::ActionDeps,
+    secrets: Option<crate::secret_store::SecretStore>,
 }
 
 impl Executor {
     /// Builds the executor's shared clients.
     pub fn build(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
-        Ok(Self { deps: actions::ActionDeps::from_env(env)? })
+        Ok(Self { deps: actions::ActionDeps::from_env(env)?, secrets: None })
+    }
+
+    /// [`Executor::build`] plus the secrets store when the database and key are configured.
+    pub async fn build_with_store(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
+        let secrets = crate::secret_store::SecretStore::from_env(env).await?;
+        if secrets.is_none() {
+            tracing::warn!("no FERROCAT_DATABASE_URL or FERROCAT_DB_ENCRYPTION_KEY: actions cannot use SECRETS");
+        }
+        Ok(Self { secrets, ..Self::build(env)? })
+    }
+
+    /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.
+    async fn secrets_for(&self, input: &RunActionInput) -> Result<Map<String, Value>, ActionError> {
+        let names = crate::secret_store::referenced(&input.task);
+        if names.is_empty() {
+            return Ok(Map::new());
+        }
+        let store = self
+            .secrets
+            .as_ref()
+            .ok_or_else(|| ActionError::Invalid("this executor has no secrets store (FERROCAT_DATABASE_URL, FERROCAT_DB_ENCRYPTION_KEY)".into()))?;
+        // A per-action environment may itself be an expression (`${{ ... }}`).
+        let environment = match &input.task.environment {
+            None => input.run.environment.clone(),
+            Some(raw) => {
+                let context = ExprContext { actions: input.actions.clone(), trigger: input.trigger.clone(), env: input.env.clone(), ..ExprContext::default() };
+                match expr::eval_templated(&Value::String(raw.clone()), &context) {
+                    Ok(Value::String(env)) => env,
+                    Ok(other) => return Err(ActionError::Invalid(format!("environment must be a string, got {other}"))),
+                    Err(e) => return Err(ActionError::Expression(e.to_string())),
+                }
+            }
+        };
+        store.load(input.run.workspace_id, &environment, &names).await.map_err(ActionError::Invalid)
     }
 
     /// Evaluates the arguments and runs the action; the error carries the message users see.
@@ -97,7 +132,11 @@ impl Executor {
     ) -> Result<Value, ActivityError> {
         let action = input.task.action.clone();
         let action_ref = input.task.ref_.clone();
-        match self.run(input).await {
+        let outcome = match self.secrets_for(&input).await {
+            Ok(secrets) => self.run_with_secrets(input, secrets).await,
+            Err(error) => Err(error),
+        };
+        match outcome {
             Ok(value) => Ok(value),
             Err(error) => {
                 tracing::info!(action = %action, action_ref = %action_ref, %error, "action failed");

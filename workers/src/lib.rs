@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod config;
 pub mod executor;
 pub mod masking;
+pub mod secret_store;
 pub mod workflow;
 
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -35,7 +36,7 @@ pub async fn run_executor(config: WorkerConfig, shutdown: impl std::future::Futu
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let client = config.temporal.connect_patiently(std::time::Duration::from_secs(30)).await?;
     let options = WorkerOptions::new(config.temporal.executor_queue.clone())
-        .register_activities(executor::Executor::build(&ferrocat_shared::config::Env::from_process())?)
+        .register_activities(executor::Executor::build_with_store(&ferrocat_shared::config::Env::from_process()).await?)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     tracing::info!(queue = %config.temporal.executor_queue, "executor polling");

@@ -113,3 +113,20 @@ async fn pure_transforms_and_require_through_the_registry() {
         assert!(names.contains(&name), "{name} missing from REGISTRY");
     }
 }
+
+#[tokio::test]
+async fn every_registered_executor_action_is_dispatched() {
+    let http = actions::http::client().unwrap();
+    for spec in actions::REGISTRY {
+        // Subflows are orchestrated by the workflow itself, never sent to the executor.
+        if spec.name == "core.workflow.execute" {
+            continue;
+        }
+        let outcome = actions::dispatch(spec.name, serde_json::Map::new(), &http).await;
+        assert!(
+            !matches!(outcome, Err(actions::ActionError::Unknown(_))),
+            "{} is listed but the executor does not know it",
+            spec.name
+        );
+    }
+}

@@ -7,6 +7,7 @@ pub mod dsl;
 pub mod expr;
 pub mod db;
 pub mod ids;
+pub mod registry;
 pub mod secrets;
 pub mod telemetry;
 pub mod temporal;

@@ -4,6 +4,7 @@
 mod auth;
 mod executions;
 mod health;
+mod registry;
 mod secrets;
 mod service_accounts;
 mod webhooks;
@@ -27,6 +28,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(executions::router())
         .merge(secrets::router())
+        .merge(registry::router())
         .merge(service_accounts::router())
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

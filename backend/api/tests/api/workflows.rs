@@ -116,3 +116,21 @@ async fn only_admins_delete_only_editors_update_and_other_workspaces_see_nothing
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM workflow_definitions").fetch_one(&app.db).await.unwrap();
     assert_eq!(left, 0, "versions outlived their workflow");
 }
+
+#[tokio::test]
+async fn the_registry_lists_every_built_in_action_to_signed_in_callers_only() {
+    let app = spawn_app().await;
+    let anonymous = crate::common::client().get(app.at("/registry/actions")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let admin = app.admin().await;
+    let listed: Value = admin.get(app.at("/registry/actions")).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    for expected in ["core.transform.reshape", "core.http_request", "core.workflow.execute", "core.script.run_python"] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    assert_eq!(names.len(), ferrocat_shared::registry::REGISTRY.len());
+    let one: Value = admin.get(app.at("/registry/actions/core.http_request")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(one["namespace"], json!("core"));
+    let missing = admin.get(app.at("/registry/actions/core.nope")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

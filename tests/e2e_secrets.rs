@@ -7,17 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
 use axum::routing::post;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack};
+use common::{Stack, commit_workflow, json_of, login};
 
 const SECRET: &str = "sk-live-4f7c1e9a-planted-value";
-
-async fn json_of(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_reach_actions_and_nothing_else() {
@@ -41,16 +35,7 @@ async fn secrets_reach_actions_and_nothing_else() {
 
     let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
     let api = format!("{}/api", stack.url);
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let response = http
-        .post(format!("{api}/auth/login"))
-        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
-    let (_, workspaces) = json_of(http.get(format!("{api}/workspaces")).send().await.unwrap()).await;
-    let ws = workspaces[0]["id"].as_str().unwrap().to_owned();
+    let (http, ws) = login(&stack.url).await;
 
     let (status, created) = json_of(
         http.post(format!("{api}/secrets?workspace_id={ws}"))
@@ -91,13 +76,7 @@ returns:
   error: "${{{{ ACTIONS.handled.result }}}}"
 "#
     );
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::text(yaml).file_name("s.yml"));
-    let (status, workflow) =
-        json_of(http.post(format!("{api}/workflows?workspace_id={ws}")).multipart(form).send().await.unwrap()).await;
-    assert_eq!(status, 201, "{workflow}");
-    let wf = workflow["id"].as_str().unwrap().to_owned();
-    let (status, body) = json_of(http.post(format!("{api}/workflows/{wf}/commit?workspace_id={ws}")).send().await.unwrap()).await;
-    assert_eq!(status, 200, "{body}");
+    let wf = commit_workflow(&http, &stack.url, &ws, yaml).await;
     let (_, hook) = json_of(http.post(format!("{api}/workflows/{wf}/webhook?workspace_id={ws}")).send().await.unwrap()).await;
 
     let (status, waited) = json_of(

@@ -5,20 +5,7 @@ mod common;
 
 use serde_json::Value;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack};
-
-async fn login(url: &str) -> (reqwest::Client, String) {
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let response = http
-        .post(format!("{url}/api/auth/login"))
-        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
-    let workspaces: Value = http.get(format!("{url}/api/workspaces")).send().await.unwrap().json().await.unwrap();
-    (http, workspaces[0]["id"].as_str().unwrap().to_owned())
-}
+use common::{Stack, login};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stacks_run_side_by_side_without_sharing_state() {

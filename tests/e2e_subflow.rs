@@ -3,47 +3,19 @@
 
 mod common;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack};
-
-async fn json_of(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// Imports and commits `yaml`, returning the workflow id.
-async fn commit(http: &reqwest::Client, api: &str, workspace: &str, yaml: String) -> String {
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::text(yaml).file_name("wf.yml"));
-    let (status, workflow) =
-        json_of(http.post(format!("{api}/workflows?workspace_id={workspace}")).multipart(form).send().await.unwrap()).await;
-    assert_eq!(status, 201, "{workflow}");
-    let id = workflow["id"].as_str().unwrap().to_owned();
-    let (status, body) =
-        json_of(http.post(format!("{api}/workflows/{id}/commit?workspace_id={workspace}")).send().await.unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    id
-}
+use common::{Stack, commit_workflow, json_of, login};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subflows_run_as_child_workflows() {
     let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
     let api = format!("{}/api", stack.url);
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let response = http
-        .post(format!("{api}/auth/login"))
-        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
-    let (_, workspaces) = json_of(http.get(format!("{api}/workspaces")).send().await.unwrap()).await;
-    let workspace = workspaces[0]["id"].as_str().unwrap().to_owned();
+    let (http, workspace) = login(&stack.url).await;
 
-    let child = commit(
+    let child = commit_workflow(
         &http,
-        &api,
+        &stack.url,
         &workspace,
         r#"
 title: Child
@@ -58,9 +30,9 @@ returns: "${{ ACTIONS.a.result }}"
         .to_owned(),
     )
     .await;
-    let parent = commit(
+    let parent = commit_workflow(
         &http,
-        &api,
+        &stack.url,
         &workspace,
         format!(
             r#"

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, json_of};
 
 /// A local HTTP server the workflow posts to; it records bodies and echoes them back.
 async fn start_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -61,12 +61,6 @@ returns:
   echoed: ${{{{ ACTIONS.notify.result.data.received.alert }}}}
 "#
     )
-}
-
-async fn json_of(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

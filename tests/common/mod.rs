@@ -94,3 +94,39 @@ impl Drop for Stack {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
+
+/// A response's status and JSON body (the raw text as a JSON string when it is not JSON).
+pub async fn json_of(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// Signs in as the bootstrapped admin through the edge; returns the client (with its session
+/// cookie) and the id of the default workspace.
+pub async fn login(url: &str) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let response = http
+        .post(format!("{url}/api/auth/login"))
+        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let (status, workspaces) = json_of(http.get(format!("{url}/api/workspaces")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{workspaces}");
+    (http, workspaces[0]["id"].as_str().expect("a default workspace").to_owned())
+}
+
+/// Imports `yaml` and commits it; returns the workflow id.
+pub async fn commit_workflow(http: &reqwest::Client, url: &str, workspace: &str, yaml: String) -> String {
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::text(yaml).file_name("wf.yml"));
+    let (status, workflow) =
+        json_of(http.post(format!("{url}/api/workflows?workspace_id={workspace}")).multipart(form).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{workflow}");
+    let id = workflow["id"].as_str().unwrap().to_owned();
+    let (status, body) =
+        json_of(http.post(format!("{url}/api/workflows/{id}/commit?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    id
+}

@@ -9,7 +9,7 @@ use futures::future::{LocalBoxFuture, select_all};
 use serde_json::{Map, Value, json};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use ferrocat_shared::dsl::{EdgeKind, JoinStrategy, dependencies, normalize_trigger_inputs};
+use ferrocat_shared::dsl::{ActionStatement, EdgeKind, JoinStrategy, dependencies, normalize_trigger_inputs};
 use ferrocat_shared::expr::{self, ExprContext};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
@@ -107,6 +107,29 @@ fn typename(value: &Value) -> &'static str {
         Value::Array(_) => "list",
         Value::Object(_) => "dict",
     }
+}
+
+/// The `ACTIONS` entries an action's expressions can reach, so each activity input (and so the
+/// history) carries what it needs rather than every earlier result. Any use of `ACTIONS` other
+/// than `ACTIONS.<ref>` keeps them all.
+fn actions_used_by(task: &ActionStatement, actions: &Map<String, Value>) -> Map<String, Value> {
+    let mut text = Value::Object(task.args.clone()).to_string();
+    for extra in [task.for_each.as_ref().map(Value::to_string), task.retry_policy.retry_until.clone(), task.environment.clone()]
+        .into_iter()
+        .flatten()
+    {
+        text.push_str(&extra);
+    }
+    let mut used = Map::new();
+    for (start, _) in text.match_indices("ACTIONS") {
+        let rest = &text[start + "ACTIONS".len()..];
+        let Some(rest) = rest.strip_prefix('.') else { return actions.clone() };
+        let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if let Some(entry) = actions.get(&name) {
+            used.insert(name, entry.clone());
+        }
+    }
+    used
 }
 
 /// How many times `retry_until` may re-run an action before the run fails (Tracecat has no cap;
@@ -289,7 +312,7 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
                 }
                 let input = RunActionInput {
                     task: task.clone(),
-                    actions: expr_ctx.actions.clone(),
+                    actions: actions_used_by(task, &expr_ctx.actions),
                     trigger: trigger.clone(),
                     env: env.clone(),
                     run: run_context.clone(),
@@ -364,6 +387,24 @@ mod tests {
         assert_eq!(decide(&[(0, EdgeKind::Error)], JoinStrategy::All, &[Some(Failed)]), Decision::Run);
         assert_eq!(decide(&[(0, EdgeKind::Error)], JoinStrategy::All, &[Some(Succeeded)]), Decision::Skip);
         assert_eq!(decide(&[], JoinStrategy::All, &[]), Decision::Run);
+    }
+
+    #[test]
+    fn activity_inputs_carry_only_the_actions_they_name() {
+        let actions: Map<String, Value> =
+            serde_json::from_value(json!({"a": {"result": 1}, "b": {"result": 2}, "c": {"result": 3}})).unwrap();
+        let task: ActionStatement = serde_json::from_value(json!({
+            "ref": "d", "action": "core.transform.reshape",
+            "args": {"value": "${{ ACTIONS.a.result + 1 }}"},
+            "retry_policy": {"retry_until": "${{ ACTIONS.c.result > 0 }}"},
+        }))
+        .unwrap();
+        assert_eq!(Value::Object(actions_used_by(&task, &actions)), json!({"a": {"result": 1}, "c": {"result": 3}}));
+        let indexed: ActionStatement = serde_json::from_value(json!({
+            "ref": "d", "action": "core.transform.reshape", "args": {"value": "${{ ACTIONS['b'].result }}"},
+        }))
+        .unwrap();
+        assert_eq!(actions_used_by(&indexed, &actions), actions, "other forms keep everything");
     }
 
     #[test]

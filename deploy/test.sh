@@ -4,6 +4,8 @@
 cd "$(dirname "$0")/.."
 . deploy/lib.sh
 install_deps
+# The edge's ACME tests run against a real ACME server and its DNS (pebble, pebble-challtestsrv).
+apt_install pebble
 ensure_postgres
 ensure_redis
 # Builds use the committed .sqlx query data, never a live database.

@@ -32,8 +32,33 @@ pub struct EdgeConfig {
     pub grace_period: Duration,
     /// How often upstream host names are resolved again (Docker DNS can move a container).
     pub resolve_interval: Duration,
-    /// TLS and ACME settings: parsed and validated, not served yet.
+    /// HTTPS: a static certificate, ACME, or none.
     pub tls: TlsConfig,
+    /// What a client may send, and how long it may take.
+    pub limits: ClientLimits,
+    /// Loopback address of the Prometheus endpoint (`FERROCAT_EDGE_METRICS_ADDR`; off when
+    /// unset).
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// Limits against oversized requests and slow or idle clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Largest request body on every route but /s3 (`FERROCAT_EDGE_MAX_BODY_BYTES`, default
+    /// 10 MiB); larger bodies get 413.
+    pub max_body_bytes: u64,
+    /// Largest request body on /s3 (`FERROCAT_EDGE_S3_MAX_BODY_BYTES`, default 5 GiB, S3's
+    /// single-PUT maximum).
+    pub s3_max_body_bytes: u64,
+    /// Largest request head: target plus header lines (`FERROCAT_EDGE_MAX_HEADER_BYTES`,
+    /// default 64 KiB); larger heads get 431.
+    pub max_header_bytes: usize,
+    /// How long an idle keep-alive HTTP/1 connection waits for its next request
+    /// (`FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS`, default 60).
+    pub client_idle_timeout: Duration,
+    /// Longest silence while reading a request body (`FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS`,
+    /// default 60).
+    pub client_read_timeout: Duration,
 }
 
 /// One upstream per route target; each is `http://host:port` with nothing else.
@@ -151,7 +176,8 @@ pub struct TlsConfig {
     pub acme_email: Option<String>,
     /// Extra root CA (PEM) trusted for the ACME directory (`FERROCAT_EDGE_ACME_CA_FILE`).
     pub acme_ca_file: Option<PathBuf>,
-    /// Where the account key and certificates are kept (`FERROCAT_EDGE_ACME_CACHE_DIR`).
+    /// Where the account key and certificates are kept (`FERROCAT_EDGE_ACME_CACHE_DIR`;
+    /// required with `domains`).
     pub acme_cache_dir: Option<PathBuf>,
     /// `FERROCAT_EDGE_ACME_CHALLENGE`: `http-01` (default) or `tls-alpn-01`.
     pub acme_challenge: AcmeChallenge,
@@ -211,6 +237,14 @@ impl EdgeConfig {
             grace_period: secs("FERROCAT_EDGE_GRACE_PERIOD_SECS", 5, 0)?,
             resolve_interval: Duration::from_secs(10),
             tls: TlsConfig::from_env(env)?,
+            limits: ClientLimits {
+                max_body_bytes: env.parse_or("FERROCAT_EDGE_MAX_BODY_BYTES", 10 << 20)?,
+                s3_max_body_bytes: env.parse_or("FERROCAT_EDGE_S3_MAX_BODY_BYTES", 5 << 30)?,
+                max_header_bytes: env.parse_or("FERROCAT_EDGE_MAX_HEADER_BYTES", 64 << 10)?,
+                client_idle_timeout: secs("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", 60, 1)?,
+                client_read_timeout: secs("FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS", 60, 1)?,
+            },
+            metrics_addr: metrics_addr(env)?,
         })
     }
 
@@ -283,6 +317,12 @@ impl TlsConfig {
                 Some(url)
             }
         };
+        let acme_cache_dir = path("FERROCAT_EDGE_ACME_CACHE_DIR");
+        if !domains.is_empty() && acme_cache_dir.is_none() {
+            // Without a cache every start orders a new certificate, which runs into the ACME
+            // server's rate limits after a few restarts.
+            return Err(missing("FERROCAT_EDGE_ACME_CACHE_DIR"));
+        }
         let acme_email = env.get("FERROCAT_EDGE_ACME_EMAIL").map(str::to_owned);
         if let Some(email) = &acme_email
             && !email.contains('@')
@@ -299,13 +339,28 @@ impl TlsConfig {
             acme_directory,
             acme_email,
             acme_ca_file: path("FERROCAT_EDGE_ACME_CA_FILE"),
-            acme_cache_dir: path("FERROCAT_EDGE_ACME_CACHE_DIR"),
+            acme_cache_dir,
             acme_challenge: env
                 .parse_or("FERROCAT_EDGE_ACME_CHALLENGE", AcmeChallenge::default())?,
             cert,
             key,
         })
     }
+}
+
+/// The metrics listener must be on loopback: it is for the host's scraper, not the internet.
+fn metrics_addr(env: &Env) -> Result<Option<SocketAddr>, ConfigError> {
+    let addr = env.parse_opt::<SocketAddr>("FERROCAT_EDGE_METRICS_ADDR")?;
+    if let Some(addr) = addr
+        && !addr.ip().is_loopback()
+    {
+        return Err(invalid(
+            "FERROCAT_EDGE_METRICS_ADDR",
+            &addr.to_string(),
+            "must be a loopback address (127.0.0.1 or [::1])",
+        ));
+    }
+    Ok(addr)
 }
 
 fn parse_addr(raw: &str) -> SocketAddr {
@@ -363,6 +418,11 @@ mod tests {
         assert_eq!(config.read_timeout, Duration::from_secs(300));
         assert!(!config.tls.enabled());
         assert_eq!(config.tls.acme_challenge, AcmeChallenge::Http01);
+        assert_eq!(config.limits.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(config.limits.s3_max_body_bytes, 5 * 1024 * 1024 * 1024);
+        assert_eq!(config.limits.max_header_bytes, 64 * 1024);
+        assert_eq!(config.limits.client_idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.metrics_addr, None);
     }
 
     #[test]
@@ -425,6 +485,10 @@ mod tests {
         assert!(config.tls.enabled());
 
         assert!(load(&[("FERROCAT_EDGE_DOMAINS", "not a domain")]).is_err());
+        assert!(matches!(
+            load(&[("FERROCAT_EDGE_DOMAINS", "edge.example.org")]),
+            Err(ConfigError::Missing { key }) if key == "FERROCAT_EDGE_ACME_CACHE_DIR"
+        ));
         assert!(load(&[("FERROCAT_EDGE_ACME_CHALLENGE", "dns-01")]).is_err());
         assert!(load(&[("FERROCAT_EDGE_ACME_DIRECTORY", "http://acme.example/dir")]).is_err());
         assert!(load(&[("FERROCAT_EDGE_ACME_EMAIL", "ops")]).is_err());
@@ -439,6 +503,26 @@ mod tests {
         ];
         assert!(load(&both).is_err());
         assert!(load(&both[..2]).unwrap().tls.enabled());
+    }
+
+    #[test]
+    fn limits_and_metrics_are_configurable() {
+        let config = load(&[
+            ("FERROCAT_EDGE_MAX_BODY_BYTES", "1000"),
+            ("FERROCAT_EDGE_S3_MAX_BODY_BYTES", "2000"),
+            ("FERROCAT_EDGE_MAX_HEADER_BYTES", "4096"),
+            ("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", "5"),
+            ("FERROCAT_EDGE_METRICS_ADDR", "127.0.0.1:9100"),
+        ])
+        .unwrap();
+        assert_eq!(config.limits.max_body_bytes, 1000);
+        assert_eq!(config.limits.s3_max_body_bytes, 2000);
+        assert_eq!(config.limits.max_header_bytes, 4096);
+        assert_eq!(config.limits.client_idle_timeout, Duration::from_secs(5));
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(load(&[("FERROCAT_EDGE_METRICS_ADDR", "0.0.0.0:9100")]).is_err());
+        assert!(load(&[("FERROCAT_EDGE_MAX_BODY_BYTES", "-1")]).is_err());
+        assert!(load(&[("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", "0")]).is_err());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The ferrocat edge: the one public port, a Pingora proxy that routes by path to the api, the
 //! MCP server, the object store and the web console (see `ARCHITECTURE.md` for the table).
 //!
+//! With a certificate (`FERROCAT_EDGE_TLS_CERT`/`_KEY`, see [`tls`]) or ACME domains
+//! (`FERROCAT_EDGE_DOMAINS`, see [`acme`]) it also serves HTTPS (h2 and HTTP/1.1) and redirects
+//! plain HTTP there with 308, except ACME's HTTP-01 path and `/__edge/healthz`. Metrics are
+//! served on a loopback listener when `FERROCAT_EDGE_METRICS_ADDR` is set (see [`metrics`]).
+//!
 //! The entry is synchronous because Pingora owns its runtimes:
 //!
 //! ```no_run
@@ -12,9 +17,12 @@
 //! ```
 
 pub mod access_log;
+pub mod acme;
 pub mod config;
+pub mod metrics;
 pub mod proxy;
 pub mod routes;
+pub mod tls;
 pub mod upstreams;
 
 use std::future::Future;
@@ -52,38 +60,84 @@ where
 
 /// The Pingora server with the proxy service and the upstream resolver, ready to run.
 fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
-    if config.tls.enabled() {
-        anyhow::bail!(
-            "TLS is not implemented yet: FERROCAT_EDGE_DOMAINS (ACME) and FERROCAT_EDGE_TLS_CERT/KEY \
-             are parsed but not served; unset them to run the edge on plain HTTP"
-        );
-    }
     // Pingora binds inside its service runtime and only logs a failure there, leaving a process
     // that runs without listening; bind once here so a taken or forbidden port fails the start.
-    std::net::TcpListener::bind(config.http_addr).with_context(|| {
-        format!(
-            "cannot listen on {} (FERROCAT_EDGE_HTTP_ADDR)",
-            config.http_addr
-        )
-    })?;
+    check_bind(config.http_addr, "FERROCAT_EDGE_HTTP_ADDR")?;
+    let acme = match config.tls.domains.is_empty() {
+        true => None,
+        false => Some(acme::Acme::build(&config.tls)?),
+    };
+    let resolver: Option<Arc<dyn rustls::server::ResolvesServerCert>> =
+        match (&config.tls.cert, &config.tls.key, &acme) {
+            (Some(cert), Some(key), _) => Some(tls::load_static_cert(cert, key)?),
+            (_, _, Some(acme)) => Some(acme.resolver()),
+            _ => None,
+        };
+    if resolver.is_some() {
+        check_bind(config.tls.https_addr, "FERROCAT_EDGE_HTTPS_ADDR")?;
+    }
 
+    if let Some(addr) = config.metrics_addr {
+        check_bind(addr, "FERROCAT_EDGE_METRICS_ADDR")?;
+    }
+    let metrics = config.metrics_addr.map(|_| metrics::Metrics::new());
     let upstreams = Arc::new(upstreams::Upstreams::resolve_at_start(config));
     let mut server = Server::new_with_opt_and_conf(None, config.server_conf());
     server.bootstrap();
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
-        proxy::Edge::new(upstreams.clone()),
+        proxy::Edge::new(
+            upstreams.clone(),
+            resolver.is_some().then(|| proxy::Https {
+                port: config.tls.https_addr.port(),
+                acme: acme.clone(),
+            }),
+            config.limits.clone(),
+            metrics.clone(),
+        ),
         "ferrocat edge",
     );
     proxy.add_tcp(&config.http_addr.to_string());
+    if let Some(resolver) = resolver {
+        let settings = tls::listener_settings(resolver).context("building the TLS settings")?;
+        proxy.add_tls_with_settings(&config.tls.https_addr.to_string(), None, settings);
+    }
+    if let Some(acme) = &acme {
+        if config.tls.acme_challenge == config::AcmeChallenge::TlsAlpn01 {
+            proxy
+                .endpoints()
+                .set_pre_tls_callback(Arc::new(acme::TlsAlpnHook(acme.clone())));
+        }
+        server.add_service(background_service("acme", acme::Renewal(acme.clone())));
+    }
     server.add_service(proxy);
+    if let (Some(addr), Some(metrics)) = (config.metrics_addr, &metrics) {
+        let mut service = pingora::services::listening::Service::new(
+            "ferrocat edge metrics".to_owned(),
+            metrics::MetricsApp(metrics.clone()),
+        );
+        service.add_tcp(&addr.to_string());
+        service.threads = Some(1); // a scrape every few seconds needs no more
+        server.add_service(service);
+    }
     server.add_service(background_service(
         "upstream resolver",
         upstreams::Resolver::new(upstreams, config.resolve_interval),
     ));
-    tracing::info!(http = %config.http_addr, threads = config.threads, "edge starting");
+    tracing::info!(
+        http = %config.http_addr,
+        https = config.tls.enabled().then(|| tracing::field::display(config.tls.https_addr)),
+        threads = config.threads,
+        "edge starting"
+    );
     Ok(server)
+}
+
+fn check_bind(addr: std::net::SocketAddr, key: &str) -> anyhow::Result<()> {
+    std::net::TcpListener::bind(addr)
+        .map(drop)
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
 }
 
 type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;

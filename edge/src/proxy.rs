@@ -5,32 +5,69 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::header;
+use http::header::{self, STRICT_TRANSPORT_SECURITY};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::access_log::{self, AccessRecord};
-use crate::routes::{self, Route};
+use crate::acme::Acme;
+use crate::config::ClientLimits;
+use crate::metrics::Metrics;
+use crate::routes::{self, Route, UpstreamName};
+use crate::tls::HSTS;
 use crate::upstreams::Upstreams;
 
 /// Paths under this prefix are the edge's own and never forwarded.
 const EDGE_PREFIX: &str = "/__edge/";
 
+/// Where ACME HTTP-01 validations ask for their token; never redirected to HTTPS.
+const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
+
 /// The edge's proxy logic; one instance serves every request.
 pub struct Edge {
     upstreams: Arc<Upstreams>,
+    https: Option<Https>,
+    limits: ClientLimits,
+    metrics: Option<Arc<Metrics>>,
+}
+
+/// What the plain listener needs to know when HTTPS is served.
+pub struct Https {
+    /// The HTTPS listener's port, for redirect targets (omitted from them when 443).
+    pub port: u16,
+    /// The ACME state when certificates come from ACME: HTTP-01 answers.
+    pub acme: Option<Arc<Acme>>,
 }
 
 impl Edge {
-    /// A proxy forwarding to the (continuously resolved) `upstreams`.
-    pub fn new(upstreams: Arc<Upstreams>) -> Self {
-        Self { upstreams }
+    /// A proxy forwarding to the (continuously resolved) `upstreams`; with `https`, plain-HTTP
+    /// requests are redirected there. Requests are recorded in `metrics` when given.
+    pub fn new(
+        upstreams: Arc<Upstreams>,
+        https: Option<Https>,
+        limits: ClientLimits,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
+        Self {
+            upstreams,
+            https,
+            limits,
+            metrics,
+        }
+    }
+
+    /// The largest request body a route accepts.
+    fn body_limit(&self, route: &Route) -> u64 {
+        match route.upstream {
+            UpstreamName::S3 => self.limits.s3_max_body_bytes,
+            _ => self.limits.max_body_bytes,
+        }
     }
 }
 
@@ -43,7 +80,9 @@ pub struct RequestCtx {
     path: String,
     route: Option<&'static Route>,
     upstream_started: Option<Instant>,
-    upstream_ms: Option<u64>,
+    upstream_elapsed: Option<Duration>,
+    body_limit: u64,
+    body_bytes: u64,
 }
 
 #[async_trait]
@@ -57,16 +96,47 @@ impl ProxyHttp for Edge {
             path: String::new(),
             route: None,
             upstream_started: None,
-            upstream_ms: None,
+            upstream_elapsed: None,
+            body_limit: 0,
+            body_bytes: 0,
         }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        // Pingora keeps an idle HTTP/1.1 connection open forever by default; bound it. Only when
+        // the client keeps the connection alive at all (HTTP/1.0 without keep-alive, or
+        // `Connection: close`, stays closing); a noop on h2.
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(Some(self.limits.client_idle_timeout.as_secs()));
+        }
+        session.set_read_timeout(Some(self.limits.client_read_timeout));
+        if head_size(session.req_header()) > self.limits.max_header_bytes {
+            session.set_keepalive(None);
+            respond_json(
+                session,
+                431,
+                r#"{"detail":"request header fields too large"}"#,
+            )
+            .await?;
+            return Ok(true);
+        }
         let req = session.req_header();
         if !req.raw_path_is_utf8() {
             return Error::e_explain(ErrorType::HTTPStatus(400), "request target is not utf-8");
         }
         ctx.path = routes::normalize_path(req.uri.path());
+        if let Some(acme) = self.https.as_ref().and_then(|h| h.acme.as_ref())
+            && let Some(token) = ctx.path.strip_prefix(ACME_CHALLENGE_PREFIX)
+        {
+            match acme.http01_answer(token) {
+                Some(key_auth) => {
+                    tracing::info!("acme: answered an http-01 validation");
+                    respond(session, 200, "text/plain", Bytes::from(key_auth)).await?;
+                }
+                None => respond_json(session, 404, r#"{"detail":"not found"}"#).await?,
+            }
+            return Ok(true);
+        }
         if routes::Match::Prefix(EDGE_PREFIX).matches(&ctx.path) {
             let (status, body) = match (ctx.path.as_str(), req.method.as_str()) {
                 ("/__edge/healthz", "GET" | "HEAD") => (200, r#"{"status":"ok"}"#),
@@ -76,8 +146,53 @@ impl ProxyHttp for Edge {
             respond_json(session, status, body).await?;
             return Ok(true);
         }
-        ctx.route = Some(routes::route_for(&ctx.path));
+        if let Some(https) = &self.https
+            && !is_tls(session)
+            && !routes::Match::Prefix(ACME_CHALLENGE_PREFIX).matches(&ctx.path)
+        {
+            redirect_to_https(session, https.port).await?;
+            return Ok(true);
+        }
+        let route = routes::route_for(&ctx.path);
+        ctx.route = Some(route);
+        ctx.body_limit = self.body_limit(route);
+        let declared = session
+            .req_header()
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > ctx.body_limit) {
+            // Refused before reading the body; the unread body makes the connection unusable.
+            session.set_keepalive(None);
+            respond_json(session, 413, PAYLOAD_TOO_LARGE).await?;
+            return Ok(true);
+        }
         Ok(false)
+    }
+
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        // Chunked (or h2) bodies declare no length: count what passes.
+        if let Some(chunk) = body {
+            ctx.body_bytes += chunk.len() as u64;
+            if ctx.body_bytes > ctx.body_limit {
+                session.set_keepalive(None);
+                return Error::e_explain(
+                    ErrorType::HTTPStatus(413),
+                    format!(
+                        "request body over the route's {} byte limit",
+                        ctx.body_limit
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn upstream_peer(
@@ -160,12 +275,15 @@ impl ProxyHttp for Edge {
 
     async fn upstream_response_filter(
         &self,
-        _session: &mut Session,
-        _upstream: &mut ResponseHeader,
+        session: &mut Session,
+        upstream: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if let (None, Some(started)) = (ctx.upstream_ms, ctx.upstream_started) {
-            ctx.upstream_ms = Some(millis(started));
+        if let (None, Some(started)) = (ctx.upstream_elapsed, ctx.upstream_started) {
+            ctx.upstream_elapsed = Some(started.elapsed());
+        }
+        if is_tls(session) && upstream.headers.get(STRICT_TRANSPORT_SECURITY).is_none() {
+            upstream.insert_header(STRICT_TRANSPORT_SECURITY, HSTS)?;
         }
         Ok(())
     }
@@ -182,6 +300,7 @@ impl ProxyHttp for Edge {
             let detail = match code {
                 502 => format!("upstream {upstream} unavailable"),
                 504 => format!("upstream {upstream} timed out"),
+                413 => "request body too large".to_owned(),
                 _ => http::StatusCode::from_u16(code)
                     .ok()
                     .and_then(|s| s.canonical_reason())
@@ -189,7 +308,7 @@ impl ProxyHttp for Edge {
                     .to_ascii_lowercase(),
             };
             let body = serde_json::json!({ "detail": detail }).to_string();
-            match json_header(code, body.len()) {
+            match local_header(session, code, "application/json", body.len()) {
                 Ok(header) => {
                     // Writes nothing when a response header already went out (a stream broke
                     // midway): the client then sees the connection close.
@@ -216,19 +335,38 @@ impl ProxyHttp for Edge {
             None if !ctx.path.is_empty() => "edge",
             None => "none",
         };
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        if let Some(metrics) = &self.metrics {
+            metrics.record(route, status, ctx.upstream_elapsed);
+        }
         AccessRecord {
             ts: std::mem::take(&mut ctx.ts),
             method: session.req_header().method.to_string(),
             path: std::mem::take(&mut ctx.path),
             route,
-            status: session.response_written().map_or(0, |r| r.status.as_u16()),
+            status,
             bytes: session.body_bytes_sent(),
-            upstream_ms: ctx.upstream_ms,
+            upstream_ms: ctx
+                .upstream_elapsed
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             duration_ms: millis(ctx.started),
             client_ip: client_ip(session),
         }
         .emit();
     }
+}
+
+const PAYLOAD_TOO_LARGE: &str = r#"{"detail":"request body too large"}"#;
+
+/// The size of a request head as sent on the wire by HTTP/1.1: request line and header lines.
+fn head_size(req: &RequestHeader) -> usize {
+    let target = req.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    let fields: usize = req
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    req.method.as_str().len() + target + 11 + fields
 }
 
 /// The status for a failed request, as Pingora's default but with upstream timeouts as 504;
@@ -247,26 +385,74 @@ fn error_status(e: &Error) -> u16 {
     }
 }
 
-fn json_header(status: u16, len: usize) -> Result<ResponseHeader> {
-    let mut header = ResponseHeader::build(status, Some(3))?;
-    header.insert_header(header::CONTENT_TYPE, "application/json")?;
+/// The header of a response the edge writes itself: not cached, HSTS on HTTPS.
+fn local_header(
+    session: &Session,
+    status: u16,
+    content_type: &str,
+    len: usize,
+) -> Result<ResponseHeader> {
+    let mut header = ResponseHeader::build(status, Some(4))?;
+    header.insert_header(header::CONTENT_TYPE, content_type)?;
     header.insert_header(header::CONTENT_LENGTH, len.to_string())?;
     header.insert_header(header::CACHE_CONTROL, "no-store")?;
+    if is_tls(session) {
+        header.insert_header(STRICT_TRANSPORT_SECURITY, HSTS)?;
+    }
     Ok(header)
 }
 
 /// Answers a request from the edge itself, keeping the connection reusable.
-async fn respond_json(session: &mut Session, status: u16, body: &'static str) -> Result<()> {
-    let header = json_header(status, body.len())?;
-    if session.req_header().method == http::Method::HEAD {
+async fn respond(
+    session: &mut Session,
+    status: u16,
+    content_type: &str,
+    body: Bytes,
+) -> Result<()> {
+    let header = local_header(session, status, content_type, body.len())?;
+    write_local(session, header, body).await
+}
+
+async fn write_local(session: &mut Session, header: ResponseHeader, body: Bytes) -> Result<()> {
+    if session.req_header().method == http::Method::HEAD || body.is_empty() {
         return session.write_response_header(Box::new(header), true).await;
     }
     session
         .write_response_header(Box::new(header), false)
         .await?;
-    session
-        .write_response_body(Some(Bytes::from_static(body.as_bytes())), true)
-        .await
+    session.write_response_body(Some(body), true).await
+}
+
+async fn respond_json(session: &mut Session, status: u16, body: &'static str) -> Result<()> {
+    respond(
+        session,
+        status,
+        "application/json",
+        Bytes::from_static(body.as_bytes()),
+    )
+    .await
+}
+
+/// `308 Permanent Redirect` to the same host, path and query on HTTPS (308 keeps the method and
+/// body, unlike 301).
+async fn redirect_to_https(session: &mut Session, https_port: u16) -> Result<()> {
+    let Some(host) = public_host(session) else {
+        return respond_json(session, 400, r#"{"detail":"missing host"}"#).await;
+    };
+    let host = host_without_port(&host);
+    let target = session
+        .req_header()
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str());
+    let location = if https_port == 443 {
+        format!("https://{host}{target}")
+    } else {
+        format!("https://{host}:{https_port}{target}")
+    };
+    let mut header = local_header(session, 308, "text/plain", 0)?;
+    header.insert_header(header::LOCATION, location)?;
+    write_local(session, header, Bytes::new()).await
 }
 
 /// The TCP peer's address; `::ffff:a.b.c.d` is shown as `a.b.c.d`.

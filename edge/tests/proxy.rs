@@ -306,20 +306,6 @@ async fn stopping_drains_and_returns() {
 }
 
 #[test]
-fn tls_settings_fail_the_start_until_tls_is_implemented() {
-    let env = Env::from_pairs([
-        ("FERROCAT_EDGE_HTTP_ADDR", dead_addr().to_string()),
-        ("FERROCAT_EDGE_DOMAINS", "edge.example.org".into()),
-    ]);
-    let config = EdgeConfig::from_env(&env).unwrap();
-    let error = ferrocat_edge::run_until(config, std::future::pending()).unwrap_err();
-    assert!(
-        error.to_string().contains("TLS is not implemented yet"),
-        "{error}"
-    );
-}
-
-#[test]
 fn a_taken_port_fails_the_start() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let env = Env::from_pairs([(

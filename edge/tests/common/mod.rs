@@ -131,8 +131,16 @@ pub struct Upstreams {
 /// Starts an edge in front of `upstreams` with a 1 s read timeout and no grace period, and waits
 /// (bounded) until its health endpoint answers.
 pub async fn spawn_edge(upstreams: &Upstreams) -> TestEdge {
-    let addr = dead_addr();
-    let pairs = [
+    spawn_edge_with(upstreams, &[]).await
+}
+
+/// [`spawn_edge`] with more (or overriding) `FERROCAT_EDGE_*` settings.
+pub async fn spawn_edge_with(upstreams: &Upstreams, extra: &[(&str, String)]) -> TestEdge {
+    let addr = extra
+        .iter()
+        .find(|(key, _)| *key == "FERROCAT_EDGE_HTTP_ADDR")
+        .map_or_else(dead_addr, |(_, addr)| addr.parse().unwrap());
+    let mut pairs = vec![
         ("FERROCAT_EDGE_HTTP_ADDR", addr.to_string()),
         (
             "FERROCAT_EDGE_API_UPSTREAM",
@@ -154,6 +162,7 @@ pub async fn spawn_edge(upstreams: &Upstreams) -> TestEdge {
         ("FERROCAT_EDGE_READ_TIMEOUT_SECS", "1".to_owned()),
         ("FERROCAT_EDGE_GRACE_PERIOD_SECS", "0".to_owned()),
     ];
+    pairs.extend(extra.iter().cloned());
     let mut config = EdgeConfig::from_env(&Env::from_pairs(pairs)).unwrap();
     // Exercise re-resolution while the tests run (the default is every 10 s).
     config.resolve_interval = Duration::from_millis(100);

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     match cli.command {
         // Pingora owns its runtimes: the edge's entry is synchronous.
         Command::Edge(args) => {
-            ferrocat_shared::telemetry::init("edge");
+            let _log = ferrocat_shared::telemetry::init("edge");
             let config = match ferrocat_edge::EdgeConfig::from_env(&env) {
                 Ok(config) => config,
                 Err(e) => return config_error(e),
@@ -107,7 +107,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 /// Loads a service's config (or exits 64), honours `--check-config`, then runs it to shutdown.
 macro_rules! serve {
     ($name:literal, $args:expr, $config:expr, $run:expr) => {{
-        ferrocat_shared::telemetry::init($name);
+        let _log = ferrocat_shared::telemetry::init($name);
         let config = match $config {
             Ok(config) => config,
             Err(e) => return config_error(e),

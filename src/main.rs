@@ -30,10 +30,21 @@ struct ServiceArgs {
     check_config: bool,
 }
 
+/// Flags of `ferrocat edge`.
+#[derive(Args, Clone)]
+struct EdgeArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// A TOML route table replacing the built-in one (see edge/routes.toml); overrides
+    /// FERROCAT_EDGE_ROUTES.
+    #[arg(long, value_name = "FILE")]
+    routes: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The public edge (Pingora): path routing to every service on one port.
-    Edge(ServiceArgs),
+    Edge(EdgeArgs),
     /// The REST api and public webhook receiver (behind the edge at /api).
     Api(ServiceArgs),
     /// The Temporal worker that interprets workflow definitions.
@@ -69,11 +80,12 @@ fn main() -> ExitCode {
         // Pingora owns its runtimes: the edge's entry is synchronous.
         Command::Edge(args) => {
             let _log = ferrocat_shared::telemetry::init("edge");
-            let config = match ferrocat_edge::EdgeConfig::from_env(&env) {
+            let routes = args.routes.as_deref();
+            let config = match ferrocat_edge::EdgeConfig::from_env_and_routes(&env, routes) {
                 Ok(config) => config,
                 Err(e) => return config_error(e),
             };
-            if args.check_config {
+            if args.service.check_config {
                 println!("edge configuration is valid: {config:?}");
                 return ExitCode::SUCCESS;
             }

@@ -8,15 +8,16 @@ pub const TARGET: &str = "ferrocat_edge::access";
 
 /// What is logged about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessRecord {
+pub struct AccessRecord<'a> {
     /// When the request arrived (RFC 3339, UTC, milliseconds).
     pub ts: String,
     /// The request method.
     pub method: String,
     /// The normalised path (what was routed), without the query string.
     pub path: String,
-    /// The route's name (`api`, `mcp`, `oauth`, `s3`, `ui`), or `edge` when answered locally.
-    pub route: &'static str,
+    /// The route's name (`api`, `mcp`, `oauth`, `s3`, `ui` in the built-in table), or `edge`
+    /// when answered locally.
+    pub route: &'a str,
     /// Status sent downstream; 0 when the client went away before any response.
     pub status: u16,
     /// Response body bytes sent downstream.
@@ -29,7 +30,7 @@ pub struct AccessRecord {
     pub client_ip: Option<IpAddr>,
 }
 
-impl AccessRecord {
+impl AccessRecord<'_> {
     /// Emits the record as one `tracing` event.
     pub fn emit(&self) {
         tracing::info!(

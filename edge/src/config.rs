@@ -3,14 +3,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ferrocat_shared::config::{ConfigError, Env};
 use pingora::server::configuration::ServerConf;
 use url::Url;
 
-use crate::routes::UpstreamName;
+use crate::routes::{RouteDefaults, RouteTable, UpstreamName};
 
 /// Everything the edge needs to start, validated.
 #[derive(Debug, Clone)]
@@ -25,8 +25,13 @@ pub struct EdgeConfig {
     /// (`FERROCAT_EDGE_CONNECT_TIMEOUT_SECS`, default 2).
     pub connect_timeout: Duration,
     /// Longest silence from an upstream before answering 504, on every route except the streaming
-    /// MCP routes (`FERROCAT_EDGE_READ_TIMEOUT_SECS`, default 300).
+    /// MCP routes (`FERROCAT_EDGE_READ_TIMEOUT_SECS`, default 300); a route file can set it per
+    /// route.
     pub read_timeout: Duration,
+    /// The route table: the built-in one, or the file of `--routes` / `FERROCAT_EDGE_ROUTES`.
+    pub routes: RouteTable,
+    /// Where `routes` came from (`None`: built in).
+    pub routes_file: Option<PathBuf>,
     /// After SIGTERM: how long listeners stay closed while in-flight requests finish, before the
     /// runtimes are stopped (`FERROCAT_EDGE_GRACE_PERIOD_SECS`, default 5).
     pub grace_period: Duration,
@@ -45,7 +50,7 @@ pub struct EdgeConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientLimits {
     /// Largest request body on every route but /s3 (`FERROCAT_EDGE_MAX_BODY_BYTES`, default
-    /// 10 MiB); larger bodies get 413.
+    /// 10 MiB); larger bodies get 413. The default of routes that set no `max_body_bytes`.
     pub max_body_bytes: u64,
     /// Largest request body on /s3 (`FERROCAT_EDGE_S3_MAX_BODY_BYTES`, default 5 GiB, S3's
     /// single-PUT maximum).
@@ -200,6 +205,12 @@ const DEFAULT_HTTPS_ADDR: &str = "0.0.0.0:443";
 impl EdgeConfig {
     /// Reads and validates the edge's configuration.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Self::from_env_and_routes(env, None)
+    }
+
+    /// [`from_env`](Self::from_env), with the route file named on the command line (`--routes`),
+    /// which wins over `FERROCAT_EDGE_ROUTES`.
+    pub fn from_env_and_routes(env: &Env, routes: Option<&Path>) -> Result<Self, ConfigError> {
         let upstream = |key: &str, default: &str| -> Result<UpstreamUrl, ConfigError> {
             let raw = env.string_or(key, default);
             UpstreamUrl::parse(&raw).map_err(|reason| invalid(key, &raw, reason))
@@ -228,22 +239,44 @@ impl EdgeConfig {
             Ok(Duration::from_secs(value))
         };
 
+        let read_timeout = secs("FERROCAT_EDGE_READ_TIMEOUT_SECS", 300, 1)?;
+        let limits = ClientLimits {
+            max_body_bytes: env.parse_or("FERROCAT_EDGE_MAX_BODY_BYTES", 10 << 20)?,
+            s3_max_body_bytes: env.parse_or("FERROCAT_EDGE_S3_MAX_BODY_BYTES", 5 << 30)?,
+            max_header_bytes: env.parse_or("FERROCAT_EDGE_MAX_HEADER_BYTES", 64 << 10)?,
+            client_idle_timeout: secs("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", 60, 1)?,
+            client_read_timeout: secs("FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS", 60, 1)?,
+        };
+        let defaults = RouteDefaults {
+            read_timeout,
+            max_body_bytes: limits.max_body_bytes,
+            s3_max_body_bytes: limits.s3_max_body_bytes,
+        };
+        let (routes_key, routes_file) = match routes {
+            Some(path) => ("--routes", Some(path.to_owned())),
+            None => (
+                "FERROCAT_EDGE_ROUTES",
+                path_opt(env, "FERROCAT_EDGE_ROUTES"),
+            ),
+        };
+        let routes = match &routes_file {
+            None => RouteTable::builtin(&defaults),
+            Some(path) => RouteTable::load(path, &defaults)
+                .map_err(|reason| invalid(routes_key, &path.to_string_lossy(), reason))?,
+        };
+
         Ok(Self {
             http_addr: env.parse_or("FERROCAT_EDGE_HTTP_ADDR", parse_addr(DEFAULT_HTTP_ADDR))?,
             upstreams,
             threads,
             connect_timeout: secs("FERROCAT_EDGE_CONNECT_TIMEOUT_SECS", 2, 1)?,
-            read_timeout: secs("FERROCAT_EDGE_READ_TIMEOUT_SECS", 300, 1)?,
+            read_timeout,
+            routes,
+            routes_file,
             grace_period: secs("FERROCAT_EDGE_GRACE_PERIOD_SECS", 5, 0)?,
             resolve_interval: Duration::from_secs(10),
             tls: TlsConfig::from_env(env)?,
-            limits: ClientLimits {
-                max_body_bytes: env.parse_or("FERROCAT_EDGE_MAX_BODY_BYTES", 10 << 20)?,
-                s3_max_body_bytes: env.parse_or("FERROCAT_EDGE_S3_MAX_BODY_BYTES", 5 << 30)?,
-                max_header_bytes: env.parse_or("FERROCAT_EDGE_MAX_HEADER_BYTES", 64 << 10)?,
-                client_idle_timeout: secs("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", 60, 1)?,
-                client_read_timeout: secs("FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS", 60, 1)?,
-            },
+            limits,
             metrics_addr: metrics_addr(env)?,
         })
     }
@@ -361,6 +394,10 @@ fn metrics_addr(env: &Env) -> Result<Option<SocketAddr>, ConfigError> {
         ));
     }
     Ok(addr)
+}
+
+fn path_opt(env: &Env, key: &str) -> Option<PathBuf> {
+    env.get(key).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 fn parse_addr(raw: &str) -> SocketAddr {
@@ -523,6 +560,66 @@ mod tests {
         assert!(load(&[("FERROCAT_EDGE_METRICS_ADDR", "0.0.0.0:9100")]).is_err());
         assert!(load(&[("FERROCAT_EDGE_MAX_BODY_BYTES", "-1")]).is_err());
         assert!(load(&[("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_route_file_replaces_the_builtin_table() {
+        let builtin = load(&[]).unwrap();
+        assert_eq!(builtin.routes_file, None);
+        assert_eq!(builtin.routes.routes().len(), 5);
+
+        let dir = std::env::temp_dir().join(format!("ferrocat-edge-routes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(
+            &good,
+            "[[route]]\nname = \"api\"\nprefix = \"/\"\nupstream = \"api\"\n",
+        )
+        .unwrap();
+        let bad = dir.join("bad.toml");
+        std::fs::write(
+            &bad,
+            "[[route]]\nname = \"x\"\nprefix = \"/\"\nupstream = \"db\"\n",
+        )
+        .unwrap();
+        let good_str = good.to_str().unwrap();
+        let bad_str = bad.to_str().unwrap();
+
+        let config = load(&[
+            ("FERROCAT_EDGE_ROUTES", good_str),
+            ("FERROCAT_EDGE_READ_TIMEOUT_SECS", "9"),
+        ])
+        .unwrap();
+        assert_eq!(config.routes.routes().len(), 1);
+        assert_eq!(
+            config.routes.routes()[0].read_timeout,
+            Some(Duration::from_secs(9)),
+            "the global read timeout is the routes' default"
+        );
+        let err = load(&[("FERROCAT_EDGE_ROUTES", bad_str)]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key, .. } if key == "FERROCAT_EDGE_ROUTES"),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(bad_str) && message.contains("route 1"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+
+        // The flag wins over the variable.
+        let env = Env::from_pairs([("FERROCAT_EDGE_ROUTES", bad_str)]);
+        let config = EdgeConfig::from_env_and_routes(&env, Some(&good)).unwrap();
+        assert_eq!(config.routes_file.as_deref(), Some(good.as_path()));
+        let err = EdgeConfig::from_env_and_routes(
+            &Env::from_pairs([("A", "b")]),
+            Some(&dir.join("missing.toml")),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("--routes="), "{err}");
+        assert!(err.to_string().contains("cannot read"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -88,6 +88,7 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
         proxy::Edge::new(
+            config.routes.clone(),
             upstreams.clone(),
             resolver.is_some().then(|| proxy::Https {
                 port: config.tls.https_addr.port(),

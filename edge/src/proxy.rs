@@ -19,7 +19,7 @@ use crate::access_log::{self, AccessRecord};
 use crate::acme::Acme;
 use crate::config::ClientLimits;
 use crate::metrics::Metrics;
-use crate::routes::{self, Route, UpstreamName};
+use crate::routes::{self, Route, RouteTable};
 use crate::tls::HSTS;
 use crate::upstreams::Upstreams;
 
@@ -31,6 +31,7 @@ const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
 /// The edge's proxy logic; one instance serves every request.
 pub struct Edge {
+    routes: RouteTable,
     upstreams: Arc<Upstreams>,
     https: Option<Https>,
     limits: ClientLimits,
@@ -49,12 +50,14 @@ impl Edge {
     /// A proxy forwarding to the (continuously resolved) `upstreams`; with `https`, plain-HTTP
     /// requests are redirected there. Requests are recorded in `metrics` when given.
     pub fn new(
+        routes: RouteTable,
         upstreams: Arc<Upstreams>,
         https: Option<Https>,
         limits: ClientLimits,
         metrics: Option<Arc<Metrics>>,
     ) -> Self {
         Self {
+            routes,
             upstreams,
             https,
             limits,
@@ -62,12 +65,11 @@ impl Edge {
         }
     }
 
-    /// The largest request body a route accepts.
-    fn body_limit(&self, route: &Route) -> u64 {
-        match route.upstream {
-            UpstreamName::S3 => self.limits.s3_max_body_bytes,
-            _ => self.limits.max_body_bytes,
-        }
+    /// The route chosen in `request_filter`.
+    fn route(&self, ctx: &RequestCtx) -> Result<&Route> {
+        ctx.route
+            .map(|index| self.routes.get(index))
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no route chosen"))
     }
 }
 
@@ -78,7 +80,8 @@ pub struct RequestCtx {
     ts: String,
     /// The normalised path: routed, logged and (after prefix stripping) forwarded.
     path: String,
-    route: Option<&'static Route>,
+    /// Index of the chosen route in the table.
+    route: Option<usize>,
     upstream_started: Option<Instant>,
     upstream_elapsed: Option<Duration>,
     body_limit: u64,
@@ -137,7 +140,7 @@ impl ProxyHttp for Edge {
             }
             return Ok(true);
         }
-        if routes::Match::Prefix(EDGE_PREFIX).matches(&ctx.path) {
+        if starts_with_ignore_case(&ctx.path, EDGE_PREFIX) {
             let (status, body) = match (ctx.path.as_str(), req.method.as_str()) {
                 ("/__edge/healthz", "GET" | "HEAD") => (200, r#"{"status":"ok"}"#),
                 ("/__edge/healthz", _) => (405, r#"{"detail":"method not allowed"}"#),
@@ -148,14 +151,17 @@ impl ProxyHttp for Edge {
         }
         if let Some(https) = &self.https
             && !is_tls(session)
-            && !routes::Match::Prefix(ACME_CHALLENGE_PREFIX).matches(&ctx.path)
+            && !starts_with_ignore_case(&ctx.path, ACME_CHALLENGE_PREFIX)
         {
             redirect_to_https(session, https.port).await?;
             return Ok(true);
         }
-        let route = routes::route_for(&ctx.path);
-        ctx.route = Some(route);
-        ctx.body_limit = self.body_limit(route);
+        let Some((index, route)) = self.routes.route_for(&ctx.path) else {
+            respond_json(session, 404, r#"{"detail":"no route for this path"}"#).await?;
+            return Ok(true);
+        };
+        ctx.route = Some(index);
+        ctx.body_limit = route.max_body_bytes;
         let declared = session
             .req_header()
             .headers
@@ -200,17 +206,16 @@ impl ProxyHttp for Edge {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
-        let route = ctx
-            .route
-            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no route chosen"))?;
+        let route = self.route(ctx)?;
         ctx.upstream_started = Some(Instant::now());
-        match self.upstreams.peer(route) {
+        let index = ctx.route.unwrap_or_default();
+        match self.upstreams.peer(index, route) {
             Some(peer) => Ok(Box::new(peer)),
             None => Err(Error::explain(
                 ErrorType::ConnectNoRoute,
                 format!(
                     "upstream {} has no address (name does not resolve)",
-                    route.upstream.as_str()
+                    route.upstream_label()
                 ),
             )
             .into_up()),
@@ -223,9 +228,7 @@ impl ProxyHttp for Edge {
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let route = ctx
-            .route
-            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no route chosen"))?;
+        let route = self.route(ctx)?;
 
         let path = route.upstream_path(&ctx.path);
         let target = match upstream.uri.query() {
@@ -267,8 +270,8 @@ impl ProxyHttp for Edge {
                 upstream.insert_header(header::HOST, host_without_port(host))?;
             }
         }
-        for name in route.remove_request_headers {
-            upstream.remove_header(*name);
+        for name in &route.remove_request_headers {
+            upstream.remove_header(name);
         }
         Ok(())
     }
@@ -294,7 +297,9 @@ impl ProxyHttp for Edge {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let upstream = ctx.route.map_or("unknown", |r| r.upstream.as_str());
+        let upstream = ctx
+            .route
+            .map_or("unknown", |index| self.routes.get(index).upstream_label());
         let code = error_status(e);
         if code > 0 {
             let detail = match code {
@@ -331,7 +336,7 @@ impl ProxyHttp for Edge {
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
         let route = match ctx.route {
-            Some(route) => route.name,
+            Some(index) => self.routes.get(index).name.as_str(),
             None if !ctx.path.is_empty() => "edge",
             None => "none",
         };
@@ -489,6 +494,10 @@ fn host_without_port(host: &str) -> &str {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn millis(since: Instant) -> u64 {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::{
     RawResponse, TestEdge, Upstreams, client, dead_addr, raw_get, spawn_echo, spawn_edge,
+    spawn_edge_with,
 };
 use ferrocat_edge::EdgeConfig;
 use ferrocat_shared::config::Env;
@@ -315,4 +316,80 @@ fn a_taken_port_fails_the_start() {
     let config = EdgeConfig::from_env(&env).unwrap();
     let error = ferrocat_edge::run_until(config, std::future::pending()).unwrap_err();
     assert!(error.to_string().contains("cannot listen on"), "{error}");
+}
+
+#[tokio::test]
+async fn a_route_file_replaces_the_table() {
+    let (api, _) = spawn_echo("api").await;
+    let (hooks, _) = spawn_echo("hooks").await;
+    let dir = std::env::temp_dir().join(format!("ferrocat-edge-routes-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("routes.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+            [[route]]
+            name = "hooks"
+            prefix = "/hooks"
+            strip_prefix = "/hooks"
+            upstream = "http://{hooks}"
+            max_body_bytes = 10
+
+            [[route]]
+            name = "api"
+            prefix = "/api"
+            strip_prefix = "/api"
+            upstream = "api"
+            read_timeout_secs = 2
+            "#
+        ),
+    )
+    .unwrap();
+    let dead = dead_addr();
+    let upstreams = Upstreams {
+        api,
+        mcp: dead,
+        ui: dead,
+        s3: dead,
+    };
+    let settings = [("FERROCAT_EDGE_ROUTES", file.to_string_lossy().into_owned())];
+    let edge = spawn_edge_with(&upstreams, &settings).await;
+
+    let echo = raw_get(edge.addr, "/hooks/github?x=1", &[]).await.json();
+    assert_eq!(
+        (echo["upstream"].as_str(), echo["uri"].as_str()),
+        (Some("hooks"), Some("/github?x=1"))
+    );
+    let echo = raw_get(edge.addr, "/API/x", &[]).await.json();
+    assert_eq!(
+        (echo["upstream"].as_str(), echo["uri"].as_str()),
+        (Some("api"), Some("/x"))
+    );
+
+    let response = raw_get(edge.addr, "/dashboard", &[]).await;
+    assert_eq!(
+        (response.status, response.json()),
+        (404, json!({"detail": "no route for this path"})),
+        "the file has no fallback"
+    );
+
+    let response = client()
+        .post(format!("{}/hooks/x", edge.base))
+        .body(vec![b'x'; 11])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413, "the route's own body limit");
+
+    // The route's read timeout (2 s) replaces the global one (1 s in these tests).
+    let started = std::time::Instant::now();
+    let response = raw_get(edge.addr, "/api/hang", &[]).await;
+    assert_eq!(response.status, 504);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,6 +1,7 @@
 //! API keys of service accounts: `tc_ws_sk_<key id>_<secret>`, where the key id (base62 of a
 //! UUID) finds the row and the secret (256 random bits, hex) is checked against its SHA-256 in
-//! constant time. The full key is shown once, at creation.
+//! constant time. The full key is shown once, at creation. Webhook keys (`tc_sk_<secret>`, sent
+//! in `x-tracecat-api-key`) belong to their webhook and are checked the same way.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -56,9 +57,39 @@ pub fn verify(secret: &str, stored_hash: &[u8]) -> bool {
     bool::from(hash.as_slice().ct_eq(stored_hash))
 }
 
+/// Prefix of a webhook's API key (Tracecat's shape).
+pub const WEBHOOK_KEY_PREFIX: &str = "tc_sk_";
+
+/// A freshly minted webhook key: the key to show once, its SHA-256, and a harmless preview.
+pub fn generate_webhook_key() -> (String, Vec<u8>, String) {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let key = format!("{WEBHOOK_KEY_PREFIX}{}", hex::encode(raw));
+    let hash = Sha256::digest(key.as_bytes()).to_vec();
+    let preview = format!("{WEBHOOK_KEY_PREFIX}…{}", &key[key.len() - 4..]);
+    (key, hash, preview)
+}
+
+/// Whether a presented webhook key matches the stored hash (constant time).
+pub fn verify_webhook_key(presented: &str, stored_hash: &[u8]) -> bool {
+    bool::from(Sha256::digest(presented.as_bytes()).as_slice().ct_eq(stored_hash))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_keys_verify_only_themselves() {
+        let (key, hash, preview) = generate_webhook_key();
+        assert!(key.starts_with(WEBHOOK_KEY_PREFIX) && key.len() == WEBHOOK_KEY_PREFIX.len() + 64);
+        assert!(verify_webhook_key(&key, &hash));
+        assert!(!verify_webhook_key(&key[..key.len() - 1], &hash));
+        assert!(!verify_webhook_key("", &hash));
+        assert!(!preview.contains(&key[WEBHOOK_KEY_PREFIX.len()..key.len() - 4]));
+        let (other, _, _) = generate_webhook_key();
+        assert!(!verify_webhook_key(&other, &hash));
+    }
 
     #[test]
     fn minted_keys_parse_and_verify_only_themselves() {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -32,6 +33,30 @@ pub struct ApiConfig {
     pub temporal: TemporalConfig,
     /// `FERROCAT_DB_ENCRYPTION_KEY` (+ `FERROCAT_DB_ENCRYPTION_KEYS_OLD`): seals secret values.
     pub keyring: Arc<Keyring>,
+    /// `FERROCAT_REDIS_URL`, default `redis://127.0.0.1:6379` (may hold a password).
+    pub redis_url: SecretString,
+    /// `FERROCAT_REDIS_PREFIX`, default `ferrocat:`: every Redis key starts with it.
+    pub redis_prefix: String,
+    /// `FERROCAT_WEBHOOK_RATE_LIMIT`: requests each webhook accepts per window, default 600;
+    /// 0 turns the limit off.
+    pub webhook_rate_limit: u64,
+    /// `FERROCAT_WEBHOOK_RATE_WINDOW_SECONDS`, default 60.
+    pub webhook_rate_window: Duration,
+    /// Sign-in lockout: failures allowed per account and per client address within the lockout
+    /// window before further attempts get 429.
+    pub login: LoginLimits,
+}
+
+/// Sign-in lockout settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// `FERROCAT_LOGIN_MAX_FAILURES`, default 5 per account (known or not).
+    pub max_failures: u64,
+    /// `FERROCAT_LOGIN_MAX_FAILURES_PER_ADDRESS`, default 20 per client address.
+    pub max_failures_per_address: u64,
+    /// `FERROCAT_LOGIN_LOCKOUT_SECONDS`, default 900: how long failures are counted, and so how
+    /// long a lockout lasts.
+    pub lockout: Duration,
 }
 
 impl ApiConfig {
@@ -77,7 +102,39 @@ impl ApiConfig {
             (Some(_), None) => return Err(ConfigError::Missing { key: "FERROCAT_ADMIN_PASSWORD".into() }),
             (None, Some(_)) => return Err(ConfigError::Missing { key: "FERROCAT_ADMIN_EMAIL".into() }),
         };
+        let redis_url = env.string_or("FERROCAT_REDIS_URL", "redis://127.0.0.1:6379");
+        if let Err(e) = redis::Client::open(redis_url.as_str()) {
+            return Err(ConfigError::Invalid { key: "FERROCAT_REDIS_URL".into(), value: "<redacted>".into(), reason: e.to_string() });
+        }
+        let webhook_rate_window = env.parse_or("FERROCAT_WEBHOOK_RATE_WINDOW_SECONDS", 60u64)?;
+        if webhook_rate_window == 0 {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_WEBHOOK_RATE_WINDOW_SECONDS".into(),
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        let lockout = env.parse_or("FERROCAT_LOGIN_LOCKOUT_SECONDS", 900u64)?;
+        let login = LoginLimits {
+            max_failures: env.parse_or("FERROCAT_LOGIN_MAX_FAILURES", 5u64)?,
+            max_failures_per_address: env.parse_or("FERROCAT_LOGIN_MAX_FAILURES_PER_ADDRESS", 20u64)?,
+            lockout: Duration::from_secs(lockout),
+        };
+        for (key, value) in [
+            ("FERROCAT_LOGIN_LOCKOUT_SECONDS", lockout),
+            ("FERROCAT_LOGIN_MAX_FAILURES", login.max_failures),
+            ("FERROCAT_LOGIN_MAX_FAILURES_PER_ADDRESS", login.max_failures_per_address),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid { key: key.into(), value: "0".into(), reason: "must be at least 1".into() });
+            }
+        }
         Ok(Self {
+            login,
+            redis_url: SecretString::from(redis_url),
+            redis_prefix: env.string_or("FERROCAT_REDIS_PREFIX", "ferrocat:"),
+            webhook_rate_limit: env.parse_or("FERROCAT_WEBHOOK_RATE_LIMIT", 600u64)?,
+            webhook_rate_window: Duration::from_secs(webhook_rate_window),
             addr: env.parse_or("FERROCAT_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
             database_url: SecretString::from(env.required("FERROCAT_DATABASE_URL")?),
             public_url: public_url.trim_end_matches('/').to_owned(),

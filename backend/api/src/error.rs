@@ -23,6 +23,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 with `Retry-After: retry_after` seconds.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     #[error("{detail}")]
     Unprocessable { detail: String, errors: Vec<Value> },
     #[error("{0}")]
@@ -45,6 +48,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::ExecutionFailed(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -59,6 +63,10 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::TooManyRequests { detail, retry_after } = &self {
+            let headers = [(axum::http::header::RETRY_AFTER, retry_after.to_string())];
+            return (StatusCode::TOO_MANY_REQUESTS, headers, Json(json!({"detail": detail}))).into_response();
+        }
         let body = match &self {
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
@@ -88,6 +96,26 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
                 _ => ApiError::BadRequest(rejection.body_text()),
             },
         }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    /// A query string that does not fit is a 422 naming the parameter.
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        let text = rejection.body_text();
+        let msg = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
+        let loc = match field_of(&msg).as_str() {
+            "body" => "query".to_owned(),
+            field => format!("query.{field}"),
+        };
+        ApiError::Unprocessable { detail: format!("invalid query string: {msg}"), errors: vec![json!({"loc": loc, "msg": msg})] }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    /// A path segment that does not parse names nothing that exists: 404.
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::NotFound(format!("no such resource: {}", rejection.body_text()))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The ferrocat api: REST for people and systems, and the public webhook receiver. It keeps
-//! definitions, webhooks, users and secrets in Postgres and reads runs from Temporal.
+//! definitions, webhooks, users and secrets in Postgres, counters in Redis, and reads runs from
+//! Temporal.
 
 pub mod api_keys;
 pub mod auth;
@@ -7,7 +8,9 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod rate_limit;
 pub mod runs;
+pub mod schedules;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -26,7 +29,9 @@ pub use state::AppState;
 pub async fn build(config: ApiConfig) -> anyhow::Result<(AppState, Router)> {
     let db = ferrocat_shared::db::connect(config.database_url.expose_secret(), 20).await.context("connecting to Postgres")?;
     let temporal = config.temporal.connect_patiently(Duration::from_secs(30)).await?;
-    let state = AppState { db, temporal, config: Arc::new(config) };
+    let redis = redis::Client::open(config.redis_url.expose_secret()).context("opening the Redis client")?;
+    let limiter = rate_limit::RateLimiter::new(redis, &config.redis_prefix);
+    let state = AppState { db, temporal, config: Arc::new(config), limiter };
     auth::bootstrap(&state).await.context("bootstrapping the first admin")?;
     reseal_secrets(&state).await.context("re-sealing secrets under the current key")?;
     Ok((state.clone(), http::api_router(state)))

@@ -35,7 +35,7 @@ pub struct NewRun {
     pub trigger_type: &'static str,
 }
 
-fn json_payload(value: &impl Serialize) -> Result<Payload, ApiError> {
+pub(crate) fn json_payload(value: &impl Serialize) -> Result<Payload, ApiError> {
     Ok(Payload {
         metadata: HashMap::from([("encoding".to_owned(), b"json/plain".to_vec())]),
         data: serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.into()))?,
@@ -56,11 +56,11 @@ fn decode_first(payloads: Option<&temporalio_common::protos::temporal::api::comm
     payloads.and_then(|p| p.payloads.first()).map(decode_payload).unwrap_or(Value::Null)
 }
 
-/// Starts a run and returns its execution id once Temporal has accepted it.
-pub async fn start(state: &AppState, run: NewRun) -> Result<String, ApiError> {
-    let exec_id = ferrocat_shared::ids::new_execution_id(run.workflow_id);
-    let timeout = run.dsl.config.timeout;
-    let args = DslRunArgs {
+/// The input of a run: the definition, the trigger, and the workspace's variables of the run's
+/// environment (`VARS`), read now so the run sees one consistent set.
+pub async fn run_args(state: &AppState, run: NewRun) -> Result<DslRunArgs, ApiError> {
+    let vars = crate::db::variables::resolve(&state.db, run.workspace_id, &run.dsl.config.environment).await?;
+    Ok(DslRunArgs {
         wf_id: ferrocat_shared::ids::workflow_id(run.workflow_id),
         workspace_id: run.workspace_id,
         version: run.version,
@@ -68,7 +68,15 @@ pub async fn start(state: &AppState, run: NewRun) -> Result<String, ApiError> {
         trigger: run.trigger,
         trigger_type: run.trigger_type.to_owned(),
         executor_queue: state.config.temporal.executor_queue.clone(),
-    };
+        vars,
+    })
+}
+
+/// Starts a run and returns its execution id once Temporal has accepted it.
+pub async fn start(state: &AppState, run: NewRun) -> Result<String, ApiError> {
+    let exec_id = ferrocat_shared::ids::new_execution_id(run.workflow_id);
+    let timeout = run.dsl.config.timeout;
+    let args = run_args(state, run).await?;
     let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.clone())
         .maybe_execution_timeout((timeout > 0.0).then(|| Duration::from_secs_f64(timeout)))
         .build();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::ApiConfig;
+use crate::rate_limit::RateLimiter;
 
 /// Cheap to clone: pools and clients are shared.
 #[derive(Clone)]
@@ -12,4 +13,6 @@ pub struct AppState {
     pub db: PgPool,
     pub temporal: temporalio_client::Client,
     pub config: Arc<ApiConfig>,
+    /// Counters in Redis (webhook rate limits, sign-in failures).
+    pub limiter: RateLimiter,
 }

@@ -89,6 +89,10 @@ pub struct DslRunArgs {
     pub trigger_type: String,
     /// Queue the executor polls; recorded so replays schedule alike.
     pub executor_queue: String,
+    /// `VARS`: name → `{key: value}`, the workspace's variables of the run's environment as the
+    /// api read them when it started the run (absent in runs started before variables existed).
+    #[serde(default)]
+    pub vars: Map<String, Value>,
 }
 
 /// Identity of the run an action belongs to.

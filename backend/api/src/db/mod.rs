@@ -1,8 +1,10 @@
 //! Repositories: one module per aggregate, each function taking an executor or transaction.
 
+pub mod schedules;
 pub mod secrets;
 pub mod service_accounts;
 pub mod users;
+pub mod variables;
 pub mod webhooks;
 pub mod workflows;
 pub mod workspaces;

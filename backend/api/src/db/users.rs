@@ -96,3 +96,13 @@ pub async fn delete_session(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx:
     sqlx::query!("DELETE FROM sessions WHERE token_hash = $1", token_hash).execute(db).await?;
     Ok(())
 }
+
+/// Every user, oldest first.
+pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as!(
+        User,
+        "SELECT id, email, is_superuser, is_active, created_at, last_login_at FROM users ORDER BY created_at, id"
+    )
+    .fetch_all(db)
+    .await
+}

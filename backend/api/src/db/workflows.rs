@@ -213,3 +213,24 @@ pub async fn versions(db: impl PgExecutor<'_>, workspace_id: Uuid, workflow_id: 
     .fetch_all(db)
     .await
 }
+
+/// Replaces a workflow's draft (and its title and description) with a committed version's
+/// content; `None` when the workflow or the version does not exist.
+pub async fn restore(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid, version: i32) -> sqlx::Result<Option<WorkflowRow>> {
+    sqlx::query_as!(
+        WorkflowRow,
+        r#"UPDATE workflows w SET draft = d.content,
+               title = COALESCE(d.content::jsonb ->> 'title', w.title),
+               description = COALESCE(d.content::jsonb ->> 'description', w.description),
+               updated_at = now()
+           FROM workflow_definitions d
+           WHERE w.workspace_id = $1 AND w.id = $2 AND d.workflow_id = w.id AND d.version = $3
+           RETURNING w.id, w.workspace_id, w.title, w.description, w.status, w.alias, w.version, w.draft,
+                     w.created_at, w.updated_at"#,
+        workspace_id,
+        id,
+        version
+    )
+    .fetch_optional(db)
+    .await
+}

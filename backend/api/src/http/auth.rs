@@ -1,7 +1,14 @@
 //! `POST /auth/login` (form `username`, `password`; 204 with a session cookie),
-//! `POST /auth/logout`, `GET /users/me`.
+//! `POST /auth/logout`, `GET /users/me`, `GET /users` (superusers).
+//!
+//! Failed sign-ins are counted in Redis per account name (whether or not the account exists)
+//! and per client address; past the limit, attempts get 429 with `Retry-After` until the window
+//! closes, without checking the password, so a locked account answers alike whether it exists.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -10,8 +17,10 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
-use crate::auth::{self, Principal, SESSION_COOKIE};
+use super::client_ip;
+use crate::auth::{self, AuthUser, Principal, SESSION_COOKIE};
 use crate::db::{users, workspaces};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,6 +30,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/users/me", get(get_me))
+        .route("/users", get(list_users))
 }
 
 #[derive(Deserialize)]
@@ -29,8 +39,44 @@ struct LoginForm {
     password: String,
 }
 
+/// The lockout buckets of a sign-in attempt: its account name and its client address.
+fn login_buckets(username: &str, ip: std::net::IpAddr) -> [String; 2] {
+    // Hashed so that the names people type (sometimes a password) are not Redis keys.
+    let account = hex::encode(sha2::Sha256::digest(username.trim().to_lowercase().as_bytes()));
+    [format!("login:account:{account}"), format!("login:address:{ip}")]
+}
+
+/// 429 when the account or the address has failed too often in the window. Redis errors let the
+/// attempt through (logged): the password check still guards the account.
+async fn check_lockout(state: &AppState, buckets: &[String; 2]) -> Result<(), ApiError> {
+    let limits = state.config.login;
+    let mut retry_after = 0;
+    for (bucket, max) in buckets.iter().zip([limits.max_failures, limits.max_failures_per_address]) {
+        match state.limiter.peek(bucket, max - 1, limits.lockout).await {
+            Ok(decision) if !decision.allowed => retry_after = retry_after.max(decision.retry_after_seconds()),
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "sign-in lockout unavailable; attempt let through"),
+        }
+    }
+    if retry_after > 0 {
+        return Err(ApiError::TooManyRequests { detail: "LOGIN_TOO_MANY_ATTEMPTS".into(), retry_after });
+    }
+    Ok(())
+}
+
+async fn count_failure(state: &AppState, buckets: &[String; 2]) {
+    let limits = state.config.login;
+    for (bucket, max) in buckets.iter().zip([limits.max_failures, limits.max_failures_per_address]) {
+        if let Err(error) = state.limiter.hit_and_hold(bucket, max, limits.lockout).await {
+            tracing::error!(error = %error, "sign-in failure not counted");
+        }
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -38,6 +84,8 @@ async fn login(
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("request body is too large".into()),
         _ => ApiError::BadRequest(format!("login expects form fields username and password: {}", e.body_text())),
     })?;
+    let buckets = login_buckets(&form.username, client_ip(peer, &headers));
+    check_lockout(&state, &buckets).await?;
     let found = users::find_credentials(&state.db, form.username.trim()).await?;
     // Verify against a fixed hash when the user is unknown so timing does not reveal accounts.
     let (user, hash) = match found {
@@ -50,8 +98,16 @@ async fn login(
         .map_err(|e| ApiError::Internal(e.into()))?;
     let user = match user {
         Some(user) if ok && user.is_active => user,
-        _ => return Err(ApiError::BadRequest("LOGIN_BAD_CREDENTIALS".into())),
+        _ => {
+            count_failure(&state, &buckets).await;
+            return Err(ApiError::BadRequest("LOGIN_BAD_CREDENTIALS".into()));
+        }
     };
+    // A success forgets the account's failures (not the address's: one good password there
+    // must not reset guessing at other accounts).
+    if let Err(error) = state.limiter.reset(&buckets[0]).await {
+        tracing::error!(error = %error, "sign-in failures not cleared");
+    }
     let (token, token_hash) = auth::new_session_token();
     let expires = chrono::Utc::now() + chrono::Duration::seconds(state.config.session_ttl_seconds);
     users::insert_session(&state.db, &token_hash, user.id, expires).await?;
@@ -111,4 +167,12 @@ async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<J
         "last_login_at": user.last_login_at,
         "workspaces": workspaces,
     })))
+}
+
+/// `GET /users`: every account, for superusers (403 for anyone else, and for API keys).
+async fn list_users(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Vec<users::User>>, ApiError> {
+    if !user.is_superuser {
+        return Err(ApiError::Forbidden("listing users needs a superuser".into()));
+    }
+    Ok(Json(users::list(&state.db).await?))
 }

@@ -2,7 +2,7 @@
 //! per-action events, all from Temporal.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,7 +15,7 @@ use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::ids;
 use ferrocat_shared::temporal::DSL_WORKFLOW;
 
-use super::JsonBody;
+use super::{JsonBody, Path, Query};
 use super::workflows::load;
 use crate::auth::{Role, WorkspaceAccess};
 use crate::db::workflows;
@@ -115,9 +115,15 @@ async fn list_executions(
 /// for malformed ids and runs of other workspaces' workflows.
 async fn resolve_execution(state: &AppState, access: &WorkspaceAccess, execution_id: &str) -> Result<String, ApiError> {
     let not_found = || ApiError::NotFound(format!("execution {execution_id} not found"));
-    let workflow_id = ids::parse_execution_id(execution_id).map_err(|_| not_found())?;
+    // Runs a schedule started carry Temporal's `-<scheduled time>` after their id.
+    let unsuffixed = match execution_id.find("exec_") {
+        Some(at) => &execution_id[..execution_id[at..].find('-').map_or(execution_id.len(), |end| at + end)],
+        None => execution_id,
+    };
+    let workflow_id = ids::parse_execution_id(unsuffixed).map_err(|_| not_found())?;
     workflows::get(&state.db, access.workspace_id, workflow_id).await?.ok_or_else(not_found)?;
-    Ok(execution_id.replacen(':', "/", 1))
+    // `wf_…:exec_…` is accepted for `wf_…/exec_…`; a scheduled run's time has colons of its own.
+    Ok(if execution_id.contains('/') { execution_id.to_owned() } else { execution_id.replacen(':', "/", 1) })
 }
 
 async fn get_execution(

@@ -5,8 +5,11 @@ mod auth;
 mod executions;
 mod health;
 mod registry;
+mod schedules;
 mod secrets;
 mod service_accounts;
+mod validate;
+mod variables;
 mod webhooks;
 mod workflows;
 mod workspaces;
@@ -27,12 +30,58 @@ pub fn api_router(state: AppState) -> Router {
         .merge(workflows::router())
         .merge(webhooks::router())
         .merge(executions::router())
+        .merge(schedules::router())
         .merge(secrets::router())
+        .merge(variables::router())
         .merge(registry::router())
         .merge(service_accounts::router())
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `axum::extract::Query` whose rejections are [`ApiError`]s (422 naming the parameter).
+pub(crate) struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
+
+/// `axum::extract::Path` whose rejections are [`ApiError`]s (JSON 404).
+pub(crate) struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
+
+/// Unknown routes answer in the one JSON error shape.
+async fn no_route() -> crate::error::ApiError {
+    crate::error::ApiError::NotFound("no such route".into())
+}
+
+/// A known route with another method answers in the one JSON error shape.
+async fn no_method() -> crate::error::ApiError {
+    crate::error::ApiError::MethodNotAllowed("method not allowed on this route".into())
 }
 
 /// A JSON request body whose rejections become [`ApiError`]s (400, 413 or 422 with the field).
@@ -49,4 +98,15 @@ where
         let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
         Ok(JsonBody(value))
     }
+}
+
+/// The client address: `X-Real-IP` as set by the edge when the request came through it
+/// (a loopback peer), else the peer itself.
+pub(crate) fn client_ip(peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+    if peer.ip().is_loopback()
+        && let Some(ip) = headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+    {
+        return ip;
+    }
+    peer.ip()
 }

@@ -1,12 +1,12 @@
 //! `GET /registry/actions` and `GET /registry/actions/{name}`: the built-in actions.
 
-use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use ferrocat_shared::registry::{ActionSpec, REGISTRY};
 
+use super::Path;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -2,7 +2,7 @@
 //! `POST /secrets/{id}` (update), `DELETE /secrets/{id}`. Values are sealed on the way in and
 //! never come back out: reads return key names only, and nothing here logs a value.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::JsonBody;
+use super::{JsonBody, Path, Query};
+use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{Role, WorkspaceAccess};
 use crate::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
 use crate::error::{ApiError, ResultExt};
@@ -70,38 +71,9 @@ fn default_environment() -> String {
     "default".into()
 }
 
-fn invalid(loc: &str, msg: String) -> ApiError {
-    ApiError::Unprocessable { detail: msg.clone(), errors: vec![json!({"loc": loc, "msg": msg})] }
-}
-
-/// Names are used in expressions (`SECRETS.name.KEY`): identifiers only.
-fn check_identifier(loc: &str, text: &str, max: usize) -> Result<(), ApiError> {
-    let mut chars = text.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if !first_ok || text.len() > max || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(invalid(loc, format!("{loc} must be letters, digits and underscores (not first), at most {max} characters")));
-    }
-    Ok(())
-}
-
-fn check_environment(text: &str) -> Result<(), ApiError> {
-    if text.is_empty() || text.len() > 100 || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(invalid("environment", "environment must be 1-100 letters, digits, '-' or '_'".into()));
-    }
-    Ok(())
-}
-
 fn check_type(kind: &str) -> Result<(), ApiError> {
     if !TYPES.contains(&kind) {
         return Err(invalid("type", format!("type must be one of {}", TYPES.join(", "))));
-    }
-    Ok(())
-}
-
-fn check_tags(tags: &Value) -> Result<(), ApiError> {
-    let ok = tags.as_object().is_some_and(|m| m.values().all(Value::is_string));
-    if !ok {
-        return Err(invalid("tags", "tags must be an object of strings".into()));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! (Tracecat's paths): list, create, get, disable, enable; keys: list, create (the key is in
 //! that one response only), revoke. Workspace admins only, signed in as a person.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::JsonBody;
+use super::{JsonBody, Path};
 use crate::api_keys;
 use crate::auth::{Role, WorkspaceAccess};
 use crate::db::service_accounts::{self, ApiKeyRow, ServiceAccountRow};

@@ -1,13 +1,16 @@
-//! Webhooks. Management under `/workflows/{id}/webhook`; the public receiver at
-//! `/webhooks/{workflow_id}/{secret}` (start a run, answer once Temporal accepted it) and
-//! `/webhooks/{workflow_id}/{secret}/wait` (answer with the run's result).
+//! Webhooks. Management under `/workflows/{id}/webhook` (and its optional API key under
+//! `/workflows/{id}/webhook/api-key`); the public receiver at `/webhooks/{workflow_id}/{secret}`
+//! (start a run, answer once Temporal accepted it) and `/webhooks/{workflow_id}/{secret}/wait`
+//! (answer with the run's result). Checks, in order: the webhook exists, the secret matches
+//! (constant time), the per-webhook rate limit (429), online (400), method (405), client address
+//! (403), the API key when the webhook has one (401), then the body.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -21,9 +24,11 @@ use uuid::Uuid;
 use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::ids;
 
+use super::{Path, Query, client_ip};
 use super::workflows::{load, parse_workflow_path};
 use crate::auth::{Role, WorkspaceAccess};
-use crate::db::webhooks::{self, WebhookRow, WebhookSettings};
+use crate::api_keys;
+use crate::db::webhooks::{self, WebhookKeyRow, WebhookRow, WebhookSettings};
 use crate::db::workflows;
 use crate::error::ApiError;
 use crate::runs::{self, NewRun};
@@ -32,6 +37,8 @@ use crate::state::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/workflows/{workflow_id}/webhook", get(get_webhook).post(create_webhook).patch(create_webhook))
+        .route("/workflows/{workflow_id}/webhook/api-key", post(create_webhook_api_key).delete(delete_webhook_api_key))
+        .route("/workflows/{workflow_id}/webhook/api-key/revoke", post(revoke_webhook_api_key))
         .route("/webhooks/{workflow_id}/{secret}", any(receive_webhook))
         .route("/webhooks/{workflow_id}/{secret}/wait", post(receive_webhook_wait))
 }
@@ -45,7 +52,17 @@ pub fn webhook_secret(webhook_id: Uuid, signing_secret: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-fn read_model(state: &AppState, row: &WebhookRow) -> Value {
+/// The header that carries a webhook's API key.
+pub const API_KEY_HEADER: &str = "x-tracecat-api-key";
+
+fn key_model(key: Option<&WebhookKeyRow>) -> Value {
+    match key {
+        Some(key) => json!({"preview": key.preview, "created_at": key.created_at, "revoked_at": key.revoked_at}),
+        None => Value::Null,
+    }
+}
+
+fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>) -> Value {
     let secret = webhook_secret(row.id, state.config.signing_secret.expose_secret());
     let wf = ids::workflow_id(row.workflow_id);
     json!({
@@ -57,6 +74,7 @@ fn read_model(state: &AppState, row: &WebhookRow) -> Value {
         "methods": row.methods,
         "allowlisted_cidrs": row.allowlisted_cidrs,
         "include_headers": row.include_headers,
+        "api_key": key_model(key),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     })
@@ -159,7 +177,8 @@ async fn get_webhook(
     let row = webhooks::for_workflow(&state.db, workflow.id)
         .await?
         .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
-    Ok(Json(read_model(&state, &row)))
+    let key = webhooks::api_key(&state.db, row.id).await?;
+    Ok(Json(read_model(&state, &row, key.as_ref())))
 }
 
 async fn create_webhook(
@@ -178,7 +197,63 @@ async fn create_webhook(
     let current = webhooks::for_workflow(&state.db, workflow.id).await?;
     let settings = validate_settings(update, current.as_ref())?;
     let row = webhooks::upsert(&state.db, access.workspace_id, workflow.id, &settings).await?;
-    Ok(Json(read_model(&state, &row)))
+    let key = webhooks::api_key(&state.db, row.id).await?;
+    Ok(Json(read_model(&state, &row, key.as_ref())))
+}
+
+/// The caller's workflow's webhook, for key management (editor role, people only).
+async fn webhook_for_keys(state: &AppState, access: &WorkspaceAccess, workflow_id: &str) -> Result<(WebhookRow, Option<Uuid>), ApiError> {
+    let user = access.require_user(Role::Editor)?.id;
+    let workflow = load(state, access, workflow_id).await?;
+    let row = webhooks::for_workflow(&state.db, workflow.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
+    Ok((row, Some(user)))
+}
+
+/// `POST /workflows/{id}/webhook/api-key`: issues the webhook's key, replacing any previous one
+/// (rotation). The key is in this answer only.
+async fn create_webhook_api_key(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (webhook, user) = webhook_for_keys(&state, &access, &workflow_id).await?;
+    let (key, hash, preview) = api_keys::generate_webhook_key();
+    let row = webhooks::put_api_key(&state.db, webhook.id, &hash, &preview, user).await?;
+    tracing::info!(webhook_id = %webhook.id, "webhook API key issued");
+    let mut body = key_model(Some(&row));
+    body["api_key"] = Value::String(key);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `POST /workflows/{id}/webhook/api-key/revoke`: the key stops working and, until a new one is
+/// issued or the key is deleted, so does the webhook.
+async fn revoke_webhook_api_key(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (webhook, _) = webhook_for_keys(&state, &access, &workflow_id).await?;
+    if !webhooks::revoke_api_key(&state.db, webhook.id).await? {
+        return Err(ApiError::NotFound("this webhook has no active API key".into()));
+    }
+    tracing::info!(webhook_id = %webhook.id, "webhook API key revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /workflows/{id}/webhook/api-key`: the webhook no longer needs a key.
+async fn delete_webhook_api_key(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (webhook, _) = webhook_for_keys(&state, &access, &workflow_id).await?;
+    if !webhooks::delete_api_key(&state.db, webhook.id).await? {
+        return Err(ApiError::NotFound("this webhook has no API key".into()));
+    }
+    tracing::info!(webhook_id = %webhook.id, "webhook API key deleted");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, Default)]
@@ -198,17 +273,6 @@ struct Accepted {
     dsl: Workflow,
     version: i32,
     trigger: Value,
-}
-
-/// The client address: `X-Real-IP` as set by the edge when the request came through it
-/// (a loopback peer), else the peer itself.
-fn client_ip(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if peer.ip().is_loopback()
-        && let Some(ip) = headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
-    {
-        return ip;
-    }
-    peer.ip()
 }
 
 fn parse_payload(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
@@ -259,6 +323,7 @@ async fn accept(
     if !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
         return Err(ApiError::Unauthorized("invalid webhook secret".into()));
     }
+    check_rate(state, &webhook).await?;
     if webhook.status != "online" {
         return Err(ApiError::BadRequest("Webhook is offline".into()));
     }
@@ -272,6 +337,15 @@ async fn accept(
             return Err(ApiError::Forbidden("client address is not allowed for this webhook".into()));
         }
     }
+    if let Some(key) = webhooks::api_key_credential(&state.db, webhook.id).await? {
+        if key.revoked {
+            return Err(ApiError::Unauthorized("the webhook API key was revoked".into()));
+        }
+        let presented = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !api_keys::verify_webhook_key(presented, &key.secret_hash) {
+            return Err(ApiError::Unauthorized(format!("missing or invalid {API_KEY_HEADER} header")));
+        }
+    }
     let definition = workflows::definition(&state.db, webhook.workspace_id, id, None)
         .await?
         .ok_or_else(|| ApiError::NotFound("the workflow has no committed definition".into()))?;
@@ -280,7 +354,7 @@ async fn accept(
     if webhook.include_headers {
         let mut header_map = Map::new();
         for (name, value) in headers {
-            if name.as_str() != "x-tracecat-api-key" {
+            if name.as_str() != API_KEY_HEADER {
                 header_map.insert(name.as_str().into(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
             }
         }
@@ -295,6 +369,27 @@ async fn accept(
     ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Accepted { webhook, dsl, version: definition.version, trigger })
+}
+
+/// Counts the request against its webhook's window in Redis; 429 with `Retry-After` beyond the
+/// limit. When Redis cannot answer the request is let through (and the failure logged): the
+/// limit protects capacity, and the secret, not the limit, guards access.
+async fn check_rate(state: &AppState, webhook: &WebhookRow) -> Result<(), ApiError> {
+    let limit = state.config.webhook_rate_limit;
+    if limit == 0 {
+        return Ok(());
+    }
+    match state.limiter.hit(&format!("webhook:{}", webhook.id), limit, state.config.webhook_rate_window).await {
+        Ok(decision) if !decision.allowed => Err(ApiError::TooManyRequests {
+            detail: "too many requests for this webhook".into(),
+            retry_after: decision.retry_after_seconds(),
+        }),
+        Ok(_) => Ok(()),
+        Err(error) => {
+            tracing::error!(webhook_id = %webhook.id, error = %error, "webhook rate limit unavailable; request let through");
+            Ok(())
+        }
+    }
 }
 
 async fn receive_webhook(

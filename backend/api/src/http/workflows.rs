@@ -1,8 +1,9 @@
-//! Workflows: import/create, list, get, update, delete, commit (validated, new immutable
-//! version), list versions, read a committed definition, and export (Tracecat's format).
+//! Workflows: import/create, list, get, update, delete, validate (a document or the draft),
+//! commit (validated, new immutable version), list versions, read a committed definition,
+//! restore one into the draft, and export (Tracecat's format).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,7 +17,7 @@ use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::ids;
 
 use crate::auth::{Role, WorkspaceAccess};
-use super::JsonBody;
+use super::{JsonBody, Path, Query};
 use crate::db::workflows::{self, WorkflowChanges, WorkflowRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
@@ -28,6 +29,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/workflows/{workflow_id}/commit", post(commit_workflow))
         .route("/workflows/{workflow_id}/definition", get(get_definition))
         .route("/workflows/{workflow_id}/definitions", get(list_definitions))
+        .route("/workflows/{workflow_id}/definitions/{version}/restore", post(restore_definition))
+        .route("/workflows/validate", post(validate_document))
+        .route("/workflows/{workflow_id}/validate", post(validate_draft))
         .route("/workflows/{workflow_id}/export", get(export_workflow))
 }
 
@@ -181,6 +185,51 @@ async fn get_workflow(
     Ok(Json(read_model(&row)))
 }
 
+/// `{valid, errors}` for a definition: parse errors and validation issues, each with a `loc`.
+fn validation_report(parsed: Result<Workflow, String>) -> Value {
+    let errors: Vec<Value> = match parsed {
+        Err(msg) => vec![json!({"loc": "definition", "msg": msg})],
+        Ok(dsl) => match dsl.validate() {
+            Ok(()) => Vec::new(),
+            Err(issues) => issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
+        },
+    };
+    json!({"valid": errors.is_empty(), "errors": errors})
+}
+
+/// `POST /workflows/validate`: checks a YAML or JSON document (a DSL definition or a Tracecat
+/// export) without storing anything; 200 with `{valid, errors}`.
+async fn validate_document(_access: WorkspaceAccess, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
+    Ok(Json(validation_report(Workflow::parse(text).map_err(|e| e.to_string()))))
+}
+
+/// `POST /workflows/{id}/validate`: checks the draft as a commit would; 200 with `{valid, errors}`.
+async fn validate_draft(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let row = load(&state, &access, &workflow_id).await?;
+    Ok(Json(validation_report(serde_json::from_value(row.draft).map_err(|e| e.to_string()))))
+}
+
+/// `POST /workflows/{id}/definitions/{version}/restore`: the draft becomes that version again
+/// (commit it to run it); versions themselves never change.
+async fn restore_definition(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path((workflow_id, version)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Role::Editor)?;
+    let row = load(&state, &access, &workflow_id).await?;
+    let not_found = || ApiError::NotFound(format!("workflow {workflow_id} has no version {version}"));
+    let number: i32 = version.parse().map_err(|_| not_found())?;
+    let restored = workflows::restore(&state.db, access.workspace_id, row.id, number).await?.ok_or_else(not_found)?;
+    tracing::info!(workflow_id = %row.id, version = number, "definition restored into the draft");
+    Ok(Json(read_model(&restored)))
+}
+
 async fn commit_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -295,6 +344,10 @@ async fn delete_workflow(
 ) -> Result<StatusCode, ApiError> {
     access.require(Role::Admin)?;
     let row = load(&state, &access, &workflow_id).await?;
+    // Its schedules go first, so no Temporal schedule outlives the workflow it would start.
+    for schedule in crate::db::schedules::list(&state.db, access.workspace_id, Some(row.id)).await? {
+        crate::schedules::delete(&state, schedule.id).await?;
+    }
     if !workflows::delete(&state.db, access.workspace_id, row.id).await? {
         return Err(ApiError::NotFound(format!("workflow {workflow_id} not found")));
     }
@@ -340,9 +393,8 @@ async fn export_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
-    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     if query.format != "json" && query.format != "yaml" {
         return Err(ApiError::BadRequest("format must be json or yaml".into()));
     }

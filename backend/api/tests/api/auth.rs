@@ -95,3 +95,95 @@ async fn a_workspace_the_caller_is_not_in_does_not_exist_for_them() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["name"], "Other");
 }
+
+/// A sign-in attempt from `address` (as the edge forwards it).
+async fn login_from(app: &crate::common::TestApp, address: &str, email: &str, password: &str) -> reqwest::Response {
+    client()
+        .post(app.at("/auth/login"))
+        .header("x-real-ip", address)
+        .form(&[("username", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_an_account_known_or_not_alike_and_change_nothing() {
+    let app = crate::common::spawn_app_with(&[("FERROCAT_LOGIN_MAX_FAILURES", "3"), ("FERROCAT_LOGIN_LOCKOUT_SECONDS", "600")]).await;
+    let before = app.snapshot().await;
+    let mut locked = Vec::new();
+    for email in [ADMIN_EMAIL, "nobody@example.com"] {
+        for attempt in 0..3 {
+            let response = login_from(&app, "198.51.100.7", email, "wrong-password-entirely").await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{email} attempt {attempt}");
+        }
+        // Locked now: even the right password gets 429, without a session.
+        let response = login_from(&app, "198.51.100.8", email, ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{email}");
+        assert!(response.headers().get("set-cookie").is_none());
+        let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((590..=600).contains(&retry_after), "Retry-After {retry_after}");
+        locked.push(response.json::<Value>().await.unwrap());
+    }
+    assert_eq!(locked[0], locked[1], "a locked unknown account answers like a locked real one");
+    assert_eq!(locked[0]["detail"], "LOGIN_TOO_MANY_ATTEMPTS");
+    // Case and spaces do not make a new account name.
+    let response = login_from(&app, "198.51.100.9", " ADMIN@example.com ", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.snapshot().await, before);
+    // Another account is not affected.
+    app.create_user("other@example.com", "another-long-password", app.workspace_id, "viewer").await;
+    let response = login_from(&app, "198.51.100.7", "other@example.com", "another-long-password").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_lock_that_address_only() {
+    let app = crate::common::spawn_app_with(&[
+        ("FERROCAT_LOGIN_MAX_FAILURES_PER_ADDRESS", "4"),
+        ("FERROCAT_LOGIN_MAX_FAILURES", "100"),
+    ])
+    .await;
+    for i in 0..4 {
+        let response = login_from(&app, "203.0.113.5", &format!("guess{i}@example.com"), "wrong-password-entirely").await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    let response = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let response = login_from(&app, "2001:db8::5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "another address is not locked");
+}
+
+#[tokio::test]
+async fn a_lockout_ends_with_its_window_and_a_success_clears_the_count() {
+    let app = crate::common::spawn_app_with(&[("FERROCAT_LOGIN_MAX_FAILURES", "2"), ("FERROCAT_LOGIN_LOCKOUT_SECONDS", "2")]).await;
+    // One failure, then a success: the count starts again.
+    assert_eq!(login_from(&app, "192.0.2.1", ADMIN_EMAIL, "wrong-password-entirely").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(login_from(&app, "192.0.2.1", ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(login_from(&app, "192.0.2.1", ADMIN_EMAIL, "wrong-password-entirely").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(login_from(&app, "192.0.2.1", ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    for _ in 0..2 {
+        assert_eq!(login_from(&app, "192.0.2.1", ADMIN_EMAIL, "wrong-password-entirely").await.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(login_from(&app, "192.0.2.1", ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    crate::common::eventually(std::time::Duration::from_secs(6), "the lockout to end", || async {
+        let status = login_from(&app, "192.0.2.1", ADMIN_EMAIL, ADMIN_PASSWORD).await.status();
+        (status == StatusCode::NO_CONTENT).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn superusers_list_users_and_nobody_else_does() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let editor = app.user("editor@example.com", app.workspace_id, "admin").await;
+    let users: Value = admin.get(app.at("/users")).send().await.unwrap().json().await.unwrap();
+    let emails: Vec<&str> = users.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, vec![ADMIN_EMAIL, "editor@example.com"]);
+    assert!(!users.to_string().contains("hashed_password") && !users.to_string().contains("$argon2"));
+    // A workspace admin is not a superuser; an anonymous caller is nobody.
+    assert_eq!(editor.get(app.at("/users")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(client().get(app.at("/users")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}

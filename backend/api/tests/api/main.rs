@@ -6,5 +6,8 @@ mod common;
 mod auth;
 mod executions;
 mod secrets;
+mod schedules;
 mod service_accounts;
+mod variables;
+mod webhooks;
 mod workflows;

@@ -134,3 +134,82 @@ async fn the_registry_lists_every_built_in_action_to_signed_in_callers_only() {
     let missing = admin.get(app.at("/registry/actions/core.nope")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_committed_version_restores_into_the_draft_and_documents_validate_without_storing() {
+    let app = crate::common::spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    // Version 2 has a different title; restoring version 1 brings the first draft back.
+    let renamed = ECHO_WORKFLOW.replace("title: Echo", "title: Echo two");
+    let second: Value = admin
+        .post(app.at("/workflows"))
+        .header("content-type", "application/yaml")
+        .body(renamed)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let v1: Value = admin.get(app.at(&format!("/workflows/{wf}/definition?version=1"))).send().await.unwrap().json().await.unwrap();
+    let viewer = app.user("viewer@example.com", app.workspace_id, "viewer").await;
+    let before = app.snapshot().await;
+    assert_eq!(
+        viewer.post(app.at(&format!("/workflows/{wf}/definitions/1/restore"))).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    for missing in ["9", "x"] {
+        let response = admin.post(app.at(&format!("/workflows/{wf}/definitions/{missing}/restore"))).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    assert_eq!(app.snapshot().await, before);
+    let restored = admin.post(app.at(&format!("/workflows/{wf}/definitions/1/restore"))).send().await.unwrap();
+    assert_eq!(restored.status(), StatusCode::OK);
+    let restored: Value = restored.json().await.unwrap();
+    assert_eq!(restored["definition"], v1["content"]);
+    assert_eq!(restored["title"], "Echo");
+    assert!(second["id"].is_string());
+
+    let before = app.snapshot().await;
+    let valid: Value = admin
+        .post(app.at("/workflows/validate"))
+        .header("content-type", "application/yaml")
+        .body(ECHO_WORKFLOW)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(valid, json!({"valid": true, "errors": []}));
+    let broken = ECHO_WORKFLOW.replace("action: core.transform.reshape", "action: core.transform.reshape\n    depends_on: [nowhere]");
+    let invalid: Value =
+        admin.post(app.at("/workflows/validate")).body(broken).send().await.unwrap().json().await.unwrap();
+    assert_eq!(invalid["valid"], false, "{invalid}");
+    assert!(!invalid["errors"].as_array().unwrap().is_empty());
+    let garbage: Value = admin.post(app.at("/workflows/validate")).body("{{{").send().await.unwrap().json().await.unwrap();
+    assert_eq!((garbage["valid"].clone(), garbage["errors"][0]["loc"].clone()), (json!(false), json!("definition")));
+    let draft: Value = admin.post(app.at(&format!("/workflows/{wf}/validate"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(draft["valid"], true);
+    assert_eq!(app.snapshot().await, before, "validation stored something");
+}
+
+#[tokio::test]
+async fn unknown_routes_methods_and_bad_query_strings_answer_in_json() {
+    let app = crate::common::spawn_app().await;
+    let admin = app.admin().await;
+    let unknown = admin.get(app.at("/no/such/route")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["detail"], "no such route");
+    let method = admin.put(app.at("/workflows")).send().await.unwrap();
+    assert_eq!(method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(method.json::<Value>().await.unwrap()["detail"].is_string());
+    let query = admin.get(app.at("/workflows?limit=lots")).send().await.unwrap();
+    assert_eq!(query.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = query.json().await.unwrap();
+    assert_eq!(body["errors"][0]["loc"], "query.limit", "{body}");
+    let missing = admin.get(app.at("/workflow-executions")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.json::<Value>().await.unwrap()["errors"][0]["loc"], "query.workflow_id");
+}

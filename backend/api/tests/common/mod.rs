@@ -23,6 +23,8 @@ use ferrocat_shared::config::Env;
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
 pub const ENCRYPTION_KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f0112233445566778899aabbccddeeff00";
+/// The Redis every test api uses (its keys under a per-test prefix).
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// Requests larger than this are refused (413) by the test api.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -155,7 +157,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 async fn build(database_url: &str, extra: &[(&str, &str)]) -> (AppState, axum::Router) {
     let temporal = temporal().await;
     let max_body = MAX_BODY_BYTES.to_string();
+    // Redis keys of one test never meet another's.
+    let redis_prefix = format!("ferrocat-test:{}:", database_url.rsplit('/').next().unwrap_or_default());
     let mut vars = vec![
+        ("FERROCAT_REDIS_URL", REDIS_URL),
+        ("FERROCAT_REDIS_PREFIX", redis_prefix.as_str()),
         ("FERROCAT_DATABASE_URL", database_url),
         ("FERROCAT_SIGNING_SECRET", "test-signing-secret-0123456789"),
         ("FERROCAT_DB_ENCRYPTION_KEY", ENCRYPTION_KEY),
@@ -304,3 +310,99 @@ actions:
     args:
       value: ${{ TRIGGER }}
 "#;
+
+/// Polls `probe` until it returns `Some`, or panics with `what` after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A stand-in DSL worker on `task_queue`: it polls Temporal for workflow tasks and completes each
+/// run at once with its `trigger` as the result, so `/wait` has something to wait for without
+/// the real worker (which another crate owns). Runs until the returned task is aborted.
+pub fn echo_worker(state: &AppState, task_queue: &str) -> tokio::task::JoinHandle<()> {
+    use temporalio_client::NamespacedClient as _;
+    use temporalio_client::grpc::WorkflowService;
+    use temporalio_client::tonic::IntoRequest as _;
+    use temporalio_common::protos::temporal::api::command::v1::{
+        Command, CompleteWorkflowExecutionCommandAttributes, command::Attributes as CommandAttributes,
+    };
+    use temporalio_common::protos::temporal::api::common::v1::Payloads;
+    use temporalio_common::protos::temporal::api::enums::v1::CommandType;
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::{
+        PollWorkflowTaskQueueRequest, RespondWorkflowTaskCompletedRequest,
+    };
+
+    let mut client = state.temporal.clone();
+    let task_queue = task_queue.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let poll = PollWorkflowTaskQueueRequest {
+                namespace: client.namespace(),
+                task_queue: Some(TaskQueue { name: task_queue.clone(), kind: 1, ..Default::default() }),
+                identity: "api-test-echo-worker".into(),
+                ..Default::default()
+            };
+            let Ok(task) = WorkflowService::poll_workflow_task_queue(&mut client, poll.into_request()).await else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            let task = task.into_inner();
+            if task.task_token.is_empty() {
+                continue; // the long poll ended without a task
+            }
+            let input = task.history.iter().flat_map(|h| &h.events).find_map(|e| match &e.attributes {
+                Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => a.input.clone(),
+                _ => None,
+            });
+            let args: Value = input
+                .and_then(|p| p.payloads.into_iter().next())
+                .and_then(|p| serde_json::from_slice(&p.data).ok())
+                .unwrap_or(Value::Null);
+            let mut result = input_payload(&args["trigger"]);
+            result.metadata.insert("encoding".into(), b"json/plain".to_vec());
+            let complete = Command {
+                command_type: CommandType::CompleteWorkflowExecution as i32,
+                attributes: Some(CommandAttributes::CompleteWorkflowExecutionCommandAttributes(
+                    CompleteWorkflowExecutionCommandAttributes { result: Some(Payloads { payloads: vec![result] }) },
+                )),
+                ..Default::default()
+            };
+            let respond = RespondWorkflowTaskCompletedRequest {
+                task_token: task.task_token,
+                commands: vec![complete],
+                identity: "api-test-echo-worker".into(),
+                namespace: client.namespace(),
+                ..Default::default()
+            };
+            let _ = WorkflowService::respond_workflow_task_completed(&mut client, respond.into_request()).await;
+        }
+    })
+}
+
+fn input_payload(value: &Value) -> temporalio_common::protos::temporal::api::common::v1::Payload {
+    temporalio_common::protos::temporal::api::common::v1::Payload {
+        data: serde_json::to_vec(value).unwrap(),
+        ..Default::default()
+    }
+}
+
+/// The ids of the runs Temporal lists for a workflow (via the api), newest first.
+pub async fn runs_of(app: &TestApp, client: &Client, wf_id: &str) -> Vec<String> {
+    let response = client.get(app.at(&format!("/workflow-executions?workflow_id={wf_id}"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let listed: Value = response.json().await.unwrap();
+    listed.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+}

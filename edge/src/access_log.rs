@@ -26,7 +26,8 @@ pub struct AccessRecord<'a> {
     pub upstream_ms: Option<u64>,
     /// Total time in the edge.
     pub duration_ms: u64,
-    /// The TCP peer (never a client-sent header).
+    /// The client: the TCP peer, or the address trusted proxies forwarded (never what the
+    /// client itself claims).
     pub client_ip: Option<IpAddr>,
 }
 

@@ -10,6 +10,7 @@ use ferrocat_shared::config::{ConfigError, Env};
 use pingora::server::configuration::ServerConf;
 use url::Url;
 
+use crate::forwarded::TrustedProxies;
 use crate::routes::{RouteDefaults, RouteTable, UpstreamName};
 
 /// Everything the edge needs to start, validated.
@@ -41,6 +42,10 @@ pub struct EdgeConfig {
     pub tls: TlsConfig,
     /// What a client may send, and how long it may take.
     pub limits: ClientLimits,
+    /// Proxies in front of the edge whose `X-Forwarded-For` is believed
+    /// (`FERROCAT_EDGE_TRUSTED_PROXIES`: comma-separated CIDRs or addresses, IPv4 and IPv6;
+    /// default none: the TCP peer is always the client).
+    pub trusted_proxies: TrustedProxies,
     /// Loopback address of the Prometheus endpoint (`FERROCAT_EDGE_METRICS_ADDR`; off when
     /// unset).
     pub metrics_addr: Option<SocketAddr>,
@@ -277,6 +282,11 @@ impl EdgeConfig {
             resolve_interval: Duration::from_secs(10),
             tls: TlsConfig::from_env(env)?,
             limits,
+            trusted_proxies: match env.get("FERROCAT_EDGE_TRUSTED_PROXIES") {
+                None => TrustedProxies::default(),
+                Some(raw) => TrustedProxies::parse(raw)
+                    .map_err(|reason| invalid("FERROCAT_EDGE_TRUSTED_PROXIES", raw, reason))?,
+            },
             metrics_addr: metrics_addr(env)?,
         })
     }
@@ -620,6 +630,25 @@ mod tests {
         assert!(err.to_string().starts_with("--routes="), "{err}");
         assert!(err.to_string().contains("cannot read"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_and_checked() {
+        assert!(load(&[]).unwrap().trusted_proxies.is_empty());
+        let config = load(&[("FERROCAT_EDGE_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8")]).unwrap();
+        assert!(config.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(config.trusted_proxies.contains("fd00::1".parse().unwrap()));
+        assert!(
+            !config
+                .trusted_proxies
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        let err = load(&[("FERROCAT_EDGE_TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.1/8")]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key, .. } if key == "FERROCAT_EDGE_TRUSTED_PROXIES"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("host bits"), "{err}");
     }
 
     #[test]

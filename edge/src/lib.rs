@@ -19,6 +19,7 @@
 pub mod access_log;
 pub mod acme;
 pub mod config;
+pub mod forwarded;
 pub mod metrics;
 pub mod proxy;
 pub mod routes;
@@ -95,6 +96,7 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
                 acme: acme.clone(),
             }),
             config.limits.clone(),
+            config.trusted_proxies.clone(),
             metrics.clone(),
         ),
         "ferrocat edge",

@@ -18,6 +18,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use crate::access_log::{self, AccessRecord};
 use crate::acme::Acme;
 use crate::config::ClientLimits;
+use crate::forwarded::TrustedProxies;
 use crate::metrics::Metrics;
 use crate::routes::{self, Route, RouteTable};
 use crate::tls::HSTS;
@@ -35,6 +36,7 @@ pub struct Edge {
     upstreams: Arc<Upstreams>,
     https: Option<Https>,
     limits: ClientLimits,
+    trusted: TrustedProxies,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -54,6 +56,7 @@ impl Edge {
         upstreams: Arc<Upstreams>,
         https: Option<Https>,
         limits: ClientLimits,
+        trusted: TrustedProxies,
         metrics: Option<Arc<Metrics>>,
     ) -> Self {
         Self {
@@ -61,6 +64,7 @@ impl Edge {
             upstreams,
             https,
             limits,
+            trusted,
             metrics,
         }
     }
@@ -82,6 +86,10 @@ pub struct RequestCtx {
     path: String,
     /// Index of the chosen route in the table.
     route: Option<usize>,
+    /// The client: the peer, or what trusted proxies say (see [`crate::forwarded`]).
+    client: Option<IpAddr>,
+    /// `X-Forwarded-For` to send when the peer is a trusted proxy (else the client alone).
+    forwarded_for: Option<String>,
     upstream_started: Option<Instant>,
     upstream_elapsed: Option<Duration>,
     body_limit: u64,
@@ -98,6 +106,8 @@ impl ProxyHttp for Edge {
             ts: access_log::now_rfc3339(),
             path: String::new(),
             route: None,
+            client: None,
+            forwarded_for: None,
             upstream_started: None,
             upstream_elapsed: None,
             body_limit: 0,
@@ -122,6 +132,18 @@ impl ProxyHttp for Edge {
             )
             .await?;
             return Ok(true);
+        }
+        if let Some(peer) = peer_ip(session) {
+            if self.trusted.is_empty() {
+                ctx.client = Some(peer);
+            } else {
+                let sent = session.req_header().headers.get_all("x-forwarded-for");
+                let forwarded = self
+                    .trusted
+                    .resolve(peer, sent.iter().map(|v| v.as_bytes()));
+                ctx.client = Some(forwarded.client);
+                ctx.forwarded_for = Some(forwarded.chain);
+            }
         }
         let req = session.req_header();
         if !req.raw_path_is_utf8() {
@@ -244,16 +266,17 @@ impl ProxyHttp for Edge {
         })?;
         upstream.set_uri(uri);
 
-        let client_ip = client_ip(session);
         let host = public_host(session);
         let proto = if is_tls(session) { "https" } else { "http" };
 
-        // Replace, never append: a client-sent X-Forwarded-For or X-Real-IP is spoofable.
+        // Replaced, never passed on: a client-sent X-Forwarded-For or X-Real-IP is spoofable.
+        // Only a trusted proxy's chain is kept (and the peer appended), in `forwarded_for`.
         upstream.remove_header("x-forwarded-for");
         upstream.remove_header("x-real-ip");
         upstream.remove_header("x-forwarded-host");
-        if let Some(ip) = client_ip {
-            upstream.insert_header("x-forwarded-for", ip.to_string())?;
+        if let Some(ip) = ctx.client {
+            let chain = ctx.forwarded_for.take().unwrap_or_else(|| ip.to_string());
+            upstream.insert_header("x-forwarded-for", chain)?;
             if route.set_real_ip {
                 upstream.insert_header("x-real-ip", ip.to_string())?;
             }
@@ -355,7 +378,7 @@ impl ProxyHttp for Edge {
                 .upstream_elapsed
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             duration_ms: millis(ctx.started),
-            client_ip: client_ip(session),
+            client_ip: ctx.client.or_else(|| peer_ip(session)),
         }
         .emit();
     }
@@ -461,7 +484,7 @@ async fn redirect_to_https(session: &mut Session, https_port: u16) -> Result<()>
 }
 
 /// The TCP peer's address; `::ffff:a.b.c.d` is shown as `a.b.c.d`.
-fn client_ip(session: &Session) -> Option<IpAddr> {
+fn peer_ip(session: &Session) -> Option<IpAddr> {
     session
         .client_addr()
         .and_then(|addr| addr.as_inet())

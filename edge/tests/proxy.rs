@@ -393,3 +393,92 @@ async fn a_route_file_replaces_the_table() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_trusted_proxy_chain_is_appended_and_names_the_client() {
+    let (api, _) = spawn_echo("api").await;
+    let (ui, _) = spawn_echo("ui").await;
+    let upstreams = Upstreams {
+        api,
+        mcp: ui,
+        ui,
+        s3: ui,
+    };
+    let trusted = [(
+        "FERROCAT_EDGE_TRUSTED_PROXIES",
+        "10.0.0.0/8, 127.0.0.0/8".to_owned(),
+    )];
+    let edge = spawn_edge_with(&upstreams, &trusted).await;
+    // The peer (127.0.0.1) is trusted, so is the hop it names last; 198.51.100.7 is the client,
+    // and the spoofed 6.6.6.6 to its left cannot become it.
+    let sent = [
+        ("X-Forwarded-For", "6.6.6.6, 198.51.100.7"),
+        ("X-Forwarded-For", "10.1.2.3"),
+        ("X-Real-IP", "6.6.6.6"),
+    ];
+    let echo = raw_get(edge.addr, "/api/x", &sent).await.json();
+    assert_eq!(
+        header(&echo, "x-forwarded-for"),
+        ["6.6.6.6, 198.51.100.7, 10.1.2.3, 127.0.0.1"]
+    );
+    assert_eq!(header(&echo, "x-real-ip"), ["198.51.100.7"]);
+    let echo = raw_get(edge.addr, "/", &sent).await.json();
+    assert_eq!(
+        header(&echo, "x-forwarded-for"),
+        ["6.6.6.6, 198.51.100.7, 10.1.2.3, 127.0.0.1"]
+    );
+    assert!(header(&echo, "x-real-ip").is_empty(), "{echo}");
+    // Without a chain the trusted peer is the client.
+    let echo = raw_get(edge.addr, "/api/x", &[]).await.json();
+    assert_eq!(header(&echo, "x-forwarded-for"), ["127.0.0.1"]);
+    assert_eq!(header(&echo, "x-real-ip"), ["127.0.0.1"]);
+}
+
+#[tokio::test]
+async fn an_untrusted_peer_cannot_spoof_even_with_trusted_proxies_set() {
+    let (api, _) = spawn_echo("api").await;
+    let upstreams = Upstreams {
+        api,
+        mcp: api,
+        ui: api,
+        s3: api,
+    };
+    let trusted = [(
+        "FERROCAT_EDGE_TRUSTED_PROXIES",
+        "10.0.0.0/8,fd00::/8".to_owned(),
+    )];
+    let edge = spawn_edge_with(&upstreams, &trusted).await;
+    let sent = [
+        ("X-Forwarded-For", "6.6.6.6, 10.0.0.1"),
+        ("X-Real-IP", "6.6.6.6"),
+    ];
+    let echo = raw_get(edge.addr, "/api/x", &sent).await.json();
+    assert_eq!(header(&echo, "x-forwarded-for"), ["127.0.0.1"]);
+    assert_eq!(header(&echo, "x-real-ip"), ["127.0.0.1"]);
+}
+
+#[tokio::test]
+async fn trusted_proxies_work_over_ipv6() {
+    let (api, _) = spawn_echo("api").await;
+    let upstreams = Upstreams {
+        api,
+        mcp: api,
+        ui: api,
+        s3: api,
+    };
+    let free = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let settings = [
+        ("FERROCAT_EDGE_HTTP_ADDR", addr.to_string()),
+        ("FERROCAT_EDGE_TRUSTED_PROXIES", "::1/128".to_owned()),
+    ];
+    let edge = spawn_edge_with(&upstreams, &settings).await;
+    let sent = [("X-Forwarded-For", "[2001:db8::7]:4711")];
+    let echo = raw_get(edge.addr, "/api/x", &sent).await.json();
+    assert_eq!(
+        header(&echo, "x-forwarded-for"),
+        ["[2001:db8::7]:4711, ::1"]
+    );
+    assert_eq!(header(&echo, "x-real-ip"), ["2001:db8::7"]);
+}

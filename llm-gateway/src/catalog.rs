@@ -1,0 +1,239 @@
+//! The model catalog: which model names the gateway serves and, for each, the provider, the
+//! upstream model, the credential, the fallbacks and the limits. Loaded from TOML
+//! (`--models FILE` / `FERROCAT_LLM_GATEWAY_MODELS`) and validated whole at start.
+//!
+//! ```toml
+//! [providers.openai]
+//! kind = "openai"                      # openai | anthropic | azure | gemini | openai_compatible
+//! credential = "env:OPENAI_API_KEY"    # or "secret:NAME" (workspace secret), or passthrough = true
+//!
+//! [[models]]
+//! name = "gpt-4o-mini"                 # what callers ask for
+//! provider = "openai"
+//! upstream_model = "gpt-4o-mini"       # default: name
+//! fallbacks = ["claude-haiku"]         # other catalog models tried on 429/5xx/timeouts
+//! rpm = 600                            # requests per minute per workspace
+//! max_tokens = 4096                    # cap on max_tokens (and the default for Anthropic)
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::credentials::CredentialRef;
+use crate::providers::{self, Provider, ProviderEntry, ProviderKind};
+
+/// A catalog that cannot be used, with what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("model catalog: {0}")]
+pub struct CatalogError(String);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default)]
+    providers: BTreeMap<String, ProviderEntry>,
+    #[serde(default)]
+    models: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelEntry {
+    name: String,
+    provider: String,
+    upstream_model: Option<String>,
+    credential: Option<String>,
+    #[serde(default)]
+    fallbacks: Vec<String>,
+    rpm: Option<u64>,
+    max_tokens: Option<u64>,
+}
+
+/// Where and how one model is served.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The provider's catalog name.
+    pub provider_name: String,
+    /// The provider.
+    pub provider: Arc<dyn Provider>,
+    /// The model name sent upstream (the deployment name for Azure).
+    pub upstream_model: String,
+    /// The injected credential; `None` with passthrough or for a keyless local server.
+    pub credential: Option<CredentialRef>,
+    /// Forward the caller's credential headers instead.
+    pub passthrough: bool,
+}
+
+/// One model name callers can ask for.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The name callers use.
+    pub name: String,
+    /// Where it is served.
+    pub deployment: Deployment,
+    /// Other catalog models to try, in order, when this one fails with a retryable error.
+    pub fallbacks: Vec<String>,
+    /// Requests per minute per workspace.
+    pub rpm: Option<u64>,
+    /// Cap on a request's `max_tokens`.
+    pub max_tokens: Option<u64>,
+}
+
+/// The validated catalog.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    models: HashMap<String, Arc<Model>>,
+    order: Vec<String>,
+}
+
+impl Catalog {
+    /// Parses and validates a catalog from TOML.
+    pub fn parse(text: &str) -> Result<Self, CatalogError> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError(e.to_string()))?;
+        let mut providers = BTreeMap::new();
+        for (name, entry) in &file.providers {
+            let provider = providers::build(name, entry).map_err(CatalogError)?;
+            let credential = entry
+                .credential
+                .as_deref()
+                .map(CredentialRef::parse)
+                .transpose()
+                .map_err(|e| CatalogError(format!("provider {name:?}: {e}")))?;
+            if credential.is_some() && entry.passthrough {
+                return Err(CatalogError(format!("provider {name:?}: credential and passthrough exclude each other")));
+            }
+            if credential.is_none() && !entry.passthrough && entry.kind != ProviderKind::OpenAiCompatible {
+                return Err(CatalogError(format!("provider {name:?} needs a credential (or passthrough = true)")));
+            }
+            providers.insert(name.clone(), (provider, credential, entry.passthrough));
+        }
+        let mut catalog = Catalog::default();
+        for m in file.models {
+            let (provider, provider_credential, passthrough) = providers
+                .get(&m.provider)
+                .ok_or_else(|| CatalogError(format!("model {:?}: unknown provider {:?}", m.name, m.provider)))?;
+            let credential = match m.credential.as_deref() {
+                Some(raw) => {
+                    Some(CredentialRef::parse(raw).map_err(|e| CatalogError(format!("model {:?}: {e}", m.name)))?)
+                }
+                None => provider_credential.clone(),
+            };
+            let model = Model {
+                deployment: Deployment {
+                    provider_name: m.provider.clone(),
+                    provider: provider.clone(),
+                    upstream_model: m.upstream_model.unwrap_or_else(|| m.name.clone()),
+                    credential,
+                    passthrough: *passthrough,
+                },
+                name: m.name.clone(),
+                fallbacks: m.fallbacks,
+                rpm: m.rpm,
+                max_tokens: m.max_tokens,
+            };
+            if catalog.models.insert(m.name.clone(), Arc::new(model)).is_some() {
+                return Err(CatalogError(format!("model {:?} is listed twice", m.name)));
+            }
+            catalog.order.push(m.name);
+        }
+        for model in catalog.models.values() {
+            for f in &model.fallbacks {
+                if !catalog.models.contains_key(f) || f == &model.name {
+                    return Err(CatalogError(format!("model {:?}: fallback {f:?} is not another catalog model", model.name)));
+                }
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The model called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Model>> {
+        self.models.get(name)
+    }
+
+    /// Models in catalog order.
+    pub fn models(&self) -> impl Iterator<Item = &Arc<Model>> {
+        self.order.iter().filter_map(|n| self.models.get(n))
+    }
+
+    /// The deployments to try for `model`: its own, then each fallback's (not theirs in turn).
+    pub fn candidates(&self, model: &Arc<Model>) -> Vec<Arc<Model>> {
+        let mut out = vec![model.clone()];
+        out.extend(model.fallbacks.iter().filter_map(|f| self.models.get(f).cloned()));
+        out
+    }
+
+    /// Every `env:NAME` the catalog references, to snapshot at start.
+    pub fn env_credentials(&self) -> impl Iterator<Item = &str> {
+        self.models.values().filter_map(|m| match &m.deployment.credential {
+            Some(CredentialRef::Env(name)) => Some(name.as_str()),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+        [providers.oa]
+        kind = "openai"
+        credential = "env:OA_KEY"
+        [providers.local]
+        kind = "openai_compatible"
+        base_url = "http://127.0.0.1:11434/v1"
+        [providers.az]
+        kind = "azure"
+        base_url = "https://x.openai.azure.com"
+        api_version = "2024-10-21"
+        passthrough = true
+
+        [[models]]
+        name = "gpt"
+        provider = "oa"
+        upstream_model = "gpt-4o-mini"
+        fallbacks = ["llama"]
+        rpm = 5
+        [[models]]
+        name = "llama"
+        provider = "local"
+        [[models]]
+        name = "az"
+        provider = "az"
+    "#;
+
+    #[test]
+    fn parses_models_and_fallbacks() {
+        let c = Catalog::parse(EXAMPLE).unwrap();
+        let gpt = c.get("gpt").unwrap();
+        assert_eq!(gpt.deployment.upstream_model, "gpt-4o-mini");
+        assert_eq!(gpt.deployment.credential, Some(CredentialRef::Env("OA_KEY".into())));
+        assert_eq!(gpt.rpm, Some(5));
+        let names: Vec<_> = c.candidates(gpt).iter().map(|m| m.name.clone()).collect();
+        assert_eq!(names, ["gpt", "llama"]);
+        assert_eq!(c.get("llama").unwrap().deployment.upstream_model, "llama");
+        assert!(c.get("az").unwrap().deployment.passthrough);
+        assert_eq!(c.models().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["gpt", "llama", "az"]);
+        assert_eq!(c.env_credentials().collect::<Vec<_>>(), ["OA_KEY"]);
+    }
+
+    #[test]
+    fn rejects_bad_catalogs() {
+        let cases = [
+            ("[[models]]\nname='a'\nprovider='nope'", "unknown provider"),
+            ("[providers.p]\nkind='openai'", "needs a credential"),
+            ("[providers.p]\nkind='azure'\ncredential='env:K'\nbase_url='http://x'", "api_version"),
+            ("[providers.p]\nkind='openai'\ncredential='sk-raw'", "env:NAME"),
+            ("[providers.p]\nkind='openai'\ncredential='env:K'\n[[models]]\nname='a'\nprovider='p'\nfallbacks=['b']", "fallback"),
+            ("[providers.p]\nkind='openai'\ncredential='env:K'\n[[models]]\nname='a'\nprovider='p'\n[[models]]\nname='a'\nprovider='p'", "twice"),
+            ("[providers.p]\nkind='bogus'", "unknown variant"),
+        ];
+        for (toml, expected) in cases {
+            let err = Catalog::parse(toml).unwrap_err().to_string();
+            assert!(err.contains(expected), "{toml}: {err}");
+        }
+    }
+}

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod iocs;
+
 fn ctx() -> ExprContext {
     let mut c = ExprContext {
         trigger: json!({

@@ -1,5 +1,5 @@
 //! The `FN.*` function library: strings, regex, comparisons, logic, collections, math, objects,
-//! JSON/YAML, encoding/hashing and IP helpers, plus `.map` broadcasting.
+//! JSON/YAML, encoding/hashing, IP helpers and IOC extraction, plus `.map` broadcasting.
 //!
 //! Every function is pure and deterministic (it runs inside replayed workflow code), so the
 //! clock-based and random functions of Tracecat (`now`, `uuid4`, …) are not registered here.
@@ -7,6 +7,7 @@
 
 mod collections;
 mod encoding;
+mod iocs;
 mod logic;
 mod math;
 mod net;
@@ -18,6 +19,7 @@ use serde_json::{Map, Value};
 
 use self::collections::*;
 use self::encoding::*;
+use self::iocs::*;
 use self::logic::*;
 use self::math::*;
 use self::net::*;
@@ -153,6 +155,21 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("ipv6_in_subnet", ipv6_in_subnet),
     ("ipv4_is_public", ipv4_is_public),
     ("ipv6_is_public", ipv6_is_public),
+    // IOC extraction.
+    ("extract_asns", extract_asns),
+    ("extract_cves", extract_cves),
+    ("extract_domains", extract_domains),
+    ("extract_emails", extract_emails),
+    ("extract_md5", extract_md5),
+    ("extract_sha1", extract_sha1),
+    ("extract_sha256", extract_sha256),
+    ("extract_sha512", extract_sha512),
+    ("extract_ip", extract_ip),
+    ("extract_ipv4", extract_ipv4),
+    ("extract_ipv6", extract_ipv6),
+    ("extract_mac", extract_mac),
+    ("extract_urls", extract_urls),
+    ("normalize_email", normalize_email),
 ];
 
 /// Names of all registered functions, in registry order.
@@ -276,6 +293,15 @@ pub(super) fn opt_str_at(args: &[Value], i: usize) -> Result<Option<&str>, ExprE
     match args.get(i) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => str_at(args, i).map(Some),
+    }
+}
+
+/// An optional flag: absent or `None` is `False`, as the Python defaults are.
+pub(super) fn opt_bool_at(args: &[Value], i: usize) -> Result<bool, ExprError> {
+    match args.get(i) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(wrong_type(i, "bool", other)),
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 
 mod iocs;
+mod tables;
 
 fn ctx() -> ExprContext {
     let mut c = ExprContext {

@@ -1,5 +1,6 @@
 //! The `FN.*` function library: strings, regex, comparisons, logic, collections, math, objects,
-//! JSON/YAML, encoding/hashing, IP helpers and IOC extraction, plus `.map` broadcasting.
+//! tables and formatting, JSON/YAML/CSV, encoding/hashing, IP helpers and IOC extraction, plus
+//! `.map` broadcasting.
 //!
 //! Every function is pure and deterministic (it runs inside replayed workflow code), so the
 //! clock-based and random functions of Tracecat (`now`, `uuid4`, …) are not registered here.
@@ -13,6 +14,7 @@ mod math;
 mod net;
 mod objects;
 mod strings;
+mod tables;
 mod time;
 
 use serde_json::{Map, Value};
@@ -25,6 +27,7 @@ use self::math::*;
 use self::net::*;
 use self::objects::*;
 use self::strings::*;
+use self::tables::*;
 use self::time::*;
 use super::value::{Num, typename};
 use super::{ExprContext, ExprError};
@@ -112,7 +115,13 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("merge", merge),
     ("to_keys", to_keys),
     ("to_values", to_values),
-    // JSON and YAML.
+    ("flatten_dict", flatten_dict),
+    ("tabulate", tabulate),
+    // Formatting.
+    ("to_markdown_list", to_markdown_list),
+    ("to_markdown_table", to_markdown_table),
+    ("to_markdown_tasks", to_markdown_tasks),
+    // JSON, YAML and CSV.
     ("is_json", is_json),
     ("deserialize_json", deserialize_json),
     ("deserialize_ndjson", deserialize_ndjson),
@@ -120,6 +129,8 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("serialize_json", serialize_json),
     ("serialize", serialize_json),
     ("prettify_json", prettify_json),
+    ("serialize_yaml", serialize_yaml),
+    ("parse_csv", parse_csv),
     // Encoding and hashing.
     ("to_base64", to_base64),
     ("from_base64", from_base64),

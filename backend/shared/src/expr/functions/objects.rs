@@ -1,10 +1,10 @@
-//! Dict functions and JSON/YAML (de)serialization.
+//! Dict functions (`flatten_dict` among them) and JSON/YAML (de)serialization.
 
 use serde_json::{Map, Value};
 
-use super::{arity, boolean, dict_at, str_at, value_error, wrong_type};
+use super::{arity, boolean, dict_at, int_at, str_at, value_error, wrong_type};
 use crate::expr::ExprError;
-use crate::expr::value::{key_string, repr_str};
+use crate::expr::value::{key_string, repr_str, typename};
 
 pub(super) fn lookup(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 2, 3)?;
@@ -61,6 +61,81 @@ pub(super) fn to_values(args: &[Value]) -> Result<Value, ExprError> {
     Ok(Value::Array(dict_at(args, 0)?.values().cloned().collect()))
 }
 
+/// `flatten_dict(x, max_depth=100)`: one level of jsonpath-style keys (`a.b`, `items[0]`,
+/// `a.list[1].c`); a string is decoded as JSON first. Empty dicts and lists vanish, a scalar
+/// becomes `{"": x}`, and a later key that repeats an earlier one overwrites it in place.
+pub(super) fn flatten_dict(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 1, 2)?;
+    let max_depth = match args.get(1) {
+        None | Some(Value::Null) => 100,
+        Some(_) => int_at(args, 1)?,
+    };
+    let decoded;
+    let x = match &args[0] {
+        Value::String(s) => {
+            decoded = parse_json(s)?;
+            if !decoded.is_object() && !decoded.is_array() {
+                return Err(value_error(format!(
+                    "Input string must decode to a JSON object or array, got <class '{}'>.",
+                    typename(&decoded)
+                )));
+            }
+            &decoded
+        }
+        other => other,
+    };
+    let mut out = Map::new();
+    match x {
+        Value::Object(_) | Value::Array(_) => flatten_into(x, "", 0, max_depth, &mut out)?,
+        scalar => {
+            out.insert(String::new(), scalar.clone());
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn flatten_into(
+    value: &Value,
+    prefix: &str,
+    depth: i64,
+    max_depth: i64,
+    out: &mut Map<String, Value>,
+) -> Result<(), ExprError> {
+    if depth > max_depth {
+        return Err(value_error(format!(
+            "Maximum recursion depth ({max_depth}) exceeded while flattening object"
+        )));
+    }
+    let children: Vec<(String, &Value)> = match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (format!("{prefix}[{i}]"), item))
+            .collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                // Tracecat joins with `.` only under a non-empty prefix.
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                (path, v)
+            })
+            .collect(),
+        _ => return Ok(()),
+    };
+    for (path, child) in children {
+        if child.is_object() || child.is_array() {
+            flatten_into(child, &path, depth + 1, max_depth, out)?;
+        } else {
+            out.insert(path, child.clone());
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn is_json(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 1, 1)?;
     boolean(
@@ -105,4 +180,39 @@ pub(super) fn prettify_json(args: &[Value]) -> Result<Value, ExprError> {
     serde_json::to_string_pretty(&args[0])
         .map(Value::String)
         .map_err(|e| value_error(e.to_string()))
+}
+
+/// `value` with every dict's keys sorted, as PyYAML's `dump` writes them.
+fn sorted_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `serialize_yaml(x)`: PyYAML's `yaml.dump` layout (block style, sorted keys, `- ` items at the
+/// parent's indentation, `...` after a bare top-level scalar). Scalars are written by
+/// `serde_yaml`, which keeps non-ASCII text as is, never folds long lines and writes multi-line
+/// strings as `|` blocks where PyYAML escapes or quotes; both read back as the same value.
+pub(super) fn serialize_yaml(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 1, 1)?;
+    let value = sorted_keys(&args[0]);
+    let mut out = serde_yaml::to_string(&value).map_err(|e| value_error(e.to_string()))?;
+    let bare_scalar = !value.is_object()
+        && !value.is_array()
+        && !out.starts_with(['\'', '"', '|', '>']);
+    if bare_scalar {
+        out.push_str("...\n");
+    }
+    Ok(Value::String(out))
 }

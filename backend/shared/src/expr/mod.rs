@@ -1,8 +1,10 @@
 //! Tracecat's expression language: `${{ … }}` templates, the expression grammar, contexts with
 //! jsonpath access, the `FN.*` library, and Python value semantics over `serde_json::Value`.
 //!
-//! Everything here is pure and deterministic (no I/O, no clock, no randomness) because it runs
-//! inside Temporal workflow code that must replay identically.
+//! Everything here is pure and deterministic (no I/O, no clock) because it runs inside Temporal
+//! workflow code that must replay identically: the clock functions read the run's logical time
+//! from the context. The exceptions are `FN.uuid4` (random, as in Tracecat) and `FN.wall_clock`
+//! evaluated with no logical time in the context, i.e. outside any run.
 
 mod ast;
 mod eval;

@@ -7,6 +7,7 @@ use super::*;
 
 mod iocs;
 mod tables;
+mod time;
 
 fn ctx() -> ExprContext {
     let mut c = ExprContext {

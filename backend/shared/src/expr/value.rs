@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use serde_json::{Number, Value};
 
 use super::ExprError;
+use super::functions::datetime_arith;
 
 /// A Python number: `int` (held as `i128`, narrowed back to JSON on output) or `float`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -311,8 +312,12 @@ fn int_op(op: &str, r: Option<i128>) -> Result<Value, ExprError> {
     }
 }
 
-/// Python `a + b`: numbers, string concatenation, list concatenation.
+/// Python `a + b`: numbers, string concatenation, list concatenation, and a datetime (ISO
+/// string) plus a timedelta (seconds).
 pub fn py_add(a: &Value, b: &Value) -> Result<Value, ExprError> {
+    if let Some(r) = datetime_arith(a, b, false) {
+        return r;
+    }
     match (a, b) {
         (Value::String(x), Value::String(y)) => Ok(Value::String(format!("{x}{y}"))),
         (Value::Array(x), Value::Array(y)) => {
@@ -326,8 +331,12 @@ pub fn py_add(a: &Value, b: &Value) -> Result<Value, ExprError> {
     }
 }
 
-/// Python `a - b` on numbers.
+/// Python `a - b` on numbers, a datetime minus a timedelta (seconds), and a datetime minus a
+/// datetime (seconds).
 pub fn py_sub(a: &Value, b: &Value) -> Result<Value, ExprError> {
+    if let Some(r) = datetime_arith(a, b, true) {
+        return r;
+    }
     match (Num::of(a), Num::of(b)) {
         (Some(Num::Int(x)), Some(Num::Int(y))) => int_op("-", x.checked_sub(y)),
         (Some(x), Some(y)) => float_value(x.as_f64() - y.as_f64()),

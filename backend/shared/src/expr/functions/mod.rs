@@ -1,13 +1,15 @@
 //! The `FN.*` function library: strings, regex, comparisons, logic, collections, math, objects,
-//! tables and formatting, JSON/YAML/CSV, encoding/hashing, IP helpers and IOC extraction, plus
-//! `.map` broadcasting.
+//! tables and formatting, JSON/YAML/CSV, time, encoding/hashing, IP helpers and IOC extraction,
+//! plus `.map` broadcasting.
 //!
-//! Every function is pure and deterministic (it runs inside replayed workflow code), so the
-//! clock-based and random functions of Tracecat (`now`, `uuid4`, …) are not registered here.
+//! Functions run inside replayed workflow code, so they are deterministic: the clock functions
+//! (`now`, `utcnow`, `today`, `wall_clock`) read the run's logical time from the context
+//! instead of the clock. `uuid4` is the one random function (see `generators`).
 //! One submodule per family; this module holds the registry, `.map` and argument helpers.
 
 mod collections;
 mod encoding;
+mod generators;
 mod iocs;
 mod logic;
 mod math;
@@ -21,6 +23,7 @@ use serde_json::{Map, Value};
 
 use self::collections::*;
 use self::encoding::*;
+use self::generators::*;
 use self::iocs::*;
 use self::logic::*;
 use self::math::*;
@@ -31,6 +34,8 @@ use self::tables::*;
 use self::time::*;
 use super::value::{Num, typename};
 use super::{ExprContext, ExprError};
+
+pub(crate) use self::time::datetime_arith;
 
 type Func = fn(&[Value]) -> Result<Value, ExprError>;
 
@@ -140,7 +145,7 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("hash_sha1", hash_sha1),
     ("hash_sha256", hash_sha256),
     ("hash_sha512", hash_sha512),
-    // Date and time (no clock: `now`, `utcnow`, `today`, `wall_clock` are not registered).
+    // Date and time (the clock functions are in `CONTEXT_FUNCTIONS`).
     ("to_datetime", to_datetime),
     ("to_isoformat", to_isoformat),
     ("format_datetime", format_datetime),
@@ -160,6 +165,17 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("hours_between", hours_between),
     ("days_between", days_between),
     ("weeks_between", weeks_between),
+    ("parse_time", parse_time),
+    ("to_time", to_time),
+    ("set_timezone", set_timezone),
+    ("unset_timezone", unset_timezone),
+    ("windows_filetime", windows_filetime),
+    ("is_working_hours", is_working_hours),
+    ("seconds", seconds),
+    ("minutes", minutes),
+    ("hours", hours),
+    ("days", days),
+    ("weeks", weeks),
     // IP addresses.
     ("check_ip_version", check_ip_version),
     ("ipv4_in_subnet", ipv4_in_subnet),
@@ -181,6 +197,8 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("extract_mac", extract_mac),
     ("extract_urls", extract_urls),
     ("normalize_email", normalize_email),
+    // Generators.
+    ("uuid4", uuid4),
 ];
 
 /// Names of all registered functions, in registry order.
@@ -195,8 +213,12 @@ type CtxFunc = fn(&[Value], &ExprContext) -> Result<Value, ExprError>;
 
 /// Functions that read the expression context: the current time is the workflow's logical time
 /// from `ENV.workflow.logical_time`, never the wall clock, so replays see the same value.
-static CONTEXT_FUNCTIONS: &[(&str, CtxFunc)] =
-    &[("now", now), ("utcnow", utcnow), ("today", today)];
+static CONTEXT_FUNCTIONS: &[(&str, CtxFunc)] = &[
+    ("now", now),
+    ("utcnow", utcnow),
+    ("today", today),
+    ("wall_clock", wall_clock),
+];
 
 #[derive(Clone, Copy)]
 enum Callable {

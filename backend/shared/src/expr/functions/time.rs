@@ -1,15 +1,26 @@
-//! Date and time functions that do not read the clock (`now`, `utcnow`, `today` and
-//! `wall_clock` would break workflow replay and are not registered).
+//! Date and time functions. None reads the machine's clock inside a workflow: `now`, `utcnow`,
+//! `today` and `wall_clock` read the run's logical time from `ENV.workflow.logical_time`.
 //!
 //! JSON has no datetime type, so a datetime is an ISO 8601 string, as Tracecat stores one in a
 //! result: naive `2024-01-01T00:00:00` or aware `2024-01-01T00:00:00+00:00`, with microseconds
 //! only when non-zero. Numbers given where a datetime is expected are Unix seconds (UTC).
+//! A time of day (`parse_time`, `to_time`) is Python's `time.isoformat()`, `HH:MM:SS[.ffffff]`.
+//!
+//! A timedelta (`seconds`, `minutes`, `hours`, `days`, `weeks`) is its length in seconds: an
+//! int for whole inputs, a float otherwise. That is the unit `seconds_between` returns and the
+//! unit a number stands for as a datetime, so `FN.hours(2) < FN.seconds_between(a, b)` and
+//! `FN.from_timestamp(FN.to_timestamp(x) + FN.days(1))` work, and the DSL's `duration` type
+//! accepts it. Naive datetimes are UTC wherever Python would use the machine's local zone
+//! (ferrocat runs in UTC); IANA zone names come from the bundled `chrono-tz` database.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+};
+use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::{arity, int_at, opt_str_at, str_at, string, value_error, wrong_type};
-use crate::expr::value::{Num, float_value, repr_str};
+use super::{arity, int_at, opt_bool_at, opt_str_at, str_at, string, value_error, wrong_type};
+use crate::expr::value::{Num, float_value, int_value, repr_str, typename};
 use crate::expr::{ExprContext, ExprError};
 
 /// A Python datetime: naive or with a fixed UTC offset.
@@ -121,9 +132,205 @@ fn iso(dt: Dt) -> Result<Value, ExprError> {
     string(dt.isoformat())
 }
 
+/// An IANA zone name, as Python's `zoneinfo.ZoneInfo(name)`.
+fn tz_at(args: &[Value], i: usize) -> Result<Tz, ExprError> {
+    let name = str_at(args, i)?;
+    name.parse::<Tz>()
+        .map_err(|_| value_error(format!("No time zone found with key {name}")))
+}
+
+/// `dt.astimezone(tz)`, a naive `dt` taken as UTC.
+fn in_zone(dt: Dt, tz: Tz) -> Dt {
+    let utc = match dt {
+        Dt::Naive(n) => n.and_utc(),
+        Dt::Aware(a) => a.with_timezone(&Utc),
+    };
+    Dt::Aware(utc.with_timezone(&tz).fixed_offset())
+}
+
+/// `to_datetime(x, timezone=None)`: with a zone, a naive `x` is taken as UTC and converted.
 pub(super) fn to_datetime(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 1, 2)?;
+    let dt = dt_at(args, 0)?;
+    match args.get(1) {
+        None | Some(Value::Null) => iso(dt),
+        Some(_) => iso(in_zone(dt, tz_at(args, 1)?)),
+    }
+}
+
+/// `set_timezone(x, timezone)`: the same instant in another zone.
+pub(super) fn set_timezone(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 2, 2)?;
+    iso(in_zone(dt_at(args, 0)?, tz_at(args, 1)?))
+}
+
+/// `unset_timezone(x)`: the wall-clock time without its offset.
+pub(super) fn unset_timezone(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 1, 1)?;
-    iso(dt_at(args, 0)?)
+    iso(Dt::Naive(dt_at(args, 0)?.naive()))
+}
+
+/// `windows_filetime(x)`: 100-nanosecond intervals since 1601-01-01 UTC (naive `x` is UTC),
+/// computed through a float number of seconds as Tracecat's `int(delta.total_seconds() * 1e7)`.
+pub(super) fn windows_filetime(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 1, 1)?;
+    let utc = match dt_at(args, 0)? {
+        Dt::Naive(n) => n.and_utc(),
+        Dt::Aware(a) => a.with_timezone(&Utc),
+    };
+    let epoch = NaiveDate::from_ymd_opt(1601, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| value_error("Windows epoch is out of range"))?;
+    let micros = (utc - epoch)
+        .num_microseconds()
+        .ok_or_else(|| value_error("datetime is out of range for a Windows filetime"))?;
+    // `total_seconds()` is the correctly rounded quotient micros / 10**6, which the decimal
+    // text parses to exactly; the product is then truncated like Python's int().
+    let sign = if micros < 0 { "-" } else { "" };
+    let (whole, frac) = (micros.unsigned_abs() / 1_000_000, micros.unsigned_abs() % 1_000_000);
+    let seconds: f64 = format!("{sign}{whole}.{frac:06}")
+        .parse()
+        .map_err(|_| value_error("datetime is out of range for a Windows filetime"))?;
+    let ticks = (seconds * 10_000_000.0).trunc();
+    if ticks.abs() >= 9.2e18 {
+        return Err(value_error("datetime is out of range for a Windows filetime"));
+    }
+    // In range by the check above.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(Value::from(ticks as i64))
+}
+
+/// Python's `time.isoformat()`.
+fn time_iso(t: NaiveTime) -> String {
+    let micros = t.nanosecond() / 1000;
+    let base = t.format("%H:%M:%S").to_string();
+    if micros == 0 {
+        base
+    } else {
+        format!("{base}.{micros:06}")
+    }
+}
+
+/// `strptime(s, "%H:%M:%S")`, then `"%H:%M"`: one or two digits per part, in range.
+fn parse_clock(s: &str) -> Result<NaiveTime, ExprError> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let num = |p: &str, max: u32| -> Option<u32> {
+        let ok = (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| p.parse::<u32>().ok()).flatten().filter(|n| *n <= max)
+    };
+    let parsed = match parts.as_slice() {
+        [h, m, sec] => num(h, 23).zip(num(m, 59)).zip(num(sec, 59)),
+        [h, m] => num(h, 23).zip(num(m, 59)).map(|hm| (hm, 0)),
+        _ => None,
+    };
+    parsed
+        .and_then(|((h, m), sec)| NaiveTime::from_hms_opt(h, m, sec))
+        .ok_or_else(|| {
+            value_error(format!(
+                "Time string must be in HH:MM:SS or HH:MM format, got: {s}"
+            ))
+        })
+}
+
+/// `parse_time(x)`: `HH:MM:SS` or `HH:MM` to a time of day.
+pub(super) fn parse_time(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 1, 1)?;
+    string(time_iso(parse_clock(str_at(args, 0)?)?))
+}
+
+/// `to_time(x)`: the wall-clock time of day of a datetime (its offset dropped).
+pub(super) fn to_time(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 1, 1)?;
+    string(time_iso(dt_at(args, 0)?.naive().time()))
+}
+
+/// `is_working_hours(x, start, end, include_weekends=False, timezone=None)`: whether the time of
+/// day of `x` (in `timezone` if given, a naive `x` being UTC) lies within `start`..=`end`, a
+/// window that may wrap past midnight (`22:00`–`06:00`). Saturdays and Sundays are outside it
+/// unless `include_weekends`.
+pub(super) fn is_working_hours(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 3, 5)?;
+    let mut dt = dt_at(args, 0)?;
+    let (start, end) = (str_at(args, 1)?, str_at(args, 2)?);
+    let include_weekends = opt_bool_at(args, 3)?;
+    if !matches!(args.get(4), None | Some(Value::Null)) {
+        dt = in_zone(dt, tz_at(args, 4)?);
+    }
+    let local = dt.naive();
+    if local.weekday().num_days_from_monday() >= 5 && !include_weekends {
+        return Ok(Value::Bool(false));
+    }
+    let (start, end, t) = (parse_clock(start)?, parse_clock(end)?, local.time());
+    Ok(Value::Bool(if start <= end {
+        start <= t && t <= end
+    } else {
+        t >= start || t <= end
+    }))
+}
+
+/// Python's `timedelta` bound, `999999999` days either way: magnitudes must stay below
+/// `10**9` days, i.e. at most this many whole seconds.
+const MAX_DELTA_SECONDS: i128 = 1_000_000_000 * 86_400 - 1;
+
+/// `timedelta(<unit>=x)` as seconds: an int for an int `x`, a float rounded to microseconds
+/// (Python's resolution) otherwise.
+// The casts only print an out-of-range count or compare with the bound.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+fn duration(args: &[Value], unit: &str, factor: i64) -> Result<Value, ExprError> {
+    arity(args, 1, 1)?;
+    let out_of_range = |secs: f64| ExprError::Value {
+        // Python names the days count in its OverflowError.
+        msg: format!(
+            "days={}; must have magnitude <= 999999999",
+            (secs / 86_400.0).floor() as i128
+        ),
+    };
+    match Num::of(&args[0]) {
+        Some(Num::Int(n)) => match n.checked_mul(i128::from(factor)) {
+            Some(secs) if secs.abs() <= MAX_DELTA_SECONDS => int_value(secs),
+            _ => Err(out_of_range(n as f64 * factor as f64)),
+        },
+        Some(Num::Float(f)) => {
+            let secs = f * factor as f64;
+            if !secs.is_finite() {
+                return Err(value_error(format!(
+                    "cannot convert float {} to integer",
+                    crate::expr::format_float(secs)
+                )));
+            }
+            if secs.abs() >= (MAX_DELTA_SECONDS + 1) as f64 {
+                return Err(out_of_range(secs));
+            }
+            float_value((secs * 1e6).round_ties_even() / 1e6)
+        }
+        None => Err(ExprError::Type {
+            msg: format!(
+                "unsupported type for timedelta {unit} component: {}",
+                typename(&args[0])
+            ),
+        }),
+    }
+}
+
+pub(super) fn seconds(args: &[Value]) -> Result<Value, ExprError> {
+    duration(args, "seconds", 1)
+}
+
+pub(super) fn minutes(args: &[Value]) -> Result<Value, ExprError> {
+    duration(args, "minutes", 60)
+}
+
+pub(super) fn hours(args: &[Value]) -> Result<Value, ExprError> {
+    duration(args, "hours", 3600)
+}
+
+pub(super) fn days(args: &[Value]) -> Result<Value, ExprError> {
+    duration(args, "days", 86_400)
+}
+
+pub(super) fn weeks(args: &[Value]) -> Result<Value, ExprError> {
+    duration(args, "weeks", 604_800)
 }
 
 pub(super) fn to_isoformat(args: &[Value]) -> Result<Value, ExprError> {
@@ -306,15 +513,69 @@ pub(super) fn get_month(args: &[Value]) -> Result<Value, ExprError> {
     named(&MONTHS, month as usize - 1, month, opt_str_at(args, 1)?)
 }
 
-/// `(end - start)` in seconds; both must be naive or both aware, as in Python.
-fn between(args: &[Value], unit: f64) -> Result<Value, ExprError> {
-    arity(args, 2, 2)?;
-    let (start, end) = (dt_at(args, 0)?, dt_at(args, 1)?);
+/// The `+` and `-` operators on datetimes, after Python's `datetime ± timedelta` and
+/// `datetime - datetime`, with datetimes as ISO strings (with a time part) and timedeltas as
+/// seconds: `FN.utcnow() - FN.days(7)` is a datetime, `b - a` a number of seconds. `None`
+/// when the operands are not a datetime and a number (or two datetimes for `-`).
+pub(crate) fn datetime_arith(
+    a: &Value,
+    b: &Value,
+    subtract: bool,
+) -> Option<Result<Value, ExprError>> {
+    let seconds = |v: &Value| match v {
+        Value::Number(_) => Num::of(v).map(Num::as_f64),
+        _ => None,
+    };
+    let as_dt = |v: &Value| {
+        v.as_str()
+            .filter(|s| s.trim().len() > 10)
+            .and_then(|s| parse_iso(s).ok())
+    };
+    match (as_dt(a), as_dt(b)) {
+        (Some(x), None) => {
+            let secs = seconds(b)?;
+            Some(shift(x, if subtract { -secs } else { secs }))
+        }
+        (None, Some(y)) if !subtract => Some(shift(y, seconds(a)?)),
+        (Some(x), Some(y)) if subtract => Some(
+            naive_and_aware_check(y, x).and_then(|()| float_value(x.timestamp() - y.timestamp())),
+        ),
+        _ => None,
+    }
+}
+
+fn shift(dt: Dt, secs: f64) -> Result<Value, ExprError> {
+    let overflow = || ExprError::Overflow {
+        value: "date value out of range".to_owned(),
+    };
+    if !secs.is_finite() || secs.abs() > 1e15 {
+        return Err(overflow());
+    }
+    // Python's timedelta resolution; in range by the check above.
+    #[allow(clippy::cast_possible_truncation)]
+    let delta = chrono::TimeDelta::microseconds((secs * 1e6).round_ties_even() as i64);
+    match dt {
+        Dt::Naive(n) => n.checked_add_signed(delta).map(Dt::Naive),
+        Dt::Aware(a) => a.checked_add_signed(delta).map(Dt::Aware),
+    }
+    .ok_or_else(overflow)
+    .and_then(iso)
+}
+
+fn naive_and_aware_check(start: Dt, end: Dt) -> Result<(), ExprError> {
     if matches!(start, Dt::Naive(_)) != matches!(end, Dt::Naive(_)) {
         return Err(ExprError::Type {
             msg: "can't subtract offset-naive and offset-aware datetimes".to_owned(),
         });
     }
+    Ok(())
+}
+
+/// `(end - start)` in seconds; both must be naive or both aware, as in Python.
+fn between(args: &[Value], unit: f64) -> Result<Value, ExprError> {
+    arity(args, 2, 2)?;
+    let (start, end) = (dt_at(args, 0)?, dt_at(args, 1)?);
+    naive_and_aware_check(start, end)?;
     float_value((end.timestamp() - start.timestamp()) / unit)
 }
 
@@ -363,6 +624,26 @@ pub(super) fn now(args: &[Value], ctx: &ExprContext) -> Result<Value, ExprError>
 pub(super) fn utcnow(args: &[Value], ctx: &ExprContext) -> Result<Value, ExprError> {
     arity(args, 0, 0)?;
     iso(Dt::Aware(logical_time(ctx)?.fixed_offset()))
+}
+
+/// `wall_clock()`: Tracecat's real current time. Inside a workflow it is the logical time, as
+/// `now()` gives: expressions there are evaluated again when Temporal replays the workflow's
+/// history, and a clock read would give a different value on each replay (a different branch
+/// taken, different arguments sent), so the run could not be replayed. Only where there is no
+/// logical time (an expression evaluated outside any run) is the machine's clock read.
+pub(super) fn wall_clock(args: &[Value], ctx: &ExprContext) -> Result<Value, ExprError> {
+    arity(args, 0, 2)?;
+    let has_logical_time = ctx
+        .env
+        .get("workflow")
+        .and_then(|w| w.get("logical_time"))
+        .is_some_and(|v| !v.is_null());
+    let now = if has_logical_time {
+        logical_time(ctx)?
+    } else {
+        Utc::now()
+    };
+    iso(Dt::Naive(now.naive_utc()))
 }
 
 /// `today()`: the logical date, `YYYY-MM-DD`.

@@ -23,25 +23,27 @@ pub mod forwarded;
 pub mod metrics;
 pub mod proxy;
 pub mod routes;
+pub mod shutdown;
 pub mod tls;
 pub mod upstreams;
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
-use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
+use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 
 pub use config::EdgeConfig;
 
-/// Runs the edge until SIGTERM (graceful: stop accepting, let in-flight requests finish for the
-/// grace period) or SIGINT (immediate). Blocks the calling thread; do not call it from inside a
-/// tokio runtime.
+/// Runs the edge until SIGTERM or SIGQUIT (graceful: stop accepting, let in-flight requests
+/// finish within the grace period; see [`shutdown`]) or SIGINT (immediate). Blocks the calling
+/// thread; do not call it from inside a tokio runtime.
 pub fn run(config: EdgeConfig) -> anyhow::Result<()> {
-    build_server(&config)?.run(RunArgs::default());
+    let (server, in_flight) = build_server(&config)?;
+    server.run(RunArgs {
+        shutdown_signal: Box::new(shutdown::Shutdown::on_signals(in_flight)),
+    });
     Ok(())
 }
 
@@ -51,16 +53,16 @@ pub fn run_until<F>(config: EdgeConfig, shutdown: F) -> anyhow::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let server = build_server(&config)?;
-    let signal = ShutdownOn(Mutex::new(Some(Box::pin(shutdown))));
+    let (server, in_flight) = build_server(&config)?;
     server.run(RunArgs {
-        shutdown_signal: Box::new(signal),
+        shutdown_signal: Box::new(shutdown::Shutdown::on(shutdown, in_flight)),
     });
     Ok(())
 }
 
-/// The Pingora server with the proxy service and the upstream resolver, ready to run.
-fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
+/// The Pingora server with the proxy service and the upstream resolver, ready to run, and the
+/// count of its requests in flight.
+fn build_server(config: &EdgeConfig) -> anyhow::Result<(Server, shutdown::InFlight)> {
     // Pingora binds inside its service runtime and only logs a failure there, leaving a process
     // that runs without listening; bind once here so a taken or forbidden port fails the start.
     check_bind(config.http_addr, "FERROCAT_EDGE_HTTP_ADDR")?;
@@ -81,7 +83,12 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
     if let Some(addr) = config.metrics_addr {
         check_bind(addr, "FERROCAT_EDGE_METRICS_ADDR")?;
     }
-    let metrics = config.metrics_addr.map(|_| metrics::Metrics::new());
+    let in_flight = shutdown::InFlight::new();
+    let metrics = config.metrics_addr.map(|_| {
+        let metrics = metrics::Metrics::new();
+        metrics.register(Box::new(in_flight.gauge().clone()));
+        metrics
+    });
     let upstreams = Arc::new(upstreams::Upstreams::resolve_at_start(config));
     let mut server = Server::new_with_opt_and_conf(None, config.server_conf());
     server.bootstrap();
@@ -98,6 +105,7 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
             config.limits.clone(),
             config.trusted_proxies.clone(),
             metrics.clone(),
+            in_flight.clone(),
         ),
         "ferrocat edge",
     );
@@ -134,32 +142,11 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<Server> {
         threads = config.threads,
         "edge starting"
     );
-    Ok(server)
+    Ok((server, in_flight))
 }
 
 fn check_bind(addr: std::net::SocketAddr, key: &str) -> anyhow::Result<()> {
     std::net::TcpListener::bind(addr)
         .map(drop)
         .with_context(|| format!("cannot listen on {addr} ({key})"))
-}
-
-type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// A shutdown "signal" that is a future: graceful termination once it completes.
-struct ShutdownOn(Mutex<Option<ShutdownFuture>>);
-
-#[async_trait]
-impl ShutdownSignalWatch for ShutdownOn {
-    async fn recv(&self) -> ShutdownSignal {
-        let shutdown = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        match shutdown {
-            Some(shutdown) => shutdown.await,
-            None => std::future::pending().await,
-        }
-        ShutdownSignal::GracefulTerminate
-    }
 }

@@ -54,6 +54,13 @@ impl Metrics {
         })
     }
 
+    /// Adds a metric kept elsewhere (requests in flight, dropped log lines) to the exposition.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        if let Err(error) = self.registry.register(collector) {
+            tracing::error!(%error, "cannot register a metric");
+        }
+    }
+
     /// Counts one finished request and, if an upstream answered, its latency.
     pub fn record(&self, route: &str, status: u16, upstream: Option<Duration>) {
         self.requests

@@ -21,6 +21,7 @@ use crate::config::ClientLimits;
 use crate::forwarded::TrustedProxies;
 use crate::metrics::Metrics;
 use crate::routes::{self, Route, RouteTable};
+use crate::shutdown::{InFlight, InFlightGuard};
 use crate::tls::HSTS;
 use crate::upstreams::Upstreams;
 
@@ -38,6 +39,7 @@ pub struct Edge {
     limits: ClientLimits,
     trusted: TrustedProxies,
     metrics: Option<Arc<Metrics>>,
+    in_flight: InFlight,
 }
 
 /// What the plain listener needs to know when HTTPS is served.
@@ -58,6 +60,7 @@ impl Edge {
         limits: ClientLimits,
         trusted: TrustedProxies,
         metrics: Option<Arc<Metrics>>,
+        in_flight: InFlight,
     ) -> Self {
         Self {
             routes,
@@ -66,6 +69,7 @@ impl Edge {
             limits,
             trusted,
             metrics,
+            in_flight,
         }
     }
 
@@ -94,6 +98,8 @@ pub struct RequestCtx {
     upstream_elapsed: Option<Duration>,
     body_limit: u64,
     body_bytes: u64,
+    /// Counts this request as in flight until the context is dropped (after the access log).
+    _in_flight: InFlightGuard,
 }
 
 #[async_trait]
@@ -112,6 +118,7 @@ impl ProxyHttp for Edge {
             upstream_elapsed: None,
             body_limit: 0,
             body_bytes: 0,
+            _in_flight: self.in_flight.enter(),
         }
     }
 

@@ -2,7 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::{
     RawResponse, TestEdge, Upstreams, client, dead_addr, raw_get, spawn_echo, spawn_edge,
@@ -300,10 +301,13 @@ async fn stopping_drains_and_returns() {
         .await
         .unwrap()
         .expect("run_until returns Ok");
-    assert!(
-        tokio::net::TcpStream::connect(addr).await.is_err(),
-        "the listener is closed"
-    );
+    // Nothing was in flight, so the stop was the fast one: Pingora's runtime threads drop the
+    // listener just after `run_until` returns (bounded wait).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "the listener is still open");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[test]
@@ -481,4 +485,105 @@ async fn trusted_proxies_work_over_ipv6() {
         ["[2001:db8::7]:4711, ::1"]
     );
     assert_eq!(header(&echo, "x-real-ip"), ["2001:db8::7"]);
+}
+
+/// An upstream whose every request waits for the test: it reports each arrival on `arrived`
+/// and answers once `release` fires.
+async fn spawn_gated() -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    Arc<tokio::sync::Notify>,
+) {
+    let (arrived_tx, arrived) = tokio::sync::mpsc::unbounded_channel();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let gate = release.clone();
+    let app = axum::Router::new().fallback(move || {
+        let arrived = arrived_tx.clone();
+        let gate = gate.clone();
+        async move {
+            let released = gate.notified();
+            arrived.send(()).unwrap();
+            released.await;
+            "finished after the stop"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, arrived, release)
+}
+
+#[tokio::test]
+async fn stopping_finishes_a_request_in_flight_and_refuses_new_connections() {
+    let (slow, mut arrived, release) = spawn_gated().await;
+    let upstreams = Upstreams {
+        api: slow,
+        mcp: slow,
+        ui: slow,
+        s3: slow,
+    };
+    let grace = [("FERROCAT_EDGE_GRACE_PERIOD_SECS", "3".to_owned())];
+    let edge = spawn_edge_with(&upstreams, &grace).await;
+    let addr = edge.addr;
+    let in_flight = tokio::spawn(raw_get(addr, "/api/slow", &[]));
+    arrived
+        .recv()
+        .await
+        .expect("the request reached the upstream");
+
+    let stopping = tokio::task::spawn_blocking(move || edge.stop());
+    // The listener closes as the stop begins, while the request is still held upstream.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the edge still accepts connections"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!in_flight.is_finished(), "the request is still in flight");
+
+    release.notify_one();
+    let response = in_flight.await.unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body, b"finished after the stop");
+    stopping.await.unwrap().expect("run_until returns Ok");
+}
+
+#[tokio::test]
+async fn stopping_with_nothing_in_flight_skips_the_grace_period() {
+    let (api, _) = spawn_echo("api").await;
+    let metrics = dead_addr();
+    let settings = [
+        ("FERROCAT_EDGE_GRACE_PERIOD_SECS", "30".to_owned()),
+        ("FERROCAT_EDGE_METRICS_ADDR", metrics.to_string()),
+    ];
+    let upstreams = Upstreams {
+        api,
+        mcp: api,
+        ui: api,
+        s3: api,
+    };
+    let edge = spawn_edge_with(&upstreams, &settings).await;
+    assert_eq!(raw_get(edge.addr, "/api/x", &[]).await.status, 200);
+    // The last request's context is dropped just after its response: wait until it is counted out.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = String::from_utf8(raw_get(metrics, "/metrics", &[]).await.body).unwrap();
+        if text.contains("ferrocat_edge_requests_in_flight 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    tokio::task::spawn_blocking(move || edge.stop())
+        .await
+        .unwrap()
+        .expect("run_until returns Ok");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped after {:?}; the grace period is 30 s",
+        started.elapsed()
+    );
 }

@@ -66,8 +66,8 @@ pub struct ClientLimits {
     /// How long an idle keep-alive HTTP/1 connection waits for its next request
     /// (`FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS`, default 60).
     pub client_idle_timeout: Duration,
-    /// Longest silence while reading a request body (`FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS`,
-    /// default 60).
+    /// Longest time a new connection may take to deliver its first request head, and longest
+    /// silence while reading a request body (`FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS`, default 60).
     pub client_read_timeout: Duration,
 }
 

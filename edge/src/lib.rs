@@ -20,6 +20,7 @@ pub mod access_log;
 pub mod acme;
 pub mod config;
 pub mod forwarded;
+pub mod head_timeout;
 pub mod metrics;
 pub mod proxy;
 pub mod routes;
@@ -93,22 +94,24 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<(Server, shutdown::InFlig
     let mut server = Server::new_with_opt_and_conf(None, config.server_conf());
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        proxy::Edge::new(
-            config.routes.clone(),
-            upstreams.clone(),
-            resolver.is_some().then(|| proxy::Https {
-                port: config.tls.https_addr.port(),
-                acme: acme.clone(),
-            }),
-            config.limits.clone(),
-            config.trusted_proxies.clone(),
-            metrics.clone(),
-            in_flight.clone(),
-        ),
-        "ferrocat edge",
+    let edge = proxy::Edge::new(
+        config.routes.clone(),
+        upstreams.clone(),
+        resolver.is_some().then(|| proxy::Https {
+            port: config.tls.https_addr.port(),
+            acme: acme.clone(),
+        }),
+        config.limits.clone(),
+        config.trusted_proxies.clone(),
+        metrics.clone(),
+        in_flight.clone(),
     );
+    // The proxy behind a deadline on each connection's first request head (slowloris).
+    let app = head_timeout::EdgeApp::new(
+        pingora::proxy::http_proxy(&server.configuration, edge),
+        config.limits.client_read_timeout,
+    );
+    let mut proxy = pingora::services::listening::Service::new("ferrocat edge".to_owned(), app);
     proxy.add_tcp(&config.http_addr.to_string());
     if let Some(resolver) = resolver {
         let settings = tls::listener_settings(resolver).context("building the TLS settings")?;

@@ -172,3 +172,121 @@ async fn metrics_count_requests_by_route_and_status() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_client_trickling_its_request_head_is_cut_off() {
+    let (api, _) = spawn_echo("api").await;
+    let settings = [("FERROCAT_EDGE_CLIENT_READ_TIMEOUT_SECS", "1".to_owned())];
+    let edge = spawn_edge_with(
+        &Upstreams {
+            api,
+            mcp: api,
+            ui: api,
+            s3: api,
+        },
+        &settings,
+    )
+    .await;
+    let stream = TcpStream::connect(edge.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let closed = tokio::spawn(async move {
+        let mut buf = [0u8; 1024];
+        let mut got = Vec::new();
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => return (started.elapsed(), got),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    // A byte-sized header line every 100 ms: each read is quick, the head never completes.
+    writer.write_all(b"GET /api/x HTTP/1.1\r\n").await.unwrap();
+    let mut n = 0;
+    while !closed.is_finished() && started.elapsed() < Duration::from_secs(10) {
+        if writer
+            .write_all(format!("X-{n}: y\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (elapsed, got) = tokio::time::timeout(Duration::from_secs(10), closed)
+        .await
+        .expect("the edge closed the connection")
+        .unwrap();
+    assert!(got.is_empty(), "no response to an unfinished head: {got:?}");
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(3),
+        "closed after {elapsed:?}; the head timeout is 1 s"
+    );
+
+    // A complete head in time is served, and the body may then take its time.
+    let response = raw_get(edge.addr, "/api/x", &[]).await;
+    assert_eq!(response.status, 200);
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_never_reaches_the_upstream_complete() {
+    // An upstream that reports each request's arrival, then whether its body arrived whole.
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<Result<usize, String>>();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let events = events_tx.clone();
+        async move {
+            events.send(Ok(0)).unwrap();
+            let body = axum::body::to_bytes(request.into_body(), usize::MAX).await;
+            events
+                .send(body.as_ref().map(|b| b.len()).map_err(|e| e.to_string()))
+                .unwrap();
+            "whole"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let edge = spawn_edge_with(
+        &Upstreams {
+            api: upstream,
+            mcp: upstream,
+            ui: upstream,
+            s3: upstream,
+        },
+        &[("FERROCAT_EDGE_MAX_BODY_BYTES", "1000".to_owned())],
+    )
+    .await;
+
+    let mut stream = TcpStream::connect(edge.addr).await.unwrap();
+    let head = format!(
+        "POST /api/upload HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        edge.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+        .write_all(format!("190\r\n{}\r\n", "a".repeat(400)).as_bytes())
+        .await
+        .unwrap();
+    // The upstream has the request (and is reading its body) before the limit is crossed.
+    assert_eq!(events.recv().await, Some(Ok(0)));
+    stream
+        .write_all(format!("3e8\r\n{}\r\n0\r\n\r\n", "b".repeat(1000)).as_bytes())
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("a response")
+        .unwrap();
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    let outcome = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("the upstream sees the end of its connection")
+        .unwrap();
+    assert!(
+        outcome.is_err(),
+        "the upstream got a complete body: {outcome:?}"
+    );
+}

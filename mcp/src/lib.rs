@@ -1,47 +1,92 @@
-//! The MCP server for IDEs and its OAuth 2.1 authorization server. For now it starts, answers
-//! its health check and says what it is; the protocol and the OAuth flow are their own issue.
+//! The MCP server for IDEs (`ferrocat mcp`): MCP over streamable HTTP at `/mcp` (rmcp; the
+//! 2025-06-18/2025-11-25 session era and the stateless 2026-07-28 era), protected by bearer
+//! tokens from its own OAuth 2.1 authorization server, whose routes (`/authorize`, `/token`,
+//! `/register`, `/consent`, the well-known metadata) are served here too. Tools act through the
+//! api crate's repositories and run starter, as the signed-in user, within that user's roles.
+
+pub mod bearer;
+pub mod config;
+pub mod db;
+pub mod oauth;
+pub mod resources;
+pub mod state;
+pub mod tools;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::http::StatusCode;
+use anyhow::Context as _;
 use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use axum::{Json, Router, middleware};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
 
-use ferrocat_shared::config::{ConfigError, Env};
+pub use config::McpConfig;
+pub use state::McpState;
 
-/// The MCP server's configuration.
-#[derive(Debug, Clone)]
-pub struct McpConfig {
-    /// `FERROCAT_MCP_ADDR`, default `127.0.0.1:8099`.
-    pub addr: SocketAddr,
+/// Connects to Postgres and Temporal (through the api crate's builder, which also makes sure
+/// the default workspace and first admin exist) and returns the shared state.
+pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
+    let (api, _api_routes) = ferrocat_api::build(config.api.clone()).await.context("connecting the api's stores")?;
+    Ok(McpState {
+        api,
+        config: Arc::new(config),
+        http: oauth::cimd::http_client(),
+        sign_in_limiter: Arc::new(oauth::signin::SignInLimiter::default()),
+    })
 }
 
-impl McpConfig {
-    /// Reads `FERROCAT_MCP_*`.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { addr: env.parse_or("FERROCAT_MCP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8099)))? })
-    }
-}
-
-/// The routes: health and `/mcp`, which says plainly that it is not served yet.
-pub fn router() -> Router {
+/// Every route: `/mcp` behind the bearer check, the OAuth routes and `/health` public.
+/// Cancelling `shutdown` ends the open MCP sessions and streams.
+pub fn router(state: McpState, shutdown: CancellationToken) -> Router {
+    let c = &state.config;
+    let transport = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(c.mcp_allowed_hosts())
+        .with_allowed_origins(c.mcp_allowed_origins())
+        .with_legacy_session_mode(c.legacy_sessions)
+        .with_sse_keep_alive(c.sse_keep_alive)
+        .with_cancellation_token(shutdown);
+    let for_sessions = state.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(tools::FerrocatMcp::new(for_sessions.clone())),
+        Arc::new(LocalSessionManager::default()),
+        transport,
+    );
+    // `.layer` covers only the routes added before it: the OAuth routes stay public.
+    let protected = Router::new().nest_service("/mcp", mcp).layer(middleware::from_fn_with_state(state.clone(), bearer::require_bearer));
     Router::new()
+        .merge(protected)
+        .merge(oauth::router())
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/mcp", get(not_yet).post(not_yet))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
-async fn not_yet() -> (StatusCode, Json<Value>) {
-    (
-        StatusCode::NOT_IMPLEMENTED,
-        Json(json!({"service": "ferrocat-mcp", "version": env!("CARGO_PKG_VERSION"), "detail": "the MCP endpoint is not available in this version"})),
-    )
-}
-
-/// Serves until `shutdown`.
-pub async fn run(config: McpConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+/// Serves `router` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "mcp listening");
-    axum::serve(listener, router()).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     Ok(())
+}
+
+/// Builds the server and serves it on the configured address until `shutdown`.
+pub async fn run(config: McpConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let addr = config.addr;
+    let state = build(config).await?;
+    let sessions = CancellationToken::new();
+    let app = router(state, sessions.clone());
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    serve(listener, app, async move {
+        shutdown.await;
+        // Open SSE streams would hold the graceful shutdown forever.
+        sessions.cancel();
+    })
+    .await
 }

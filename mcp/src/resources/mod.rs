@@ -1,0 +1,50 @@
+//! The MCP resources: the DSL reference (a markdown document written for models) and the
+//! action catalogue (the shared registry, as JSON).
+
+use rmcp::model::{Resource, ResourceContents};
+use serde_json::json;
+
+use ferrocat_shared::registry::REGISTRY;
+
+/// URI of the DSL reference.
+pub const DSL_URI: &str = "ferrocat://docs/dsl";
+/// URI of the action catalogue.
+pub const ACTIONS_URI: &str = "ferrocat://registry/actions";
+
+const DSL_REFERENCE: &str = include_str!("dsl.md");
+
+/// Every resource.
+pub fn list() -> Vec<Resource> {
+    vec![
+        Resource::new(DSL_URI, "dsl-reference")
+            .with_title("Workflow DSL reference")
+            .with_description("How to write ferrocat workflows in YAML: actions, dependencies, expressions, control flow.")
+            .with_mime_type("text/markdown"),
+        Resource::new(ACTIONS_URI, "action-catalogue")
+            .with_title("Action catalogue")
+            .with_description("Every built-in action a workflow can use, with what it does.")
+            .with_mime_type("application/json"),
+    ]
+}
+
+/// The action catalogue as JSON.
+pub fn actions() -> serde_json::Value {
+    json!({
+        "actions": REGISTRY.iter().map(|spec| json!({
+            "action": spec.name,
+            "namespace": spec.name.rsplit_once('.').map_or("", |(ns, _)| ns),
+            "description": spec.description,
+        })).collect::<Vec<_>>()
+    })
+}
+
+/// One resource's contents, if `uri` names one.
+pub fn read(uri: &str) -> Option<ResourceContents> {
+    match uri {
+        DSL_URI => Some(ResourceContents::text(DSL_REFERENCE, DSL_URI).with_mime_type("text/markdown")),
+        ACTIONS_URI => Some(
+            ResourceContents::text(serde_json::to_string_pretty(&actions()).unwrap_or_default(), ACTIONS_URI).with_mime_type("application/json"),
+        ),
+        _ => None,
+    }
+}

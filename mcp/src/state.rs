@@ -1,0 +1,28 @@
+//! The state every handler and tool shares.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::McpConfig;
+use crate::oauth::signin::SignInLimiter;
+
+/// Cheap to clone: pools and clients are shared.
+#[derive(Clone)]
+pub struct McpState {
+    /// The api's state: its pool, Temporal client and configuration, for its repositories and
+    /// run starter.
+    pub api: ferrocat_api::AppState,
+    pub config: Arc<McpConfig>,
+    /// Fetches client ID metadata documents.
+    pub http: reqwest::Client,
+    /// Counts failed sign-ins on the OAuth sign-in page.
+    pub sign_in_limiter: Arc<SignInLimiter>,
+}
+
+impl McpState {
+    /// The Postgres pool.
+    pub fn db(&self) -> &PgPool {
+        &self.api.db
+    }
+}

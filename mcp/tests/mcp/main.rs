@@ -1,0 +1,9 @@
+//! Integration tests of the MCP server: the OAuth flow over HTTP, and the MCP tools in both
+//! protocol eras, against real Postgres and Temporal.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod oauth;
+mod python;
+mod tools;

@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Secrets for `SECRETS.name.KEY`, as a YAML or JSON file `{name: {KEY: value}}`.
     #[arg(long)]
     secrets: Option<PathBuf>,
+    /// Variables for `VARS.name.key`, as a YAML or JSON file `{name: {key: value}}`.
+    #[arg(long)]
+    vars: Option<PathBuf>,
     /// What to print: the workflow's `returns` value, or the whole context (ACTIONS and TRIGGER).
     #[arg(long, value_enum, default_value_t = Output::Returns)]
     output: Output,
@@ -45,6 +48,18 @@ fn invalid(message: String) -> ExitCode {
 
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A `{name: {key: value}}` file (YAML or JSON), or nothing.
+fn read_map(path: Option<&Path>, what: &str, key: &str) -> Result<Map<String, Value>, String> {
+    let Some(path) = path else { return Ok(Map::new()) };
+    let text = read(path)?;
+    let map: Map<String, Value> = serde_yaml::from_str(&text)
+        .map_err(|e| format!("{} is not a {what} file ({{name: {{{key}: value}}}}): {e}", path.display()))?;
+    match map.iter().find(|(_, v)| !v.is_object()) {
+        Some((name, _)) => Err(format!("{}: {what} '{name}' must be a mapping of {key}s to values", path.display())),
+        None => Ok(map),
+    }
 }
 
 /// Runs `args.file` and reports as described in the module docs.
@@ -73,16 +88,15 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(value) => value,
         Err(e) => return invalid(format!("the trigger is not valid JSON: {e}")),
     };
-    let secrets: Map<String, Value> = match &args.secrets {
-        None => Map::new(),
-        Some(path) => match read(path).and_then(|text| {
-            serde_yaml::from_str::<Map<String, Value>>(&text).map_err(|e| format!("{} is not a secrets file ({{name: {{KEY: value}}}}): {e}", path.display()))
-        }) {
-            Ok(secrets) => secrets,
-            Err(e) => return invalid(e),
-        },
+    let secrets = match read_map(args.secrets.as_deref(), "secrets", "KEY") {
+        Ok(secrets) => secrets,
+        Err(e) => return invalid(e),
     };
-    match ferrocat_workers::workflow::local::run_locally(dsl, trigger.clone(), secrets).await {
+    let vars = match read_map(args.vars.as_deref(), "variables", "key") {
+        Ok(vars) => vars,
+        Err(e) => return invalid(e),
+    };
+    match ferrocat_workers::workflow::local::run_locally_with(dsl, trigger.clone(), secrets, vars).await {
         Ok(finished) => {
             let output = match args.output {
                 Output::Returns => finished.value,

@@ -133,6 +133,28 @@ fn run_reads_secrets_masks_them_and_prints_the_context() {
 }
 
 #[test]
+fn run_reads_variables_and_refuses_a_malformed_file() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, vars, bad) = (dir.join("wf.yml"), dir.join("vars.yml"), dir.join("bad.yml"));
+    std::fs::write(
+        &file,
+        "title: v\ndescription: vars\nentrypoint: {}\nactions:\n  - {ref: a, action: core.transform.reshape, args: {value: \"${{ VARS.siem.url }}/search\"}}\nreturns: ${{ ACTIONS.a.result }}\n",
+    )
+    .unwrap();
+    std::fs::write(&vars, "siem:\n  url: https://siem.example.com\n").unwrap();
+    std::fs::write(&bad, "siem: not-a-mapping\n").unwrap();
+    let (f, v, b) = (file.to_str().unwrap(), vars.to_str().unwrap(), bad.to_str().unwrap());
+    let out = ferrocat(&["run", f, "--vars", v], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!("https://siem.example.com/search"));
+    let out = ferrocat(&["run", f, "--vars", b], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("variables 'siem' must be a mapping"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn concurrent_migrations_serialize_and_a_rerun_changes_nothing() {
     let url = format!("postgres://postgres@127.0.0.1:5432/ferrocat_migrate_{}", uuid::Uuid::new_v4().simple());
     let env = [("FERROCAT_DATABASE_URL", url.as_str())];

@@ -94,3 +94,79 @@ returns:
     assert_eq!(status, 200, "{run}");
     assert_eq!(run["trigger"], json!({"number": 6}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_calls_its_error_handler_and_still_fails() {
+    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let api = format!("{}/api", stack.url);
+    let (http, workspace) = login(&stack.url).await;
+
+    let handler = commit_workflow(
+        &http,
+        &stack.url,
+        &workspace,
+        r#"
+title: On failure
+description: receives the failure of another run
+entrypoint: {}
+actions:
+  - {ref: note, action: core.transform.reshape, args: {value: {run: "${{ TRIGGER.orig_wf_exec_id }}", failed: "${{ TRIGGER.errors[0].ref }}", title: "${{ TRIGGER.orig_wf_title }}"}}}
+returns: "${{ ACTIONS.note.result }}"
+"#
+        .to_owned(),
+    )
+    .await;
+    let (status, body) = json_of(
+        http.patch(format!("{api}/workflows/{handler}?workspace_id={workspace}")).json(&json!({"alias": "on-failure"})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let failing = commit_workflow(
+        &http,
+        &stack.url,
+        &workspace,
+        r#"
+title: Fails
+description: a gate that does not hold
+error_handler: on-failure
+entrypoint: {}
+actions:
+  - {ref: gate, action: core.require, args: {conditions: ["${{ 1 > 2 }}"]}}
+"#
+        .to_owned(),
+    )
+    .await;
+    let (status, started) = json_of(
+        http.post(format!("{api}/workflow-executions?workspace_id={workspace}"))
+            .json(&json!({"workflow_id": failing, "inputs": {}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{started}");
+    let exec = started["wf_exec_id"].as_str().expect("an execution id").to_owned();
+
+    // The run fails with its own error once the handler has run; the handler's run got it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (run, handled) = loop {
+        let (_, run) =
+            json_of(http.get(format!("{api}/workflow-executions/{exec}?workspace_id={workspace}")).send().await.unwrap()).await;
+        let (_, runs) = json_of(
+            http.get(format!("{api}/workflow-executions?workflow_id={handler}&workspace_id={workspace}")).send().await.unwrap(),
+        )
+        .await;
+        let done = runs.as_array().and_then(|r| r.iter().find(|r| r["status"] == "COMPLETED")).cloned();
+        if let (true, Some(done)) = (run["status"] == "FAILED", done) {
+            break (run, done);
+        }
+        assert!(std::time::Instant::now() < deadline, "no failed run with a handled error: {run} / {runs}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(run["error"].as_str().unwrap().contains("ACTIONS.gate"), "{run}");
+    let id = handled["id"].as_str().unwrap();
+    let (status, handler_run) =
+        json_of(http.get(format!("{api}/workflow-executions/{id}?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{handler_run}");
+    assert_eq!(handler_run["result"], json!({"run": exec, "failed": "gate", "title": "Fails"}), "{handler_run}");
+}

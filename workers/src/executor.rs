@@ -50,7 +50,7 @@ impl Executor {
         let environment = match &input.task.environment {
             None => input.run.environment.clone(),
             Some(raw) => {
-                let context = ExprContext { actions: input.actions.clone(), trigger: input.trigger.clone(), env: input.env.clone(), ..ExprContext::default() };
+                let context = input.expr_context();
                 match expr::eval_templated(&Value::String(raw.clone()), &context) {
                     Ok(Value::String(env)) => env,
                     Ok(other) => return Err(ActionError::Invalid(format!("environment must be a string, got {other}"))),
@@ -76,6 +76,7 @@ impl Executor {
             actions: input.actions,
             trigger: input.trigger,
             env: input.env,
+            vars: input.vars,
             secrets,
             ..ExprContext::default()
         };
@@ -117,7 +118,7 @@ impl Executor {
         let Value::Object(args) = args else {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
-        actions::dispatch_with(action, args, &self.deps).await
+        actions::dispatch_with(action, args, &self.deps, &context.secrets).await
     }
 }
 

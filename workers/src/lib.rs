@@ -25,6 +25,8 @@ pub async fn run_worker(config: WorkerConfig, shutdown: impl std::future::Future
     let options = WorkerOptions::new(config.temporal.task_queue.clone())
         .register_workflow::<workflow::DslWorkflow>()?
         .register_activities(catalog::Catalog::new(db))
+        // Pure actions run here as local activities (see `actions::is_pure`); no secrets store.
+        .register_activities(executor::Executor::build(&ferrocat_shared::config::Env::from_process())?)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     tracing::info!(queue = %config.temporal.task_queue, "worker polling");

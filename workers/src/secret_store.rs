@@ -19,7 +19,8 @@ pub struct SecretStore {
     keyring: Keyring,
 }
 
-/// The secret names (`SECRETS.<name>.KEY`) a statement's args, `for_each` and `run_if` use.
+/// The secret names a statement needs: those its args, `for_each` and `run_if` use
+/// (`SECRETS.<name>.KEY`), and those its action reads itself (the registry's `secrets`).
 pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
     let mut text = Value::Object(task.args.clone()).to_string();
     if let Some(for_each) = &task.for_each {
@@ -37,6 +38,9 @@ pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
         if !name.is_empty() {
             names.insert(name);
         }
+    }
+    if let Some(spec) = ferrocat_shared::registry::spec(&task.action) {
+        names.extend(spec.secrets.iter().map(|s| (*s).to_owned()));
     }
     names
 }

@@ -11,7 +11,7 @@ fn deps(prefix: &str) -> ActionDeps {
 }
 
 async fn run(deps: &ActionDeps, action: &str, args: Value) -> Result<Value, String> {
-    actions::dispatch_with(action, args.as_object().cloned().unwrap(), deps).await.map_err(|e| e.to_string())
+    actions::dispatch_with(action, args.as_object().cloned().unwrap(), deps, &serde_json::Map::new()).await.map_err(|e| e.to_string())
 }
 
 async fn keys_with_ttl(prefix: &str) -> Vec<(String, i64)> {

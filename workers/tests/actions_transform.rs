@@ -118,8 +118,12 @@ async fn pure_transforms_and_require_through_the_registry() {
 async fn every_registered_executor_action_is_dispatched() {
     let http = actions::http::client().unwrap();
     for spec in actions::REGISTRY {
-        // Subflows are orchestrated by the workflow itself, never sent to the executor.
-        if spec.name == "core.workflow.execute" {
+        // Subflows, scatter/gather and loops are orchestrated by the workflow itself, never sent
+        // to the executor.
+        if matches!(
+            spec.name,
+            "core.workflow.execute" | "core.transform.scatter" | "core.transform.gather" | "core.loop.start" | "core.loop.end"
+        ) {
             continue;
         }
         let outcome = actions::dispatch(spec.name, serde_json::Map::new(), &http).await;

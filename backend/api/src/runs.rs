@@ -143,6 +143,9 @@ fn interaction_error(exec_id: &str, error: WorkflowInteractionError) -> ApiError
     }
 }
 
+/// Marker name of a local activity's result in history (Temporal's core SDK).
+const LOCAL_ACTIVITY_MARKER: &str = "core_local_activity";
+
 /// One action's progress in a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionEvent {
@@ -251,7 +254,8 @@ pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail
                     event_id: event.event_id,
                     event_type: "ACTIVITY_TASK_SCHEDULED",
                     status: "SCHEDULED",
-                    action_ref: a.activity_id.clone(),
+                    // The ref itself: activity ids carry the scatter stream too.
+                    action_ref: task.get("ref").and_then(Value::as_str).map_or_else(|| a.activity_id.clone(), str::to_owned),
                     action_name: task.get("action").and_then(Value::as_str).unwrap_or_default().to_owned(),
                     action_input: task.get("args").cloned().unwrap_or(Value::Null),
                     action_result: None,
@@ -291,6 +295,25 @@ pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail
                     e.close_time = time;
                     e.action_error = Some(serde_json::json!({"message": "action timed out"}));
                 }
+            }
+            // Pure actions run as local activities on the DSL worker: one marker each, holding
+            // the input and the result (or the failure).
+            Some(Attributes::MarkerRecordedEventAttributes(a)) if a.marker_name == LOCAL_ACTIVITY_MARKER => {
+                let input = decode_first(a.details.get("input"));
+                let task = input.get("task").cloned().unwrap_or(Value::Null);
+                let failed = a.failure.as_ref().map(|f| serde_json::json!({"message": innermost(f).message}));
+                detail.events.push(ActionEvent {
+                    event_id: event.event_id,
+                    event_type: "MARKER_RECORDED",
+                    status: if failed.is_some() { "FAILED" } else { "COMPLETED" },
+                    action_ref: task.get("ref").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    action_name: task.get("action").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    action_input: task.get("args").cloned().unwrap_or(Value::Null),
+                    action_result: if failed.is_some() { None } else { Some(decode_first(a.details.get("result"))) },
+                    action_error: failed,
+                    start_time: time,
+                    close_time: time,
+                });
             }
             Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
                 detail.result = Some(decode_first(a.result.as_ref()));

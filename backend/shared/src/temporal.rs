@@ -117,6 +117,27 @@ pub struct RunActionInput {
     /// `ENV`.
     pub env: Map<String, Value>,
     pub run: RunContext,
+    /// The scatter stream the action runs in (`None` in the root stream); part of the activity
+    /// id, since one ref runs once per stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<String>,
+    /// `VARS`: name → `{key: value}` (workspace variables resolved when the run started).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Map<String, Value>,
+}
+
+impl RunActionInput {
+    /// The expression context the action's fields are evaluated in (without `SECRETS`, which
+    /// the executor adds).
+    pub fn expr_context(&self) -> crate::expr::ExprContext {
+        crate::expr::ExprContext {
+            actions: self.actions.clone(),
+            trigger: self.trigger.clone(),
+            env: self.env.clone(),
+            vars: self.vars.clone(),
+            ..crate::expr::ExprContext::default()
+        }
+    }
 }
 
 /// Error type names the executor raises; the api shows them.

@@ -34,6 +34,9 @@ struct HttpRequestArgs {
     content: Option<String>,
     #[serde(default)]
     form_data: Option<BTreeMap<String, Value>>,
+    /// Multipart uploads: `{field: base64}` or `{field: {filename, content_base64, content_type}}`.
+    #[serde(default)]
+    files: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     auth: Option<BasicAuth>,
     #[serde(default = "default_timeout")]
@@ -76,6 +79,37 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
+/// The multipart body of `files` (each part base64, with an optional file name and type) and
+/// `form_data` (text parts).
+fn multipart(files: &BTreeMap<String, Value>, form: Option<&BTreeMap<String, Value>>) -> Result<reqwest::multipart::Form, ActionError> {
+    let mut body = reqwest::multipart::Form::new();
+    for (name, value) in form.into_iter().flatten() {
+        body = body.text(name.clone(), scalar_text(value));
+    }
+    for (field, file) in files {
+        let (content, filename, content_type) = match file {
+            Value::String(content) => (content.as_str(), field.as_str(), None),
+            Value::Object(spec) => (
+                spec.get("content_base64").and_then(Value::as_str).ok_or_else(|| {
+                    ActionError::Invalid(format!("files.{field} needs content_base64"))
+                })?,
+                spec.get("filename").and_then(Value::as_str).unwrap_or(field),
+                spec.get("content_type").and_then(Value::as_str),
+            ),
+            other => return Err(ActionError::Invalid(format!("files.{field} must be base64 text or an object, got {other}"))),
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(content.trim())
+            .map_err(|e| ActionError::Invalid(format!("files.{field} is not valid base64: {e}")))?;
+        let mut part = reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned());
+        if let Some(content_type) = content_type {
+            part = part.mime_str(content_type).map_err(|e| ActionError::Invalid(format!("files.{field}.content_type: {e}")))?;
+        }
+        body = body.part(field.clone(), part);
+    }
+    Ok(body)
+}
+
 /// Sends the request described by `args`.
 pub async fn http_request(shared: &reqwest::Client, args: Map<String, Value>) -> Result<Value, ActionError> {
     let args: HttpRequestArgs = parse_args(args)?;
@@ -87,10 +121,15 @@ pub async fn http_request(shared: &reqwest::Client, args: Map<String, Value>) ->
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         return Err(ActionError::Invalid(format!("timeout must be a positive number of seconds, got {}", args.timeout)));
     }
-    let bodies = [args.payload.is_some(), args.content.is_some(), args.form_data.is_some()];
+    // Files go with form fields (a multipart body), never with a JSON or raw body.
+    let bodies = [args.payload.is_some(), args.content.is_some(), args.form_data.is_some() || args.files.is_some()];
     if bodies.iter().filter(|b| **b).count() > 1 {
-        return Err(ActionError::Invalid("payload, content and form_data are mutually exclusive".into()));
+        return Err(ActionError::Invalid("payload, content and form_data/files are mutually exclusive".into()));
     }
+    let upload = match &args.files {
+        Some(files) => Some(multipart(files, args.form_data.as_ref())?),
+        None => None,
+    };
 
     // A per-request client only when the request needs other redirect or TLS settings.
     let custom;
@@ -130,6 +169,8 @@ pub async fn http_request(shared: &reqwest::Client, args: Map<String, Value>) ->
         request = request.json(payload);
     } else if let Some(content) = args.content {
         request = request.body(content);
+    } else if let Some(form) = upload {
+        request = request.multipart(form);
     } else if let Some(form) = &args.form_data {
         let pairs: Vec<(String, String)> = form.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
         request = request.form(&pairs);

@@ -1,6 +1,7 @@
 //! The action registry: each built-in action by its name, its argument checks and its effect.
 
 pub mod dedup;
+pub mod email;
 pub mod http;
 pub mod http_poll;
 pub mod lambda;
@@ -81,16 +82,23 @@ impl ActionDeps {
     }
 }
 
-/// Runs the action `name` with evaluated `args` and no Redis (persistent deduplication fails
-/// with a message saying so). Prefer [`dispatch_with`].
+/// Runs the action `name` with evaluated `args`, no Redis (persistent deduplication fails with
+/// a message saying so) and no secrets. Prefer [`dispatch_with`].
 pub async fn dispatch(name: &str, args: Map<String, Value>, http: &reqwest::Client) -> Result<Value, ActionError> {
-    dispatch_with(name, args, &ActionDeps { http: http.clone(), redis: None }).await
+    dispatch_with(name, args, &ActionDeps { http: http.clone(), redis: None }, &Map::new()).await
 }
 
-/// Runs the action `name` with evaluated `args`.
-pub async fn dispatch_with(name: &str, args: Map<String, Value>, deps: &ActionDeps) -> Result<Value, ActionError> {
+/// Runs the action `name` with evaluated `args`; `secrets` (name → `{KEY: value}`) serve the
+/// actions that read a secret of their own (`core.send_email_smtp`).
+pub async fn dispatch_with(
+    name: &str,
+    args: Map<String, Value>,
+    deps: &ActionDeps,
+    secrets: &Map<String, Value>,
+) -> Result<Value, ActionError> {
     let http = &deps.http;
     match name {
+        "core.send_email_smtp" => email::send_email_smtp(args, secrets).await,
         "core.transform.deduplicate" => dedup::deduplicate(deps.redis.as_ref(), args).await,
         "core.transform.is_duplicate" => dedup::is_duplicate(deps.redis.as_ref(), args).await,
         "core.transform.reshape" => transform::reshape(args),
@@ -109,6 +117,22 @@ pub async fn dispatch_with(name: &str, args: Map<String, Value>, deps: &ActionDe
         "core.script.run_python" => script::run_python(args).await,
         other => Err(ActionError::Unknown(other.to_owned())),
     }
+}
+
+/// Actions whose result depends only on their arguments: no network, no clock, no store, no
+/// sandbox. When they touch no secret the DSL worker runs them itself as local activities.
+const PURE: &[&str] = &[
+    "core.transform.reshape",
+    "core.transform.drop_nulls",
+    "core.transform.flatten_json",
+    "core.transform.eval_jsonpaths",
+    "core.require",
+];
+
+/// Whether `task` may run on the DSL worker instead of the executor: a pure action that names
+/// no secret (secrets are only ever resolved on the executor).
+pub fn is_pure(task: &ferrocat_shared::dsl::ActionStatement) -> bool {
+    PURE.contains(&task.action.as_str()) && !serde_json::to_string(task).is_ok_and(|text| text.contains("SECRETS"))
 }
 
 /// Deserializes evaluated args into an action's typed arguments, naming the field at fault.

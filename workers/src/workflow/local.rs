@@ -33,9 +33,8 @@ impl Driver for LocalDriver {
     fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>> {
         let action = input.task.action.clone();
         async move {
-            self.executor.run_with_secrets(input, self.secrets.clone()).await.map_err(|e| Failure {
-                message: format!("There was an error in the executor when calling action '{action}'.\n\n{e}"),
-                type_name: e.type_name().to_owned(),
+            self.executor.run_with_secrets(input, self.secrets.clone()).await.map_err(|e| {
+                Failure::new(format!("There was an error in the executor when calling action '{action}'.\n\n{e}"), e.type_name())
             })
         }
         .boxed_local()
@@ -55,10 +54,10 @@ impl Driver for LocalDriver {
 
     fn resolve(&self, _request: ResolveWorkflow) -> LocalBoxFuture<'_, Result<ResolvedWorkflow, Failure>> {
         async {
-            Err(Failure {
-                message: "core.workflow.execute needs the server: subflows are committed workflows (use `ferrocat up`)".into(),
-                type_name: "WorkflowResolutionError".into(),
-            })
+            Err(Failure::new(
+                "core.workflow.execute needs the server: subflows are committed workflows (use `ferrocat up`)",
+                "WorkflowResolutionError",
+            ))
         }
         .boxed_local()
     }
@@ -76,13 +75,23 @@ impl Driver for LocalDriver {
 
 fn unreachable_child<'a>() -> LocalBoxFuture<'a, Result<Value, Failure>> {
     // `resolve` always fails locally, so no child is ever started.
-    async { Err(Failure { message: "subflows are not available locally".into(), type_name: "WorkflowResolutionError".into() }) }
+    async { Err(Failure::new("subflows are not available locally", "WorkflowResolutionError")) }
         .boxed_local()
 }
 
 /// Runs `dsl` once with `trigger` (and `secrets`) and returns how it finished.
 pub async fn run_locally(dsl: Workflow, trigger: Value, secrets: Map<String, Value>) -> Result<Finished, Failure> {
-    let driver = LocalDriver::build(secrets).map_err(|e| Failure { message: e.to_string(), type_name: "StartupError".into() })?;
+    run_locally_with(dsl, trigger, secrets, Map::new()).await
+}
+
+/// [`run_locally`] with workspace variables (`VARS`: name → `{key: value}`).
+pub async fn run_locally_with(
+    dsl: Workflow,
+    trigger: Value,
+    secrets: Map<String, Value>,
+    vars: Map<String, Value>,
+) -> Result<Finished, Failure> {
+    let driver = LocalDriver::build(secrets).map_err(|e| Failure::new(e.to_string(), "StartupError"))?;
     let exec = Uuid::new_v4();
     let wf_id = "wf_local".to_owned();
     let run_context = RunContext {
@@ -100,6 +109,7 @@ pub async fn run_locally(dsl: Workflow, trigger: Value, secrets: Map<String, Val
         trigger,
         trigger_type: "manual".into(),
         executor_queue: String::new(),
+        vars,
     };
     scheduler::interpret(&driver, &args, run_context).await
 }

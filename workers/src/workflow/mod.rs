@@ -14,7 +14,8 @@ use serde_json::Value;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, ChildWorkflowOptions, ParentClosePolicy, WorkflowContext, WorkflowResult,
+    ActivityOptions, ApplicationFailure, ChildWorkflowOptions, LocalActivityOptions, ParentClosePolicy, WorkflowContext,
+    WorkflowResult,
 };
 
 use ferrocat_shared::dsl::ActionStatement;
@@ -43,13 +44,19 @@ impl DslWorkflow {
             environment: args.dsl.config.environment.clone(),
         };
         let driver = TemporalDriver { ctx, queue: &args.executor_queue };
-        scheduler::interpret(&driver, &args, run_context).await.map(|finished| finished.value).map_err(|failure| {
-            ApplicationFailure::builder(anyhow::anyhow!(failure.message))
-                .type_name(failure.type_name)
-                .non_retryable(true)
-                .build()
-                .into()
-        })
+        let failure = match scheduler::interpret(&driver, &args, run_context.clone()).await {
+            Ok(finished) => return Ok(finished.value),
+            Err(failure) => failure,
+        };
+        // The error handler runs to its end; the run still fails with its own error.
+        if let Err(handler) = subflow::run_error_handler(&driver, &args, &run_context, &failure).await {
+            tracing::warn!(exec_id = %run_context.wf_exec_id, error = %handler.message, "the error handler failed");
+        }
+        Err(ApplicationFailure::builder(anyhow::anyhow!(failure.message))
+            .type_name(failure.type_name)
+            .non_retryable(true)
+            .build()
+            .into())
     }
 }
 
@@ -61,7 +68,14 @@ struct TemporalDriver<'a> {
 
 impl Driver for TemporalDriver<'_> {
     fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>> {
-        let options = activity_options(&input.task, self.queue);
+        if crate::actions::is_pure(&input.task) {
+            // Pure actions run on this worker as local activities: no round trip through the
+            // server's task queue, and the marker still records the input and the result.
+            let options = local_activity_options(&input.task, input.stream_id.as_deref());
+            let call = self.ctx.execute_local_activity(Executor::execute_action, input, options);
+            return async move { call.await.map_err(|e| describe_failure(e.failure(), &e.to_string())) }.boxed_local();
+        }
+        let options = activity_options(&input.task, input.stream_id.as_deref(), self.queue);
         let call = self.ctx.execute_activity(Executor::execute_action, input, options);
         async move { call.await.map_err(|e| describe_failure(e.failure(), &e.to_string())) }.boxed_local()
     }
@@ -106,10 +120,9 @@ impl Driver for TemporalDriver<'_> {
             .build();
         let start = self.ctx.start_child_workflow(DslWorkflow::run, args, options);
         async move {
-            let started = start.await.map_err(|e| Failure {
-                message: format!("could not start subflow {exec_id}: {e}"),
-                type_name: "ChildWorkflowStartError".into(),
-            })?;
+            let started = start
+                .await
+                .map_err(|e| Failure::new(format!("could not start subflow {exec_id}: {e}"), "ChildWorkflowStartError"))?;
             if !wait {
                 return Ok(Value::String(exec_id));
             }
@@ -119,17 +132,41 @@ impl Driver for TemporalDriver<'_> {
     }
 }
 
-fn activity_options(task: &ActionStatement, queue: &str) -> ActivityOptions {
+/// Options of one action's activity. Its id is the ref, prefixed by the scatter stream it runs
+/// in, since one ref runs once per stream at the same time.
+fn activity_options(task: &ActionStatement, stream: Option<&str>, queue: &str) -> ActivityOptions {
     let timeout = Duration::from_secs_f64(task.retry_policy.timeout.max(1.0));
-    let retry = RetryPolicy::builder()
+    ActivityOptions::with_start_to_close_timeout(timeout)
+        .task_queue(queue.to_owned())
+        .activity_id(activity_id(task, stream))
+        .retry_policy(retry_policy(task))
+        .build()
+}
+
+fn activity_id(task: &ActionStatement, stream: Option<&str>) -> String {
+    match stream {
+        Some(stream) => format!("{stream}/{}", task.ref_),
+        None => task.ref_.clone(),
+    }
+}
+
+fn retry_policy(task: &ActionStatement) -> RetryPolicy {
+    RetryPolicy::builder()
         .maximum_attempts(task.retry_policy.max_attempts)
         .initial_interval(Duration::from_secs(1))
         .backoff_coefficient(2.0)
-        .build();
-    ActivityOptions::with_start_to_close_timeout(timeout)
-        .task_queue(queue.to_owned())
-        .activity_id(task.ref_.clone())
-        .retry_policy(retry)
+        .build()
+}
+
+/// Options of a pure action's local activity, with the same id, timeout and attempts as
+/// [`activity_options`] would give it.
+fn local_activity_options(task: &ActionStatement, stream: Option<&str>) -> LocalActivityOptions {
+    let timeout = Duration::from_secs_f64(task.retry_policy.timeout.max(1.0));
+    LocalActivityOptions::builder()
+        .activity_id(activity_id(task, stream))
+        .start_to_close_timeout(timeout)
+        .retry_policy(retry_policy(task))
+        .include_arguments_in_marker(true)
         .build()
 }
 
@@ -139,7 +176,7 @@ fn describe_failure(
     fallback: &str,
 ) -> Failure {
     let Some(mut failure) = failure else {
-        return Failure { message: fallback.to_owned(), type_name: "ExecutionError".into() };
+        return Failure::new(fallback, "ExecutionError");
     };
     while let Some(cause) = failure.cause.as_deref() {
         failure = cause;
@@ -152,5 +189,5 @@ fn describe_failure(
         }
         _ => "ExecutionError".into(),
     };
-    Failure { message: failure.message.clone(), type_name }
+    Failure::new(failure.message.clone(), &type_name)
 }

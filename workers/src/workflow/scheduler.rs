@@ -3,29 +3,36 @@
 //! so the same code runs inside Temporal (`DSLWorkflow`) and in-process (`ferrocat run`).
 //! Concurrency uses `select_all` over boxed futures, which Temporal's determinism checker accepts.
 
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use futures::future::{LocalBoxFuture, select_all};
 use serde_json::{Map, Value, json};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use ferrocat_shared::dsl::{ActionStatement, EdgeKind, JoinStrategy, dependencies, normalize_trigger_inputs};
+use ferrocat_shared::dsl::{
+    ActionStatement, EdgeKind, GATHER, JoinStrategy, LOOP_END, LOOP_START, SCATTER, ScopePlan, Workflow, dependencies,
+    normalize_trigger_inputs, plan_scopes,
+};
 use ferrocat_shared::expr::{self, ExprContext};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
 use super::subflow;
 use crate::catalog::{ResolveWorkflow, ResolvedWorkflow};
 
-/// Why an action or a run failed: the message users see and a type name.
+/// Why an action or a run failed: the message users see and a type name; a failed run also
+/// carries the errors that failed it (Tracecat's `ActionErrorInfo`s, for the error handler).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub message: String,
     pub type_name: String,
+    pub errors: Vec<Value>,
 }
 
 impl Failure {
-    fn new(message: impl Into<String>, type_name: &str) -> Self {
-        Self { message: message.into(), type_name: type_name.to_owned() }
+    /// A failure with no recorded action errors.
+    pub fn new(message: impl Into<String>, type_name: &str) -> Self {
+        Self { message: message.into(), type_name: type_name.to_owned(), errors: Vec::new() }
     }
 }
 
@@ -155,9 +162,8 @@ async fn run_action(driver: &impl Driver, input: RunActionInput, parent: &DslRun
             driver.execute(input.clone()).await?
         };
         let Some(condition) = &task.retry_policy.retry_until else { return Ok(value) };
-        let mut actions = input.actions.clone();
-        actions.insert(task.ref_.clone(), json!({"result": value, "result_typename": typename(&value)}));
-        let context = ExprContext { actions, trigger: input.trigger.clone(), env: input.env.clone(), ..ExprContext::default() };
+        let mut context = input.expr_context();
+        context.actions.insert(task.ref_.clone(), entry(&value));
         let done = expr::eval_templated(&Value::String(condition.clone()), &context)
             .map_err(|e| Failure::new(format!("Error evaluating `retry_until`: {e}"), "ExpressionError"))?;
         if expr::truthy(&done) {
@@ -183,45 +189,14 @@ fn until(driver: &impl Driver, when: &str) -> Result<Duration, Failure> {
     Ok((target - driver.now()).to_std().unwrap_or(Duration::ZERO))
 }
 
-/// Routes a failed action: along its `.error` edges when it has any (its ACTIONS entry then holds
-/// the error), else the whole run fails with Tracecat's message.
-fn record_failure(
-    i: usize,
-    failure: Failure,
-    dsl: &ferrocat_shared::dsl::Workflow,
-    has_error_edge: &[bool],
-    expr_ctx: &mut ExprContext,
-    outcomes: &mut [Option<Outcome>],
-) -> Result<(), Failure> {
-    let task = &dsl.actions[i];
-    if !has_error_edge[i] {
-        return Err(Failure {
-            message: format!("Workflow failed with 1 error(s)\n\n========== (1/1) ACTIONS.{} ==========\n\n{}", task.ref_, failure.message),
-            type_name: failure.type_name,
-        });
-    }
-    expr_ctx.actions.insert(
-        task.ref_.clone(),
-        json!({
-            "result": null,
-            "result_typename": "NoneType",
-            "error": {
-                "ref": task.ref_,
-                "message": failure.message,
-                "type": failure.type_name,
-                "expr_context": "ACTIONS",
-                "attempt": 1,
-            },
-            "error_typename": failure.type_name,
-        }),
-    );
-    outcomes[i] = Some(Outcome::Failed);
-    Ok(())
+/// An action's `ACTIONS` entry for a result.
+fn entry(value: &Value) -> Value {
+    json!({"result": value, "result_typename": typename(value)})
 }
 
-type Running<'a> = LocalBoxFuture<'a, (usize, Result<Value, Failure>)>;
+type Running<'a> = LocalBoxFuture<'a, (usize, usize, Result<Value, Failure>)>;
 
-/// A run that completed: its `returns` value and the final `ACTIONS`.
+/// A run that completed: its `returns` value and the final `ACTIONS` of the root stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
     pub value: Value,
@@ -230,24 +205,8 @@ pub struct Finished {
 
 /// Interprets `args.dsl` to completion and evaluates its `returns`.
 pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: RunContext) -> Result<Finished, Failure> {
-    let dsl = &args.dsl;
-    let index: std::collections::HashMap<&str, usize> =
-        dsl.actions.iter().enumerate().map(|(i, a)| (a.ref_.as_str(), i)).collect();
-    let mut deps: Vec<Vec<(usize, EdgeKind)>> = Vec::with_capacity(dsl.actions.len());
-    for action in &dsl.actions {
-        let mut edges = Vec::new();
-        for (source, kind) in dependencies(action) {
-            let Some(&i) = index.get(source.as_str()) else {
-                return Err(Failure::new(format!("action '{}' depends on unknown action '{source}'", action.ref_), "DSLError"));
-            };
-            edges.push((i, kind));
-        }
-        deps.push(edges);
-    }
-    let has_error_edge: Vec<bool> = (0..dsl.actions.len())
-        .map(|i| deps.iter().flatten().any(|(s, k)| *s == i && *k == EdgeKind::Error))
-        .collect();
-
+    let plan = Plan::build(&args.dsl)?;
+    let start = driver.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut env = Map::new();
     env.insert(
         "workflow".into(),
@@ -255,48 +214,256 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
             "execution_id": run_context.wf_exec_id,
             "run_id": run_context.wf_run_id,
             "trigger_type": args.trigger_type,
+            "start_time": start,
+            "time_anchor": start,
+            "logical_time": start,
         }),
     );
     env.insert("environment".into(), Value::String(run_context.environment.clone()));
 
     // `entrypoint.expects` checks and fills the trigger before anything runs.
-    let trigger = normalize_trigger_inputs(&dsl.entrypoint.expects, &args.trigger)
+    let trigger = normalize_trigger_inputs(&args.dsl.entrypoint.expects, &args.trigger)
         .map_err(|e| Failure::new(e.to_string(), "TriggerValidationError"))?;
-    let mut expr_ctx = ExprContext { trigger: trigger.clone(), env: env.clone(), ..ExprContext::default() };
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; dsl.actions.len()];
-    let mut started = vec![false; dsl.actions.len()];
+    let base = ExprContext { trigger, env, vars: args.vars.clone(), ..ExprContext::default() };
+    let mut run = Run::new(&plan, base, run_context);
     let mut running: Vec<Running<'_>> = Vec::new();
 
     loop {
-        // Start or skip everything that can be decided now; skips can unlock more decisions.
+        // Start or skip everything that can be decided now, stream by stream in a fixed order.
+        while let Some(stream) = run.dirty.pop_first() {
+            run.scan(stream, driver)?;
+        }
+        while running.len() < MAX_IN_FLIGHT
+            && let Some((stream, i, input)) = run.ready.pop_front()
+        {
+            running.push(Box::pin(async move { (stream, i, run_action(driver, input, args).await) }));
+        }
+        if running.is_empty() {
+            break;
+        }
+        let ((stream, i, result), _, rest) = select_all(running).await;
+        running = rest;
+        run.finish(stream, i, result)?;
+    }
+
+    let context = run.context(ROOT);
+    let value = match &args.dsl.returns {
+        Some(template) => expr::eval_templated(template, &context)
+            .map_err(|e| Failure::new(format!("Couldn't parse return value expression: {e}"), "ExpressionError"))?,
+        None => json!({
+            "wf_id": run.run_context.wf_id,
+            "wf_exec_id": run.run_context.wf_exec_id,
+            "wf_run_id": run.run_context.wf_run_id,
+            "environment": run.run_context.environment,
+            "logical_time": start,
+        }),
+    };
+    Ok(Finished { value, actions: context.actions })
+}
+
+/// Most actions in flight at once (Tracecat's `DSL_SCHEDULER_MAX_PENDING_TASKS`); the rest wait
+/// their turn in the order they became ready.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// The root stream's index and id (Tracecat's).
+const ROOT: usize = 0;
+const ROOT_STREAM_ID: &str = "<root>:0";
+
+/// The most times a do-while loop may run its body, whatever its `max_iterations` says.
+pub const LOOP_ITERATION_CAP: u64 = 2048;
+const LOOP_DEFAULT_MAX_ITERATIONS: u64 = 100;
+
+/// What the run needs to know about the workflow at every step, computed once.
+struct Plan<'w> {
+    dsl: &'w Workflow,
+    deps: Vec<Vec<(usize, EdgeKind)>>,
+    has_error_edge: Vec<bool>,
+    scopes: ScopePlan,
+    /// Per scope: the actions that run in that scope's streams, in index order (loop regions
+    /// run in the stream that encloses them).
+    members: Vec<Vec<usize>>,
+}
+
+impl<'w> Plan<'w> {
+    fn build(dsl: &'w Workflow) -> Result<Self, Failure> {
+        let index: std::collections::HashMap<&str, usize> =
+            dsl.actions.iter().enumerate().map(|(i, a)| (a.ref_.as_str(), i)).collect();
+        let mut deps: Vec<Vec<(usize, EdgeKind)>> = Vec::with_capacity(dsl.actions.len());
+        for action in &dsl.actions {
+            let mut edges = Vec::new();
+            for (source, kind) in dependencies(action) {
+                let Some(&i) = index.get(source.as_str()) else {
+                    return Err(Failure::new(format!("action '{}' depends on unknown action '{source}'", action.ref_), "DSLError"));
+                };
+                edges.push((i, kind));
+            }
+            deps.push(edges);
+        }
+        let has_error_edge =
+            (0..dsl.actions.len()).map(|i| deps.iter().flatten().any(|(s, k)| *s == i && *k == EdgeKind::Error)).collect();
+        let scopes = plan_scopes(dsl).ok_or_else(|| Failure::new("the workflow's dependencies form a cycle", "DSLError"))?;
+        let mut members = vec![Vec::new(); scopes.scopes.len()];
+        for (i, &scope) in scopes.scope_of.iter().enumerate() {
+            members[scopes.stream_scope(scope)].push(i);
+        }
+        Ok(Self { dsl, deps, has_error_edge, scopes, members })
+    }
+
+    fn action(&self, i: usize) -> &'w ActionStatement {
+        &self.dsl.actions[i]
+    }
+
+    /// The scope action `i` opens (scatter or loop start).
+    fn opened_by(&self, i: usize) -> Option<usize> {
+        self.scopes.scopes.iter().position(|s| s.opener_index == Some(i))
+    }
+
+    /// The gather that closes the scatter `i`, if any.
+    fn gather_of(&self, i: usize) -> Option<usize> {
+        self.opened_by(i).and_then(|scope| self.scopes.scopes[scope].closer_index)
+    }
+}
+
+/// One line of execution: the root, or one item of a scatter. Actions see their own stream's
+/// `ACTIONS` and, through their parents, every enclosing stream's.
+struct Stream {
+    id: String,
+    parent: Option<usize>,
+    scope: usize,
+    /// The scatter fan-out this stream is an item of, and its position there.
+    group: Option<(usize, usize)>,
+    actions: Map<String, Value>,
+    outcomes: Vec<Option<Outcome>>,
+    started: Vec<bool>,
+    /// Actions of this stream in flight, and scatters opened here still running.
+    running: usize,
+    open_groups: usize,
+    /// The first error nobody handled here; the gather collects it.
+    error: Option<Value>,
+    /// Seconds before the stream's first actions start (`i * interval`).
+    delay: f64,
+    /// Loop start index → current iteration.
+    iterations: std::collections::HashMap<usize, u64>,
+    closed: bool,
+}
+
+impl Stream {
+    fn new(id: String, parent: Option<usize>, scope: usize, group: Option<(usize, usize)>, n: usize) -> Self {
+        Self {
+            id,
+            parent,
+            scope,
+            group,
+            actions: Map::new(),
+            outcomes: vec![None; n],
+            started: vec![false; n],
+            running: 0,
+            open_groups: 0,
+            error: None,
+            delay: 0.0,
+            iterations: std::collections::HashMap::new(),
+            closed: false,
+        }
+    }
+}
+
+/// One scatter's fan-out: a stream per item, collected in order by the gather.
+struct Group {
+    gather: Option<usize>,
+    /// The stream the scatter ran in, where the gather's result lands.
+    stream: usize,
+    values: Vec<Option<Value>>,
+    errors: Vec<Option<Value>>,
+    open: usize,
+}
+
+/// The state of one run: its streams, fan-outs, and which streams need another look.
+struct Run<'p, 'w> {
+    plan: &'p Plan<'w>,
+    base: ExprContext,
+    run_context: RunContext,
+    streams: Vec<Stream>,
+    groups: Vec<Group>,
+    dirty: BTreeSet<usize>,
+    /// Actions ready to run, waiting for a place among the [`MAX_IN_FLIGHT`].
+    ready: VecDeque<(usize, usize, RunActionInput)>,
+}
+
+impl<'p, 'w> Run<'p, 'w> {
+    fn new(plan: &'p Plan<'w>, base: ExprContext, run_context: RunContext) -> Self {
+        let root = Stream::new(ROOT_STREAM_ID.into(), None, 0, None, plan.dsl.actions.len());
+        Self {
+            plan,
+            base,
+            run_context,
+            streams: vec![root],
+            groups: Vec::new(),
+            dirty: BTreeSet::from([ROOT]),
+            ready: VecDeque::new(),
+        }
+    }
+
+    /// The expression context of `stream`: its `ACTIONS` over those of every enclosing stream.
+    fn context(&self, stream: usize) -> ExprContext {
+        let mut chain = Vec::new();
+        let mut cursor = Some(stream);
+        while let Some(s) = cursor {
+            chain.push(s);
+            cursor = self.streams[s].parent;
+        }
+        let mut actions = Map::new();
+        for &s in chain.iter().rev() {
+            for (k, v) in &self.streams[s].actions {
+                actions.insert(k.clone(), v.clone());
+            }
+        }
+        ExprContext { actions, ..self.base.clone() }
+    }
+
+    fn set(&mut self, stream: usize, i: usize, outcome: Outcome, entry: Option<Value>) {
+        if let Some(entry) = entry {
+            self.streams[stream].actions.insert(self.plan.action(i).ref_.clone(), entry);
+        }
+        self.streams[stream].outcomes[i] = Some(outcome);
+    }
+
+    /// Starts or skips every action of `stream` whose dependencies are decided, until nothing
+    /// changes; then closes the stream if it is done.
+    fn scan(&mut self, stream: usize, driver: &impl Driver) -> Result<(), Failure> {
+        if self.streams[stream].closed {
+            return Ok(());
+        }
+        let plan = self.plan;
+        let members = &plan.members[self.streams[stream].scope];
         let mut changed = true;
         while changed {
             changed = false;
-            for (i, task) in dsl.actions.iter().enumerate() {
-                if started[i] {
+            for &i in members {
+                if self.streams[stream].started[i] {
                     continue;
                 }
-                let decision = decide(&deps[i], task.join_strategy, &outcomes);
+                let task = plan.action(i);
+                let decision = decide(&plan.deps[i], task.join_strategy, &self.streams[stream].outcomes);
                 if decision == Decision::Wait {
                     continue;
                 }
-                started[i] = true;
+                self.streams[stream].started[i] = true;
                 changed = true;
                 if decision == Decision::Skip {
-                    outcomes[i] = Some(Outcome::Skipped);
+                    self.skip(stream, i);
                     continue;
                 }
                 // `run_if` comes before reachability: a false condition skips cleanly.
                 if let Some(condition) = &task.run_if {
-                    match expr::eval_templated(&Value::String(condition.clone()), &expr_ctx) {
+                    match expr::eval_templated(&Value::String(condition.clone()), &self.context(stream)) {
                         Ok(value) if !expr::truthy(&value) => {
-                            outcomes[i] = Some(Outcome::Skipped);
+                            self.skip(stream, i);
                             continue;
                         }
                         Ok(_) => {}
                         Err(e) if decision == Decision::Run => {
                             let failure = Failure::new(format!("Error evaluating `run_if` condition: {e}"), "ExpressionError");
-                            record_failure(i, failure, dsl, &has_error_edge, &mut expr_ctx, &mut outcomes)?;
+                            self.fail(stream, i, failure)?;
                             continue;
                         }
                         Err(_) => {}
@@ -307,47 +474,332 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
                         format!("Task '{}' is unreachable: its join strategy is not satisfied by its dependencies", task.ref_),
                         "TaskUnreachable",
                     );
-                    record_failure(i, failure, dsl, &has_error_edge, &mut expr_ctx, &mut outcomes)?;
+                    self.fail(stream, i, failure)?;
                     continue;
                 }
-                let input = RunActionInput {
-                    task: task.clone(),
-                    actions: actions_used_by(task, &expr_ctx.actions),
-                    trigger: trigger.clone(),
-                    env: env.clone(),
-                    run: run_context.clone(),
-                };
-                running.push(Box::pin(async move { (i, run_action(driver, input, args).await) }));
+                self.start(stream, i, driver)?;
             }
         }
-        if running.is_empty() {
-            break;
-        }
-        let ((i, result), _, rest) = select_all(running).await;
-        running = rest;
-        match result {
-            Ok(value) => {
-                let typename = typename(&value);
-                expr_ctx
-                    .actions
-                    .insert(dsl.actions[i].ref_.clone(), json!({"result": value, "result_typename": typename}));
-                outcomes[i] = Some(Outcome::Succeeded);
+        self.try_close(stream)
+    }
+
+    /// Skips action `i`: its out-edges are skipped and it gets no entry, except that a skipped
+    /// scatter skips its gather too, and a loop end always records `continue: false`.
+    fn skip(&mut self, stream: usize, i: usize) {
+        let task = self.plan.action(i);
+        match task.action.as_str() {
+            SCATTER => {
+                if let Some(gather) = self.plan.gather_of(i) {
+                    self.set(stream, gather, Outcome::Skipped, None);
+                }
+                self.set(stream, i, Outcome::Skipped, None);
             }
-            Err(failure) => record_failure(i, failure, dsl, &has_error_edge, &mut expr_ctx, &mut outcomes)?,
+            LOOP_END => {
+                // A skip from outside the loop skips what follows it; one from inside the body
+                // stops here and what follows runs.
+                let start = self.plan.scopes.scopes[self.plan.scopes.scope_of[i]].opener_index;
+                let skipped_region = start.is_some_and(|s| self.streams[stream].outcomes[s] == Some(Outcome::Skipped));
+                let outcome = if skipped_region { Outcome::Skipped } else { Outcome::Succeeded };
+                self.set(stream, i, outcome, Some(entry(&json!({"continue": false}))));
+            }
+            _ => self.set(stream, i, Outcome::Skipped, None),
         }
     }
 
-    let value = match &dsl.returns {
-        Some(template) => expr::eval_templated(template, &expr_ctx)
-            .map_err(|e| Failure::new(format!("Couldn't parse return value expression: {e}"), "ExpressionError"))?,
-        None => json!({
-            "wf_id": run_context.wf_id,
-            "wf_exec_id": run_context.wf_exec_id,
-            "wf_run_id": run_context.wf_run_id,
-            "environment": run_context.environment,
-        }),
-    };
-    Ok(Finished { value, actions: expr_ctx.actions })
+    /// Runs action `i` in `stream`: control-flow actions here, everything else is queued for
+    /// the driver.
+    fn start(&mut self, stream: usize, i: usize, driver: &impl Driver) -> Result<(), Failure> {
+        let task = self.plan.action(i);
+        match task.action.as_str() {
+            SCATTER => return self.scatter(stream, i),
+            GATHER => return self.gather_item(stream, i),
+            LOOP_START => {
+                let iteration = self.streams[stream].iterations.get(&i).copied().unwrap_or(0);
+                self.set(stream, i, Outcome::Succeeded, Some(entry(&json!({"iteration": iteration}))));
+                return Ok(());
+            }
+            LOOP_END => return self.loop_end(stream, i),
+            _ => {}
+        }
+        let context = self.context(stream);
+        let mut task = task.clone();
+        let opener = self.plan.scopes.scopes[self.streams[stream].scope].opener_index;
+        if self.streams[stream].delay > 0.0 && self.plan.deps[i].iter().any(|(s, _)| Some(*s) == opener) {
+            task.start_delay += self.streams[stream].delay;
+        }
+        let mut env = context.env;
+        if let Some(Value::Object(workflow)) = env.get_mut("workflow") {
+            let now = driver.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            workflow.insert("logical_time".into(), Value::String(now));
+        }
+        let input = RunActionInput {
+            actions: actions_used_by(&task, &context.actions),
+            task,
+            trigger: context.trigger,
+            env,
+            run: self.run_context.clone(),
+            stream_id: (stream != ROOT).then(|| self.streams[stream].id.clone()),
+            vars: context.vars,
+        };
+        self.streams[stream].running += 1;
+        self.ready.push_back((stream, i, input));
+        Ok(())
+    }
+
+    /// Records an action's result from the driver.
+    fn finish(&mut self, stream: usize, i: usize, result: Result<Value, Failure>) -> Result<(), Failure> {
+        self.streams[stream].running -= 1;
+        self.dirty.insert(stream);
+        match result {
+            Ok(value) => {
+                self.set(stream, i, Outcome::Succeeded, Some(entry(&value)));
+                Ok(())
+            }
+            Err(failure) => self.fail(stream, i, failure),
+        }
+    }
+
+    /// Routes a failure of action `i`: along its `.error` edges when it has any (its entry then
+    /// holds the error); else, inside a scatter stream, to that stream's gather with everything
+    /// after it skipped; else the whole run fails with Tracecat's message.
+    fn fail(&mut self, stream: usize, i: usize, failure: Failure) -> Result<(), Failure> {
+        let task = self.plan.action(i);
+        if task.action == SCATTER
+            && let Some(gather) = self.plan.gather_of(i)
+        {
+            self.set(stream, gather, Outcome::Skipped, None);
+        }
+        let info = json!({
+            "ref": task.ref_,
+            "message": failure.message,
+            "type": failure.type_name,
+            "expr_context": "ACTIONS",
+            "attempt": 1,
+            "stream_id": self.streams[stream].id,
+        });
+        let failed = json!({
+            "result": null,
+            "result_typename": "NoneType",
+            "error": info,
+            "error_typename": failure.type_name,
+        });
+        if self.plan.has_error_edge[i] {
+            self.set(stream, i, Outcome::Failed, Some(failed));
+            return Ok(());
+        }
+        if stream == ROOT {
+            return Err(Failure {
+                message: format!("Workflow failed with 1 error(s)\n\n========== (1/1) ACTIONS.{} ==========\n\n{}", task.ref_, failure.message),
+                type_name: failure.type_name,
+                errors: vec![info],
+            });
+        }
+        self.streams[stream].error.get_or_insert(info);
+        self.set(stream, i, Outcome::Skipped, Some(failed));
+        Ok(())
+    }
+
+    /// `core.transform.scatter`: one stream per item of `collection`, each seeing the item as
+    /// `ACTIONS.<scatter>.result`.
+    fn scatter(&mut self, stream: usize, i: usize) -> Result<(), Failure> {
+        let task = self.plan.action(i);
+        let context = self.context(stream);
+        let evaluate = |key: &str| match task.args.get(key) {
+            Some(value) => expr::eval_templated(value, &context).map(Some),
+            None => Ok(None),
+        };
+        let items = match evaluate("collection") {
+            Ok(None | Some(Value::Null)) => Vec::new(),
+            Ok(Some(Value::Array(items))) => items,
+            Ok(Some(other)) => {
+                let failure = Failure::new(format!("Scatter collection is not iterable: {}", typename(&other)), "ValueError");
+                return self.fail(stream, i, failure);
+            }
+            Err(e) => return self.fail(stream, i, Failure::new(format!("Error evaluating `collection` in `{SCATTER}`: {e}"), "ExpressionError")),
+        };
+        let interval = match evaluate("interval") {
+            Ok(Some(value)) => value.as_f64().unwrap_or(0.0).max(0.0),
+            Ok(None) => 0.0,
+            Err(e) => return self.fail(stream, i, Failure::new(format!("Error evaluating `interval` in `{SCATTER}`: {e}"), "ExpressionError")),
+        };
+        // The scatter has no entry of its own here; its items live in the streams.
+        self.set(stream, i, Outcome::Succeeded, None);
+        let gather = self.plan.gather_of(i);
+        if items.is_empty() {
+            if let Some(gather) = gather {
+                self.set(stream, gather, Outcome::Succeeded, Some(entry(&json!([]))));
+            }
+            return Ok(());
+        }
+        let scope = self.plan.opened_by(i).expect("a scatter opens a scope");
+        let group = self.groups.len();
+        self.groups.push(Group {
+            gather,
+            stream,
+            values: vec![None; items.len()],
+            errors: vec![None; items.len()],
+            open: items.len(),
+        });
+        self.streams[stream].open_groups += 1;
+        let n = self.plan.dsl.actions.len();
+        for (k, item) in items.into_iter().enumerate() {
+            let id = format!("{}/{}:{k}", self.streams[stream].id, task.ref_);
+            let mut child = Stream::new(id, Some(stream), scope, Some((group, k)), n);
+            child.actions.insert(task.ref_.clone(), json!({"result": item, "result_typename": "collection_item"}));
+            child.outcomes[i] = Some(Outcome::Succeeded);
+            child.started[i] = true;
+            child.delay = interval * k as f64;
+            self.dirty.insert(self.streams.len());
+            self.streams.push(child);
+        }
+        Ok(())
+    }
+
+    /// A gather in one item's stream: evaluates `items` there into the item's slot.
+    fn gather_item(&mut self, stream: usize, i: usize) -> Result<(), Failure> {
+        let task = self.plan.action(i);
+        let value = match task.args.get("items") {
+            Some(items) => match expr::eval_templated(items, &self.context(stream)) {
+                Ok(value) => value,
+                Err(e) => {
+                    let failure =
+                        Failure::new(format!("Error evaluating `items` expression in `{GATHER}`: {e}"), "ExpressionError");
+                    return self.fail(stream, i, failure);
+                }
+            },
+            None => Value::Null,
+        };
+        if let Some((group, slot)) = self.streams[stream].group {
+            self.groups[group].values[slot] = Some(value);
+        }
+        self.set(stream, i, Outcome::Succeeded, None);
+        Ok(())
+    }
+
+    /// `core.loop.end`: evaluates `condition`; while it holds, resets the loop's region and
+    /// re-enters at its `core.loop.start` with the next iteration.
+    fn loop_end(&mut self, stream: usize, i: usize) -> Result<(), Failure> {
+        let task = self.plan.action(i);
+        let context = self.context(stream);
+        let condition = match task.args.get("condition").map(|c| expr::eval_templated(c, &context)) {
+            Some(Ok(value)) => expr::truthy(&value),
+            Some(Err(e)) => {
+                return self.fail(stream, i, Failure::new(format!("Error evaluating `condition` in `{LOOP_END}`: {e}"), "ExpressionError"));
+            }
+            None => return self.fail(stream, i, Failure::new(format!("{LOOP_END} needs a `condition`"), "ValueError")),
+        };
+        let max_iterations = match task.args.get("max_iterations").map(|m| expr::eval_templated(m, &context)) {
+            None => LOOP_DEFAULT_MAX_ITERATIONS,
+            Some(Ok(value)) => match value.as_u64() {
+                Some(n) if (1..=LOOP_ITERATION_CAP).contains(&n) => n,
+                _ => {
+                    let message = format!("max_iterations must be an integer from 1 to {LOOP_ITERATION_CAP}, got {value}");
+                    return self.fail(stream, i, Failure::new(message, "ValueError"));
+                }
+            },
+            Some(Err(e)) => return self.fail(stream, i, Failure::new(format!("Error evaluating `max_iterations`: {e}"), "ExpressionError")),
+        };
+        if !condition {
+            self.set(stream, i, Outcome::Succeeded, Some(entry(&json!({"continue": false}))));
+            return Ok(());
+        }
+        let scope = self.plan.scopes.scope_of[i];
+        let Some(start) = self.plan.scopes.scopes[scope].opener_index else {
+            return self.fail(stream, i, Failure::new(format!("{LOOP_END} '{}' closes no loop", task.ref_), "DSLError"));
+        };
+        let iteration = self.streams[stream].iterations.get(&start).copied().unwrap_or(0);
+        if iteration + 1 >= max_iterations {
+            let message = format!("Loop '{}' exceeded max_iterations={max_iterations}; the body ran {} times", task.ref_, iteration + 1);
+            return self.fail(stream, i, Failure::new(message, "LoopMaxIterationsExceeded"));
+        }
+        self.set(stream, i, Outcome::Succeeded, Some(entry(&json!({"continue": true}))));
+        // Entries are overwritten by the next iteration, never cleared.
+        let scopes = &self.plan.scopes;
+        let this = &mut self.streams[stream];
+        for j in 0..self.plan.dsl.actions.len() {
+            if j == start || scopes.within(scopes.scope_of[j], scope) {
+                this.started[j] = false;
+                this.outcomes[j] = None;
+                if j != start {
+                    this.iterations.remove(&j);
+                }
+            }
+        }
+        this.iterations.insert(start, iteration + 1);
+        Ok(())
+    }
+
+    /// Closes an item stream once nothing in it can run any more, handing its value or error
+    /// to its fan-out; the last one to close completes the gather in the parent stream.
+    fn try_close(&mut self, stream: usize) -> Result<(), Failure> {
+        let this = &self.streams[stream];
+        let Some((group, slot)) = this.group else { return Ok(()) };
+        if this.closed || this.running > 0 || this.open_groups > 0 {
+            return Ok(());
+        }
+        if self.plan.members[this.scope].iter().any(|&i| this.outcomes[i].is_none()) {
+            return Ok(());
+        }
+        let this = &mut self.streams[stream];
+        this.closed = true;
+        this.outcomes = Vec::new();
+        this.started = Vec::new();
+        this.actions = Map::new();
+        if let Some(error) = this.error.take() {
+            self.groups[group].errors[slot] = Some(error);
+        }
+        self.groups[group].open -= 1;
+        if self.groups[group].open == 0 { self.complete(group) } else { Ok(()) }
+    }
+
+    /// The gather's result in the scatter's stream: item values in order, skipped items left
+    /// out, errors handled by `error_strategy`.
+    fn complete(&mut self, group: usize) -> Result<(), Failure> {
+        let parent = self.groups[group].stream;
+        self.streams[parent].open_groups -= 1;
+        self.dirty.insert(parent);
+        let Some(gather) = self.groups[group].gather else { return Ok(()) };
+        let task = self.plan.action(gather);
+        let context = self.context(parent);
+        let setting = |key: &str| task.args.get(key).map(|v| expr::eval_templated(v, &context)).transpose();
+        let (drop_nulls, strategy) = match (setting("drop_nulls"), setting("error_strategy")) {
+            (Ok(drop), Ok(strategy)) => (
+                drop.as_ref().is_some_and(expr::truthy),
+                strategy.as_ref().and_then(Value::as_str).unwrap_or("partition").to_owned(),
+            ),
+            (Err(e), _) | (_, Err(e)) => {
+                return self.fail(parent, gather, Failure::new(format!("Error evaluating `{GATHER}` settings: {e}"), "ExpressionError"));
+            }
+        };
+        if !matches!(strategy.as_str(), "partition" | "include" | "drop" | "raise") {
+            let message = format!("error_strategy must be partition, include, drop or raise, got {strategy:?}");
+            return self.fail(parent, gather, Failure::new(message, "ValueError"));
+        }
+        let group = &mut self.groups[group];
+        let mut values = Vec::new();
+        let mut errors = Vec::new();
+        for (value, error) in group.values.drain(..).zip(group.errors.drain(..)) {
+            match (error, value) {
+                (Some(error), _) if strategy == "include" => values.push(error),
+                (Some(_), _) if strategy == "drop" => {}
+                (Some(error), _) => errors.push(error),
+                (None, Some(Value::Null)) if drop_nulls => {}
+                (None, Some(value)) => values.push(value),
+                (None, None) => {}
+            }
+        }
+        if strategy == "raise" && !errors.is_empty() {
+            let failure = Failure::new(format!("Gather '{}' encountered {} error(s)", task.ref_, errors.len()), "GatherError");
+            return self.fail(parent, gather, failure);
+        }
+        let mut result = json!({"result": values, "result_typename": "list"});
+        if !errors.is_empty() {
+            result["error"] = Value::Array(errors);
+            result["error_typename"] = json!("list");
+        }
+        self.set(parent, gather, Outcome::Succeeded, Some(result));
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ fn default_batch_size() -> usize {
 }
 
 fn invalid(message: impl Into<String>) -> Failure {
-    Failure { message: message.into(), type_name: "ValueError".into() }
+    Failure::new(message, "ValueError")
 }
 
 /// Awaits futures in windows of `window`, keeping their order (select_all, not FuturesOrdered,
@@ -96,22 +96,17 @@ async fn run_in_windows<'a, T: 'a>(futures: Vec<LocalBoxFuture<'a, T>>, window: 
 
 /// Runs the subflow action `input.task` for the parent run `parent`.
 pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent: &DslRunArgs) -> Result<Value, Failure> {
-    let context = ExprContext {
-        actions: input.actions.clone(),
-        trigger: input.trigger.clone(),
-        env: input.env.clone(),
-        ..ExprContext::default()
-    };
+    let context = input.expr_context();
     let evaluate = |context: &ExprContext| -> Result<ExecuteArgs, Failure> {
         let value = expr::eval_templated(&Value::Object(input.task.args.clone()), context)
-            .map_err(|e| Failure { message: e.to_string(), type_name: "ExpressionError".into() })?;
+            .map_err(|e| Failure::new(e.to_string(), "ExpressionError"))?;
         serde_json::from_value(value).map_err(|e| invalid(format!("invalid arguments for {EXECUTE}: {e}")))
     };
     let (looped, iterations) = match &input.task.for_each {
         None => (false, vec![evaluate(&context)?]),
         Some(for_each) => {
             let bindings = expr::eval_for_each(for_each, &context)
-                .map_err(|e| Failure { message: e.to_string(), type_name: "ExpressionError".into() })?;
+                .map_err(|e| Failure::new(e.to_string(), "ExpressionError"))?;
             if bindings.len() > MAX_ITERATIONS {
                 return Err(invalid(format!("{EXECUTE} loops at most {MAX_ITERATIONS} times, got {}", bindings.len())));
             }
@@ -170,6 +165,8 @@ pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent
             trigger: args.trigger_inputs,
             trigger_type: "subflow".into(),
             executor_queue: parent.executor_queue.clone(),
+            // The parent's variables (same workspace) rather than a database read in workflow code.
+            vars: parent.vars.clone(),
         };
         let timeout = (timeout > 0.0).then(|| Duration::from_secs_f64(timeout));
         children.push(driver.run_child(child, exec_id, wait, timeout));
@@ -190,4 +187,49 @@ pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent
         }
     }
     Ok(Value::Array(values))
+}
+
+/// Tracecat's error handler: after a run fails, its `error_handler` workflow (an id or an alias)
+/// runs as a child with the failure as its trigger, and is waited for. The caller then fails the
+/// run with the original error, whatever became of the handler.
+pub(super) async fn run_error_handler(
+    driver: &impl Driver,
+    parent: &DslRunArgs,
+    run: &ferrocat_shared::temporal::RunContext,
+    failure: &Failure,
+) -> Result<Value, Failure> {
+    let Some(handler) = parent.dsl.error_handler.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+        return Ok(Value::Null);
+    };
+    let by_id = ids::parse_workflow_id(handler).is_ok();
+    let request = ResolveWorkflow {
+        workspace_id: parent.workspace_id,
+        workflow_id: by_id.then(|| handler.to_owned()),
+        alias: (!by_id).then(|| handler.to_owned()),
+        version: None,
+    };
+    let target = driver.resolve(request).await?;
+    let handler_id = ids::workflow_id(target.workflow_id);
+    let trigger = json!({
+        "message": failure.message,
+        "handler_wf_id": handler_id,
+        "orig_wf_id": run.wf_id,
+        "orig_wf_exec_id": run.wf_exec_id,
+        "orig_wf_title": parent.dsl.title,
+        "trigger_type": parent.trigger_type,
+        "errors": failure.errors,
+    });
+    let timeout = (target.dsl.config.timeout > 0.0).then(|| Duration::from_secs_f64(target.dsl.config.timeout));
+    let child = DslRunArgs {
+        wf_id: handler_id.clone(),
+        workspace_id: parent.workspace_id,
+        version: target.version,
+        dsl: target.dsl,
+        trigger,
+        trigger_type: "error_handler".into(),
+        executor_queue: parent.executor_queue.clone(),
+        vars: parent.vars.clone(),
+    };
+    let exec_id = format!("{handler_id}/exec_{}", ids::base62(driver.new_uuid()));
+    driver.run_child(child, exec_id, true, timeout).await
 }

@@ -13,7 +13,7 @@ pub use model::{
     ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,
     RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency,
 };
-pub use scope::{GATHER, LOOP_END, LOOP_START, SCATTER};
+pub use scope::{GATHER, LOOP_END, LOOP_START, SCATTER, Scope, ScopeKind, ScopePlan, plan_scopes};
 pub use slug::{slugify, slugify_ref};
 pub use validate::ValidationIssue;
 

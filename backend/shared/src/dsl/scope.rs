@@ -24,20 +24,74 @@ pub const LOOP_START: &str = "core.loop.start";
 /// `core.loop.end`.
 pub const LOOP_END: &str = "core.loop.end";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+/// What opened a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
     Root,
     Scatter,
     Loop,
 }
 
-struct Scope {
-    kind: Kind,
-    opener: String,
-    opener_index: Option<usize>,
-    parent: Option<usize>,
+/// One scope: the root, a scatter region or a loop region.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    /// Ref of the opener (`<root>` for the root).
+    pub opener: String,
+    /// Index of the opening action.
+    pub opener_index: Option<usize>,
+    /// Enclosing scope.
+    pub parent: Option<usize>,
     closers: usize,
-    closer_index: Option<usize>,
+    /// Index of the closing action (gather or loop end), if any.
+    pub closer_index: Option<usize>,
+}
+
+/// Where every action runs, for the scheduler: `scope_of[i]` is the scope action `i` runs in.
+/// An opener runs in the enclosing scope; a closer runs in the scope it closes.
+#[derive(Debug, Clone)]
+pub struct ScopePlan {
+    pub scopes: Vec<Scope>,
+    pub scope_of: Vec<usize>,
+}
+
+impl ScopePlan {
+    /// Whether `scope` is `ancestor` or lies inside it.
+    pub fn within(&self, mut scope: usize, ancestor: usize) -> bool {
+        loop {
+            if scope == ancestor {
+                return true;
+            }
+            match self.scopes[scope].parent {
+                Some(parent) => scope = parent,
+                None => return false,
+            }
+        }
+    }
+
+    /// The nearest scope at or above `scope` that has streams of its own (a scatter, or the
+    /// root): loop regions run in the stream that encloses them.
+    pub fn stream_scope(&self, mut scope: usize) -> usize {
+        while self.scopes[scope].kind == ScopeKind::Loop {
+            scope = self.scopes[scope].parent.unwrap_or(0);
+        }
+        scope
+    }
+}
+
+/// Assigns scopes for the scheduler; `None` when the workflow has a cycle (validation rejects
+/// those first).
+pub fn plan_scopes(wf: &Workflow) -> Option<ScopePlan> {
+    let walk = walk(wf)?;
+    Some(ScopePlan { scopes: walk.scopes, scope_of: walk.scope_of })
+}
+
+struct Walk {
+    scopes: Vec<Scope>,
+    scope_of: Vec<usize>,
+    result_scope: Vec<usize>,
+    index: HashMap<String, usize>,
+    issues: Vec<ValidationIssue>,
 }
 
 /// Whether the workflow has any scope action, so scope validation applies.
@@ -49,6 +103,52 @@ pub(crate) fn has_scopes(wf: &Workflow) -> bool {
 
 /// Validates scopes. The caller guarantees unique refs, known dependencies and no cycle.
 pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
+    let Some(Walk { scopes, scope_of, result_scope, index, mut issues }) = walk(wf) else {
+        return Vec::new();
+    };
+    for s in &scopes {
+        match s.kind {
+            ScopeKind::Loop if s.closers != 1 => issues.push(ValidationIssue {
+                loc: format!("actions.{}", s.opener),
+                msg: format!(
+                    "loop '{}' must be closed by exactly one {LOOP_END}, found {}",
+                    s.opener, s.closers
+                ),
+            }),
+            ScopeKind::Scatter if s.closers > 1 => issues.push(ValidationIssue {
+                loc: format!("actions.{}", s.opener),
+                msg: format!(
+                    "scatter '{}' is closed by {} gathers; at most one is allowed",
+                    s.opener, s.closers
+                ),
+            }),
+            _ => {}
+        }
+    }
+    let index: HashMap<&str, usize> = index.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    issues.extend(loop_paths(wf, &index, &scopes, &scope_of));
+
+    for (i, a) in wf.actions.iter().enumerate() {
+        for (loc, r) in expression_refs(a) {
+            let Some(&target) = index.get(r.as_str()) else {
+                continue;
+            };
+            if let Some(blocking) = unreachable_scope(&scopes, scope_of[i], result_scope[target]) {
+                issues.push(ValidationIssue {
+                    loc,
+                    msg: format!(
+                        "'{r}' is inside scatter scope '{}' and cannot be referenced from here",
+                        scopes[blocking].opener
+                    ),
+                });
+            }
+        }
+    }
+    issues
+}
+
+/// The topological walk that assigns scopes, with the issues it finds on the way.
+fn walk(wf: &Workflow) -> Option<Walk> {
     let mut issues = Vec::new();
     let index: HashMap<&str, usize> = wf
         .actions
@@ -56,11 +156,9 @@ pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
         .enumerate()
         .map(|(i, a)| (a.ref_.as_str(), i))
         .collect();
-    let Some(order) = topological_order(wf, &index) else {
-        return issues;
-    };
+    let order = topological_order(wf, &index)?;
     let mut scopes = vec![Scope {
-        kind: Kind::Root,
+        kind: ScopeKind::Root,
         opener: "<root>".into(),
         opener_index: None,
         parent: None,
@@ -96,9 +194,9 @@ pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
         let (out, visible) = match a.action.as_str() {
             SCATTER | LOOP_START => {
                 let kind = if a.action == SCATTER {
-                    Kind::Scatter
+                    ScopeKind::Scatter
                 } else {
-                    Kind::Loop
+                    ScopeKind::Loop
                 };
                 scopes.push(Scope {
                     kind,
@@ -112,9 +210,9 @@ pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
             }
             GATHER | LOOP_END => {
                 let want = if a.action == GATHER {
-                    (Kind::Scatter, SCATTER)
+                    (ScopeKind::Scatter, SCATTER)
                 } else {
-                    (Kind::Loop, LOOP_START)
+                    (ScopeKind::Loop, LOOP_START)
                 };
                 if scopes[scope].kind == want.0 {
                     scopes[scope].closers += 1;
@@ -137,45 +235,8 @@ pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
         result_scope[i] = visible;
     }
 
-    for s in &scopes {
-        match s.kind {
-            Kind::Loop if s.closers != 1 => issues.push(ValidationIssue {
-                loc: format!("actions.{}", s.opener),
-                msg: format!(
-                    "loop '{}' must be closed by exactly one {LOOP_END}, found {}",
-                    s.opener, s.closers
-                ),
-            }),
-            Kind::Scatter if s.closers > 1 => issues.push(ValidationIssue {
-                loc: format!("actions.{}", s.opener),
-                msg: format!(
-                    "scatter '{}' is closed by {} gathers; at most one is allowed",
-                    s.opener, s.closers
-                ),
-            }),
-            _ => {}
-        }
-    }
-
-    issues.extend(loop_paths(wf, &index, &scopes, &scope_of));
-
-    for (i, a) in wf.actions.iter().enumerate() {
-        for (loc, r) in expression_refs(a) {
-            let Some(&target) = index.get(r.as_str()) else {
-                continue;
-            };
-            if let Some(blocking) = unreachable_scope(&scopes, scope_of[i], result_scope[target]) {
-                issues.push(ValidationIssue {
-                    loc,
-                    msg: format!(
-                        "'{r}' is inside scatter scope '{}' and cannot be referenced from here",
-                        scopes[blocking].opener
-                    ),
-                });
-            }
-        }
-    }
-    issues
+    let index = index.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    Some(Walk { scopes, scope_of, result_scope, index, issues })
 }
 
 /// Every action of a loop region (and its `loop.start`) needs a success path to the region's
@@ -209,7 +270,7 @@ fn loop_paths(
     };
     let mut issues = Vec::new();
     for (s_idx, s) in scopes.iter().enumerate() {
-        let (Kind::Loop, Some(end), Some(start)) = (s.kind, s.closer_index, s.opener_index) else {
+        let (ScopeKind::Loop, Some(end), Some(start)) = (s.kind, s.closer_index, s.opener_index) else {
             continue;
         };
         let members = (0..wf.actions.len()).filter(|&i| scope_of[i] == s_idx && i != end);
@@ -245,7 +306,7 @@ fn unreachable_scope(scopes: &[Scope], from: usize, to: usize) -> Option<usize> 
         if ancestors.contains(&s) {
             return blocking;
         }
-        if scopes[s].kind == Kind::Scatter {
+        if scopes[s].kind == ScopeKind::Scatter {
             blocking = Some(s);
         }
         cursor = scopes[s].parent;

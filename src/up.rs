@@ -115,6 +115,7 @@ fn load_secrets(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     for (key, bytes) in [
         ("FERROCAT_SIGNING_SECRET", 32),
         ("FERROCAT_SERVICE_KEY", 32),
+        ("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", 32),
         ("FERROCAT_DB_ENCRYPTION_KEY", 32),
         ("FERROCAT_S3_SECRET_KEY", 24),
         ("FERROCAT_ADMIN_PASSWORD", 12),

@@ -7,3 +7,4 @@ mod common;
 mod oauth;
 mod python;
 mod tools;
+mod transport;

@@ -41,6 +41,24 @@ struct EdgeArgs {
     routes: Option<std::path::PathBuf>,
 }
 
+/// `ferrocat llm-gateway [--models FILE] [token ...]`.
+#[derive(Args)]
+struct LlmGatewayArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// The model catalog (TOML); overrides FERROCAT_LLM_GATEWAY_MODELS.
+    #[arg(long, value_name = "FILE")]
+    models: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Option<LlmGatewayCommand>,
+}
+
+#[derive(Subcommand)]
+enum LlmGatewayCommand {
+    /// Mint a caller token from the configured signing secret and print it.
+    Token(ferrocat_llm_gateway::cli::TokenArgs),
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The public edge (Pingora): path routing to every service on one port.
@@ -52,7 +70,7 @@ enum Command {
     /// The Temporal worker that runs actions.
     Executor(ServiceArgs),
     /// The model gateway (OpenAI/Anthropic compatible).
-    LlmGateway(ServiceArgs),
+    LlmGateway(LlmGatewayArgs),
     /// The MCP server for IDEs and its OAuth server.
     Mcp(ServiceArgs),
     /// The web console (a landing page for now).
@@ -90,6 +108,15 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             report(ferrocat_edge::run(config))
+        }
+        Command::LlmGateway(LlmGatewayArgs { command: Some(LlmGatewayCommand::Token(args)), .. }) => {
+            match ferrocat_llm_gateway::cli::mint(&env, &args) {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => config_error(e),
+            }
         }
         Command::Up(args) => report(runtime().block_on(up::run(args))),
         Command::Run(args) => runtime().block_on(run_file::run(args)),
@@ -141,8 +168,8 @@ async fn service(command: Command, env: &Env) -> ExitCode {
         }
         Command::LlmGateway(a) => serve!(
             "llm-gateway",
-            a,
-            ferrocat_llm_gateway::GatewayConfig::from_env(env),
+            a.service,
+            ferrocat_llm_gateway::GatewayConfig::load(env, a.models.as_deref()),
             ferrocat_llm_gateway::run
         ),
         Command::Mcp(a) => serve!("mcp", a, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),

@@ -155,6 +155,23 @@ fn run_reads_variables_and_refuses_a_malformed_file() {
 }
 
 #[test]
+fn llm_gateway_token_mints_a_signed_token_and_needs_the_secret() {
+    let secret = [("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", "a-test-signing-secret-of-length")];
+    let args = ["llm-gateway", "token", "--workspace", "ws_1", "--model", "gpt-4o-mini", "--ttl", "10m"];
+    let out = ferrocat(&args, &secret);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    let (claims, signature) = token.split_once('.').expect("claims.signature");
+    assert!(!claims.is_empty() && !signature.is_empty() && !token.contains(' '), "{token}");
+    let other = ferrocat(&args, &[("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", "another-signing-secret-entirely")]);
+    assert_ne!(text(&other.stdout).trim().rsplit('.').next(), Some(signature), "the signature depends on the secret");
+    let out = ferrocat(&args, &[]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("SIGNING_SECRET"), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains('.'), "no token without a secret");
+}
+
+#[test]
 fn concurrent_migrations_serialize_and_a_rerun_changes_nothing() {
     let url = format!("postgres://postgres@127.0.0.1:5432/ferrocat_migrate_{}", uuid::Uuid::new_v4().simple());
     let env = [("FERROCAT_DATABASE_URL", url.as_str())];

@@ -1,13 +1,12 @@
 //! The official PyPI `mcp` client against this server: tests/py/test_mcp_client.py, headless,
 //! in the legacy, auto and 2026-07-28 modes. It needs a Python with `mcp` installed, named by
-//! `FERROCAT_TEST_PYTHON`; run it with `cargo test -p ferrocat-mcp --test mcp -- --ignored`.
+//! `FERROCAT_TEST_PYTHON` (deploy/test.sh makes such a venv under `.ferrocat/py`).
 
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, spawn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs FERROCAT_TEST_PYTHON: a Python with the PyPI mcp package (pip install mcp)"]
 async fn the_pypi_mcp_client_signs_in_and_runs_a_workflow_in_every_era() {
-    let python = std::env::var("FERROCAT_TEST_PYTHON").expect("FERROCAT_TEST_PYTHON names a Python with the mcp package");
+    let python = std::env::var("FERROCAT_TEST_PYTHON").expect("FERROCAT_TEST_PYTHON must name a Python with the PyPI mcp package (deploy/test.sh sets it up)");
     let mut app = spawn().await;
     app.start_worker();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/test_mcp_client.py");

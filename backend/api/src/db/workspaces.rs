@@ -1,6 +1,6 @@
 //! Workspaces and memberships.
 
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// The workspace created on first start.
@@ -15,19 +15,31 @@ pub struct Membership {
 }
 
 /// The id of the default workspace, created when missing (safe under concurrent starts).
-pub async fn ensure_default(db: impl PgExecutor<'_>) -> sqlx::Result<Uuid> {
-    sqlx::query_scalar!(
-        r#"WITH ins AS (
+///
+/// When another process inserts it at the same moment, `ON CONFLICT DO NOTHING` waits for that
+/// commit and returns nothing, and the statement's snapshot cannot see the new row either; a
+/// second statement, with a fresh snapshot, does.
+pub async fn ensure_default(db: &PgPool) -> sqlx::Result<Uuid> {
+    let mut attempt = 0;
+    loop {
+        let found = sqlx::query_scalar!(
+            r#"WITH ins AS (
                INSERT INTO workspaces (id, name) VALUES ($1, $2)
                ON CONFLICT (name) DO NOTHING RETURNING id)
            SELECT id AS "id!" FROM ins
            UNION ALL SELECT id FROM workspaces WHERE name = $2
            LIMIT 1"#,
-        Uuid::now_v7(),
-        DEFAULT_WORKSPACE
-    )
-    .fetch_one(db)
-    .await
+            Uuid::now_v7(),
+            DEFAULT_WORKSPACE
+        )
+        .fetch_optional(db)
+        .await?;
+        match found {
+            Some(id) => return Ok(id),
+            None if attempt < 3 => attempt += 1,
+            None => return Err(sqlx::Error::RowNotFound),
+        }
+    }
 }
 
 /// Adds (or updates) a membership.

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, client, spawn_app};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, build, client, drop_database, fresh_database, spawn_app};
 
 #[tokio::test]
 async fn the_bootstrapped_admin_signs_in_and_sees_the_default_workspace() {
@@ -16,6 +16,35 @@ async fn the_bootstrapped_admin_signs_in_and_sees_the_default_workspace() {
     assert_eq!(me["workspaces"][0]["role"], "admin");
     assert_eq!(me["workspaces"][0]["id"], ferrocat_shared::ids::workspace_id(app.workspace_id));
     assert!(me["last_login_at"].is_string());
+}
+
+/// The api and the MCP server bootstrap the same database at the same moment on every `ferrocat
+/// up`: each start must succeed, and together they make one workspace, one admin, one membership.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn services_starting_together_bootstrap_one_admin_and_workspace() {
+    // The race is a matter of timing: a few fresh databases, several starts on each.
+    for _round in 0..3 {
+        let (name, url, db) = fresh_database().await;
+        let starts: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { build(&url, &[]).await.0 })
+            })
+            .collect();
+        for start in starts {
+            start.await.expect("every concurrent start succeeds");
+        }
+        let mut counts = Vec::new();
+        for table in ["users", "workspaces", "memberships"] {
+            let sql = format!("SELECT count(*) FROM {table}");
+            counts.push(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(&db).await.unwrap());
+        }
+        assert_eq!(counts, [1, 1, 1]);
+        let role: String = sqlx::query_scalar("SELECT role FROM memberships").fetch_one(&db).await.unwrap();
+        assert_eq!(role, "admin");
+        db.close().await;
+        drop_database(&name);
+    }
 }
 
 #[tokio::test]

@@ -131,13 +131,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts an api on a fresh database with extra configuration.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    logs();
-    let db_name = format!("ferrocat_api_test_{}", Uuid::new_v4().simple());
-    let database_url = format!("{}/{db_name}", postgres_base());
-    ferrocat_shared::db::ensure_database(&database_url).await.expect("create the test database");
-    let db = ferrocat_shared::db::connect(&database_url, 5).await.expect("connect to the test database");
-    ferrocat_shared::db::migrate(&db).await.expect("migrate the test database");
-
+    let (db_name, database_url, db) = fresh_database().await;
     let (state, router) = build(&database_url, extra).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -153,8 +147,35 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     TestApp { url, db, state, db_name, workspace_id, server, shutdown: Some(tx) }
 }
 
-/// Builds an api (state and routes) on an existing database.
-async fn build(database_url: &str, extra: &[(&str, &str)]) -> (AppState, axum::Router) {
+/// A new, migrated database with nothing in it yet: its name, URL and a pool.
+pub async fn fresh_database() -> (String, String, PgPool) {
+    logs();
+    let db_name = format!("ferrocat_api_test_{}", Uuid::new_v4().simple());
+    let database_url = format!("{}/{db_name}", postgres_base());
+    ferrocat_shared::db::ensure_database(&database_url).await.expect("create the test database");
+    let db = ferrocat_shared::db::connect(&database_url, 5).await.expect("connect to the test database");
+    ferrocat_shared::db::migrate(&db).await.expect("migrate the test database");
+    (db_name, database_url, db)
+}
+
+/// Drops a test database (from a thread of its own: callers may be inside a runtime).
+pub fn drop_database(name: &str) {
+    let admin_url = format!("{}/postgres", postgres_base());
+    let name = name.to_owned();
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            if let Ok(pool) = ferrocat_shared::db::connect(&admin_url, 1).await {
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+            }
+        });
+    })
+    .join();
+}
+
+/// Builds an api (state and routes) on an existing database, bootstrapping it as a start does.
+pub async fn build(database_url: &str, extra: &[(&str, &str)]) -> (AppState, axum::Router) {
     let temporal = temporal().await;
     let max_body = MAX_BODY_BYTES.to_string();
     // Redis keys of one test never meet another's.
@@ -189,19 +210,7 @@ impl Drop for TestApp {
             eprintln!("test database kept for inspection: {}", self.db_name);
             return;
         }
-        let admin_url = format!("{}/postgres", postgres_base());
-        let name = self.db_name.clone();
-        // Drop runs inside the test's runtime: do the async clean-up on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                if let Ok(pool) = ferrocat_shared::db::connect(&admin_url, 1).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-                }
-            });
-        })
-        .join();
+        drop_database(&self.db_name);
     }
 }
 

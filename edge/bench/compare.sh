@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Compares the ferrocat edge with Caddy as the same reverse proxy (Tracecat's Caddyfile routes)
-# on loopback, plain HTTP, in front of one toy upstream.
+# Compares the ferrocat edge with Caddy (Tracecat's Caddyfile routes) and HAProxy (the same /api
+# rewrite and headers) as reverse proxies on loopback, plain HTTP, in front of one toy upstream.
 #
 #   edge/bench/compare.sh [PATH] [ROUNDS] [SECONDS] [CONNECTIONS]
 #   defaults:              /api/bench 3      10        64
 #
 # Method (see shared/reference/edge.md): each proxy pinned to core 1 (Go sets GOMAXPROCS=1 from
 # the mask; the edge runs one worker thread), the upstream and wrk pinned to core 0, a 3 s warm-up
-# per round, rounds alternated ABBA so drift hits both proxies alike. Per round: requests/s and p99
-# from wrk, CPU time per request from /proc/PID/stat (utime+stime) over the measured run, RSS
-# after it. Prints every round, the medians, and edge/Caddy ratios. The edge runs with its
-# default logging (access log at info, written to a file), Caddy with none (its default).
+# per round, the order rotated each round so drift hits every proxy alike. Per round: requests/s
+# and p99 from wrk, CPU time per request from /proc/PID/stat (utime+stime) over the measured run,
+# RSS after it. Prints every round, the medians, and edge/Caddy and edge/HAProxy ratios. The edge
+# runs with its default logging (one JSON access line per request, to its stdout, here a file);
+# Caddy and HAProxy with none (their defaults).
 #
-# Needs: cargo, taskset (util-linux), and the Debian packages caddy and wrk.
+# Needs: cargo, taskset (util-linux), and the Debian packages caddy, haproxy and wrk.
 set -euo pipefail
 
 BENCH_PATH=${1:-/api/bench}
@@ -22,8 +23,8 @@ CONNS=${4:-64}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-for tool in caddy wrk taskset; do
-    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y caddy wrk util-linux)" >&2; exit 1; }
+for tool in caddy haproxy wrk taskset; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y caddy haproxy wrk util-linux)" >&2; exit 1; }
 done
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -43,6 +44,7 @@ UP=127.0.0.1:18101
 EDGE=127.0.0.1:18080
 CADDY=127.0.0.1:18081
 CADDY_ADMIN=127.0.0.1:18019
+HAPROXY=127.0.0.1:18082
 
 taskset -c 0 "$BIN/bench_upstream" "$UP" &
 PIDS+=($!)
@@ -83,6 +85,35 @@ taskset -c 1 caddy run --config "$WORK/Caddyfile" --adapter caddyfile >"$WORK/ca
 CADDY_PID=$!
 PIDS+=($CADDY_PID)
 
+# HAProxy: one thread, keep-alive both sides, Caddy's /api rewrite and forwarding headers.
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    option http-keep-alive
+    http-reuse always
+frontend bench
+    bind $HAPROXY
+    acl is_api path_beg -i /api
+    http-request set-header X-Real-IP %[src] if is_api
+    http-request set-header X-Forwarded-Host %[req.hdr(host),field(1,:)] if is_api
+    http-request set-header X-Forwarded-Proto http
+    http-request del-header X-Forwarded-For
+    option forwardfor
+    http-request replace-path ^/[aA][pP][iI]/?(.*) /\\1 if is_api
+    default_backend up
+backend up
+    server up $UP
+EOF
+taskset -c 1 haproxy -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+PIDS+=($HAPROXY_PID)
+
 FERROCAT_EDGE_HTTP_ADDR=$EDGE FERROCAT_EDGE_THREADS=1 \
     FERROCAT_EDGE_API_UPSTREAM=http://$UP FERROCAT_EDGE_MCP_UPSTREAM=http://$UP \
     FERROCAT_EDGE_UI_UPSTREAM=http://$UP FERROCAT_EDGE_S3_UPSTREAM=http://$UP \
@@ -91,13 +122,13 @@ FERROCAT_EDGE_HTTP_ADDR=$EDGE FERROCAT_EDGE_THREADS=1 \
 EDGE_PID=$!
 PIDS+=($EDGE_PID)
 
-for addr in $UP $EDGE $CADDY; do
+for addr in $UP $EDGE $CADDY $HAPROXY; do
     for _ in $(seq 100); do
         curl -s -o /dev/null "http://$addr$BENCH_PATH" && break
         sleep 0.1
     done
 done
-for addr in $EDGE $CADDY; do
+for addr in $EDGE $CADDY $HAPROXY; do
     body=$(curl -s "http://$addr$BENCH_PATH")
     [ "$body" = "hello, bench" ] || { echo "proxy at $addr answered: $body" >&2; exit 1; }
 done
@@ -137,28 +168,35 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 
 : >"$WORK/edge.txt"
 : >"$WORK/caddy.txt"
-printf "%-6s %-6s %10s %9s %12s %8s\n" round proxy "req/s" "p99 ms" "CPU us/req" "RSS MB"
+: >"$WORK/haproxy.txt"
+declare -A ADDR=([edge]=$EDGE [caddy]=$CADDY [haproxy]=$HAPROXY)
+declare -A PID=([edge]=$EDGE_PID [caddy]=$CADDY_PID [haproxy]=$HAPROXY_PID)
+PROXIES=(edge caddy haproxy)
+printf "%-6s %-8s %10s %9s %12s %8s\n" round proxy "req/s" "p99 ms" "CPU us/req" "RSS MB"
 for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then order="edge caddy"; else order="caddy edge"; fi
-    for proxy in $order; do
-        if [ "$proxy" = edge ]; then r=$(measure $EDGE $EDGE_PID); else r=$(measure $CADDY $CADDY_PID); fi
+    # Rotate the order: round 1 edge caddy haproxy, round 2 caddy haproxy edge, ...
+    for i in 0 1 2; do
+        proxy=${PROXIES[$(((round - 1 + i) % 3))]}
+        r=$(measure "${ADDR[$proxy]}" "${PID[$proxy]}")
         echo "$r" >>"$WORK/$proxy.txt"
-        printf "%-6s %-6s %10s %9s %12s %8s\n" "$round" "$proxy" $r
+        printf "%-6s %-8s %10s %9s %12s %8s\n" "$round" "$proxy" $r
     done
 done
 
 echo
 echo "medians over $ROUNDS rounds ($BENCH_PATH, ${SECS}s, $CONNS connections, each proxy on 1 core):"
-printf "%-12s %10s %9s %12s %8s\n" proxy "req/s" "p99 ms" "CPU us/req" "RSS MB"
+printf "%-14s %10s %9s %12s %8s\n" proxy "req/s" "p99 ms" "CPU us/req" "RSS MB"
 declare -A MED
-for proxy in edge caddy; do
+for proxy in "${PROXIES[@]}"; do
     for col in 1 2 3 4; do
         MED[$proxy$col]=$(cut -d' ' -f$col "$WORK/$proxy.txt" | median)
     done
-    printf "%-12s %10s %9s %12s %8s\n" "$proxy" "${MED[${proxy}1]}" "${MED[${proxy}2]}" "${MED[${proxy}3]}" "${MED[${proxy}4]}"
+    printf "%-14s %10s %9s %12s %8s\n" "$proxy" "${MED[${proxy}1]}" "${MED[${proxy}2]}" "${MED[${proxy}3]}" "${MED[${proxy}4]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
-printf "%-12s %10s %9s %12s %8s\n" "edge/caddy" "$(ratio "${MED[edge1]}" "${MED[caddy1]}")" \
-    "$(ratio "${MED[edge2]}" "${MED[caddy2]}")" "$(ratio "${MED[edge3]}" "${MED[caddy3]}")" \
-    "$(ratio "${MED[edge4]}" "${MED[caddy4]}")"
-echo "edge access-log lines written: $(wc -l <"$WORK/edge.log")"
+for other in caddy haproxy; do
+    printf "%-14s %10s %9s %12s %8s\n" "edge/$other" "$(ratio "${MED[edge1]}" "${MED[${other}1]}")" \
+        "$(ratio "${MED[edge2]}" "${MED[${other}2]}")" "$(ratio "${MED[edge3]}" "${MED[${other}3]}")" \
+        "$(ratio "${MED[edge4]}" "${MED[${other}4]}")"
+done
+echo "edge access-log lines written: $(grep -c '"target":"ferrocat_edge::access"' "$WORK/edge.log" || true)"

@@ -46,6 +46,10 @@ pub struct EdgeConfig {
     /// (`FERROCAT_EDGE_TRUSTED_PROXIES`: comma-separated CIDRs or addresses, IPv4 and IPv6;
     /// default none: the TCP peer is always the client).
     pub trusted_proxies: TrustedProxies,
+    /// Where the access log goes (`FERROCAT_EDGE_ACCESS_LOG`: `stdout`, `stderr`, `off` or a
+    /// file; unset: stdout when the tracing filter enables `ferrocat_edge::access`, see
+    /// [`crate::access_log`]).
+    pub access_log: crate::access_log::Destination,
     /// Loopback address of the Prometheus endpoint (`FERROCAT_EDGE_METRICS_ADDR`; off when
     /// unset).
     pub metrics_addr: Option<SocketAddr>,
@@ -287,6 +291,7 @@ impl EdgeConfig {
                 Some(raw) => TrustedProxies::parse(raw)
                     .map_err(|reason| invalid("FERROCAT_EDGE_TRUSTED_PROXIES", raw, reason))?,
             },
+            access_log: crate::access_log::Destination::parse(env.get("FERROCAT_EDGE_ACCESS_LOG")),
             metrics_addr: metrics_addr(env)?,
         })
     }

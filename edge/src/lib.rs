@@ -90,6 +90,17 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<(Server, shutdown::InFlig
         metrics.register(Box::new(in_flight.gauge().clone()));
         metrics
     });
+    let route_names = config
+        .routes
+        .routes()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let access_log = access_log::AccessLog::start(&config.access_log, route_names)
+        .with_context(|| format!("opening the access log {:?}", config.access_log))?;
+    if let Some(metrics) = &metrics {
+        metrics.register(Box::new(access_log.dropped().clone()));
+    }
     let upstreams = Arc::new(upstreams::Upstreams::resolve_at_start(config));
     let mut server = Server::new_with_opt_and_conf(None, config.server_conf());
     server.bootstrap();
@@ -105,6 +116,7 @@ fn build_server(config: &EdgeConfig) -> anyhow::Result<(Server, shutdown::InFlig
         config.trusted_proxies.clone(),
         metrics.clone(),
         in_flight.clone(),
+        access_log,
     );
     // The proxy behind a deadline on each connection's first request head (slowloris).
     let app = head_timeout::EdgeApp::new(

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -15,7 +15,7 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
-use crate::access_log::{self, AccessRecord};
+use crate::access_log::{AccessLog, AccessRecord, RouteLabel};
 use crate::acme::Acme;
 use crate::config::ClientLimits;
 use crate::forwarded::TrustedProxies;
@@ -40,6 +40,7 @@ pub struct Edge {
     trusted: TrustedProxies,
     metrics: Option<Arc<Metrics>>,
     in_flight: InFlight,
+    access_log: AccessLog,
 }
 
 /// What the plain listener needs to know when HTTPS is served.
@@ -53,6 +54,7 @@ pub struct Https {
 impl Edge {
     /// A proxy forwarding to the (continuously resolved) `upstreams`; with `https`, plain-HTTP
     /// requests are redirected there. Requests are recorded in `metrics` when given.
+    #[allow(clippy::too_many_arguments)] // one per collaborator; built in one place (lib.rs)
     pub fn new(
         routes: RouteTable,
         upstreams: Arc<Upstreams>,
@@ -61,6 +63,7 @@ impl Edge {
         trusted: TrustedProxies,
         metrics: Option<Arc<Metrics>>,
         in_flight: InFlight,
+        access_log: AccessLog,
     ) -> Self {
         Self {
             routes,
@@ -70,6 +73,7 @@ impl Edge {
             trusted,
             metrics,
             in_flight,
+            access_log,
         }
     }
 
@@ -85,7 +89,7 @@ impl Edge {
 #[derive(Debug)]
 pub struct RequestCtx {
     started: Instant,
-    ts: String,
+    ts: SystemTime,
     /// The normalised path: routed, logged and (after prefix stripping) forwarded.
     path: String,
     /// Index of the chosen route in the table.
@@ -109,7 +113,7 @@ impl ProxyHttp for Edge {
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
             started: Instant::now(),
-            ts: access_log::now_rfc3339(),
+            ts: SystemTime::now(),
             path: String::new(),
             route: None,
             client: None,
@@ -365,20 +369,28 @@ impl ProxyHttp for Edge {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
-        let route = match ctx.route {
-            Some(index) => self.routes.get(index).name.as_str(),
-            None if !ctx.path.is_empty() => "edge",
-            None => "none",
+        let label = match ctx.route {
+            Some(index) => RouteLabel::Route(index),
+            None if !ctx.path.is_empty() => RouteLabel::Edge,
+            None => RouteLabel::None,
         };
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         if let Some(metrics) = &self.metrics {
+            let route = match label {
+                RouteLabel::Route(index) => self.routes.get(index).name.as_str(),
+                RouteLabel::Edge => "edge",
+                RouteLabel::None => "none",
+            };
             metrics.record(route, status, ctx.upstream_elapsed);
         }
-        AccessRecord {
-            ts: std::mem::take(&mut ctx.ts),
-            method: session.req_header().method.to_string(),
+        if !self.access_log.enabled() {
+            return;
+        }
+        self.access_log.log(AccessRecord {
+            ts: ctx.ts,
+            method: session.req_header().method.clone(),
             path: std::mem::take(&mut ctx.path),
-            route,
+            route: label,
             status,
             bytes: session.body_bytes_sent(),
             upstream_ms: ctx
@@ -386,8 +398,7 @@ impl ProxyHttp for Edge {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             duration_ms: millis(ctx.started),
             client_ip: ctx.client.or_else(|| peer_ip(session)),
-        }
-        .emit();
+        });
     }
 }
 

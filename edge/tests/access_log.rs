@@ -1,35 +1,20 @@
-//! The access log as an operator sees it: a JSON subscriber (as the `ferrocat` binary installs)
-//! turns each request into one line. A test binary of its own, because the subscriber must be
-//! process-global to see events from Pingora's runtime threads.
+//! The access log as an operator sees it: one JSON line per request, written by the edge's log
+//! thread (here to a file, `FERROCAT_EDGE_ACCESS_LOG`).
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Upstreams, dead_addr, raw_get, spawn_echo, spawn_edge};
+use common::{Upstreams, dead_addr, raw_get, spawn_echo, spawn_edge_with};
 use serde_json::Value;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+/// The access-log file of one edge.
+struct Captured(std::path::PathBuf);
 
 impl Captured {
     fn lines(&self) -> Vec<Value> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
+        std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
@@ -49,26 +34,29 @@ impl Captured {
 
 #[tokio::test]
 async fn each_request_is_one_json_line() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_env_filter("ferrocat_edge::access=info")
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let file =
+        std::env::temp_dir().join(format!("ferrocat-edge-access-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let captured = Captured(file.clone());
+    let metrics = dead_addr();
 
     let (api, _) = spawn_echo("api").await;
     let (ui, _) = spawn_echo("ui").await;
     let dead = dead_addr();
-    let edge = spawn_edge(&Upstreams {
+    let settings = [
+        (
+            "FERROCAT_EDGE_ACCESS_LOG",
+            file.to_string_lossy().into_owned(),
+        ),
+        ("FERROCAT_EDGE_METRICS_ADDR", metrics.to_string()),
+    ];
+    let upstreams = Upstreams {
         api,
         mcp: dead,
         ui,
         s3: dead,
-    })
-    .await;
+    };
+    let edge = spawn_edge_with(&upstreams, &settings).await;
 
     let ok = raw_get(edge.addr, "/%61pi/x/../items?page=2", &[]).await;
     assert_eq!(ok.status, 200);
@@ -113,4 +101,12 @@ async fn each_request_is_one_json_line() {
         1
     );
     assert_eq!(lines.iter().filter(|l| l["path"] == "/s3/b/k").count(), 1);
+
+    // Nothing was dropped, and the metric that would say so exists.
+    let text = String::from_utf8(raw_get(metrics, "/metrics", &[]).await.body).unwrap();
+    assert!(
+        text.contains("ferrocat_edge_access_log_dropped_total 0"),
+        "{text}"
+    );
+    std::fs::remove_file(&file).unwrap();
 }

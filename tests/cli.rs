@@ -200,3 +200,21 @@ fn concurrent_migrations_serialize_and_a_rerun_changes_nothing() {
         .args(["postgres://postgres@127.0.0.1:5432/postgres", "-qc", &format!("DROP DATABASE \"{}\"", url.rsplit('/').next().unwrap())])
         .status();
 }
+
+#[test]
+fn up_refuses_a_bad_setting_before_starting_anything() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-up-{}", uuid::Uuid::new_v4().simple()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let out = ferrocat(
+        &["up", "--bind", "127.0.0.1", "--port", &port, "--data-dir", &dir.to_string_lossy()],
+        &[("FERROCAT_TEMPORAL_SQLITE_SYNCHRONOUS", "sometimes"), ("HOME", "/tmp")],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let errors: Vec<_> = stderr.lines().filter(|l| l.contains("FERROCAT_TEMPORAL_SQLITE_SYNCHRONOUS")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("normal or full"), "{stderr}");
+    // Nothing was started: no service logged a line.
+    assert!(!stderr.contains(" | "), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -97,18 +97,19 @@ count() {
   temporal workflow count --address "127.0.0.1:$TPORT" --query "$1" -o json 2>/dev/null \
     | python3 -c 'import sys,json; print(json.load(sys.stdin).get("count", 0))'
 }
-runs=0
-for _ in $(seq 1 600); do
-  runs=$(count "WorkflowType='DSLWorkflow'")
-  [ "$runs" -ge "$expected_runs" ] && break
-  sleep 0.2
-done
-completed=0
-for _ in $(seq 1 1800); do
-  completed=$(count "WorkflowType='DSLWorkflow' AND ExecutionStatus='Completed'")
-  [ "$completed" -ge "$expected_runs" ] && break
-  sleep 0.5
-done
+# Waits (up to $2 seconds) until Temporal counts at least $expected_runs runs matching $1;
+# prints the last count. Visibility trails the starts a little.
+wait_count() {
+  local n=0 deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    n=$(count "$1")
+    [ "$n" -ge "$expected_runs" ] && break
+    sleep 0.5
+  done
+  echo "$n"
+}
+wait_count "WorkflowType='DSLWorkflow'" 120 >/dev/null
+completed=$(wait_count "WorkflowType='DSLWorkflow' AND ExecutionStatus='Completed'" 900)
 runs=$(count "WorkflowType='DSLWorkflow'")
 
 echo "webhooks through the edge: $N posted, $C at a time (ab -k), one-action workflow"

@@ -35,7 +35,6 @@ pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
         api,
         config: Arc::new(config),
         http: oauth::cimd::http_client(),
-        sign_in_limiter: Arc::new(oauth::signin::SignInLimiter::default()),
     })
 }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::McpConfig;
-use crate::oauth::signin::SignInLimiter;
 
 /// Cheap to clone: pools and clients are shared.
 #[derive(Clone)]
@@ -16,8 +15,6 @@ pub struct McpState {
     pub config: Arc<McpConfig>,
     /// Fetches client ID metadata documents.
     pub http: reqwest::Client,
-    /// Counts failed sign-ins on the OAuth sign-in page.
-    pub sign_in_limiter: Arc<SignInLimiter>,
 }
 
 impl McpState {

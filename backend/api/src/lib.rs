@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod lockout;
 pub mod rate_limit;
 pub mod runs;
 pub mod schedules;

@@ -17,6 +17,9 @@ use chrono::Utc;
 use rand::Rng as _;
 use serde::Deserialize;
 
+use ferrocat_api::error::ApiError;
+use ferrocat_api::lockout::SignInAttempt;
+
 use super::pages::{self, ClientView};
 use super::{SCOPE, cimd, hash, new_secret, redirect, signin, store};
 use crate::state::McpState;
@@ -207,22 +210,25 @@ pub async fn post_sign_in(
         Err(e) => return internal(&e),
     };
     let view = ClientView { name: &client.client_name, client_id: &client.client_id, redirect_uri: &pending.redirect_uri };
-    let ip = signin::client_ip(peer, &headers);
-    let limiter = &state.sign_in_limiter;
-    if !limiter.allows(&form.email, ip) {
-        let msg = "Too many failed sign-ins: wait 15 minutes and try again.";
-        return pages::sign_in(StatusCode::TOO_MANY_REQUESTS, &view, &form.request_id, &form.email, Some(msg));
+    let attempt = SignInAttempt::new(&form.email, ferrocat_api::http::client_ip(peer, &headers));
+    if let Err(refused) = attempt.check(&state.api).await {
+        let minutes = match refused {
+            ApiError::TooManyRequests { retry_after, .. } => retry_after.div_ceil(60).max(1),
+            _ => 1,
+        };
+        let msg = format!("Too many failed sign-ins: wait {minutes} minute{} and try again.", if minutes == 1 { "" } else { "s" });
+        return pages::sign_in(StatusCode::TOO_MANY_REQUESTS, &view, &form.request_id, &form.email, Some(&msg));
     }
     let user = match signin::verify(&state, &form.email, form.password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            limiter.fail(&form.email, ip);
+            attempt.failed(&state.api).await;
             let msg = "Wrong email or password.";
             return pages::sign_in(StatusCode::UNAUTHORIZED, &view, &form.request_id, &form.email, Some(msg));
         }
         Err(e) => return internal(&e),
     };
-    limiter.succeed(&form.email);
+    attempt.succeeded(&state.api).await;
     let cookie = match signin::start_session(&state, &user).await {
         Ok(cookie) => cookie,
         Err(e) => return internal(&e),

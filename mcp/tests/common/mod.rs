@@ -115,7 +115,11 @@ async fn spawn_on(db_name: &str, public: Option<&str>) -> TestMcp {
     let temporal = temporal().await;
     let task_queue = format!("mcp-test-{}", Uuid::new_v4().simple());
     let executor_queue = format!("{task_queue}-actions");
+    // Sign-in lockouts live in Redis: each test database gets keys of its own.
+    let redis_prefix = format!("ferrocat-test:{db_name}:");
     let env: Vec<(String, String)> = [
+        ("FERROCAT_REDIS_URL", "redis://127.0.0.1:6379"),
+        ("FERROCAT_REDIS_PREFIX", redis_prefix.as_str()),
         ("FERROCAT_DATABASE_URL", database_url.as_str()),
         ("FERROCAT_SIGNING_SECRET", "test-signing-secret-0123456789"),
         ("FERROCAT_DB_ENCRYPTION_KEY", ENCRYPTION_KEY),

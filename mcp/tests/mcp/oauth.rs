@@ -116,6 +116,45 @@ async fn a_wrong_password_shows_the_form_again_and_issues_nothing() {
     assert!(response.text().await.unwrap().contains("Wrong email or password"));
 }
 
+/// The sign-in page shares the api's lockout (Redis, per account and per address): after five
+/// failures even the right password is refused, and the form says how long to wait. Behind the
+/// edge, the address is the one the edge saw (X-Forwarded-For), not the edge's loopback one.
+#[tokio::test]
+async fn repeated_failures_lock_the_account_on_the_sign_in_page() {
+    let app = spawn().await;
+    let client_id = app.register(&[REDIRECT_URI]).await;
+    let (_, challenge) = pkce();
+    let browser = browser();
+    let resource = app.resource();
+    let page = app.authorize(&browser, &app.authorize_params(&client_id, &challenge, &resource)).await.text().await.unwrap();
+    let request_id = common::request_id(&page);
+    let attempt = |password: &'static str, from: &'static str| {
+        browser
+            .post(app.at("/authorize/sign-in"))
+            .header("x-forwarded-for", from)
+            .form(&[("request_id", request_id.as_str()), ("email", ADMIN_EMAIL), ("password", password)])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong password", "198.51.100.7").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = attempt(ADMIN_PASSWORD, "198.51.100.8").await.unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().get(header::SET_COOKIE).is_none());
+    assert!(locked.text().await.unwrap().contains("Too many failed sign-ins: wait 15 minutes"));
+
+    // Another account from a third address is not affected by the first one's failures.
+    let other = "second@example.com";
+    let response = browser
+        .post(app.at("/authorize/sign-in"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .form(&[("request_id", request_id.as_str()), ("email", other), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn denying_consent_sends_access_denied_with_state_and_iss() {
     let app = spawn().await;

@@ -1,9 +1,9 @@
 //! `POST /auth/login` (form `username`, `password`; 204 with a session cookie),
 //! `POST /auth/logout`, `GET /users/me`, `GET /users` (superusers).
 //!
-//! Failed sign-ins are counted in Redis per account name (whether or not the account exists)
-//! and per client address; past the limit, attempts get 429 with `Retry-After` until the window
-//! closes, without checking the password, so a locked account answers alike whether it exists.
+//! Failed sign-ins are counted in Redis per account name and per client address
+//! ([`crate::lockout`], shared with the MCP sign-in page); past the limit, attempts get 429 with
+//! `Retry-After` until the window closes, without checking the password.
 
 use std::net::SocketAddr;
 
@@ -17,12 +17,12 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Digest as _;
 
 use super::client_ip;
 use crate::auth::{self, AuthUser, Principal, SESSION_COOKIE};
 use crate::db::{users, workspaces};
 use crate::error::ApiError;
+use crate::lockout::SignInAttempt;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -39,40 +39,6 @@ struct LoginForm {
     password: String,
 }
 
-/// The lockout buckets of a sign-in attempt: its account name and its client address.
-fn login_buckets(username: &str, ip: std::net::IpAddr) -> [String; 2] {
-    // Hashed so that the names people type (sometimes a password) are not Redis keys.
-    let account = hex::encode(sha2::Sha256::digest(username.trim().to_lowercase().as_bytes()));
-    [format!("login:account:{account}"), format!("login:address:{ip}")]
-}
-
-/// 429 when the account or the address has failed too often in the window. Redis errors let the
-/// attempt through (logged): the password check still guards the account.
-async fn check_lockout(state: &AppState, buckets: &[String; 2]) -> Result<(), ApiError> {
-    let limits = state.config.login;
-    let mut retry_after = 0;
-    for (bucket, max) in buckets.iter().zip([limits.max_failures, limits.max_failures_per_address]) {
-        match state.limiter.peek(bucket, max - 1, limits.lockout).await {
-            Ok(decision) if !decision.allowed => retry_after = retry_after.max(decision.retry_after_seconds()),
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %error, "sign-in lockout unavailable; attempt let through"),
-        }
-    }
-    if retry_after > 0 {
-        return Err(ApiError::TooManyRequests { detail: "LOGIN_TOO_MANY_ATTEMPTS".into(), retry_after });
-    }
-    Ok(())
-}
-
-async fn count_failure(state: &AppState, buckets: &[String; 2]) {
-    let limits = state.config.login;
-    for (bucket, max) in buckets.iter().zip([limits.max_failures, limits.max_failures_per_address]) {
-        if let Err(error) = state.limiter.hit_and_hold(bucket, max, limits.lockout).await {
-            tracing::error!(error = %error, "sign-in failure not counted");
-        }
-    }
-}
-
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -84,8 +50,8 @@ async fn login(
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("request body is too large".into()),
         _ => ApiError::BadRequest(format!("login expects form fields username and password: {}", e.body_text())),
     })?;
-    let buckets = login_buckets(&form.username, client_ip(peer, &headers));
-    check_lockout(&state, &buckets).await?;
+    let attempt = SignInAttempt::new(&form.username, client_ip(peer, &headers));
+    attempt.check(&state).await?;
     let found = users::find_credentials(&state.db, form.username.trim()).await?;
     // Verify against a fixed hash when the user is unknown so timing does not reveal accounts.
     let (user, hash) = match found {
@@ -99,15 +65,11 @@ async fn login(
     let user = match user {
         Some(user) if ok && user.is_active => user,
         _ => {
-            count_failure(&state, &buckets).await;
+            attempt.failed(&state).await;
             return Err(ApiError::BadRequest("LOGIN_BAD_CREDENTIALS".into()));
         }
     };
-    // A success forgets the account's failures (not the address's: one good password there
-    // must not reset guessing at other accounts).
-    if let Err(error) = state.limiter.reset(&buckets[0]).await {
-        tracing::error!(error = %error, "sign-in failures not cleared");
-    }
+    attempt.succeeded(&state).await;
     let (token, token_hash) = auth::new_session_token();
     let expires = chrono::Utc::now() + chrono::Duration::seconds(state.config.session_ttl_seconds);
     users::insert_session(&state.db, &token_hash, user.id, expires).await?;

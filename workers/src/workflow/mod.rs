@@ -5,6 +5,7 @@
 pub mod local;
 pub mod scheduler;
 mod subflow;
+mod when;
 
 use std::time::Duration;
 

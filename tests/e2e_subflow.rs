@@ -12,6 +12,28 @@ async fn subflows_run_as_child_workflows() {
     let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
     let api = format!("{}/api", stack.url);
     let (http, workspace) = login(&stack.url).await;
+    // One variable, two environments: a subflow sent to `staging` must see staging's.
+    for (environment, level) in [("default", "prod-level"), ("staging", "staging-level")] {
+        let body = json!({"name": "cfg", "environment": environment, "values": {"level": level}});
+        let (status, created) =
+            json_of(http.post(format!("{api}/variables?workspace_id={workspace}")).json(&body).send().await.unwrap()).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let reader = commit_workflow(
+        &http,
+        &stack.url,
+        &workspace,
+        r#"
+title: Reader
+description: returns its environment's variable
+entrypoint: {}
+actions:
+  - {ref: a, action: core.transform.reshape, args: {value: "${{ VARS.cfg.level }}"}}
+returns: "${{ ACTIONS.a.result }}"
+"#
+        .to_owned(),
+    )
+    .await;
 
     let child = commit_workflow(
         &http,
@@ -50,6 +72,12 @@ actions:
   - ref: detached
     action: core.workflow.execute
     args: {{workflow_id: {child}, trigger_inputs: {{number: 6}}}}
+  - ref: here
+    action: core.workflow.execute
+    args: {{workflow_id: {reader}, wait_strategy: wait}}
+  - ref: staging
+    action: core.workflow.execute
+    args: {{workflow_id: {reader}, wait_strategy: wait, environment: staging}}
   - ref: broken
     action: core.workflow.execute
     for_each: "${{{{ for var.x in [1, 'x'] }}}}"
@@ -59,6 +87,8 @@ returns:
   one: "${{{{ ACTIONS.one.result }}}}"
   detached: "${{{{ ACTIONS.detached.result }}}}"
   broken: "${{{{ ACTIONS.broken.result }}}}"
+  here: "${{{{ ACTIONS.here.result }}}}"
+  staging: "${{{{ ACTIONS.staging.result }}}}"
 "#
         ),
     )
@@ -79,6 +109,7 @@ returns:
     let value = &waited["value"];
     assert_eq!(value["each"], json!([1001, 1002, 1003]), "{value}");
     assert_eq!(value["one"], json!(1005));
+    assert_eq!((value["here"].clone(), value["staging"].clone()), (json!("prod-level"), json!("staging-level")), "{value}");
     let detached = value["detached"].as_str().expect("a detached subflow returns its execution id");
     assert!(detached.starts_with(&format!("{child}/exec_")), "{detached}");
     // Isolated failures: the bad iteration leaves an error in its slot, the good one its value.

@@ -18,6 +18,10 @@ pub struct ResolveWorkflow {
     pub workflow_id: Option<String>,
     pub alias: Option<String>,
     pub version: Option<i32>,
+    /// The environment the subflow is told to run in (`environment:`), if any; otherwise its
+    /// definition's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// A committed definition ready to run.
@@ -25,7 +29,11 @@ pub struct ResolveWorkflow {
 pub struct ResolvedWorkflow {
     pub workflow_id: Uuid,
     pub version: i32,
+    /// `config.environment` already set to the one it runs in.
     pub dsl: Workflow,
+    /// `VARS` of that environment (`None` from a worker older than this field: the parent's).
+    #[serde(default)]
+    pub vars: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Database access for workflow code.
@@ -68,9 +76,16 @@ impl Catalog {
             Some(v) => format!("workflow '{name}' has no committed version {v}"),
             None => format!("workflow '{name}' not found or has no committed definition"),
         })?;
-        let dsl: Workflow = serde_json::from_value::<Workflow>(row.content)
+        let mut dsl: Workflow = serde_json::from_value::<Workflow>(row.content)
             .map_err(|e| format!("the definition of '{name}' does not parse: {e}"))?;
-        Ok(ResolvedWorkflow { workflow_id: row.id, version: row.version, dsl })
+        if let Some(environment) = &request.environment {
+            dsl.config.environment = environment.clone();
+        }
+        // The subflow sees its own environment's variables, not its parent's.
+        let vars = ferrocat_shared::db::run_variables(db, request.workspace_id, &dsl.config.environment)
+            .await
+            .map_err(|e| format!("reading the variables of environment '{}': {e}", dsl.config.environment))?;
+        Ok(ResolvedWorkflow { workflow_id: row.id, version: row.version, dsl, vars: Some(vars) })
     }
 }
 

@@ -47,3 +47,20 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
     }
     Ok(())
 }
+
+/// `VARS` for a run: every variable of the workspace's `environment` as `{name: {key: value}}`
+/// (read when a run starts, and by the worker when a subflow runs in another environment).
+pub async fn run_variables(
+    db: impl sqlx::PgExecutor<'_>,
+    workspace_id: uuid::Uuid,
+    environment: &str,
+) -> sqlx::Result<serde_json::Map<String, serde_json::Value>> {
+    let rows = sqlx::query!(
+        r#"SELECT name, "values" FROM variables WHERE workspace_id = $1 AND environment = $2 ORDER BY name"#,
+        workspace_id,
+        environment
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.values)).collect())
+}

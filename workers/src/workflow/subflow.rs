@@ -139,9 +139,13 @@ pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent
             workflow_id: args.workflow_id.clone(),
             alias: args.workflow_alias.clone(),
             version: args.version,
+            environment: args.environment.clone(),
         };
         let known = resolved.iter().find(|(r, _)| {
-            r.workflow_id == request.workflow_id && r.alias == request.alias && r.version == request.version
+            r.workflow_id == request.workflow_id
+                && r.alias == request.alias
+                && r.version == request.version
+                && r.environment == request.environment
         });
         let target = match known {
             Some((_, target)) => target.clone(),
@@ -155,6 +159,7 @@ pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent
         if let Some(environment) = args.environment {
             dsl.config.environment = environment;
         }
+        let vars = target.vars.unwrap_or_else(|| parent.vars.clone());
         let timeout = args.timeout.unwrap_or(dsl.config.timeout);
         let exec_id = format!("{}/exec_{}", ids::workflow_id(target.workflow_id), ids::base62(driver.new_uuid()));
         let child = DslRunArgs {
@@ -165,8 +170,7 @@ pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent
             trigger: args.trigger_inputs,
             trigger_type: "subflow".into(),
             executor_queue: parent.executor_queue.clone(),
-            // The parent's variables (same workspace) rather than a database read in workflow code.
-            vars: parent.vars.clone(),
+            vars,
         };
         let timeout = (timeout > 0.0).then(|| Duration::from_secs_f64(timeout));
         children.push(driver.run_child(child, exec_id, wait, timeout));
@@ -207,6 +211,7 @@ pub(super) async fn run_error_handler(
         workflow_id: by_id.then(|| handler.to_owned()),
         alias: (!by_id).then(|| handler.to_owned()),
         version: None,
+        environment: None,
     };
     let target = driver.resolve(request).await?;
     let handler_id = ids::workflow_id(target.workflow_id);
@@ -228,7 +233,7 @@ pub(super) async fn run_error_handler(
         trigger,
         trigger_type: "error_handler".into(),
         executor_queue: parent.executor_queue.clone(),
-        vars: parent.vars.clone(),
+        vars: target.vars.unwrap_or_else(|| parent.vars.clone()),
     };
     let exec_id = format!("{handler_id}/exec_{}", ids::base62(driver.new_uuid()));
     driver.run_child(child, exec_id, true, timeout).await

@@ -1,7 +1,7 @@
 //! Workspace variables: plain `{key: value}` sets per environment (`VARS.name.key`).
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -125,13 +125,4 @@ pub async fn delete(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid) -> sq
 }
 
 /// `VARS` for a run: every variable of the workspace's `environment` as `{name: {key: value}}`.
-pub async fn resolve(db: impl PgExecutor<'_>, workspace_id: Uuid, environment: &str) -> sqlx::Result<Map<String, Value>> {
-    let rows = sqlx::query!(
-        r#"SELECT name, "values" FROM variables WHERE workspace_id = $1 AND environment = $2 ORDER BY name"#,
-        workspace_id,
-        environment
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.name, r.values)).collect())
-}
+pub use ferrocat_shared::db::run_variables as resolve;

@@ -1,7 +1,6 @@
 //! `ferrocat`: one binary, one subcommand per service, plus `up` (the whole stack on one host)
 //! and `run` (one workflow file, locally).
 
-mod objects;
 mod run_file;
 mod signals;
 mod ui;
@@ -174,7 +173,7 @@ async fn service(command: Command, env: &Env) -> ExitCode {
         ),
         Command::Mcp(a) => serve!("mcp", a, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
         Command::Ui(a) => serve!("ui", a, ui::UiConfig::from_env(env), ui::run),
-        Command::ObjectStore(a) => serve!("object-store", a, objects::ObjectStoreConfig::from_env(env), objects::run),
+        Command::ObjectStore(a) => serve!("object-store", a, ferrocat_shared::object_server::ObjectStoreConfig::from_env(env), ferrocat_shared::object_server::run),
         Command::Migrate(a) => serve!("migrate", a, env.required("FERROCAT_DATABASE_URL"), migrate),
         Command::Edge(_) | Command::Up(_) | Command::Run(_) => unreachable!("handled in main"),
     }

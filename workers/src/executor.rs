@@ -8,6 +8,7 @@ use temporalio_sdk::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_shared::objects::ResultStore;
 use ferrocat_shared::temporal::RunActionInput;
 
 use crate::actions::{self, ActionError};
@@ -19,12 +20,19 @@ pub const FOR_EACH_CONCURRENCY: usize = 4;
 pub struct Executor {
     deps: actions::ActionDeps,
     secrets: Option<crate::secret_store::SecretStore>,
+    /// Object storage for results above the threshold, and for reading them back.
+    results: Option<ResultStore>,
 }
 
 impl Executor {
     /// Builds the executor's shared clients.
     pub fn build(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
-        Ok(Self { deps: actions::ActionDeps::from_env(env)?, secrets: None })
+        Ok(Self { deps: actions::ActionDeps::from_env(env)?, secrets: None, results: ResultStore::from_env(env)? })
+    }
+
+    /// This executor with every result kept inline (`ferrocat run`: no server, no history).
+    pub fn without_result_store(self) -> Self {
+        Self { results: None, ..self }
     }
 
     /// [`Executor::build`] plus the secrets store when the database and key are configured.
@@ -72,9 +80,10 @@ impl Executor {
     /// replaced by `***` in the result and in error messages.
     pub async fn run_with_secrets(&self, input: RunActionInput, secrets: Map<String, Value>) -> Result<Value, ActionError> {
         let masks = crate::masking::secret_values(&secrets);
+        let (actions, trigger) = self.materialize(input.actions, input.trigger).await?;
         let context = ExprContext {
-            actions: input.actions,
-            trigger: input.trigger,
+            actions,
+            trigger,
             env: input.env,
             vars: input.vars,
             secrets,
@@ -89,6 +98,35 @@ impl Executor {
                 retryable: error.is_retryable(),
             }),
         }
+    }
+
+    /// `ACTIONS` and `TRIGGER` with every stored result read back from object storage.
+    async fn materialize(&self, actions: Map<String, Value>, trigger: Value) -> Result<(Map<String, Value>, Value), ActionError> {
+        let Some(store) = &self.results else { return Ok((actions, trigger)) };
+        let loaded = store
+            .materialize(Value::Array(vec![Value::Object(actions), trigger]))
+            .await
+            .map_err(|e| ActionError::Storage(e.to_string()))?;
+        let Value::Array(mut parts) = loaded else { unreachable!("materialize keeps the shape") };
+        let trigger = parts.pop().unwrap_or_default();
+        let Some(Value::Object(actions)) = parts.pop() else { unreachable!("materialize keeps the shape") };
+        Ok((actions, trigger))
+    }
+
+    /// `value` as it goes into history: a reference to object storage when it is above the
+    /// threshold and the workflow does not read it itself.
+    async fn externalize(&self, owner: Option<(String, String)>, value: Value) -> Result<Value, ActionError> {
+        let (Some(store), Some((workspace, execution))) = (&self.results, owner) else { return Ok(value) };
+        store.externalize(&workspace, &execution, value).await.map_err(|e| ActionError::Storage(e.to_string()))
+    }
+
+    /// The workspace and execution `input`'s result would be stored under; `None` when it
+    /// must stay inline.
+    fn result_owner(&self, input: &RunActionInput) -> Option<(String, String)> {
+        if self.results.is_none() || input.inline_result {
+            return None;
+        }
+        Some((input.run.workspace_id.to_string(), input.run.wf_exec_id.clone()))
     }
 
     async fn run_in(&self, task: &ferrocat_shared::dsl::ActionStatement, context: &ExprContext) -> Result<Value, ActionError> {
@@ -133,8 +171,12 @@ impl Executor {
     ) -> Result<Value, ActivityError> {
         let action = input.task.action.clone();
         let action_ref = input.task.ref_.clone();
+        let owner = self.result_owner(&input);
         let outcome = match self.secrets_for(&input).await {
-            Ok(secrets) => self.run_with_secrets(input, secrets).await,
+            Ok(secrets) => match self.run_with_secrets(input, secrets).await {
+                Ok(value) => self.externalize(owner, value).await,
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         };
         match outcome {

@@ -3,6 +3,8 @@
 //! executor polling from this process), and must give the same expected result on both paths.
 
 mod common;
+#[path = "common/objects.rs"]
+mod objects;
 
 use std::path::PathBuf;
 
@@ -104,7 +106,13 @@ async fn every_case_runs_as_expected_in_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_runs_alike_through_temporal() {
     let temporal = common::temporal().await;
-    let env = Env::from_pairs([("FERROCAT_TEMPORAL_ADDRESS", temporal.address.as_str())]);
+    // Every result above 8 bytes that only activities read goes to the object store and is
+    // read back from there: the cases must not tell the difference.
+    let store = objects::object_store();
+    let mut settings = store.env(8);
+    settings.push(("FERROCAT_TEMPORAL_ADDRESS", temporal.address.clone()));
+    let env = Env::from_pairs(settings);
+    let workspace_id = Uuid::new_v4();
     let config = TemporalConfig::from_env(&env).unwrap();
     let suffix = Uuid::new_v4().simple().to_string();
     let (dsl_queue, exec_queue) = (format!("conformance-dsl-{suffix}"), format!("conformance-exec-{suffix}"));
@@ -135,7 +143,7 @@ async fn every_case_runs_alike_through_temporal() {
             async move {
                 let args = DslRunArgs {
                     wf_id: "wf_conformance".into(),
-                    workspace_id: Uuid::nil(),
+                    workspace_id,
                     version: 1,
                     dsl: case.workflow(),
                     trigger: case.trigger.clone(),
@@ -161,4 +169,6 @@ async fn every_case_runs_alike_through_temporal() {
     worked.unwrap();
     let failures = cases.iter().zip(&outcomes).filter_map(|(case, outcome)| case.mismatch(outcome)).collect();
     report(failures, cases.len());
+    let stored = store.objects(&workspace_id.simple().to_string());
+    assert!(!stored.is_empty(), "the cases should have stored results");
 }

@@ -45,6 +45,9 @@ pub struct ApiConfig {
     /// Sign-in lockout: failures allowed per account and per client address within the lockout
     /// window before further attempts get 429.
     pub login: LoginLimits,
+    /// Object storage holding results too large for history (`FERROCAT_S3_*`), read back when
+    /// a run is shown.
+    pub results: Option<ferrocat_shared::objects::ResultStoreConfig>,
 }
 
 /// Sign-in lockout settings.
@@ -145,6 +148,7 @@ impl ApiConfig {
             max_body_bytes: env.parse_or("FERROCAT_MAX_BODY_BYTES", 10 * 1024 * 1024)?,
             temporal: TemporalConfig::from_env(env)?,
             keyring,
+            results: ferrocat_shared::objects::ResultStoreConfig::from_env(env)?,
         })
     }
 

@@ -32,7 +32,8 @@ pub async fn build(config: ApiConfig) -> anyhow::Result<(AppState, Router)> {
     let temporal = config.temporal.connect_patiently(Duration::from_secs(30)).await?;
     let redis = redis::Client::open(config.redis_url.expose_secret()).context("opening the Redis client")?;
     let limiter = rate_limit::RateLimiter::new(redis, &config.redis_prefix);
-    let state = AppState { db, temporal, config: Arc::new(config), limiter };
+    let results = config.results.as_ref().map(ferrocat_shared::objects::ResultStore::new);
+    let state = AppState { db, temporal, config: Arc::new(config), limiter, results };
     auth::bootstrap(&state).await.context("bootstrapping the first admin")?;
     reseal_secrets(&state).await.context("re-sealing secrets under the current key")?;
     Ok((state.clone(), http::api_router(state)))

@@ -324,5 +324,18 @@ pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail
             _ => {}
         }
     }
+    if let Some(store) = &state.results {
+        // Results kept in object storage are shown as what they are, not as references.
+        for event in &mut detail.events {
+            let Some(result) = event.action_result.take() else { continue };
+            event.action_result = Some(match store.materialize(result.clone()).await {
+                Ok(value) => value,
+                Err(e) => {
+                    tracing::warn!(exec_id, action_ref = %event.action_ref, error = %e, "could not read a stored result");
+                    result
+                }
+            });
+        }
+    }
     Ok(detail)
 }

@@ -15,4 +15,6 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Counters in Redis (webhook rate limits, sign-in failures).
     pub limiter: RateLimiter,
+    /// Reads back results kept in object storage.
+    pub results: Option<ferrocat_shared::objects::ResultStore>,
 }

@@ -1,5 +1,5 @@
 //! Code that more than one ferrocat service needs: configuration sources, ids, the workflow DSL
-//! and its expression language, database access, secrets, the Temporal contract between the api
+//! and its expression language, database access, secrets, object storage for large results, the Temporal contract between the api
 //! and the workers, and telemetry set-up.
 
 pub mod config;
@@ -7,6 +7,8 @@ pub mod dsl;
 pub mod expr;
 pub mod db;
 pub mod ids;
+pub mod object_server;
+pub mod objects;
 pub mod registry;
 pub mod secrets;
 pub mod telemetry;

@@ -124,6 +124,11 @@ pub struct RunActionInput {
     /// `VARS`: name → `{key: value}` (workspace variables resolved when the run started).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub vars: Map<String, Value>,
+    /// The workflow itself reads this action's result (in a `run_if`, a loop condition, a
+    /// scatter, `returns`...), so it comes back inline whatever its size; otherwise a result
+    /// above the threshold comes back as a reference to object storage.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline_result: bool,
 }
 
 impl RunActionInput {

@@ -37,6 +37,9 @@ pub enum ActionError {
     /// The sandbox itself could not run (host problem, not the user's code).
     #[error("sandbox error: {0}")]
     Sandbox(String),
+    /// A stored result could not be written to or read from object storage.
+    #[error("{0}")]
+    Storage(String),
     #[error("LoopExecutionError: iteration {iteration} failed: {source}")]
     Loop { iteration: usize, source: Box<ActionError> },
     /// Another error whose message had secret values replaced by `***`.
@@ -48,7 +51,7 @@ impl ActionError {
     /// Whether trying again could succeed (a retry policy decides whether it will).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ActionError::Http(_) | ActionError::Sandbox(_) => true,
+            ActionError::Http(_) | ActionError::Sandbox(_) | ActionError::Storage(_) => true,
             ActionError::Loop { source, .. } => source.is_retryable(),
             ActionError::Masked { retryable, .. } => *retryable,
             _ => false,
@@ -60,6 +63,7 @@ impl ActionError {
         match self {
             ActionError::Unknown(_) => error_types::UNKNOWN_ACTION,
             ActionError::Masked { type_name, .. } => type_name,
+            ActionError::Storage(_) => "StorageError",
             _ => error_types::ACTION_ERROR,
         }
     }

@@ -25,7 +25,7 @@ pub struct LocalDriver {
 impl LocalDriver {
     /// A driver with its own executor and `secrets` (`name → {KEY: value}`).
     pub fn build(secrets: Map<String, Value>) -> anyhow::Result<Self> {
-        Ok(Self { executor: Executor::build(&ferrocat_shared::config::Env::from_process())?, secrets })
+        Ok(Self { executor: Executor::build(&ferrocat_shared::config::Env::from_process())?.without_result_store(), secrets })
     }
 }
 

@@ -15,6 +15,7 @@ use ferrocat_shared::dsl::{
     normalize_trigger_inputs, plan_scopes,
 };
 use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_shared::objects::{StoredRef, typename};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
 use super::subflow;
@@ -103,49 +104,73 @@ fn decide(deps: &[(usize, EdgeKind)], join: JoinStrategy, outcomes: &[Option<Out
     if reachable { Decision::Run } else { Decision::Unreachable }
 }
 
-/// Python's `type(x).__name__` for a JSON value, as Tracecat reports `result_typename`.
-fn typename(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
-/// The refs an action's expressions name as `ACTIONS.<ref>` (args, for_each, retry_until,
-/// environment, and with `workflow_side` also run_if and wait_until, which the workflow itself
-/// evaluates); `None` when `ACTIONS` is used any other way, so that all of them are needed.
-fn refs_used_by(task: &ActionStatement, workflow_side: bool) -> Option<Vec<String>> {
-    let mut text = Value::Object(task.args.clone()).to_string();
-    let mut extras = vec![task.for_each.as_ref().map(Value::to_string), task.retry_policy.retry_until.clone(), task.environment.clone()];
-    if workflow_side {
-        extras.extend([task.run_if.clone(), task.wait_until.clone()]);
-    }
-    for extra in extras.into_iter().flatten() {
-        text.push_str(&extra);
-    }
+/// The refs `texts` name as `ACTIONS.<ref>`; `None` when one uses `ACTIONS` any other way, so
+/// that all of them are needed.
+fn refs_named<'t>(texts: impl IntoIterator<Item = &'t str>) -> Option<Vec<String>> {
     let mut used = Vec::new();
-    for (start, _) in text.match_indices("ACTIONS") {
-        let rest = text[start + "ACTIONS".len()..].strip_prefix('.')?;
-        let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        if !used.contains(&name) {
-            used.push(name);
+    for text in texts {
+        for (start, _) in text.match_indices("ACTIONS") {
+            let rest = text[start + "ACTIONS".len()..].strip_prefix('.')?;
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !used.contains(&name) {
+                used.push(name);
+            }
         }
     }
     Some(used)
 }
 
-/// The `ACTIONS` entries an action's expressions can reach, so each activity input (and so the
-/// history) carries what it needs rather than every earlier result. Any use of `ACTIONS` other
-/// than `ACTIONS.<ref>` keeps them all.
-fn actions_used_by(task: &ActionStatement, actions: &Map<String, Value>) -> Map<String, Value> {
-    match refs_used_by(task, false) {
-        None => actions.clone(),
-        Some(refs) => refs.into_iter().filter_map(|r| actions.get(&r).map(|entry| (r, entry.clone()))).collect(),
+/// The refs an action's expressions name as `ACTIONS.<ref>` (args, for_each, retry_until,
+/// environment, and with `workflow_side` also run_if and wait_until, which the workflow itself
+/// evaluates); `None` when `ACTIONS` is used any other way.
+fn refs_used_by(task: &ActionStatement, workflow_side: bool) -> Option<Vec<String>> {
+    let args = Value::Object(task.args.clone()).to_string();
+    let for_each = task.for_each.as_ref().map(Value::to_string);
+    let mut texts = vec![Some(args.as_str()), for_each.as_deref(), task.retry_policy.retry_until.as_deref(), task.environment.as_deref()];
+    if workflow_side {
+        texts.extend([task.run_if.as_deref(), task.wait_until.as_deref()]);
+    }
+    refs_named(texts.into_iter().flatten())
+}
+
+/// The refs whose results the workflow reads itself rather than through an activity: in
+/// run_if, wait_until and retry_until, and in every argument of the actions it orchestrates
+/// (scatter, gather, loops, subflows). Those results must come back inline.
+fn refs_read_by_workflow(task: &ActionStatement) -> Option<Vec<String>> {
+    let orchestrated = [SCATTER, GATHER, LOOP_START, LOOP_END, subflow::EXECUTE].contains(&task.action.as_str());
+    let mut texts = vec![task.run_if.as_deref(), task.wait_until.as_deref(), task.retry_policy.retry_until.as_deref()];
+    let (args, for_each);
+    if orchestrated {
+        args = Value::Object(task.args.clone()).to_string();
+        for_each = task.for_each.as_ref().map(Value::to_string);
+        texts.extend([Some(args.as_str()), for_each.as_deref(), task.environment.as_deref()]);
+    }
+    refs_named(texts.into_iter().flatten())
+}
+
+/// Per action: whether the workflow reads its result itself (see [`refs_read_by_workflow`];
+/// `returns` too), so that it must not be swapped for a reference to object storage.
+fn read_by_workflow(dsl: &Workflow) -> Vec<bool> {
+    let returns = dsl.returns.as_ref().map(Value::to_string);
+    let mut read: Vec<String> = Vec::new();
+    for refs in dsl.actions.iter().map(refs_read_by_workflow).chain([refs_named(returns.as_deref())]) {
+        match refs {
+            Some(refs) => read.extend(refs),
+            None => return vec![true; dsl.actions.len()],
+        }
+    }
+    dsl.actions.iter().map(|a| read.contains(&a.ref_)).collect()
+}
+
+/// `actions` narrowed to `refs` (`None`: all of them), so each activity input (and so the
+/// history) carries what the action needs rather than every earlier result.
+fn only(actions: Map<String, Value>, refs: Option<&[String]>) -> Map<String, Value> {
+    match refs {
+        None => actions,
+        Some(refs) => {
+            let mut actions = actions;
+            refs.iter().filter_map(|r| actions.remove(r).map(|entry| (r.clone(), entry))).collect()
+        }
     }
 }
 
@@ -200,7 +225,10 @@ fn until(driver: &impl Driver, when: &str) -> Result<Duration, Failure> {
 
 /// An action's `ACTIONS` entry for a result.
 fn entry(value: &Value) -> Value {
-    json!({"result": value, "result_typename": typename(value)})
+    match StoredRef::from_value(value) {
+        Some(stored) => json!({"result": value, "result_typename": stored.typename}),
+        None => json!({"result": value, "result_typename": typename(value)}),
+    }
 }
 
 type Running<'a> = LocalBoxFuture<'a, (usize, usize, Result<Value, Failure>)>;
@@ -295,6 +323,11 @@ struct Plan<'w> {
     /// context copies those results only, not every earlier one (which made long chains
     /// quadratic: 1.5 ms per action at 2,000 actions).
     uses: Vec<Option<Vec<String>>>,
+    /// Per action: the refs its activity evaluates (`uses` without run_if and wait_until),
+    /// the part of its context its input carries.
+    activity_uses: Vec<Option<Vec<String>>>,
+    /// Per action: whether the workflow reads its result itself, so it must come back inline.
+    inline: Vec<bool>,
 }
 
 impl<'w> Plan<'w> {
@@ -320,7 +353,9 @@ impl<'w> Plan<'w> {
             members[scopes.stream_scope(scope)].push(i);
         }
         let uses = dsl.actions.iter().map(|a| refs_used_by(a, true)).collect();
-        Ok(Self { dsl, deps, has_error_edge, scopes, members, uses })
+        let activity_uses = dsl.actions.iter().map(|a| refs_used_by(a, false)).collect();
+        let inline = read_by_workflow(dsl);
+        Ok(Self { dsl, deps, has_error_edge, scopes, members, uses, activity_uses, inline })
     }
 
     fn action(&self, i: usize) -> &'w ActionStatement {
@@ -569,13 +604,14 @@ impl<'p, 'w> Run<'p, 'w> {
             workflow.insert("logical_time".into(), Value::String(now));
         }
         let input = RunActionInput {
-            actions: actions_used_by(&task, &context.actions),
+            actions: only(context.actions, self.plan.activity_uses[i].as_deref()),
             task,
             trigger: context.trigger,
             env,
             run: self.run_context.clone(),
             stream_id: (stream != ROOT).then(|| self.streams[stream].id.clone()),
             vars: context.vars,
+            inline_result: self.plan.inline[i],
         };
         self.streams[stream].running += 1;
         self.ready.push_back((stream, i, input));
@@ -865,8 +901,8 @@ mod tests {
         for r in ["a", "b", "z"] {
             actions.insert(r.into(), json!({"result": r}));
         }
-        assert_eq!(actions_used_by(&task, &actions).keys().collect::<Vec<_>>(), ["a"]);
-        assert_eq!(actions_used_by(&dynamic, &actions).len(), 3);
+        assert_eq!(only(actions.clone(), refs_used_by(&task, false).as_deref()).keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(only(actions.clone(), refs_used_by(&dynamic, false).as_deref()).len(), 3);
     }
 
     #[test]
@@ -912,12 +948,47 @@ mod tests {
             "retry_policy": {"retry_until": "${{ ACTIONS.c.result > 0 }}"},
         }))
         .unwrap();
-        assert_eq!(Value::Object(actions_used_by(&task, &actions)), json!({"a": {"result": 1}, "c": {"result": 3}}));
+        assert_eq!(Value::Object(only(actions.clone(), refs_used_by(&task, false).as_deref())), json!({"a": {"result": 1}, "c": {"result": 3}}));
         let indexed: ActionStatement = serde_json::from_value(json!({
             "ref": "d", "action": "core.transform.reshape", "args": {"value": "${{ ACTIONS['b'].result }}"},
         }))
         .unwrap();
-        assert_eq!(actions_used_by(&indexed, &actions), actions, "other forms keep everything");
+        assert_eq!(only(actions.clone(), refs_used_by(&indexed, false).as_deref()), actions, "other forms keep everything");
+    }
+
+    #[test]
+    fn results_the_workflow_reads_itself_stay_inline() {
+        let dsl: Workflow = serde_yaml::from_str(
+            "title: t\ndescription: d\nentrypoint: {ref: a}\nreturns: '${{ ACTIONS.r.result }}'\nactions:\n\
+             - {ref: a, action: core.http_request, args: {url: x}}\n\
+             - {ref: b, action: core.http_request, args: {url: x}}\n\
+             - {ref: c, action: core.http_request, args: {url: x}}\n\
+             - {ref: r, action: core.http_request, args: {url: x}}\n\
+             - {ref: s, action: core.transform.scatter, depends_on: [a], args: {collection: '${{ ACTIONS.a.result }}'}}\n\
+             - {ref: u, action: core.transform.reshape, depends_on: [b], run_if: '${{ ACTIONS.b.result }}', args: {value: '${{ ACTIONS.c.result }}'}}\n",
+        )
+        .unwrap();
+        // a: a scatter's collection; b: a run_if; r: returns. c is only read by an activity.
+        assert_eq!(read_by_workflow(&dsl), [true, true, false, true, false, false]);
+        let mut wholesale = dsl.clone();
+        wholesale.actions[5].run_if = Some("${{ ACTIONS['c'].result }}".into());
+        assert!(read_by_workflow(&wholesale).iter().all(|inline| *inline), "ACTIONS used wholesale keeps every result inline");
+    }
+
+    #[test]
+    fn a_stored_result_keeps_its_own_typename() {
+        let stored = StoredRef {
+            backend: "s3".into(),
+            bucket: "b".into(),
+            key: "k".into(),
+            size_bytes: 1,
+            sha256: "0".into(),
+            content_type: "application/json".into(),
+            encoding: "json".into(),
+            typename: "list".into(),
+        };
+        assert_eq!(entry(&stored.to_value())["result_typename"], "list");
+        assert_eq!(entry(&json!({"a": 1}))["result_typename"], "dict");
     }
 
     #[test]

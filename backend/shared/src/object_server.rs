@@ -1,5 +1,5 @@
 //! `ferrocat object-store`: the embedded S3-compatible store over a local folder (s3s-fs), so
-//! the same S3 client code serves both this and MinIO/S3.
+//! the same S3 client code ([`crate::objects`]) serves both this and MinIO/S3.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,13 +10,13 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 
-use ferrocat_shared::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env};
 
 /// The buckets ferrocat uses, created as folders at start.
 pub const BUCKETS: &[&str] = &["ferrocat-workflow", "ferrocat-attachments"];
 
 /// The object store's configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ObjectStoreConfig {
     /// `FERROCAT_S3_ADDR`, default `127.0.0.1:9000`.
     pub addr: SocketAddr,
@@ -24,7 +24,13 @@ pub struct ObjectStoreConfig {
     pub dir: PathBuf,
     /// `FERROCAT_S3_ACCESS_KEY` / `FERROCAT_S3_SECRET_KEY`: required credentials.
     pub access_key: String,
-    secret_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for ObjectStoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStoreConfig").field("addr", &self.addr).field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 impl ObjectStoreConfig {
@@ -38,8 +44,18 @@ impl ObjectStoreConfig {
     }
 }
 
-/// Serves S3 until `shutdown`, then drains connections for up to ten seconds.
+/// Serves S3 on `config.addr` until `shutdown`, then drains connections for up to ten seconds.
 pub async fn run(config: ObjectStoreConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    serve(listener, config, shutdown).await
+}
+
+/// [`run`] on a listener already bound (tests bind port 0).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: ObjectStoreConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     for bucket in BUCKETS {
         std::fs::create_dir_all(config.dir.join(bucket))?;
     }
@@ -48,7 +64,6 @@ pub async fn run(config: ObjectStoreConfig, shutdown: impl std::future::Future<O
     builder.set_auth(SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone()));
     let service = builder.build();
 
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %listener.local_addr()?, dir = %config.dir.display(), "object store listening");
     let http = ConnBuilder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();

@@ -1,0 +1,331 @@
+//! Object storage for results too large for Temporal history: an action's result above the
+//! threshold (128 KiB by default) is written to the workflow bucket, and history keeps only a
+//! [`StoredRef`] to it. The same S3 client serves the embedded store (`ferrocat object-store`),
+//! MinIO and AWS S3.
+//!
+//! Keys are content-addressed (`{workspace}/{execution}/{digest}.json`), so a loop iteration or
+//! a retry that writes the same ref again never changes an object an earlier reference points
+//! to; readers verify the whole sha256. Keys stay under 140 bytes: the embedded store names a
+//! metadata file after the base64 of bucket and key, and file names end at 255 bytes.
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::primitives::ByteStream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::config::{ConfigError, Env};
+
+/// The key a stored result's reference sits under in place of the result itself. No action
+/// returns a mapping with this one key by chance.
+pub const STORED_KEY: &str = "__ferrocat_stored__";
+
+/// Default threshold: results whose JSON is larger go to object storage (Tracecat's default).
+pub const DEFAULT_THRESHOLD_BYTES: usize = 128 * 1024;
+
+/// Where a stored result is, and what it must hash to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRef {
+    pub backend: String,
+    pub bucket: String,
+    pub key: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub content_type: String,
+    pub encoding: String,
+    /// Python's type name of the stored value, so `result_typename` needs no read.
+    pub typename: String,
+}
+
+impl StoredRef {
+    /// The value that stands for the result in history: `{"__ferrocat_stored__": {...}}`.
+    pub fn to_value(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert(STORED_KEY.into(), serde_json::to_value(self).unwrap_or(Value::Null));
+        Value::Object(map)
+    }
+
+    /// The reference `value` stands for, if it is one.
+    pub fn from_value(value: &Value) -> Option<StoredRef> {
+        let map = value.as_object()?;
+        if map.len() != 1 {
+            return None;
+        }
+        serde_json::from_value(map.get(STORED_KEY)?.clone()).ok()
+    }
+}
+
+pub use crate::expr::typename;
+
+/// Why a result could not be stored or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("object storage: writing {key}: {message}")]
+    Put { key: String, message: String },
+    #[error("object storage: reading {key}: {message}")]
+    Get { key: String, message: String },
+    #[error("object storage: {key} does not match its sha256 (expected {expected}, read {actual})")]
+    Corrupt { key: String, expected: String, actual: String },
+    #[error("object storage: {key} is not JSON: {message}")]
+    Decode { key: String, message: String },
+}
+
+/// Settings of the result store, from `FERROCAT_S3_*` and `FERROCAT_RESULT_*`.
+#[derive(Clone)]
+pub struct ResultStoreConfig {
+    /// `FERROCAT_S3_ENDPOINT`, else `http://` + `FERROCAT_S3_ADDR` (the embedded store).
+    pub endpoint: String,
+    /// `FERROCAT_S3_REGION`, default `us-east-1`.
+    pub region: String,
+    /// `FERROCAT_S3_ACCESS_KEY`.
+    pub access_key: String,
+    /// `FERROCAT_S3_SECRET_KEY`.
+    secret_key: String,
+    /// `FERROCAT_RESULTS_BUCKET`, default `ferrocat-workflow`.
+    pub bucket: String,
+    /// `FERROCAT_RESULT_THRESHOLD_BYTES`, default 131072; `0` keeps every result inline.
+    pub threshold: usize,
+}
+
+impl std::fmt::Debug for ResultStoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultStoreConfig")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("threshold", &self.threshold)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResultStoreConfig {
+    /// `None` when no object store is configured (no endpoint or no credentials): results then
+    /// stay inline whatever their size.
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let endpoint = match (env.get("FERROCAT_S3_ENDPOINT"), env.get("FERROCAT_S3_ADDR")) {
+            (Some(url), _) => url.trim_end_matches('/').to_owned(),
+            (None, Some(addr)) => format!("http://{addr}"),
+            (None, None) => return Ok(None),
+        };
+        let (Some(access_key), Some(secret_key)) = (env.get("FERROCAT_S3_ACCESS_KEY"), env.get("FERROCAT_S3_SECRET_KEY")) else {
+            return Ok(None);
+        };
+        let threshold = env.parse_or("FERROCAT_RESULT_THRESHOLD_BYTES", DEFAULT_THRESHOLD_BYTES)?;
+        Ok(Some(Self {
+            endpoint,
+            region: env.string_or("FERROCAT_S3_REGION", "us-east-1"),
+            access_key: access_key.to_owned(),
+            secret_key: secret_key.to_owned(),
+            bucket: env.string_or("FERROCAT_RESULTS_BUCKET", "ferrocat-workflow"),
+            threshold,
+        }))
+    }
+}
+
+/// Writes large results to object storage and reads them back.
+#[derive(Clone)]
+pub struct ResultStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    threshold: usize,
+}
+
+impl std::fmt::Debug for ResultStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultStore").field("bucket", &self.bucket).field("threshold", &self.threshold).finish_non_exhaustive()
+    }
+}
+
+impl ResultStore {
+    /// A client for `config` (no request is made until the first result is stored).
+    pub fn new(config: &ResultStoreConfig) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .endpoint_url(config.endpoint.clone())
+            .credentials_provider(Credentials::new(&config.access_key, &config.secret_key, None, None, "ferrocat"))
+            .force_path_style(true)
+            // Plain signed bodies rather than aws-chunked uploads with trailing checksums, which
+            // not every S3-compatible store takes; our own sha256 guards what is read back.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .http_client(http)
+            .build();
+        Self { client: aws_sdk_s3::Client::from_conf(conf), bucket: config.bucket.clone(), threshold: config.threshold }
+    }
+
+    /// The store configured in `env`, if any.
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        Ok(ResultStoreConfig::from_env(env)?.map(|c| Self::new(&c)))
+    }
+
+    /// Keeps `value` inline when its JSON is at most the threshold; else writes it among
+    /// `execution`'s objects in `workspace` and returns its reference in its place.
+    pub async fn externalize(&self, workspace: &str, execution: &str, value: Value) -> Result<Value, StoreError> {
+        if self.threshold == 0 {
+            return Ok(value);
+        }
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        if bytes.len() <= self.threshold {
+            return Ok(value);
+        }
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let key = format!("{}/{}/{}.json", key_part(workspace), key_part(execution), &sha256[..32]);
+        let size_bytes = bytes.len() as u64;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StoreError::Put { key: key.clone(), message: describe(&e) })?;
+        tracing::debug!(%key, size_bytes, "result stored");
+        let stored = StoredRef {
+            backend: "s3".into(),
+            bucket: self.bucket.clone(),
+            key,
+            size_bytes,
+            sha256,
+            content_type: "application/json".into(),
+            encoding: "json".into(),
+            typename: typename(&value).into(),
+        };
+        Ok(stored.to_value())
+    }
+
+    /// Reads a stored value back, checking its hash.
+    pub async fn load(&self, stored: &StoredRef) -> Result<Value, StoreError> {
+        let key = stored.key.clone();
+        let object = self
+            .client
+            .get_object()
+            .bucket(&stored.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| StoreError::Get { key: key.clone(), message: describe(&e) })?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Get { key: key.clone(), message: e.to_string() })?
+            .into_bytes();
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != stored.sha256 {
+            return Err(StoreError::Corrupt { key, expected: stored.sha256.clone(), actual });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::Decode { key, message: e.to_string() })
+    }
+
+    /// `value` with every stored reference in it (at any depth) replaced by what it stands for.
+    pub async fn materialize(&self, value: Value) -> Result<Value, StoreError> {
+        if !contains_stored(&value) {
+            return Ok(value);
+        }
+        Box::pin(self.materialize_inner(value)).await
+    }
+
+    async fn materialize_inner(&self, value: Value) -> Result<Value, StoreError> {
+        if let Some(stored) = StoredRef::from_value(&value) {
+            return self.load(&stored).await;
+        }
+        match value {
+            Value::Array(items) => {
+                let loads = items.into_iter().map(|item| self.materialize(item));
+                Ok(Value::Array(futures::future::try_join_all(loads).await?))
+            }
+            Value::Object(map) => {
+                let (keys, values): (Vec<String>, Vec<Value>) = map.into_iter().unzip();
+                let loaded = futures::future::try_join_all(values.into_iter().map(|v| self.materialize(v))).await?;
+                Ok(Value::Object(keys.into_iter().zip(loaded).collect()))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// `part` as one piece of a key: itself when short, else a digest of it (execution ids of
+/// subflows and of runs started by other tools can be long).
+fn key_part(part: &str) -> String {
+    let part = match uuid::Uuid::parse_str(part) {
+        Ok(id) => id.simple().to_string(),
+        Err(_) => part.to_owned(),
+    };
+    if part.len() <= 64 && !part.is_empty() { part } else { hex::encode(&Sha256::digest(part.as_bytes())[..16]) }
+}
+
+/// Whether `value` holds a stored reference anywhere.
+pub fn contains_stored(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => (map.len() == 1 && map.contains_key(STORED_KEY)) || map.values().any(contains_stored),
+        Value::Array(items) => items.iter().any(contains_stored),
+        _ => false,
+    }
+}
+
+/// The innermost message of an SDK error (its Display is only "service error").
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_reference_round_trips_and_nothing_else_is_one() {
+        let stored = StoredRef {
+            backend: "s3".into(),
+            bucket: "b".into(),
+            key: "k".into(),
+            size_bytes: 3,
+            sha256: "00".into(),
+            content_type: "application/json".into(),
+            encoding: "json".into(),
+            typename: "list".into(),
+        };
+        let value = stored.to_value();
+        assert_eq!(StoredRef::from_value(&value), Some(stored));
+        assert!(contains_stored(&json!({"a": [1, value]})));
+        assert_eq!(StoredRef::from_value(&json!({STORED_KEY: {"bucket": "b"}})), None);
+        assert_eq!(StoredRef::from_value(&json!({STORED_KEY: 1, "other": 2})), None);
+        assert!(!contains_stored(&json!({"result": {"type": "external"}})));
+    }
+
+    #[test]
+    fn no_endpoint_or_no_credentials_means_no_store() {
+        assert!(ResultStoreConfig::from_env(&Env::from_pairs([("FERROCAT_S3_ACCESS_KEY", "a")])).unwrap().is_none());
+        let env = Env::from_pairs([("FERROCAT_S3_ADDR", "127.0.0.1:9000"), ("FERROCAT_S3_ACCESS_KEY", "a")]);
+        assert!(ResultStoreConfig::from_env(&env).unwrap().is_none());
+        let env = Env::from_pairs([
+            ("FERROCAT_S3_ADDR", "127.0.0.1:9000"),
+            ("FERROCAT_S3_ACCESS_KEY", "a"),
+            ("FERROCAT_S3_SECRET_KEY", "very-secret"),
+        ]);
+        let config = ResultStoreConfig::from_env(&env).unwrap().unwrap();
+        assert_eq!(config.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(config.threshold, DEFAULT_THRESHOLD_BYTES);
+        assert!(!format!("{config:?}").contains("very-secret"));
+        let bad = Env::from_pairs([
+            ("FERROCAT_S3_ENDPOINT", "http://s3.local/"),
+            ("FERROCAT_S3_ACCESS_KEY", "a"),
+            ("FERROCAT_S3_SECRET_KEY", "b"),
+            ("FERROCAT_RESULT_THRESHOLD_BYTES", "lots"),
+        ]);
+        assert!(ResultStoreConfig::from_env(&bad).unwrap_err().to_string().contains("FERROCAT_RESULT_THRESHOLD_BYTES"));
+    }
+}

@@ -1,0 +1,65 @@
+//! Large results through the whole stack: `ferrocat up`'s executor writes them to its embedded
+//! object store, later actions read them back, and the api shows them as they are.
+
+mod common;
+
+use serde_json::{Value, json};
+
+use common::{Stack, commit_workflow, json_of, login};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_results_go_to_the_object_store_and_come_back() {
+    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let api = format!("{}/api", stack.url);
+    let (http, workspace) = login(&stack.url).await;
+    let wf_id = commit_workflow(
+        &http,
+        &stack.url,
+        &workspace,
+        r#"
+title: Big results
+description: a result over 128 KiB, read by the next action
+entrypoint: {}
+actions:
+  - {ref: numbers, action: core.transform.reshape, args: {value: "${{ FN.range(0, 40000) }}"}}
+  - {ref: total, action: core.transform.reshape, depends_on: [numbers], args: {value: "${{ FN.sum(ACTIONS.numbers.result) }}"}}
+"#
+        .to_owned(),
+    )
+    .await;
+    let (status, hook) = json_of(http.post(format!("{api}/workflows/{wf_id}/webhook?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{hook}");
+    let (status, waited) =
+        json_of(reqwest::Client::new().post(format!("{}/wait", hook["url"].as_str().unwrap())).json(&json!({})).send().await.unwrap())
+            .await;
+    assert_eq!(status, 200, "{waited}");
+    // Without `returns`, a run returns its identity.
+    let exec_id = waited["value"]["wf_exec_id"].as_str().expect("the run's id").to_owned();
+
+    // The list itself is the one object in the (fresh) stack's store...
+    let objects = walk(&stack.data_dir.join("objects/ferrocat-workflow"));
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let stored: Value = serde_json::from_slice(&std::fs::read(&objects[0]).unwrap()).unwrap();
+    assert_eq!(stored.as_array().map(Vec::len), Some(40_000));
+
+    // ...and the api shows the run's result, not the reference.
+    let (status, run) =
+        json_of(http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{run}");
+    let events = run["events"].as_array().expect("events");
+    let numbers = events.iter().find(|e| e["action_ref"] == "numbers").expect("the numbers action");
+    assert_eq!(numbers["action_result"].as_array().map(Vec::len), Some(40_000), "{}", numbers["action_result"].to_string().chars().take(300).collect::<String>());
+    assert_eq!(numbers["action_result"][39_999], json!(39_999));
+    let total = events.iter().find(|e| e["action_ref"] == "total").expect("the total action");
+    let expected: u64 = (0..40_000).sum();
+    assert_eq!(total["action_result"], json!(expected), "the next action read the stored list");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}

@@ -8,12 +8,13 @@ install_deps
 apt_install pebble
 ensure_postgres
 ensure_redis
-# The MCP server is also driven by the official PyPI `mcp` client, from a venv of its own.
+# The MCP server is also driven by the official PyPI `mcp` client, and the api's OpenAPI
+# document by schemathesis, from a venv of their own.
 apt_install python3-venv
-if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp' 2>/dev/null; then
-  log "installing the PyPI mcp client into .ferrocat/py"
+if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis' 2>/dev/null; then
+  log "installing the PyPI mcp client and schemathesis into .ferrocat/py"
   python3 -m venv .ferrocat/py
-  .ferrocat/py/bin/pip install -q mcp
+  .ferrocat/py/bin/pip install -q mcp schemathesis
 fi
 export FERROCAT_TEST_PYTHON="$PWD/.ferrocat/py/bin/python"
 # Builds use the committed .sqlx query data, never a live database.

@@ -169,3 +169,14 @@ mod tests {
         assert_eq!(field_of("invalid type: null, expected a string"), "body");
     }
 }
+
+/// The one JSON error shape every route answers with (OpenAPI schema).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub detail: String,
+    /// Validation errors: `{loc, msg}` naming the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<serde_json::Value>>,
+}

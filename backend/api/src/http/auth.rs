@@ -33,12 +33,19 @@ pub(super) fn router() -> Router<AppState> {
         .route("/users", get(list_users))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginForm {
     username: String,
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 204, description = "signed in: the session cookie is set"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -94,6 +101,12 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     auth::hash_password("ferrocat-timing-equaliser").expect("argon2 with default parameters cannot fail")
 });
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    responses((status = 204, description = "signed out"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         users::delete_session(&state.db, &auth::token_hash(cookie.value())).await?;
@@ -101,6 +114,12 @@ async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<impl In
     Ok((StatusCode::NO_CONTENT, jar.remove(Cookie::build(SESSION_COOKIE).path("/"))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "auth",
+    responses((status = 200, description = "the caller", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
     let user = match principal {
         Principal::User(user) => user,
@@ -132,6 +151,12 @@ async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<J
 }
 
 /// `GET /users`: every account, for superusers (403 for anyone else, and for API keys).
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "auth",
+    responses((status = 200, description = "every user (superadmins only)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_users(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Vec<users::User>>, ApiError> {
     if !user.is_superuser {
         return Err(ApiError::Forbidden("listing users needs a superuser".into()));

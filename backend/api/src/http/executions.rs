@@ -30,7 +30,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/workflow-executions/{*execution_id}", get(get_execution).post(control_execution))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateExecution {
     workflow_id: String,
@@ -38,6 +38,14 @@ struct CreateExecution {
     inputs: Value,
 }
 
+#[utoipa::path(
+    post,
+    path = "/workflow-executions",
+    tag = "executions",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = CreateExecution,
+    responses((status = 200, description = "the run's ids", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_execution(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -67,7 +75,8 @@ async fn create_execution(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     workflow_id: String,
     #[serde(default = "default_limit")]
@@ -78,6 +87,13 @@ fn default_limit() -> usize {
     50
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflow-executions",
+    tag = "executions",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
+    responses((status = 200, description = "runs of a workflow", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_executions(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -126,6 +142,13 @@ async fn resolve_execution(state: &AppState, access: &WorkspaceAccess, execution
     Ok(if execution_id.contains('/') { execution_id.to_owned() } else { execution_id.replacen(':', "/", 1) })
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflow-executions/{execution_id}",
+    tag = "executions",
+    params(("execution_id" = String, Path, description = "execution id (wf_…/exec_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "status, result and per-action events", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_execution(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -135,7 +158,7 @@ async fn get_execution(
     Ok(Json(runs::describe(&state, &exec_id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ControlBody {
     reason: Option<String>,
@@ -143,6 +166,26 @@ struct ControlBody {
 
 /// `POST /workflow-executions/{id}/cancel` and `/terminate` (editor role); 204 once Temporal
 /// took the request, 409 when the run has already closed.
+/// `POST …/terminate` is served by [`control_execution`] too; this documents it.
+#[utoipa::path(
+    post,
+    path = "/workflow-executions/{execution_id}/terminate",
+    tag = "executions",
+    params(("execution_id" = String, Path, description = "execution id (wf_…/exec_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body(content = ControlBody, content_type = "application/json"),
+    responses((status = 204, description = "terminated"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+#[allow(dead_code)]
+pub(super) fn terminate_execution() {}
+
+#[utoipa::path(
+    post,
+    path = "/workflow-executions/{execution_id}/cancel",
+    tag = "executions",
+    params(("execution_id" = String, Path, description = "execution id (wf_…/exec_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body(content = ControlBody, content_type = "application/json"),
+    responses((status = 204, description = "cancel requested"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn control_execution(
     State(state): State<AppState>,
     access: WorkspaceAccess,

@@ -12,6 +12,12 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/", get(get_health)).route("/health", get(get_health)).route("/info", get(get_info))
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses((status = 200, description = "the api and its database answer", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     sqlx::query("SELECT 1")
         .execute(&state.db)
@@ -20,6 +26,12 @@ async fn get_health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     Ok(Json(json!({"status": "ok"})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/info",
+    tag = "health",
+    responses((status = 200, description = "version and settings that are public", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_info(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),

@@ -4,6 +4,7 @@
 mod auth;
 mod executions;
 mod health;
+mod openapi;
 mod registry;
 mod schedules;
 mod secrets;
@@ -20,11 +21,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
 
+pub use openapi::ApiDoc;
+
 /// Every route of the api.
 pub fn api_router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .merge(health::router())
+        .merge(openapi::router())
         .merge(auth::router())
         .merge(workspaces::router())
         .merge(workflows::router())

@@ -22,10 +22,23 @@ fn read_model(spec: &ActionSpec) -> Value {
     json!({"action": spec.name, "name": spec.name, "namespace": namespace, "description": spec.description, "origin": "ferrocat"})
 }
 
+#[utoipa::path(
+    get,
+    path = "/registry/actions",
+    tag = "registry",
+    responses((status = 200, description = "every built-in action with its argument schema", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_actions(_caller: Principal) -> Json<Vec<Value>> {
     Json(REGISTRY.iter().map(read_model).collect())
 }
 
+#[utoipa::path(
+    get,
+    path = "/registry/actions/{name}",
+    tag = "registry",
+    params(("name" = String, Path, description = "action name, e.g. core.http_request")),
+    responses((status = 200, description = "one action", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_action(_caller: Principal, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     REGISTRY
         .iter()

@@ -127,14 +127,16 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSchedule {
     workflow_id: String,
     #[serde(default)]
     inputs: Value,
     cron: Option<String>,
+    #[schema(value_type = Option<f64>)]
     every: Option<Millis>,
+    #[schema(value_type = Option<f64>)]
     offset: Option<Millis>,
     start_at: Option<DateTime<Utc>>,
     end_at: Option<DateTime<Utc>>,
@@ -147,15 +149,17 @@ fn online() -> String {
     "online".into()
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateSchedule {
     inputs: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     cron: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
     every: Option<Option<Millis>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
     offset: Option<Option<Millis>>,
     #[serde(default, deserialize_with = "present")]
     start_at: Option<Option<DateTime<Utc>>>,
@@ -231,11 +235,19 @@ async fn committed(state: &AppState, workspace_id: Uuid, workflow_id: Uuid, inpu
     Ok((dsl, definition.version))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     workflow_id: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/schedules",
+    tag = "schedules",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
+    responses((status = 200, description = "schedules", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_schedules(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -249,6 +261,14 @@ async fn list_schedules(
     Ok(Json(rows.iter().map(read_model).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/schedules",
+    tag = "schedules",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = CreateSchedule,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_schedule(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -284,6 +304,13 @@ fn not_found(text: &str) -> ApiError {
     ApiError::NotFound(format!("schedule {text:?} not found"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/schedules/{schedule_id}",
+    tag = "schedules",
+    params(("schedule_id" = String, Path, description = "schedule id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "the schedule", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_schedule(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -296,6 +323,14 @@ async fn get_schedule(
     Ok(Json(model))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/schedules/{schedule_id}",
+    tag = "schedules",
+    params(("schedule_id" = String, Path, description = "schedule id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = UpdateSchedule,
+    responses((status = 200, description = "updated", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn update_schedule(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -342,6 +377,13 @@ async fn update_schedule(
     Ok(Json(read_model(&row)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/schedules/{schedule_id}",
+    tag = "schedules",
+    params(("schedule_id" = String, Path, description = "schedule id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn delete_schedule(
     State(state): State<AppState>,
     access: WorkspaceAccess,

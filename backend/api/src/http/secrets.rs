@@ -29,14 +29,14 @@ const MAX_KEYS: usize = 100;
 const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// One `{key, value}` pair. `Debug` is not derived so a value cannot end up in a log line.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KeyValue {
     key: String,
     value: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSecret {
     name: String,
@@ -51,7 +51,7 @@ struct CreateSecret {
     environment: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateSecret {
     name: Option<String>,
@@ -119,13 +119,21 @@ fn read_model(row: &SecretRow) -> Value {
 
 const NAME_TAKEN: &str = "a secret with this name already exists in this environment";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     environment: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/secrets",
+    tag = "secrets",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
+    responses((status = 200, description = "secrets (names and keys, never values)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_secrets(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -135,6 +143,14 @@ async fn list_secrets(
     Ok(Json(rows.iter().map(read_model).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/secrets",
+    tag = "secrets",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = CreateSecret,
+    responses((status = 201, description = "created (values are not returned)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_secret(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -169,12 +185,20 @@ async fn create_secret(
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct GetQuery {
     #[serde(default = "default_environment")]
     environment: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/secrets/{secret}",
+    tag = "secrets",
+    params(("secret" = String, Path, description = "secret name or id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), GetQuery),
+    responses((status = 200, description = "the secret, without values", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_secret(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -191,6 +215,14 @@ fn parse_secret_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::try_parse(text).map_err(|_| ApiError::NotFound(format!("secret {text:?} not found")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/secrets/{secret}",
+    tag = "secrets",
+    params(("secret" = String, Path, description = "secret id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = UpdateSecret,
+    responses((status = 200, description = "updated", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn update_secret(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -230,6 +262,13 @@ async fn update_secret(
     Ok(Json(read_model(&row)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/secrets/{secret}",
+    tag = "secrets",
+    params(("secret" = String, Path, description = "secret id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn delete_secret(
     State(state): State<AppState>,
     access: WorkspaceAccess,

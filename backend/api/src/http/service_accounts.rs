@@ -39,7 +39,7 @@ struct KeyPath {
     key_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateAccount {
     name: String,
@@ -53,7 +53,7 @@ fn default_role() -> String {
     "viewer".into()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateKey {
     #[serde(default = "default_key_name")]
@@ -112,12 +112,27 @@ async fn load_account(state: &AppState, access: &WorkspaceAccess, account_id: &s
         .ok_or_else(|| ApiError::NotFound(format!("service account {account_id:?} not found")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace_id}/service-accounts",
+    tag = "service-accounts",
+    params(("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "service accounts", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_service_accounts(State(state): State<AppState>, access: WorkspaceAccess) -> Result<Json<Vec<Value>>, ApiError> {
     access.require_user(Role::Admin)?;
     let rows = service_accounts::list(&state.db, access.workspace_id).await?;
     Ok(Json(rows.iter().map(account_model).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace_id}/service-accounts",
+    tag = "service-accounts",
+    params(("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    request_body = CreateAccount,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_service_account(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -139,6 +154,13 @@ async fn create_service_account(
     Ok((StatusCode::CREATED, Json(account_model(&row))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace_id}/service-accounts/{account_id}",
+    tag = "service-accounts",
+    params(("account_id" = String, Path, description = "service account id"), ("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "the account", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_service_account(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -163,6 +185,13 @@ async fn set_disabled(
     Ok(Json(account_model(&row)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace_id}/service-accounts/{account_id}/disable",
+    tag = "service-accounts",
+    params(("account_id" = String, Path, description = "service account id"), ("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "disabled", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn disable_service_account(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -171,6 +200,13 @@ async fn disable_service_account(
     set_disabled(&state, &access, &path.account_id, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace_id}/service-accounts/{account_id}/enable",
+    tag = "service-accounts",
+    params(("account_id" = String, Path, description = "service account id"), ("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "enabled", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn enable_service_account(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -179,6 +215,13 @@ async fn enable_service_account(
     set_disabled(&state, &access, &path.account_id, false).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace_id}/service-accounts/{account_id}/api-keys",
+    tag = "service-accounts",
+    params(("account_id" = String, Path, description = "service account id"), ("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "its keys (never the secrets)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_api_keys(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -190,6 +233,14 @@ async fn list_api_keys(
     Ok(Json(rows.iter().map(key_model).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace_id}/service-accounts/{account_id}/api-keys",
+    tag = "service-accounts",
+    params(("account_id" = String, Path, description = "service account id"), ("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    request_body = CreateKey,
+    responses((status = 201, description = "the new key, shown once", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_api_key(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -220,6 +271,13 @@ async fn create_api_key(
     Ok((StatusCode::CREATED, Json(model)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace_id}/service-accounts/{account_id}/api-keys/{key_id}/revoke",
+    tag = "service-accounts",
+    params(("account_id" = String, Path, description = "service account id"), ("key_id" = String, Path, description = "key id"), ("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "revoked", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn revoke_api_key(
     State(state): State<AppState>,
     access: WorkspaceAccess,

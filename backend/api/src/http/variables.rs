@@ -29,7 +29,7 @@ const MAX_KEYS: usize = 100;
 const MAX_VALUES_BYTES: usize = 64 * 1024;
 const NAME_TAKEN: &str = "a variable with this name already exists in this environment";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateVariable {
     name: String,
@@ -42,7 +42,7 @@ struct CreateVariable {
     environment: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateVariable {
     name: Option<String>,
@@ -87,7 +87,8 @@ fn read_model(row: &VariableRow) -> Value {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     environment: Option<String>,
@@ -96,6 +97,13 @@ struct ListQuery {
     _workspace_id: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/variables",
+    tag = "variables",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
+    responses((status = 200, description = "variables", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_variables(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -105,6 +113,14 @@ async fn list_variables(
     Ok(Json(rows.iter().map(read_model).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/variables",
+    tag = "variables",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = CreateVariable,
+    responses((status = 201, description = "created", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_variable(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -133,7 +149,8 @@ async fn create_variable(
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct GetQuery {
     #[serde(default = "default_environment")]
@@ -143,6 +160,13 @@ struct GetQuery {
     _workspace_id: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/variables/{variable}",
+    tag = "variables",
+    params(("variable" = String, Path, description = "variable name or id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), GetQuery),
+    responses((status = 200, description = "the variable", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_variable(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -159,6 +183,14 @@ fn parse_variable_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::try_parse(text).map_err(|_| ApiError::NotFound(format!("variable {text:?} not found")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/variables/{variable}",
+    tag = "variables",
+    params(("variable" = String, Path, description = "variable id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = UpdateVariable,
+    responses((status = 200, description = "updated", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn update_variable(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -194,6 +226,13 @@ async fn update_variable(
     Ok(Json(read_model(&row)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/variables/{variable}",
+    tag = "variables",
+    params(("variable" = String, Path, description = "variable id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn delete_variable(
     State(state): State<AppState>,
     access: WorkspaceAccess,

@@ -80,7 +80,7 @@ fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>) -
     })
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WebhookUpdate {
     status: Option<String>,
@@ -168,6 +168,13 @@ fn validate_settings(update: WebhookUpdate, current: Option<&WebhookRow>) -> Res
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflows/{workflow_id}/webhook",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "the webhook, with its URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_webhook(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -181,6 +188,14 @@ async fn get_webhook(
     Ok(Json(read_model(&state, &row, key.as_ref())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/webhook",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body(content = WebhookUpdate, content_type = "application/json"),
+    responses((status = 200, description = "the webhook, with its URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_webhook(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -213,6 +228,13 @@ async fn webhook_for_keys(state: &AppState, access: &WorkspaceAccess, workflow_i
 
 /// `POST /workflows/{id}/webhook/api-key`: issues the webhook's key, replacing any previous one
 /// (rotation). The key is in this answer only.
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/webhook/api-key",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 201, description = "the new key, shown once", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_webhook_api_key(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -229,6 +251,13 @@ async fn create_webhook_api_key(
 
 /// `POST /workflows/{id}/webhook/api-key/revoke`: the key stops working and, until a new one is
 /// issued or the key is deleted, so does the webhook.
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/webhook/api-key/revoke",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "revoked"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn revoke_webhook_api_key(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -243,6 +272,13 @@ async fn revoke_webhook_api_key(
 }
 
 /// `DELETE /workflows/{id}/webhook/api-key`: the webhook no longer needs a key.
+#[utoipa::path(
+    delete,
+    path = "/workflows/{workflow_id}/webhook/api-key",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn delete_webhook_api_key(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -392,6 +428,29 @@ async fn check_rate(state: &AppState, webhook: &WebhookRow) -> Result<(), ApiErr
     }
 }
 
+/// The query flags a webhook takes (read by hand so that a bad value is a clear 400).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(super) struct ReceiveParams {
+    /// Answer with the request body instead of the run's ids.
+    echo: Option<bool>,
+    /// Answer 204 with no body.
+    empty_echo: Option<bool>,
+    /// `/wait`: answer with the bare value.
+    unwrap: Option<bool>,
+    /// `okta` answers Okta's one-time verification challenge.
+    vendor: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/webhooks/{workflow_id}/{secret}",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("secret" = String, Path, description = "the webhook secret"), ReceiveParams),
+    request_body(content = serde_json::Value, description = "any payload: JSON, form-encoded or NDJSON"),
+    responses((status = 200, description = "accepted: the run's ids (or the echo)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn receive_webhook(
     State(state): State<AppState>,
     Path((workflow_id, secret)): Path<(String, String)>,
@@ -437,6 +496,14 @@ async fn receive_webhook(
     Ok(Json(body).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{workflow_id}/{secret}/wait",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("secret" = String, Path, description = "the webhook secret"), ReceiveParams),
+    request_body(content = serde_json::Value, description = "any payload: JSON, form-encoded or NDJSON"),
+    responses((status = 200, description = "the run's return value", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn receive_webhook_wait(
     State(state): State<AppState>,
     Path((workflow_id, secret)): Path<(String, String)>,

@@ -69,7 +69,7 @@ enum CreateBody {
     Blank { title: String, description: String },
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct BlankWorkflow {
     title: String,
     #[serde(default)]
@@ -119,6 +119,14 @@ async fn read_create_body(request: Request, state: &AppState) -> Result<CreateBo
     Ok(CreateBody::Import(text))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workflows",
+    tag = "workflows",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body(content((BlankWorkflow = "application/json"), (String = "application/yaml")), description = "a title, or a workflow to import (YAML or JSON, Tracecat's export format too; multipart `file` also accepted)"),
+    responses((status = 201, description = "created", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn create_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -146,7 +154,8 @@ async fn create_workflow(
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     #[serde(default = "default_limit")]
     limit: i64,
@@ -157,6 +166,13 @@ fn default_limit() -> i64 {
     20
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflows",
+    tag = "workflows",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
+    responses((status = 200, description = "a page of workflows", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_workflows(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -176,6 +192,13 @@ async fn list_workflows(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflows/{workflow_id}",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "the workflow with its draft", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -199,12 +222,27 @@ fn validation_report(parsed: Result<Workflow, String>) -> Value {
 
 /// `POST /workflows/validate`: checks a YAML or JSON document (a DSL definition or a Tracecat
 /// export) without storing anything; 200 with `{valid, errors}`.
+#[utoipa::path(
+    post,
+    path = "/workflows/validate",
+    tag = "workflows",
+    params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body(content = String, content_type = "application/yaml", description = "a workflow in YAML or JSON"),
+    responses((status = 200, description = "validation result", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn validate_document(_access: WorkspaceAccess, body: Bytes) -> Result<Json<Value>, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
     Ok(Json(validation_report(Workflow::parse(text).map_err(|e| e.to_string()))))
 }
 
 /// `POST /workflows/{id}/validate`: checks the draft as a commit would; 200 with `{valid, errors}`.
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/validate",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "validation result", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn validate_draft(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -216,6 +254,13 @@ async fn validate_draft(
 
 /// `POST /workflows/{id}/definitions/{version}/restore`: the draft becomes that version again
 /// (commit it to run it); versions themselves never change.
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/definitions/{version}/restore",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("version" = String, Path, description = "version number"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "the draft, now that version", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn restore_definition(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -230,6 +275,13 @@ async fn restore_definition(
     Ok(Json(read_model(&restored)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/commit",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "a new immutable version", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn commit_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -260,11 +312,19 @@ async fn commit_workflow(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DefinitionQuery {
     version: Option<i32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflows/{workflow_id}/definition",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), DefinitionQuery),
+    responses((status = 200, description = "a committed definition", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn get_definition(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -284,7 +344,7 @@ async fn get_definition(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateWorkflow {
     title: Option<String>,
@@ -304,6 +364,14 @@ fn invalid(loc: &str, msg: &str) -> ApiError {
     ApiError::Unprocessable { detail: msg.to_owned(), errors: vec![json!({"loc": loc, "msg": msg})] }
 }
 
+#[utoipa::path(
+    patch,
+    path = "/workflows/{workflow_id}",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = UpdateWorkflow,
+    responses((status = 200, description = "updated", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn update_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -337,6 +405,13 @@ async fn update_workflow(
     Ok(Json(read_model(&row)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/workflows/{workflow_id}",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn delete_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -355,6 +430,13 @@ async fn delete_workflow(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/workflows/{workflow_id}/definitions",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "every committed version", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_definitions(
     State(state): State<AppState>,
     access: WorkspaceAccess,
@@ -370,7 +452,8 @@ async fn list_definitions(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
     #[serde(default = "default_format")]
@@ -389,6 +472,13 @@ fn default_format() -> String {
 
 /// Tracecat's export document: `{workflow_id, version, created_at, updated_at, definition}`;
 /// `POST /workflows` imports it back.
+#[utoipa::path(
+    get,
+    path = "/workflows/{workflow_id}/export",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ExportQuery),
+    responses((status = 200, description = "the workflow in Tracecat's export format"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn export_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,

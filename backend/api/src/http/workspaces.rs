@@ -14,6 +14,12 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/workspaces", get(list_workspaces))
 }
 
+#[utoipa::path(
+    get,
+    path = "/workspaces",
+    tag = "workspaces",
+    responses((status = 200, description = "the caller's workspaces", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
 async fn list_workspaces(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<Value>>, ApiError> {
     let list = match principal {
         Principal::User(user) => workspaces::list_for_user(&state.db, user.id).await?,

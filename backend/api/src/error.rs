@@ -56,7 +56,17 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// Postgres refuses a NUL character (or bytes its encoding has no place for) in any text:
+    /// that is the caller's input, not a fault of ours (schemathesis found it at sign-in).
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return ApiError::Unprocessable {
+                detail: "a value holds a character that cannot be stored (NUL characters are not supported)".into(),
+                errors: vec![json!({"loc": "body", "msg": "NUL characters are not supported"})],
+            };
+        }
         ApiError::Internal(error.into())
     }
 }

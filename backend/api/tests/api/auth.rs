@@ -216,3 +216,24 @@ async fn superusers_list_users_and_nobody_else_does() {
     assert_eq!(editor.get(app.at("/users")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
     assert_eq!(client().get(app.at("/users")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Postgres cannot store NUL: such input is the caller's error (422), never a 500, and
+/// changes nothing (found by schemathesis at sign-in).
+#[tokio::test]
+async fn nul_characters_are_refused_clearly_everywhere() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let before = app.snapshot().await;
+    let response = app.login(&client(), "adm\0in@example.com", "whatever-password").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("NUL"), "{body}");
+    let response = admin
+        .post(app.at("/variables"))
+        .json(&serde_json::json!({"name": "siem", "values": {"url": "a\u{0}b"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text().await.unwrap());
+    assert_eq!(app.snapshot().await, before);
+}

@@ -1,5 +1,6 @@
 //! Repositories: one module per aggregate, each function taking an executor or transaction.
 
+pub mod invitations;
 pub mod schedules;
 pub mod secrets;
 pub mod service_accounts;

@@ -4,6 +4,7 @@
 mod auth;
 mod executions;
 mod health;
+mod invitations;
 mod openapi;
 mod registry;
 mod schedules;
@@ -30,6 +31,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(health::router())
         .merge(openapi::router())
         .merge(auth::router())
+        .merge(invitations::router())
         .merge(workspaces::router())
         .merge(workflows::router())
         .merge(webhooks::router())

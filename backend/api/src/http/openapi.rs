@@ -16,6 +16,10 @@ use crate::state::AppState;
     info(title = "ferrocat api", description = "Workflows, runs, webhooks, schedules, secrets and accounts."),
     paths(
         health::get_health,
+        invitations::create_invitation,
+        invitations::list_invitations,
+        invitations::revoke_invitation,
+        invitations::accept_invitation,
         health::get_info,
         auth::login,
         auth::logout,

@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod executions;
+mod invitations;
 mod openapi;
 mod secrets;
 mod schedules;

@@ -1,0 +1,220 @@
+//! Invitations to a workspace: a workspace admin invites an email with a role and gets a
+//! one-time token (shown once, stored as its SHA-256, valid 7 days by default); the invitee
+//! accepts with it, creating an account with a password or joining with the one they have.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use rand::RngCore as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use super::{JsonBody, Path};
+use crate::auth::{self, Role, WorkspaceAccess};
+use crate::db::invitations::{self, InvitationRow};
+use crate::db::{users, workspaces};
+use crate::error::{ApiError, ResultExt as _};
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/workspaces/{workspace_id}/invitations", get(list_invitations).post(create_invitation))
+        .route("/workspaces/{workspace_id}/invitations/{invitation_id}", delete(revoke_invitation))
+        .route("/invitations/accept", post(accept_invitation))
+}
+
+/// Longest an invitation may stay valid.
+const MAX_DAYS: i64 = 30;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateInvitation {
+    email: String,
+    #[serde(default = "default_role")]
+    role: String,
+    /// Days until it expires (1 to 30, default 7).
+    #[serde(default = "default_days")]
+    expires_in_days: i64,
+}
+
+fn default_role() -> String {
+    "editor".into()
+}
+
+fn default_days() -> i64 {
+    7
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AcceptInvitation {
+    token: String,
+    /// A new account's password, or the existing account's.
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct InvitationPath {
+    #[allow(dead_code)]
+    workspace_id: String,
+    invitation_id: String,
+}
+
+fn invalid(loc: &str, msg: String) -> ApiError {
+    ApiError::Unprocessable { detail: msg.clone(), errors: vec![json!({"loc": loc, "msg": msg})] }
+}
+
+/// A plausible address: one `@` between non-empty parts, no spaces, at most 254 bytes.
+fn check_email(email: &str) -> Result<(), ApiError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if ok { Ok(()) } else { Err(invalid("email", format!("{email:?} is not an email address"))) }
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn model(row: &InvitationRow) -> Value {
+    json!({
+        "id": row.id,
+        "workspace_id": ferrocat_shared::ids::workspace_id(row.workspace_id),
+        "email": row.email,
+        "role": row.role,
+        "status": row.status(Utc::now()),
+        "invited_by": row.invited_by,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "accepted_at": row.accepted_at,
+        "revoked_at": row.revoked_at,
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/workspaces/{workspace_id}/invitations",
+    tag = "invitations",
+    params(("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    request_body = CreateInvitation,
+    responses((status = 201, description = "the invitation, with its token shown once", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn create_invitation(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    JsonBody(body): JsonBody<CreateInvitation>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = access.require_user(Role::Admin)?;
+    let email = body.email.trim().to_owned();
+    check_email(&email)?;
+    if !["admin", "editor", "viewer"].contains(&body.role.as_str()) {
+        return Err(invalid("role", format!("role must be admin, editor or viewer, got {:?}", body.role)));
+    }
+    if !(1..=MAX_DAYS).contains(&body.expires_in_days) {
+        return Err(invalid("expires_in_days", format!("expires_in_days must be between 1 and {MAX_DAYS}")));
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = format!("fc_inv_{}", hex::encode(raw));
+    let expires_at = Utc::now() + Duration::days(body.expires_in_days);
+    let mut tx = state.db.begin().await?;
+    invitations::revoke_open_for(&mut *tx, access.workspace_id, &email).await?;
+    let row = invitations::insert(&mut *tx, access.workspace_id, &email, &body.role, &token_hash(&token), Some(user.id), expires_at)
+        .await
+        .on_constraint("invitations_open_key", "this address was just invited; try again")?;
+    tx.commit().await?;
+    tracing::info!(invitation_id = %row.id, role = %row.role, "invitation created");
+    let mut out = model(&row);
+    // The fragment never reaches a server, so the token stays out of access logs.
+    out["accept_url"] = json!(format!("{}/invitations/accept#token={token}", state.config.public_url));
+    out["token"] = json!(token);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/workspaces/{workspace_id}/invitations",
+    tag = "invitations",
+    params(("workspace_id" = String, Path, description = "workspace id (ws_…)")),
+    responses((status = 200, description = "the workspace's invitations (never their tokens)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn list_invitations(State(state): State<AppState>, access: WorkspaceAccess) -> Result<Json<Vec<Value>>, ApiError> {
+    access.require_user(Role::Admin)?;
+    Ok(Json(invitations::list(&state.db, access.workspace_id).await?.iter().map(model).collect()))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{workspace_id}/invitations/{invitation_id}",
+    tag = "invitations",
+    params(("workspace_id" = String, Path, description = "workspace id (ws_…)"), ("invitation_id" = String, Path, description = "invitation id")),
+    responses((status = 204, description = "revoked"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(path): Path<InvitationPath>,
+) -> Result<StatusCode, ApiError> {
+    access.require_user(Role::Admin)?;
+    let not_found = || ApiError::NotFound(format!("no open invitation {:?}", path.invitation_id));
+    let id = Uuid::try_parse(&path.invitation_id).map_err(|_| not_found())?;
+    if !invitations::revoke(&state.db, access.workspace_id, id).await? {
+        return Err(not_found());
+    }
+    tracing::info!(invitation_id = %id, "invitation revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/invitations/accept",
+    tag = "invitations",
+    request_body = AcceptInvitation,
+    security(()),
+    responses((status = 200, description = "joined: the workspace and role", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn accept_invitation(State(state): State<AppState>, JsonBody(body): JsonBody<AcceptInvitation>) -> Result<Json<Value>, ApiError> {
+    let gone = || ApiError::NotFound("this invitation is not valid: unknown, expired, used or revoked".into());
+    let mut tx = state.db.begin().await?;
+    let invitation = invitations::open_by_token(&mut *tx, &token_hash(body.token.trim())).await?.ok_or_else(gone)?;
+    let user_id = match users::find_credentials(&mut *tx, &invitation.email).await? {
+        // An existing account joins by proving it is theirs.
+        Some((user, hash)) => {
+            let password = body.password.clone();
+            let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            if !verified || !user.is_active {
+                return Err(ApiError::Unauthorized(format!("the password of {} is needed to accept", invitation.email)));
+            }
+            user.id
+        }
+        None => {
+            let min = state.config.min_password_length;
+            if body.password.chars().count() < min {
+                return Err(invalid("password", format!("the password must be at least {min} characters")));
+            }
+            let password = body.password.clone();
+            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))??;
+            users::insert(&mut *tx, &invitation.email, &hash, false)
+                .await
+                .on_constraint("users_email_key", "an account with this email was just created; accept again")?
+        }
+    };
+    workspaces::upsert_membership(&mut *tx, user_id, invitation.workspace_id, &invitation.role).await?;
+    invitations::mark_accepted(&mut *tx, invitation.id, user_id).await?;
+    tx.commit().await?;
+    tracing::info!(invitation_id = %invitation.id, %user_id, role = %invitation.role, "invitation accepted");
+    Ok(Json(json!({
+        "workspace_id": ferrocat_shared::ids::workspace_id(invitation.workspace_id),
+        "role": invitation.role,
+        "user_id": user_id,
+        "email": invitation.email,
+    })))
+}

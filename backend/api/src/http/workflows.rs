@@ -303,12 +303,25 @@ async fn commit_workflow(
     let mut tx = state.db.begin().await?;
     let version = workflows::commit(&mut tx, access.workspace_id, row.id, &content, &dsl.title, &dsl.description).await?;
     tx.commit().await?;
+    // The workflow's schedules run what is committed: point each at the new version.
+    let mut schedules_updated = 0;
+    let mut warnings = Vec::new();
+    for schedule in crate::db::schedules::list(&state.db, access.workspace_id, Some(row.id)).await? {
+        match crate::schedules::replace(&state, &schedule, dsl.clone(), version).await {
+            Ok(()) => schedules_updated += 1,
+            Err(e) => {
+                let id = crate::schedules::schedule_id(schedule.id);
+                tracing::error!(schedule_id = %id, error = %e, "schedule still runs the previous version");
+                warnings.push(format!("schedule {id} still runs the previous version: {e}"));
+            }
+        }
+    }
     Ok(Json(json!({
         "workflow_id": ids::workflow_id(row.id),
         "status": "success",
         "message": "Workflow committed successfully.",
         "errors": null,
-        "metadata": {"version": version},
+        "metadata": {"version": version, "schedules_updated": schedules_updated, "warnings": warnings},
     })))
 }
 

@@ -115,6 +115,16 @@ async fn a_cron_schedule_is_created_paused_and_updates_switch_its_spec() {
     let listed: Value = admin.get(app.at(&format!("/schedules?workflow_id={wf}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed[0]["id"], id.as_str());
 
+    // A new commit points the schedule at the new version.
+    let committed: Value = admin.post(app.at(&format!("/workflows/{wf}/commit"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(committed["metadata"]["schedules_updated"], 1, "{committed}");
+    let description = app.state.temporal.get_schedule_handle(id.as_str()).describe(RpcOptions::default()).await.unwrap();
+    let action = description.raw().schedule.as_ref().unwrap().action.clone().unwrap().action.unwrap();
+    let temporalio_common::protos::temporal::api::schedule::v1::schedule_action::Action::StartWorkflow(start) = action;
+    let args: Value = serde_json::from_slice(&start.input.unwrap().payloads[0].data).unwrap();
+    assert_eq!(args["version"], 2, "{args}");
+    assert!(description.paused(), "re-pointing the schedule unpaused it");
+
     // Deleting the workflow deletes its Temporal schedules with it.
     assert_eq!(admin.delete(app.at(&format!("/workflows/{wf}"))).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     assert!(!exists_in_temporal(&app, &id).await, "the schedule outlived its workflow");

@@ -89,6 +89,8 @@ async fn schemathesis_finds_no_server_error() {
     );
     std::fs::write(&config, parameters).unwrap();
     let output = tokio::process::Command::new(&schemathesis)
+        // Its cache of found crashes goes with the config, not into the source tree.
+        .current_dir(&dir)
         .arg("--config-file")
         .arg(&config)
         .args(["run", &app.at("/openapi.json"), "--checks", "not_a_server_error", "--max-examples", "10"])

@@ -89,7 +89,7 @@ impl Executor {
             secrets,
             ..ExprContext::default()
         };
-        match self.run_in(&input.task, &context).await {
+        match self.run_in(&input.task, &context, &input.run).await {
             Ok(value) => Ok(crate::masking::mask(value, &masks)),
             Err(error) if masks.is_empty() => Err(error),
             Err(error) => Err(ActionError::Masked {
@@ -129,14 +129,19 @@ impl Executor {
         Some((input.run.workspace_id.to_string(), input.run.wf_exec_id.clone()))
     }
 
-    async fn run_in(&self, task: &ferrocat_shared::dsl::ActionStatement, context: &ExprContext) -> Result<Value, ActionError> {
+    async fn run_in(
+        &self,
+        task: &ferrocat_shared::dsl::ActionStatement,
+        context: &ExprContext,
+        run: &ferrocat_shared::temporal::RunContext,
+    ) -> Result<Value, ActionError> {
         let Some(for_each) = &task.for_each else {
-            return self.run_once(&task.action, &task.args, context).await;
+            return self.run_once(&task.action, &task.args, context, run).await;
         };
         let bindings = expr::eval_for_each(for_each, context).map_err(|e| ActionError::Expression(e.to_string()))?;
         let iterations = bindings.into_iter().map(|var| {
             let context = ExprContext { var, ..context.clone() };
-            async move { self.run_once(&task.action, &task.args, &context).await }
+            async move { self.run_once(&task.action, &task.args, &context, run).await }
         });
         let results: Vec<Result<Value, ActionError>> =
             futures::stream::iter(iterations).buffered(FOR_EACH_CONCURRENCY).collect().await;
@@ -150,12 +155,21 @@ impl Executor {
         Ok(Value::Array(values))
     }
 
-    async fn run_once(&self, action: &str, args: &Map<String, Value>, context: &ExprContext) -> Result<Value, ActionError> {
+    async fn run_once(
+        &self,
+        action: &str,
+        args: &Map<String, Value>,
+        context: &ExprContext,
+        run: &ferrocat_shared::temporal::RunContext,
+    ) -> Result<Value, ActionError> {
         let args = expr::eval_templated(&Value::Object(args.clone()), context)
             .map_err(|e| ActionError::Expression(e.to_string()))?;
         let Value::Object(args) = args else {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
+        if action.starts_with("ai.") {
+            return actions::ai::run(action, args, &self.deps, &context.secrets, run).await;
+        }
         actions::dispatch_with(action, args, &self.deps, &context.secrets).await
     }
 }

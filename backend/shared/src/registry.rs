@@ -12,6 +12,8 @@ pub struct ActionSpec {
 
 /// Every built-in action.
 pub const REGISTRY: &[ActionSpec] = &[
+    ActionSpec { name: "ai.action", description: "One model call through the gateway; returns text, or JSON following output_type's schema.", secrets: &[] },
+    ActionSpec { name: "ai.agent", description: "A tool-calling agent whose tools are registry actions; returns {output, messages, usage}.", secrets: &[] },
     ActionSpec { name: "core.transform.reshape", description: "Reshape data: returns `value` with its expressions evaluated.", secrets: &[] },
     ActionSpec { name: "core.http_request", description: "Send an HTTP request; returns {status_code, headers, data}.", secrets: &[] },
     ActionSpec { name: "core.http_poll", description: "Repeat an HTTP request until poll_condition holds or the status leaves poll_retry_codes.", secrets: &[] },

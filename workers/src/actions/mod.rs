@@ -1,5 +1,6 @@
 //! The action registry: each built-in action by its name, its argument checks and its effect.
 
+pub mod ai;
 pub mod dedup;
 pub mod email;
 pub mod http;
@@ -77,19 +78,21 @@ pub struct ActionDeps {
     pub http: reqwest::Client,
     /// Redis for `core.transform.deduplicate` / `is_duplicate` with `persist`.
     pub redis: Option<dedup::RedisStore>,
+    /// The model gateway for `ai.action` and `ai.agent`.
+    pub ai: Option<ai::AiGateway>,
 }
 
 impl ActionDeps {
     /// The HTTP client plus Redis from `FERROCAT_REDIS_URL` / `FERROCAT_REDIS_PREFIX`.
     pub fn from_env(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
-        Ok(Self { http: http::client()?, redis: dedup::RedisStore::from_env(env)? })
+        Ok(Self { http: http::client()?, redis: dedup::RedisStore::from_env(env)?, ai: ai::AiGateway::from_env(env)? })
     }
 }
 
 /// Runs the action `name` with evaluated `args`, no Redis (persistent deduplication fails with
 /// a message saying so) and no secrets. Prefer [`dispatch_with`].
 pub async fn dispatch(name: &str, args: Map<String, Value>, http: &reqwest::Client) -> Result<Value, ActionError> {
-    dispatch_with(name, args, &ActionDeps { http: http.clone(), redis: None }, &Map::new()).await
+    dispatch_with(name, args, &ActionDeps { http: http.clone(), redis: None, ai: None }, &Map::new()).await
 }
 
 /// Runs the action `name` with evaluated `args`; `secrets` (name → `{KEY: value}`) serve the

@@ -1,0 +1,333 @@
+//! `ai.action` (one model call; text, or JSON checked against a schema) and `ai.agent` (a
+//! tool-calling loop whose tools are registry actions), both through the model gateway. The
+//! executor mints a short-lived gateway token per call naming the run's workspace and the
+//! model; provider keys stay in the gateway. An agent's tool calls run as ordinary actions
+//! (same sandbox, same HTTP client), and every secret value is masked in what goes back to the
+//! model.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use ferrocat_llm_gateway::auth::{Claims, TokenKey, unix_now};
+use ferrocat_shared::config::{ConfigError, Env};
+use ferrocat_shared::temporal::RunContext;
+
+use super::{ActionDeps, ActionError, parse_args};
+
+/// The gateway the executor calls, and the key its tokens are signed with.
+pub struct AiGateway {
+    base: String,
+    key: TokenKey,
+}
+
+impl AiGateway {
+    /// `FERROCAT_LLM_GATEWAY_URL` (else `http://` + `FERROCAT_LLM_GATEWAY_ADDR`) and the
+    /// gateway's signing secret; `None` when either is missing.
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let base = match (env.get("FERROCAT_LLM_GATEWAY_URL"), env.get("FERROCAT_LLM_GATEWAY_ADDR")) {
+            (Some(url), _) => url.trim_end_matches('/').to_owned(),
+            (None, Some(addr)) => format!("http://{addr}"),
+            (None, None) => return Ok(None),
+        };
+        let Some(secret) = env.get("FERROCAT_LLM_GATEWAY_SIGNING_SECRET") else { return Ok(None) };
+        Ok(Some(Self { base, key: TokenKey::new(&SecretString::from(secret.to_owned())) }))
+    }
+
+    fn token(&self, run: &RunContext, model: &str) -> String {
+        let now = unix_now();
+        self.key.mint(&Claims {
+            workspace_id: run.workspace_id.to_string(),
+            model: Some(model.to_owned()),
+            models: Vec::new(),
+            provider: None,
+            run_id: Some(run.wf_exec_id.clone()),
+            exp: now + 600,
+            iat: now,
+            settings: Map::new(),
+        })
+    }
+
+    /// One chat completion; 429 and 5xx are retried `retries` times (the gateway itself also
+    /// falls back across deployments).
+    async fn complete(&self, http: &reqwest::Client, token: &str, body: &Value, retries: u32) -> Result<Value, ActionError> {
+        let url = format!("{}/v1/chat/completions", self.base);
+        let mut attempt = 0;
+        loop {
+            let response = http
+                .post(&url)
+                .bearer_auth(token)
+                .json(body)
+                .timeout(Duration::from_secs(300))
+                .send()
+                .await
+                .map_err(|e| ActionError::Http(format!("the model gateway did not answer: {}", e.without_url())))?;
+            let status = response.status();
+            let text = response.text().await.map_err(|e| ActionError::Http(e.without_url().to_string()))?;
+            if status.is_success() {
+                return serde_json::from_str(&text).map_err(|e| ActionError::Http(format!("the model gateway sent bad JSON: {e}")));
+            }
+            let retryable = status.as_u16() == 429 || status.is_server_error();
+            if retryable && attempt < retries {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                continue;
+            }
+            let detail = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().or(v["detail"].as_str()).map(str::to_owned))
+                .unwrap_or(text);
+            let message = format!("the model call failed ({status}): {detail}");
+            return Err(if retryable { ActionError::Http(message) } else { ActionError::Value(message) });
+        }
+    }
+}
+
+fn default_retries() -> u32 {
+    2
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionArgs {
+    user_prompt: String,
+    #[serde(alias = "model")]
+    model_name: String,
+    /// Accepted for Tracecat's files; the gateway's catalog knows each model's provider.
+    #[serde(default)]
+    #[allow(dead_code)]
+    model_provider: Option<String>,
+    #[serde(default)]
+    instructions: Option<String>,
+    /// `str` (default), or a JSON schema the output must follow.
+    #[serde(default)]
+    output_type: Option<Value>,
+    #[serde(default)]
+    model_settings: Map<String, Value>,
+    #[serde(default = "default_retries")]
+    retries: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentArgs {
+    user_prompt: String,
+    #[serde(alias = "model")]
+    model_name: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    model_provider: Option<String>,
+    #[serde(default)]
+    instructions: Option<String>,
+    #[serde(default)]
+    output_type: Option<Value>,
+    /// Registry actions the agent may call, e.g. `core.http_request`.
+    #[serde(default)]
+    actions: Vec<String>,
+    #[serde(default)]
+    model_settings: Map<String, Value>,
+    #[serde(default = "default_max_tool_calls")]
+    max_tool_calls: usize,
+    #[serde(default = "default_max_requests")]
+    max_requests: usize,
+    #[serde(default = "default_retries")]
+    retries: u32,
+}
+
+fn default_max_tool_calls() -> usize {
+    15
+}
+
+fn default_max_requests() -> usize {
+    45
+}
+
+/// Runs `ai.action` or `ai.agent` for `run`.
+pub async fn run(
+    name: &str,
+    args: Map<String, Value>,
+    deps: &ActionDeps,
+    secrets: &Map<String, Value>,
+    run: &RunContext,
+) -> Result<Value, ActionError> {
+    let gateway = deps.ai.as_ref().ok_or_else(|| {
+        ActionError::Invalid(format!("{name} needs the model gateway: set FERROCAT_LLM_GATEWAY_URL and FERROCAT_LLM_GATEWAY_SIGNING_SECRET"))
+    })?;
+    match name {
+        "ai.action" => action(gateway, deps, parse_args(args)?, run).await,
+        _ => agent(gateway, deps, parse_args(args)?, secrets, run).await,
+    }
+}
+
+/// Where the output should be JSON: the schema, if `output_type` is one.
+fn output_schema(output_type: &Option<Value>) -> Result<Option<&Map<String, Value>>, ActionError> {
+    match output_type {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s == "str" => Ok(None),
+        Some(Value::Object(schema)) => Ok(Some(schema)),
+        Some(other) => Err(ActionError::Invalid(format!("output_type must be \"str\" or a JSON schema, got {other}"))),
+    }
+}
+
+fn request(model: &str, messages: &[Value], settings: &Map<String, Value>, schema: Option<&Map<String, Value>>) -> Value {
+    let mut body = Map::new();
+    body.extend(settings.clone());
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), json!(messages));
+    if let Some(schema) = schema {
+        body.insert("response_format".into(), json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}));
+    }
+    Value::Object(body)
+}
+
+fn first_message(response: &Value) -> Result<&Value, ActionError> {
+    response["choices"][0].get("message").ok_or_else(|| ActionError::Http("the model answered without a message".into()))
+}
+
+/// The final text as the action's output: JSON when a schema was asked for, with its required
+/// keys checked.
+fn output(content: &str, schema: Option<&Map<String, Value>>) -> Result<Value, ActionError> {
+    let Some(schema) = schema else { return Ok(Value::String(content.to_owned())) };
+    let trimmed = content.trim().trim_start_matches("```json").trim_start_matches("```").trim_end_matches("```").trim();
+    let value: Value =
+        serde_json::from_str(trimmed).map_err(|e| ActionError::Value(format!("the model's output is not the JSON asked for: {e}")))?;
+    if let Some(required) = schema.get("required").and_then(Value::as_array) {
+        for key in required.iter().filter_map(Value::as_str) {
+            if value.get(key).is_none() {
+                return Err(ActionError::Value(format!("the model's output lacks the required field {key:?}")));
+            }
+        }
+    }
+    Ok(value)
+}
+
+fn prompt(instructions: &Option<String>, user_prompt: &str) -> Vec<Value> {
+    let mut messages = Vec::new();
+    if let Some(instructions) = instructions.as_deref().filter(|i| !i.is_empty()) {
+        messages.push(json!({"role": "system", "content": instructions}));
+    }
+    messages.push(json!({"role": "user", "content": user_prompt}));
+    messages
+}
+
+async fn action(gateway: &AiGateway, deps: &ActionDeps, args: ActionArgs, run: &RunContext) -> Result<Value, ActionError> {
+    let schema = output_schema(&args.output_type)?;
+    let messages = prompt(&args.instructions, &args.user_prompt);
+    let token = gateway.token(run, &args.model_name);
+    let response = gateway.complete(&deps.http, &token, &request(&args.model_name, &messages, &args.model_settings, schema), args.retries).await?;
+    let content = first_message(&response)?["content"].as_str().unwrap_or_default().to_owned();
+    output(&content, schema)
+}
+
+/// A tool's name for the model (`core.http_request` → `core__http_request`).
+fn tool_name(action: &str) -> String {
+    action.replace('.', "__")
+}
+
+/// A registry action as a tool: its description and, where known, its arguments.
+fn tool(action: &str) -> Result<Value, ActionError> {
+    let spec = ferrocat_shared::registry::spec(action)
+        .filter(|s| !s.name.starts_with("ai.") && s.name != "core.workflow.execute")
+        .ok_or_else(|| ActionError::Invalid(format!("{action:?} cannot be an agent's tool: not a registry action")))?;
+    let parameters = match action {
+        "core.http_request" => json!({
+            "type": "object",
+            "properties": {
+                "url": {"type": "string"},
+                "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]},
+                "headers": {"type": "object"},
+                "params": {"type": "object"},
+                "payload": {},
+            },
+            "required": ["url"],
+        }),
+        _ => json!({"type": "object", "additionalProperties": true}),
+    };
+    Ok(json!({"type": "function", "function": {"name": tool_name(spec.name), "description": spec.description, "parameters": parameters}}))
+}
+
+async fn agent(
+    gateway: &AiGateway,
+    deps: &ActionDeps,
+    args: AgentArgs,
+    secrets: &Map<String, Value>,
+    run: &RunContext,
+) -> Result<Value, ActionError> {
+    let schema = output_schema(&args.output_type)?;
+    let tools = args.actions.iter().map(|a| tool(a)).collect::<Result<Vec<_>, _>>()?;
+    let masks = crate::masking::secret_values(secrets);
+    let mut messages = prompt(&args.instructions, &args.user_prompt);
+    let (mut requests, mut tool_calls, mut input_tokens, mut output_tokens) = (0usize, 0usize, 0u64, 0u64);
+    let token = gateway.token(run, &args.model_name);
+    loop {
+        if requests >= args.max_requests {
+            return Err(ActionError::Value(format!("the agent made {requests} model requests without finishing (max_requests)")));
+        }
+        let mut body = request(&args.model_name, &messages, &args.model_settings, schema);
+        if !tools.is_empty() {
+            body["tools"] = json!(tools);
+        }
+        let response = gateway.complete(&deps.http, &token, &body, args.retries).await?;
+        requests += 1;
+        input_tokens += response["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+        output_tokens += response["usage"]["completion_tokens"].as_u64().unwrap_or(0);
+        let message = first_message(&response)?.clone();
+        messages.push(message.clone());
+        let calls = message["tool_calls"].as_array().cloned().unwrap_or_default();
+        if calls.is_empty() {
+            let content = message["content"].as_str().unwrap_or_default();
+            return Ok(json!({
+                "output": output(content, schema)?,
+                "messages": messages,
+                "usage": {"requests": requests, "tool_calls": tool_calls, "input_tokens": input_tokens, "output_tokens": output_tokens},
+            }));
+        }
+        for call in calls {
+            if tool_calls >= args.max_tool_calls {
+                return Err(ActionError::Value(format!("the agent asked for more than {} tool calls (max_tool_calls)", args.max_tool_calls)));
+            }
+            tool_calls += 1;
+            let name = call["function"]["name"].as_str().unwrap_or_default();
+            let action = args.actions.iter().find(|a| tool_name(a) == name);
+            let content = match action {
+                None => json!({"error": format!("there is no tool {name:?}")}),
+                Some(action) => {
+                    let raw = call["function"]["arguments"].as_str().unwrap_or("{}");
+                    match serde_json::from_str::<Value>(raw) {
+                        Ok(Value::Object(tool_args)) => match Box::pin(super::dispatch_with(action, tool_args, deps, secrets)).await {
+                            Ok(value) => crate::masking::mask(value, &masks),
+                            Err(e) => json!({"error": crate::masking::mask_text(&e.to_string(), &masks)}),
+                        },
+                        _ => json!({"error": "the tool's arguments must be a JSON object"}),
+                    }
+                }
+            };
+            tracing::info!(tool = name, run = %run.wf_exec_id, "agent tool call");
+            messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": content.to_string()}));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_text_or_checked_json() {
+        assert_eq!(output("hi", None).unwrap(), json!("hi"));
+        let schema: Map<String, Value> = serde_json::from_value(json!({"type": "object", "required": ["verdict"]})).unwrap();
+        assert_eq!(output("```json\n{\"verdict\": \"benign\"}\n```", Some(&schema)).unwrap(), json!({"verdict": "benign"}));
+        assert!(output("{\"other\": 1}", Some(&schema)).unwrap_err().to_string().contains("verdict"));
+        assert!(output("not json", Some(&schema)).is_err());
+        assert!(output_schema(&Some(json!(3))).is_err());
+    }
+
+    #[test]
+    fn tools_are_registry_actions_only() {
+        assert_eq!(tool("core.http_request").unwrap()["function"]["name"], "core__http_request");
+        assert!(tool("ai.agent").is_err());
+        assert!(tool("os.system").is_err());
+    }
+}

@@ -4,14 +4,14 @@
 //! and the model's final JSON answer is the action's result.
 
 mod common;
+#[path = "common/workers.rs"]
+mod workers;
 
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::http::HeaderMap;
-use serde_json::{Map, Value, json};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use ferrocat_llm_gateway::catalog::Catalog;
@@ -19,9 +19,6 @@ use ferrocat_llm_gateway::credentials::EnvCredentials;
 use ferrocat_llm_gateway::{Gateway, GatewayConfig};
 use ferrocat_shared::config::Env;
 use ferrocat_shared::dsl::Workflow;
-use ferrocat_shared::temporal::{DslRunArgs, TemporalConfig};
-use ferrocat_workers::executor::Executor;
-use ferrocat_workers::workflow::DslWorkflow;
 
 const SIGNING_SECRET: &str = "ai-agent-test-signing-secret-0123";
 const PROVIDER_KEY: &str = "sk-mock-provider-key-never-in-results";
@@ -126,51 +123,16 @@ async fn an_agent_calls_an_http_tool_through_the_gateway_and_answers() {
     let (provider, seen) = mock_provider(intel.clone()).await;
     let gateway = gateway(&provider).await;
 
-    let temporal = common::temporal().await;
-    let env = Env::from_pairs([
-        ("FERROCAT_TEMPORAL_ADDRESS", temporal.address.as_str()),
-        ("FERROCAT_LLM_GATEWAY_URL", gateway.as_str()),
-        ("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", SIGNING_SECRET),
-    ]);
-    let config = TemporalConfig::from_env(&env).unwrap();
-    let suffix = Uuid::new_v4().simple().to_string();
-    let (dsl_queue, exec_queue) = (format!("ai-dsl-{suffix}"), format!("ai-exec-{suffix}"));
-    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
-    let client = config.connect().await.unwrap();
-    let dsl_options =
-        WorkerOptions::new(dsl_queue.clone()).register_workflow::<DslWorkflow>().unwrap().register_activities(Executor::build(&env).unwrap()).build();
-    let mut dsl_worker = Worker::new(&runtime, client.clone(), dsl_options).unwrap();
-    let exec_options = WorkerOptions::new(exec_queue.clone()).register_activities(Executor::build(&env).unwrap()).build();
-    let mut exec_worker = Worker::new(&runtime, client.clone(), exec_options).unwrap();
-    let stops = [dsl_worker.shutdown_handle(), exec_worker.shutdown_handle()];
-    let workers = async {
-        let (a, b) = tokio::join!(dsl_worker.run(), exec_worker.run());
-        a.and(b)
+    let env = [("FERROCAT_LLM_GATEWAY_URL", gateway.clone()), ("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", SIGNING_SECRET.to_owned())];
+    let dsl = Workflow::parse(WORKFLOW).unwrap();
+    dsl.validate().unwrap();
+    let run = workers::Run {
+        id: format!("wf_triage/exec_{}", Uuid::new_v4().simple()),
+        workspace_id: Uuid::new_v4(),
+        dsl,
+        trigger: json!({"alert_id": 42}),
     };
-    let run = async {
-        let dsl = Workflow::parse(WORKFLOW).unwrap();
-        dsl.validate().unwrap();
-        let args = DslRunArgs {
-            wf_id: "wf_triage".into(),
-            workspace_id: Uuid::new_v4(),
-            version: 1,
-            dsl,
-            trigger: json!({"alert_id": 42}),
-            trigger_type: "manual".into(),
-            executor_queue: exec_queue.clone(),
-            vars: Map::new(),
-        };
-        let options = WorkflowStartOptions::new(dsl_queue.clone(), format!("wf_triage/exec_{suffix}")).build();
-        let handle = client.start_workflow(DslWorkflow::run, args, options).await.unwrap();
-        let outcome = handle.get_result(WorkflowGetResultOptions::default()).await;
-        for stop in &stops {
-            stop();
-        }
-        outcome
-    };
-    let (worked, outcome) = tokio::join!(workers, run);
-    worked.unwrap();
-    let value = outcome.expect("the run completes");
+    let value = workers::run_all(&env, vec![run]).await.remove(0).outcome.expect("the run completes");
 
     assert_eq!(value["verdict"], "malicious", "{value}");
     assert_eq!(value["agent"]["output"], json!({"verdict": "malicious", "score": 97}));

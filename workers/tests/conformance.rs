@@ -3,6 +3,8 @@
 //! executor polling from this process), and must give the same expected result on both paths.
 
 mod common;
+#[path = "common/workers.rs"]
+mod workers;
 #[path = "common/objects.rs"]
 mod objects;
 
@@ -10,15 +12,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use uuid::Uuid;
 
-use ferrocat_shared::config::Env;
 use ferrocat_shared::dsl::Workflow;
-use ferrocat_shared::temporal::{DslRunArgs, TemporalConfig};
-use ferrocat_workers::executor::Executor;
-use ferrocat_workers::workflow::DslWorkflow;
 use ferrocat_workers::workflow::local::run_locally;
 
 /// One case: a workflow, its trigger, and the exact `returns` value or a piece of the error.
@@ -81,11 +77,9 @@ async fn cases() -> Vec<Case> {
 
 /// With `FERROCAT_RECORD_HISTORIES=DIR`, writes each run's history to `DIR/<case>.json`: new
 /// fixtures for `tests/replay.rs`.
-async fn record_history(client: &temporalio_client::Client, exec_id: &str, name: &str) {
+fn record_history(history: &[u8], name: &str) {
     let Some(dir) = std::env::var_os("FERROCAT_RECORD_HISTORIES") else { return };
-    let handle = client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(exec_id.to_owned());
-    let json = handle.fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default()).to_json().await.unwrap();
-    std::fs::write(PathBuf::from(dir).join(format!("{name}.json")), json).unwrap();
+    std::fs::write(PathBuf::from(dir).join(format!("{name}.json")), history).unwrap();
 }
 
 fn report(failures: Vec<String>, total: usize) {
@@ -105,68 +99,25 @@ async fn every_case_runs_as_expected_in_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_runs_alike_through_temporal() {
-    let temporal = common::temporal().await;
     // Every result above 8 bytes that only activities read goes to the object store and is
     // read back from there: the cases must not tell the difference.
     let store = objects::object_store();
-    let mut settings = store.env(8);
-    settings.push(("FERROCAT_TEMPORAL_ADDRESS", temporal.address.clone()));
-    let env = Env::from_pairs(settings);
     let workspace_id = Uuid::new_v4();
-    let config = TemporalConfig::from_env(&env).unwrap();
-    let suffix = Uuid::new_v4().simple().to_string();
-    let (dsl_queue, exec_queue) = (format!("conformance-dsl-{suffix}"), format!("conformance-exec-{suffix}"));
-    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
-    let client = config.connect().await.unwrap();
-    // As `ferrocat worker` does: the DSL workflow, and the executor for pure actions' local activities.
-    let dsl_options = WorkerOptions::new(dsl_queue.clone())
-        .register_workflow::<DslWorkflow>()
-        .unwrap()
-        .register_activities(Executor::build(&env).unwrap())
-        .build();
-    let mut dsl_worker = Worker::new(&runtime, client.clone(), dsl_options).unwrap();
-    let mut exec_worker = Worker::new(
-        &runtime,
-        client.clone(),
-        WorkerOptions::new(exec_queue.clone()).register_activities(Executor::build(&env).unwrap()).build(),
-    )
-    .unwrap();
-    let stops = [dsl_worker.shutdown_handle(), exec_worker.shutdown_handle()];
-    let workers = async {
-        let (a, b) = tokio::join!(dsl_worker.run(), exec_worker.run());
-        a.and(b)
-    };
     let cases = cases().await;
-    let runs = async {
-        let runs = cases.iter().map(|case| {
-            let (client, dsl_queue, exec_queue) = (client.clone(), dsl_queue.clone(), exec_queue.clone());
-            async move {
-                let args = DslRunArgs {
-                    wf_id: "wf_conformance".into(),
-                    workspace_id,
-                    version: 1,
-                    dsl: case.workflow(),
-                    trigger: case.trigger.clone(),
-                    trigger_type: "manual".into(),
-                    executor_queue: exec_queue,
-                    vars: Map::new(),
-                };
-                let id = format!("wf_conformance/exec_{}_{}", case.name, Uuid::new_v4().simple());
-                let options = WorkflowStartOptions::new(dsl_queue, id.clone()).execution_timeout(std::time::Duration::from_secs(120)).build();
-                let handle = client.start_workflow(DslWorkflow::run, args, options).await.map_err(|e| e.to_string())?;
-                let outcome = handle.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| format!("{e:?}"));
-                record_history(&client, &id, &case.name).await;
-                outcome
-            }
-        });
-        let outcomes = futures::future::join_all(runs).await;
-        for stop in &stops {
-            stop();
-        }
-        outcomes
-    };
-    let (worked, outcomes) = tokio::join!(workers, runs);
-    worked.unwrap();
+    let runs = cases
+        .iter()
+        .map(|case| workers::Run {
+            id: format!("wf_conformance/exec_{}_{}", case.name, Uuid::new_v4().simple()),
+            workspace_id,
+            dsl: case.workflow(),
+            trigger: case.trigger.clone(),
+        })
+        .collect();
+    let ran = workers::run_all(&store.env(8), runs).await;
+    for (case, ran) in cases.iter().zip(&ran) {
+        record_history(&ran.history, &case.name);
+    }
+    let outcomes: Vec<Result<Value, String>> = ran.into_iter().map(|r| r.outcome).collect();
     let failures = cases.iter().zip(&outcomes).filter_map(|(case, outcome)| case.mismatch(outcome)).collect();
     report(failures, cases.len());
     let stored = store.objects(&workspace_id.simple().to_string());

@@ -2,20 +2,17 @@
 //! history keeps a reference, and the actions that read them see the real values.
 
 mod common;
+#[path = "common/workers.rs"]
+mod workers;
 #[path = "common/objects.rs"]
 mod objects;
 
-use serde_json::{Map, Value, json};
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use ferrocat_shared::config::Env;
 use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::objects::{DEFAULT_THRESHOLD_BYTES, ResultStore, STORED_KEY, StoreError, StoredRef};
-use ferrocat_shared::temporal::{DslRunArgs, TemporalConfig};
-use ferrocat_workers::executor::Executor;
-use ferrocat_workers::workflow::DslWorkflow;
 
 /// A run's return value, and the decoded payloads of its whole history.
 struct Ran {
@@ -49,62 +46,19 @@ fn payloads(history: &[u8]) -> String {
     out
 }
 
-/// Runs each workflow through a real Temporal dev server, with the DSL worker and the executor
-/// pointed at the object store (default threshold), in `workspace`.
+/// Runs each workflow through Temporal with the DSL worker and the executor pointed at the
+/// object store (default threshold), in `workspace`, one after the other.
 async fn run_all(workspace: Uuid, workflows: Vec<(&str, Value)>) -> Vec<Ran> {
-    let temporal = common::temporal().await;
-    let mut settings = objects::object_store().env(DEFAULT_THRESHOLD_BYTES);
-    settings.push(("FERROCAT_TEMPORAL_ADDRESS", temporal.address.clone()));
-    let env = Env::from_pairs(settings);
-    let config = TemporalConfig::from_env(&env).unwrap();
-    let suffix = Uuid::new_v4().simple().to_string();
-    let (dsl_queue, exec_queue) = (format!("stored-dsl-{suffix}"), format!("stored-exec-{suffix}"));
-    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
-    let client = config.connect().await.unwrap();
-    let dsl_options =
-        WorkerOptions::new(dsl_queue.clone()).register_workflow::<DslWorkflow>().unwrap().register_activities(Executor::build(&env).unwrap()).build();
-    let mut dsl_worker = Worker::new(&runtime, client.clone(), dsl_options).unwrap();
-    let exec_options = WorkerOptions::new(exec_queue.clone()).register_activities(Executor::build(&env).unwrap()).build();
-    let mut exec_worker = Worker::new(&runtime, client.clone(), exec_options).unwrap();
-    let stops = [dsl_worker.shutdown_handle(), exec_worker.shutdown_handle()];
-    let workers = async {
-        let (a, b) = tokio::join!(dsl_worker.run(), exec_worker.run());
-        a.and(b)
-    };
-    let runs = async {
-        let mut ran = Vec::new();
-        for (yaml, trigger) in workflows {
-            let dsl = Workflow::parse(yaml).unwrap();
-            dsl.validate().unwrap();
-            let args = DslRunArgs {
-                wf_id: "wf_stored".into(),
-                workspace_id: workspace,
-                version: 1,
-                dsl,
-                trigger,
-                trigger_type: "manual".into(),
-                executor_queue: exec_queue.clone(),
-                vars: Map::new(),
-            };
-            let id = format!("wf_stored/exec_{}", Uuid::new_v4().simple());
-            let options = WorkflowStartOptions::new(dsl_queue.clone(), id.clone()).execution_timeout(std::time::Duration::from_secs(60)).build();
-            let handle = client.start_workflow(DslWorkflow::run, args, options).await.unwrap();
-            let value = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
-            let history = client
-                .get_workflow_handle::<temporalio_common::UntypedWorkflow>(id)
-                .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
-                .to_json()
-                .await
-                .unwrap();
-            ran.push(Ran { value, history: payloads(&history) });
-        }
-        for stop in &stops {
-            stop();
-        }
-        ran
-    };
-    let (worked, ran) = tokio::join!(workers, runs);
-    worked.unwrap();
+    let env = objects::object_store().env(DEFAULT_THRESHOLD_BYTES);
+    let mut ran = Vec::new();
+    for (yaml, trigger) in workflows {
+        let dsl = Workflow::parse(yaml).unwrap();
+        dsl.validate().unwrap();
+        let id = format!("wf_stored/exec_{}", Uuid::new_v4().simple());
+        let mut done = workers::run_all(&env, vec![workers::Run { id, workspace_id: workspace, dsl, trigger }]).await;
+        let done = done.remove(0);
+        ran.push(Ran { value: done.outcome.unwrap(), history: payloads(&done.history) });
+    }
     ran
 }
 

@@ -89,9 +89,9 @@ fn default_retries() -> u32 {
     2
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ActionArgs {
+pub(crate) struct ActionArgs {
     user_prompt: String,
     #[serde(alias = "model")]
     model_name: String,
@@ -110,9 +110,9 @@ struct ActionArgs {
     retries: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AgentArgs {
+pub(crate) struct AgentArgs {
     user_prompt: String,
     #[serde(alias = "model")]
     model_name: String,
@@ -226,25 +226,15 @@ fn tool_name(action: &str) -> String {
     action.replace('.', "__")
 }
 
-/// A registry action as a tool: its description and, where known, its arguments.
+/// A registry action as a tool: its description and its arguments' schema.
 fn tool(action: &str) -> Result<Value, ActionError> {
     let spec = ferrocat_shared::registry::spec(action)
         .filter(|s| !s.name.starts_with("ai.") && s.name != "core.workflow.execute")
         .ok_or_else(|| ActionError::Invalid(format!("{action:?} cannot be an agent's tool: not a registry action")))?;
-    let parameters = match action {
-        "core.http_request" => json!({
-            "type": "object",
-            "properties": {
-                "url": {"type": "string"},
-                "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]},
-                "headers": {"type": "object"},
-                "params": {"type": "object"},
-                "payload": {},
-            },
-            "required": ["url"],
-        }),
-        _ => json!({"type": "object", "additionalProperties": true}),
-    };
+    let mut parameters = super::arg_schema(spec.name).unwrap_or_else(|| json!({"type": "object"}));
+    if let Some(schema) = parameters.as_object_mut() {
+        schema.remove("$schema");
+    }
     Ok(json!({"type": "function", "function": {"name": tool_name(spec.name), "description": spec.description, "parameters": parameters}}))
 }
 

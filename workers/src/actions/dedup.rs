@@ -57,9 +57,9 @@ impl RedisStore {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeduplicateArgs {
+pub(crate) struct DeduplicateArgs {
     items: Value,
     keys: Vec<String>,
     #[serde(default = "default_expire")]
@@ -68,9 +68,9 @@ struct DeduplicateArgs {
     persist: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct IsDuplicateArgs {
+pub(crate) struct IsDuplicateArgs {
     item: Map<String, Value>,
     keys: Vec<String>,
     #[serde(default = "default_expire")]

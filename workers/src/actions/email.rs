@@ -18,9 +18,9 @@ use super::{ActionError, parse_args};
 /// The secret the action reads its server from.
 pub const SECRET: &str = "smtp";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EmailArgs {
+pub(crate) struct EmailArgs {
     sender: String,
     recipients: Vec<String>,
     subject: String,
@@ -56,9 +56,9 @@ fn plain() -> String {
 }
 
 /// One address or a list of them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
-enum Addresses {
+pub(crate) enum Addresses {
     One(String),
     Many(Vec<String>),
 }

@@ -18,9 +18,9 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HttpRequestArgs {
+pub(crate) struct HttpRequestArgs {
     url: String,
     #[serde(default = "default_method")]
     method: String,
@@ -53,8 +53,8 @@ struct HttpRequestArgs {
     verify_ssl: bool,
 }
 
-#[derive(Deserialize)]
-struct BasicAuth {
+#[derive(Deserialize, schemars::JsonSchema)]
+pub(crate) struct BasicAuth {
     username: String,
     password: Option<String>,
 }

@@ -16,9 +16,9 @@ use super::{ActionError, http, parse_args, transform};
 /// Safety stop for `core.http_paginate` when pages keep coming without items or a stop.
 pub const MAX_PAGES: usize = 10_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PollArgs {
+pub(crate) struct PollArgs {
     #[serde(default)]
     poll_retry_codes: Option<RetryCodes>,
     #[serde(default)]
@@ -29,9 +29,9 @@ struct PollArgs {
     poll_condition: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
-enum RetryCodes {
+pub(crate) enum RetryCodes {
     One(u16),
     Many(Vec<u16>),
 }
@@ -104,9 +104,9 @@ pub async fn http_poll(client: &reqwest::Client, args: Map<String, Value>) -> Re
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PaginateArgs {
+pub(crate) struct PaginateArgs {
     stop_condition: String,
     next_request: String,
     #[serde(default)]

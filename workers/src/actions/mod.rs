@@ -146,3 +146,73 @@ pub fn is_pure(task: &ferrocat_shared::dsl::ActionStatement) -> bool {
 pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: Map<String, Value>) -> Result<T, ActionError> {
     serde_json::from_value(Value::Object(args)).map_err(|e| ActionError::Invalid(e.to_string()))
 }
+
+/// The JSON schema of an action's arguments, made from the very types they are read into
+/// (control-flow actions, which the scheduler reads itself, have theirs written here).
+pub fn arg_schema(name: &str) -> Option<Value> {
+    fn of<T: schemars::JsonSchema>() -> Value {
+        serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
+    }
+    /// A repeating HTTP action: its own arguments beside the request's.
+    fn with_request<T: schemars::JsonSchema>() -> Value {
+        let mut schema = of::<http::HttpRequestArgs>();
+        let own = of::<T>();
+        for key in ["properties", "$defs"] {
+            if let (Some(Value::Object(into)), Some(Value::Object(from))) = (schema.get_mut(key), own.get(key)) {
+                into.extend(from.clone());
+            }
+        }
+        if let (Some(Value::Array(into)), Some(Value::Array(from))) = (schema.get_mut("required"), own.get("required")) {
+            into.extend(from.iter().cloned());
+        }
+        schema
+    }
+    let object = |properties: Value, required: &[&str]| {
+        serde_json::json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+    };
+    Some(match name {
+        "ai.action" => of::<ai::ActionArgs>(),
+        "ai.agent" => of::<ai::AgentArgs>(),
+        "core.http_request" => of::<http::HttpRequestArgs>(),
+        "core.http_poll" => with_request::<http_poll::PollArgs>(),
+        "core.http_paginate" => with_request::<http_poll::PaginateArgs>(),
+        "core.send_email_smtp" => of::<email::EmailArgs>(),
+        "core.transform.deduplicate" => of::<dedup::DeduplicateArgs>(),
+        "core.transform.is_duplicate" => of::<dedup::IsDuplicateArgs>(),
+        "core.transform.reshape" => of::<transform::ReshapeArgs>(),
+        "core.transform.filter" | "core.transform.map" => of::<transform::LambdaItemsArgs>(),
+        "core.transform.apply" => of::<transform::ApplyArgs>(),
+        "core.transform.is_in" | "core.transform.not_in" => of::<transform::MembershipArgs>(),
+        "core.transform.drop_nulls" => of::<transform::ItemsArgs>(),
+        "core.transform.flatten_json" => of::<transform::FlattenArgs>(),
+        "core.transform.eval_jsonpaths" => of::<transform::JsonPathsArgs>(),
+        "core.require" => of::<require::RequireArgs>(),
+        "core.script.run_python" => of::<script::RunPythonArgs>(),
+        "core.workflow.execute" => of::<crate::workflow::subflow::ExecuteArgs>(),
+        "core.transform.scatter" => object(serde_json::json!({"collection": {}, "interval": {"type": "number"}}), &["collection"]),
+        "core.transform.gather" => object(
+            serde_json::json!({"items": {}, "drop_nulls": {"type": "boolean"}, "error_strategy": {"enum": ["partition", "include", "drop", "raise"]}}),
+            &["items"],
+        ),
+        "core.loop.start" => object(serde_json::json!({}), &[]),
+        "core.loop.end" => object(serde_json::json!({"condition": {}, "max_iterations": {"type": "integer"}}), &["condition"]),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_action_describes_its_arguments() {
+        for spec in ferrocat_shared::registry::REGISTRY {
+            let schema = super::arg_schema(spec.name).unwrap_or_else(|| panic!("{} has no argument schema", spec.name));
+            assert_eq!(schema["type"], "object", "{}: {schema}", spec.name);
+        }
+        let http = super::arg_schema("core.http_request").unwrap();
+        assert_eq!(http["required"], serde_json::json!(["url"]));
+        assert!(http["properties"]["verify_ssl"].is_object());
+        let poll = super::arg_schema("core.http_poll").unwrap();
+        assert!(poll["properties"]["url"].is_object() && poll["properties"]["poll_condition"].is_object(), "{poll}");
+        assert!(super::arg_schema("core.nope").is_none());
+    }
+}

@@ -9,9 +9,9 @@ use ferrocat_shared::expr::{python_str, typename};
 
 use super::{ActionError, parse_args};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RequireArgs {
+pub(crate) struct RequireArgs {
     conditions: Value,
     #[serde(default = "yes")]
     require_all: bool,

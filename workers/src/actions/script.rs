@@ -21,9 +21,9 @@ pub const MAX_TIMEOUT_SECONDS: u64 = 3600;
 /// How much of stderr an error message quotes.
 const STDERR_TAIL_CHARS: usize = 2000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RunPythonArgs {
+pub(crate) struct RunPythonArgs {
     script: String,
     #[serde(default)]
     inputs: Option<Map<String, Value>>,

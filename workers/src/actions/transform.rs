@@ -10,9 +10,9 @@ use ferrocat_shared::expr::{self, ContextRoot, Expr, ExprContext, py_eq, truthy,
 use super::lambda::{self, Mode};
 use super::{ActionError, parse_args};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ReshapeArgs {
+pub(crate) struct ReshapeArgs {
     value: Value,
 }
 
@@ -22,44 +22,44 @@ pub fn reshape(args: Map<String, Value>) -> Result<Value, ActionError> {
     Ok(args.value)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LambdaItemsArgs {
+pub(crate) struct LambdaItemsArgs {
     items: Vec<Value>,
     python_lambda: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     value: Value,
     python_lambda: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct MembershipArgs {
+pub(crate) struct MembershipArgs {
     items: Vec<Value>,
     collection: Vec<Value>,
     #[serde(default)]
     python_lambda: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ItemsArgs {
+pub(crate) struct ItemsArgs {
     items: Vec<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct FlattenArgs {
+pub(crate) struct FlattenArgs {
     json: Value,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonPathsArgs {
+pub(crate) struct JsonPathsArgs {
     json: Value,
     jsonpaths: Vec<String>,
 }

@@ -4,7 +4,7 @@
 
 pub mod local;
 pub mod scheduler;
-mod subflow;
+pub(crate) mod subflow;
 mod when;
 
 use std::time::Duration;

@@ -21,33 +21,33 @@ pub const EXECUTE: &str = "core.workflow.execute";
 /// Most iterations a subflow loop may have.
 pub const MAX_ITERATIONS: usize = 4096;
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-enum LoopStrategy {
+pub(crate) enum LoopStrategy {
     #[default]
     Batch,
     Parallel,
     Sequential,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-enum FailStrategy {
+pub(crate) enum FailStrategy {
     #[default]
     Isolated,
     All,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-enum WaitStrategy {
+pub(crate) enum WaitStrategy {
     Wait,
     Detach,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ExecuteArgs {
+pub(crate) struct ExecuteArgs {
     workflow_id: Option<String>,
     workflow_alias: Option<String>,
     #[serde(default)]

@@ -19,7 +19,14 @@ pub(super) fn router() -> Router<AppState> {
 
 fn read_model(spec: &ActionSpec) -> Value {
     let namespace = spec.name.rsplit_once('.').map_or("", |(ns, _)| ns);
-    json!({"action": spec.name, "name": spec.name, "namespace": namespace, "description": spec.description, "origin": "ferrocat"})
+    json!({
+        "action": spec.name,
+        "name": spec.name,
+        "namespace": namespace,
+        "description": spec.description,
+        "origin": "ferrocat",
+        "args": ferrocat_workers::actions::arg_schema(spec.name),
+    })
 }
 
 #[utoipa::path(

@@ -131,6 +131,9 @@ async fn the_registry_lists_every_built_in_action_to_signed_in_callers_only() {
     assert_eq!(names.len(), ferrocat_shared::registry::REGISTRY.len());
     let one: Value = admin.get(app.at("/registry/actions/core.http_request")).send().await.unwrap().json().await.unwrap();
     assert_eq!(one["namespace"], json!("core"));
+    // Each action's argument schema comes from the types the executor reads them into.
+    assert_eq!(one["args"]["required"], json!(["url"]), "{one}");
+    assert!(one["args"]["properties"]["follow_redirects"].is_object(), "{one}");
     let missing = admin.get(app.at("/registry/actions/core.nope")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }

@@ -53,6 +53,46 @@ actions:
     let total = events.iter().find(|e| e["action_ref"] == "total").expect("the total action");
     let expected: u64 = (0..40_000).sum();
     assert_eq!(total["action_result"], json!(expected), "the next action read the stored list");
+
+    // A return value that large comes from /wait as a download link through the edge's /s3.
+    let big = commit_workflow(
+        &http,
+        &stack.url,
+        &workspace,
+        r#"
+title: Big return
+description: returns a list over 128 KiB
+entrypoint: {}
+actions:
+  - {ref: numbers, action: core.transform.reshape, args: {value: "${{ FN.range(0, 40000) }}"}}
+returns: {numbers: "${{ ACTIONS.numbers.result }}", count: "${{ FN.length(ACTIONS.numbers.result) }}"}
+"#
+        .to_owned(),
+    )
+    .await;
+    let (status, hook) = json_of(http.post(format!("{api}/workflows/{big}/webhook?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{hook}");
+    let wait = format!("{}/wait", hook["url"].as_str().unwrap());
+    let (status, waited) = json_of(reqwest::Client::new().post(&wait).json(&json!({})).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{waited}");
+    assert_eq!(waited["kind"], "download", "{}", waited.to_string().chars().take(300).collect::<String>());
+    let url = waited["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/s3/ferrocat-workflow/", stack.url)), "{url}");
+    let download = reqwest::get(url).await.unwrap();
+    assert_eq!(download.status(), 200, "{}", download.text().await.unwrap());
+    assert!(download.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let body: Value = download.json().await.unwrap();
+    assert_eq!(body["count"], 40_000);
+    assert_eq!(body["numbers"][39_999], 39_999);
+    // A tampered link is refused by the store.
+    let at = url.find("X-Amz-Signature=").expect("a signed link") + "X-Amz-Signature=".len();
+    let flipped = if &url[at..at + 1] == "0" { "1" } else { "0" };
+    let forged = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), 403);
+    // With unwrap, the value itself.
+    let (status, unwrapped) = json_of(reqwest::Client::new().post(format!("{wait}?unwrap=true")).json(&json!({})).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(unwrapped["count"], 40_000);
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -148,7 +148,11 @@ impl ApiConfig {
             max_body_bytes: env.parse_or("FERROCAT_MAX_BODY_BYTES", 10 * 1024 * 1024)?,
             temporal: TemporalConfig::from_env(env)?,
             keyring,
-            results: ferrocat_shared::objects::ResultStoreConfig::from_env(env)?,
+            // Download links go through the edge's /s3 unless configured otherwise.
+            results: ferrocat_shared::objects::ResultStoreConfig::from_env(env)?.map(|mut results| {
+                results.presign_base.get_or_insert_with(|| format!("{}/s3", public_url.trim_end_matches('/')));
+                results
+            }),
         })
     }
 

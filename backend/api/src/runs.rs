@@ -326,6 +326,9 @@ pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail
     }
     if let Some(store) = &state.results {
         // Results kept in object storage are shown as what they are, not as references.
+        if let Some(result) = detail.result.take() {
+            detail.result = Some(store.materialize(result.clone()).await.unwrap_or(result));
+        }
         for event in &mut detail.events {
             let Some(result) = event.action_result.take() else { continue };
             event.action_result = Some(match store.materialize(result.clone()).await {

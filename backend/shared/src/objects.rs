@@ -85,6 +85,9 @@ pub struct ResultStoreConfig {
     pub bucket: String,
     /// `FERROCAT_RESULT_THRESHOLD_BYTES`, default 131072; `0` keeps every result inline.
     pub threshold: usize,
+    /// `FERROCAT_S3_PRESIGN_URL`: the public base of download links (the edge's `/s3`, or the
+    /// store's own public address); `None` signs links for the endpoint itself.
+    pub presign_base: Option<String>,
 }
 
 impl std::fmt::Debug for ResultStoreConfig {
@@ -118,6 +121,7 @@ impl ResultStoreConfig {
             secret_key: secret_key.to_owned(),
             bucket: env.string_or("FERROCAT_RESULTS_BUCKET", "ferrocat-workflow"),
             threshold,
+            presign_base: env.get("FERROCAT_S3_PRESIGN_URL").map(|u| u.trim_end_matches('/').to_owned()),
         }))
     }
 }
@@ -128,6 +132,8 @@ pub struct ResultStore {
     client: aws_sdk_s3::Client,
     bucket: String,
     threshold: usize,
+    /// Signs download links: a client for the public origin, and the base that replaces it.
+    presign: (aws_sdk_s3::Client, String, String),
 }
 
 impl std::fmt::Debug for ResultStore {
@@ -139,24 +145,42 @@ impl std::fmt::Debug for ResultStore {
 impl ResultStore {
     /// A client for `config` (no request is made until the first result is stored).
     pub fn new(config: &ResultStoreConfig) -> Self {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()))
-            .endpoint_url(config.endpoint.clone())
-            .credentials_provider(Credentials::new(&config.access_key, &config.secret_key, None, None, "ferrocat"))
-            .force_path_style(true)
-            // Plain signed bodies rather than aws-chunked uploads with trailing checksums, which
-            // not every S3-compatible store takes; our own sha256 guards what is read back.
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            .http_client(http)
-            .build();
-        Self { client: aws_sdk_s3::Client::from_conf(conf), bucket: config.bucket.clone(), threshold: config.threshold }
+        let client = client(config, &config.endpoint);
+        // A link through a proxy that drops the port from Host (the edge does, as MinIO
+        // needs) is signed for the bare origin, and the proxy's base put in its place.
+        let presign = match &config.presign_base {
+            Some(base) => {
+                let origin = url::Url::parse(base)
+                    .ok()
+                    .and_then(|u| u.host_str().map(|h| format!("{}://{h}", u.scheme())))
+                    .unwrap_or_else(|| config.endpoint.clone());
+                (self::client(config, &origin), origin, base.clone())
+            }
+            None => (client.clone(), config.endpoint.clone(), config.endpoint.clone()),
+        };
+        Self { client, bucket: config.bucket.clone(), threshold: config.threshold, presign }
+    }
+
+    /// A time-limited link that downloads a stored value (as an attachment), for callers
+    /// that hold no credentials.
+    pub async fn presigned_url(&self, stored: &StoredRef, expires_in: std::time::Duration) -> Result<String, StoreError> {
+        let (client, origin, base) = &self.presign;
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| StoreError::Get { key: stored.key.clone(), message: e.to_string() })?;
+        let request = client
+            .get_object()
+            .bucket(&stored.bucket)
+            .key(&stored.key)
+            .response_content_disposition("attachment; filename=\"result.json\"")
+            .response_content_type(&stored.content_type)
+            .presigned(config)
+            .await
+            .map_err(|e| StoreError::Get { key: stored.key.clone(), message: describe(&e) })?;
+        let uri = request.uri().to_owned();
+        Ok(match uri.strip_prefix(origin.as_str()) {
+            Some(rest) => format!("{base}{rest}"),
+            None => uri,
+        })
     }
 
     /// The store configured in `env`, if any.
@@ -249,6 +273,26 @@ impl ResultStore {
             other => Ok(other),
         }
     }
+}
+
+/// An S3 client for `endpoint` with `config`'s region and credentials.
+fn client(config: &ResultStoreConfig, endpoint: &str) -> aws_sdk_s3::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring))
+        .build_https();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(&config.access_key, &config.secret_key, None, None, "ferrocat"))
+        .force_path_style(true)
+        // Plain signed bodies rather than aws-chunked uploads with trailing checksums, which
+        // not every S3-compatible store takes; our own sha256 guards what is read back.
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .http_client(http)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
 
 /// `part` as one piece of a key: itself when short, else a digest of it (execution ids of

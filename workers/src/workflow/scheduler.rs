@@ -148,12 +148,12 @@ fn refs_read_by_workflow(task: &ActionStatement) -> Option<Vec<String>> {
     refs_named(texts.into_iter().flatten())
 }
 
-/// Per action: whether the workflow reads its result itself (see [`refs_read_by_workflow`];
-/// `returns` too), so that it must not be swapped for a reference to object storage.
+/// Per action: whether the workflow reads its result itself (see [`refs_read_by_workflow`]),
+/// so that it must not be swapped for a reference to object storage. (`returns` is not among
+/// them: when it names a stored result, the executor evaluates it.)
 fn read_by_workflow(dsl: &Workflow) -> Vec<bool> {
-    let returns = dsl.returns.as_ref().map(Value::to_string);
     let mut read: Vec<String> = Vec::new();
-    for refs in dsl.actions.iter().map(refs_read_by_workflow).chain([refs_named(returns.as_deref())]) {
+    for refs in dsl.actions.iter().map(refs_read_by_workflow) {
         match refs {
             Some(refs) => read.extend(refs),
             None => return vec![true; dsl.actions.len()],
@@ -285,6 +285,7 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
 
     let context = run.context(ROOT);
     let value = match &args.dsl.returns {
+        Some(template) if returns_reads_stored(template, &context.actions) => returns_by_executor(driver, template, &context, &run).await?,
         Some(template) => expr::eval_templated(template, &context)
             .map_err(|e| Failure::new(format!("Couldn't parse return value expression: {e}"), "ExpressionError"))?,
         None => json!({
@@ -296,6 +297,46 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
         }),
     };
     Ok(Finished { value, actions: context.actions })
+}
+
+/// The ref under which `returns` is evaluated by the executor.
+const RETURNS_REF: &str = "__returns__";
+
+/// Whether `returns` names a result kept in object storage, which workflow code cannot read.
+fn returns_reads_stored(template: &Value, actions: &Map<String, Value>) -> bool {
+    let text = template.to_string();
+    match refs_named([text.as_str()]) {
+        Some(refs) => refs.iter().any(|r| actions.get(r).is_some_and(ferrocat_shared::objects::contains_stored)),
+        None => actions.values().any(ferrocat_shared::objects::contains_stored),
+    }
+}
+
+/// `returns` evaluated by the executor, as a reshape of the template: it reads the stored
+/// results back, and a large value goes to object storage in turn, so neither passes through
+/// history.
+async fn returns_by_executor(driver: &impl Driver, template: &Value, context: &ExprContext, run: &Run<'_, '_>) -> Result<Value, Failure> {
+    let task: ActionStatement = serde_json::from_value(json!({
+        "ref": RETURNS_REF,
+        "action": "core.transform.reshape",
+        "args": {"value": template},
+    }))
+    .map_err(|e| Failure::new(e.to_string(), "DSLError"))?;
+    let refs = refs_named([template.to_string().as_str()]);
+    let input = RunActionInput {
+        actions: only(context.actions.clone(), refs.as_deref()),
+        task,
+        trigger: context.trigger.clone(),
+        env: context.env.clone(),
+        run: run.run_context.clone(),
+        stream_id: None,
+        vars: context.vars.clone(),
+        inline_result: false,
+    };
+    driver.execute(input).await.map_err(|f| {
+        // The executor's own preamble says nothing here: keep Tracecat's wording.
+        let detail = f.message.split_once("\n\n").map_or(f.message.as_str(), |(_, rest)| rest);
+        Failure::new(format!("Couldn't parse return value expression: {detail}"), "ExpressionError")
+    })
 }
 
 /// Most actions in flight at once (Tracecat's `DSL_SCHEDULER_MAX_PENDING_TASKS`); the rest wait
@@ -968,8 +1009,9 @@ mod tests {
              - {ref: u, action: core.transform.reshape, depends_on: [b], run_if: '${{ ACTIONS.b.result }}', args: {value: '${{ ACTIONS.c.result }}'}}\n",
         )
         .unwrap();
-        // a: a scatter's collection; b: a run_if; r: returns. c is only read by an activity.
-        assert_eq!(read_by_workflow(&dsl), [true, true, false, true, false, false]);
+        // a: a scatter's collection; b: a run_if. c is only read by an activity, r by returns
+        // (which the executor evaluates when it names a stored result).
+        assert_eq!(read_by_workflow(&dsl), [true, true, false, false, false, false]);
         let mut wholesale = dsl.clone();
         wholesale.actions[5].run_if = Some("${{ ACTIONS['c'].result }}".into());
         assert!(read_by_workflow(&wholesale).iter().all(|inline| *inline), "ACTIONS used wholesale keeps every result inline");

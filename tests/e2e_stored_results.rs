@@ -42,9 +42,19 @@ actions:
     let stored: Value = serde_json::from_slice(&std::fs::read(&objects[0]).unwrap()).unwrap();
     assert_eq!(stored.as_array().map(Vec::len), Some(40_000));
 
-    // ...and the api shows the run's result, not the reference.
+    // ...the api links it (a presigned download through /s3)...
     let (status, run) =
         json_of(http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{run}");
+    let linked = run["events"].as_array().unwrap().iter().find(|e| e["action_ref"] == "numbers").expect("the numbers action").clone();
+    assert_eq!(linked["action_result"]["kind"], "download", "{linked}");
+    let fetched: Value = reqwest::get(linked["action_result"]["url"].as_str().unwrap()).await.unwrap().json().await.unwrap();
+    assert_eq!(fetched.as_array().map(Vec::len), Some(40_000));
+    // ...or shows the value itself when asked.
+    let (status, run) = json_of(
+        http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}&inline_results=true")).send().await.unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{run}");
     let events = run["events"].as_array().expect("events");
     let numbers = events.iter().find(|e| e["action_ref"] == "numbers").expect("the numbers action");

@@ -20,6 +20,7 @@ use temporalio_common::protos::temporal::api::history::v1::history_event::Attrib
 use uuid::Uuid;
 
 use ferrocat_shared::dsl::Workflow;
+use ferrocat_shared::objects::StoredRef;
 use ferrocat_shared::temporal::{DSL_WORKFLOW, DslRunArgs};
 
 use crate::error::ApiError;
@@ -205,8 +206,16 @@ pub fn status_name(status: WorkflowExecutionStatus) -> &'static str {
     }
 }
 
-/// Reads a run's status, result and per-action events from Temporal; 404 when unknown.
+/// Reads a run's status, result and per-action events from Temporal, with stored results read
+/// back; 404 when unknown.
 pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail, ApiError> {
+    let mut detail = describe_raw(state, exec_id).await?;
+    present_stored(state, &mut detail, StoredView::Inline).await;
+    Ok(detail)
+}
+
+/// [`describe`] with stored results left as references.
+pub async fn describe_raw(state: &AppState, exec_id: &str) -> Result<ExecutionDetail, ApiError> {
     let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
     let description = handle.describe(WorkflowDescribeOptions::default()).await.map_err(|e| {
         let text = e.to_string();
@@ -324,21 +333,49 @@ pub async fn describe(state: &AppState, exec_id: &str) -> Result<ExecutionDetail
             _ => {}
         }
     }
-    if let Some(store) = &state.results {
-        // Results kept in object storage are shown as what they are, not as references.
-        if let Some(result) = detail.result.take() {
-            detail.result = Some(store.materialize(result.clone()).await.unwrap_or(result));
-        }
-        for event in &mut detail.events {
-            let Some(result) = event.action_result.take() else { continue };
-            event.action_result = Some(match store.materialize(result.clone()).await {
-                Ok(value) => value,
-                Err(e) => {
-                    tracing::warn!(exec_id, action_ref = %event.action_ref, error = %e, "could not read a stored result");
-                    result
-                }
-            });
+    Ok(detail)
+}
+
+/// How a run's detail shows results kept in object storage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StoredView {
+    /// Read back: the values themselves.
+    Inline,
+    /// `{"kind": "download", "url", ...}`: a short-lived presigned link through /s3.
+    Links,
+}
+
+/// How long a download link to a stored result works.
+pub const DOWNLOAD_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The download envelope of a stored value: a presigned link and what it holds.
+pub async fn download_envelope(store: &ferrocat_shared::objects::ResultStore, stored: &StoredRef) -> Result<Value, ApiError> {
+    let url = store.presigned_url(stored, DOWNLOAD_LINK_TTL).await.map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(serde_json::json!({
+        "kind": "download",
+        "url": url,
+        "expires_in": DOWNLOAD_LINK_TTL.as_secs(),
+        "size_bytes": stored.size_bytes,
+        "content_type": stored.content_type,
+        "sha256": stored.sha256,
+        "typename": stored.typename,
+    }))
+}
+
+/// Replaces each stored reference in the run's result and events by its value or its link;
+/// one that cannot be read stays a reference (and is logged).
+pub async fn present_stored(state: &AppState, detail: &mut ExecutionDetail, view: StoredView) {
+    let Some(store) = &state.results else { return };
+    let slots = detail.result.iter_mut().chain(detail.events.iter_mut().filter_map(|e| e.action_result.as_mut()));
+    for slot in slots {
+        let shown = match (view, StoredRef::from_value(slot)) {
+            (StoredView::Links, Some(stored)) => download_envelope(store, &stored).await,
+            (StoredView::Links, None) => continue,
+            (StoredView::Inline, _) => store.materialize(slot.clone()).await.map_err(|e| ApiError::Internal(e.into())),
+        };
+        match shown {
+            Ok(value) => *slot = value,
+            Err(e) => tracing::warn!(exec_id = %detail.id, error = %e, "could not present a stored result"),
         }
     }
-    Ok(detail)
 }

@@ -146,16 +146,33 @@ async fn resolve_execution(state: &AppState, access: &WorkspaceAccess, execution
     get,
     path = "/workflow-executions/{execution_id}",
     tag = "executions",
-    params(("execution_id" = String, Path, description = "execution id (wf_…/exec_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    params(("execution_id" = String, Path, description = "execution id (wf_…/exec_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), DetailQuery),
     responses((status = 200, description = "status, result and per-action events", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_execution(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(execution_id): Path<String>,
+    Query(query): Query<DetailQuery>,
 ) -> Result<Json<runs::ExecutionDetail>, ApiError> {
     let exec_id = resolve_execution(&state, &access, &execution_id).await?;
-    Ok(Json(runs::describe(&state, &exec_id).await?))
+    let mut detail = runs::describe_raw(&state, &exec_id).await?;
+    let view = if query.inline_results { runs::StoredView::Inline } else { runs::StoredView::Links };
+    runs::present_stored(&state, &mut detail, view).await;
+    Ok(Json(detail))
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DetailQuery {
+    /// Results over the threshold are download links (presigned, through /s3, 5 minutes);
+    /// `true` reads them back into the answer instead.
+    #[serde(default)]
+    inline_results: bool,
+    /// Read by the workspace extractor.
+    #[serde(default)]
+    #[allow(dead_code)]
+    workspace_id: Option<String>,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

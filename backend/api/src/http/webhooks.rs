@@ -532,25 +532,13 @@ async fn receive_webhook_wait(
             let value = store.load(&stored).await.map_err(|e| ApiError::Internal(e.into()))?;
             return Ok(Json(value).into_response());
         }
-        let url = store.presigned_url(&stored, DOWNLOAD_LINK_TTL).await.map_err(|e| ApiError::Internal(e.into()))?;
-        return Ok(Json(json!({
-            "kind": "download",
-            "url": url,
-            "expires_in": DOWNLOAD_LINK_TTL.as_secs(),
-            "size_bytes": stored.size_bytes,
-            "content_type": stored.content_type,
-            "sha256": stored.sha256,
-        }))
-        .into_response());
+        return Ok(Json(runs::download_envelope(store, &stored).await?).into_response());
     }
     if query.unwrap {
         return Ok(Json(value).into_response());
     }
     Ok(Json(json!({"kind": "value", "value": value})).into_response())
 }
-
-/// How long a `/wait` download link works.
-const DOWNLOAD_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Boolean query flags accept `true/false/1/0`; anything else is a 400, not a silent default.
 fn parse_query(raw: &HashMap<String, String>) -> Result<ReceiveQuery, ApiError> {

@@ -22,7 +22,7 @@ pub fn list() -> Vec<Resource> {
             .with_mime_type("text/markdown"),
         Resource::new(ACTIONS_URI, "action-catalogue")
             .with_title("Action catalogue")
-            .with_description("Every built-in action a workflow can use, with what it does.")
+            .with_description("Every built-in action a workflow can use, with what it does and the JSON schema of its arguments.")
             .with_mime_type("application/json"),
     ]
 }
@@ -34,6 +34,7 @@ pub fn actions() -> serde_json::Value {
             "action": spec.name,
             "namespace": spec.name.rsplit_once('.').map_or("", |(ns, _)| ns),
             "description": spec.description,
+            "args": ferrocat_workers::actions::arg_schema(spec.name),
         })).collect::<Vec<_>>()
     })
 }

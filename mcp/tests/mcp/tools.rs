@@ -48,7 +48,9 @@ async fn a_workflow_is_created_committed_run_and_read_in_both_eras() {
     assert_eq!(run.status, StatusCode::OK, "{run:?}");
     assert_eq!(run.message["result"]["structuredContent"]["result"], json!({"greeting": "Hello Grace"}), "{run:?}");
     let actions = app.modern(token, 12, "resources/read", json!({"uri": "ferrocat://registry/actions"})).await;
-    assert!(actions.message["result"]["contents"][0]["text"].as_str().unwrap().contains("core.http_request"), "{actions:?}");
+    let catalogue: serde_json::Value = serde_json::from_str(actions.message["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    let http = catalogue["actions"].as_array().unwrap().iter().find(|a| a["action"] == "core.http_request").expect("core.http_request");
+    assert_eq!(http["args"]["required"], json!(["url"]), "an IDE sees each action's arguments");
 }
 
 #[tokio::test]

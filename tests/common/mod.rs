@@ -112,7 +112,8 @@ pub async fn login(url: &str) -> (reqwest::Client, String) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+    let status = response.status().as_u16();
+    assert_eq!(status, 204, "sign-in: {}", response.text().await.unwrap_or_default());
     let (status, workspaces) = json_of(http.get(format!("{url}/api/workspaces")).send().await.unwrap()).await;
     assert_eq!(status, 200, "{workspaces}");
     (http, workspaces[0]["id"].as_str().expect("a default workspace").to_owned())

@@ -80,7 +80,7 @@ impl Executor {
     /// replaced by `***` in the result and in error messages.
     pub async fn run_with_secrets(&self, input: RunActionInput, secrets: Map<String, Value>) -> Result<Value, ActionError> {
         let masks = crate::masking::secret_values(&secrets);
-        let (actions, trigger) = self.materialize(input.actions, input.trigger).await?;
+        let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
         let context = ExprContext {
             actions,
             trigger,
@@ -101,10 +101,15 @@ impl Executor {
     }
 
     /// `ACTIONS` and `TRIGGER` with every stored result read back from object storage.
-    async fn materialize(&self, actions: Map<String, Value>, trigger: Value) -> Result<(Map<String, Value>, Value), ActionError> {
+    async fn materialize(
+        &self,
+        workspace: uuid::Uuid,
+        actions: Map<String, Value>,
+        trigger: Value,
+    ) -> Result<(Map<String, Value>, Value), ActionError> {
         let Some(store) = &self.results else { return Ok((actions, trigger)) };
         let loaded = store
-            .materialize(Value::Array(vec![Value::Object(actions), trigger]))
+            .materialize_in(&workspace.to_string(), Value::Array(vec![Value::Object(actions), trigger]))
             .await
             .map_err(|e| ActionError::Storage(e.to_string()))?;
         let Value::Array(mut parts) = loaded else { unreachable!("materialize keeps the shape") };

@@ -146,7 +146,17 @@ async fn a_stored_result_that_changed_is_refused_not_misread() {
         Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, stored.key),
         other => panic!("expected a sha256 mismatch, got {other:?}"),
     }
-    let missing = StoredRef { key: format!("{workspace}/nothing.json"), ..stored };
+    let missing = StoredRef { key: format!("{workspace}/nothing.json"), ..stored.clone() };
     let error = store.load(&missing).await.unwrap_err().to_string();
     assert!(error.contains("reading") && error.contains("nothing.json"), "{error}");
+
+    // A run reads its own workspace's objects only, and results only from their bucket: a
+    // forged reference reads nothing.
+    let theirs = store.externalize(&workspace, "exec", value_of(300)).await.unwrap();
+    let other_workspace = Uuid::new_v4().to_string();
+    assert_eq!(store.materialize_in(&workspace, theirs.clone()).await.unwrap(), value_of(300));
+    let error = store.materialize_in(&other_workspace, json!([theirs])).await.unwrap_err().to_string();
+    assert!(error.contains("another workspace"), "{error}");
+    let elsewhere = StoredRef { bucket: "ferrocat-attachments".into(), ..stored };
+    assert!(store.load(&elsewhere).await.unwrap_err().to_string().contains("not where results are kept"));
 }

@@ -227,6 +227,9 @@ impl ResultStore {
     /// Reads a stored value back, checking its hash.
     pub async fn load(&self, stored: &StoredRef) -> Result<Value, StoreError> {
         let key = stored.key.clone();
+        if stored.bucket != self.bucket {
+            return Err(StoreError::Get { key, message: format!("bucket {:?} is not where results are kept", stored.bucket) });
+        }
         let object = self
             .client
             .get_object()
@@ -250,24 +253,34 @@ impl ResultStore {
 
     /// `value` with every stored reference in it (at any depth) replaced by what it stands for.
     pub async fn materialize(&self, value: Value) -> Result<Value, StoreError> {
+        self.scoped(value, None).await
+    }
+
+    /// [`ResultStore::materialize`] for a run of `workspace`: a reference to anything outside
+    /// that workspace's objects (one a result could forge) is refused, not read.
+    pub async fn materialize_in(&self, workspace: &str, value: Value) -> Result<Value, StoreError> {
+        let prefix = format!("{}/", key_part(workspace));
+        self.scoped(value, Some(&prefix)).await
+    }
+
+    async fn scoped(&self, value: Value, prefix: Option<&str>) -> Result<Value, StoreError> {
         if !contains_stored(&value) {
             return Ok(value);
         }
-        Box::pin(self.materialize_inner(value)).await
-    }
-
-    async fn materialize_inner(&self, value: Value) -> Result<Value, StoreError> {
         if let Some(stored) = StoredRef::from_value(&value) {
+            if prefix.is_some_and(|p| !stored.key.starts_with(p)) {
+                return Err(StoreError::Get { key: stored.key, message: "it belongs to another workspace".into() });
+            }
             return self.load(&stored).await;
         }
         match value {
             Value::Array(items) => {
-                let loads = items.into_iter().map(|item| self.materialize(item));
+                let loads = items.into_iter().map(|item| Box::pin(self.scoped(item, prefix)));
                 Ok(Value::Array(futures::future::try_join_all(loads).await?))
             }
             Value::Object(map) => {
                 let (keys, values): (Vec<String>, Vec<Value>) = map.into_iter().unzip();
-                let loaded = futures::future::try_join_all(values.into_iter().map(|v| self.materialize(v))).await?;
+                let loaded = futures::future::try_join_all(values.into_iter().map(|v| Box::pin(self.scoped(v, prefix)))).await?;
                 Ok(Value::Object(keys.into_iter().zip(loaded).collect()))
             }
             other => Ok(other),

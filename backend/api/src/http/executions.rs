@@ -79,9 +79,17 @@ async fn create_execution(
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     workflow_id: String,
+    /// At most this many, newest first (1 to 500, default 50).
     #[serde(default = "default_limit")]
     limit: usize,
+    /// Only runs in this state: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT or
+    /// CONTINUED_AS_NEW.
+    status: Option<String>,
+    /// The next page: runs started before this time (the last item's `start_time`).
+    before: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+const STATUSES: [&str; 7] = ["RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT", "CONTINUED_AS_NEW"];
 
 fn default_limit() -> usize {
     50
@@ -102,6 +110,14 @@ async fn list_executions(
     if !(1..=500).contains(&query.limit) {
         return Err(ApiError::BadRequest("limit must be between 1 and 500".into()));
     }
+    if let Some(status) = &query.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::Unprocessable {
+            detail: format!("status must be one of {}", STATUSES.join(", ")),
+            errors: vec![json!({"loc": "query.status", "msg": format!("unknown status {status:?}")})],
+        });
+    }
     let workflow = load(&state, &access, &query.workflow_id).await?;
     let prefix = format!("{}/", ids::workflow_id(workflow.id));
     // Visibility queries cannot match an id prefix on every backend; filter here instead.
@@ -110,14 +126,19 @@ async fn list_executions(
     let mut items = Vec::new();
     while let Some(next) = stream.next().await {
         let execution = next.map_err(|e| ApiError::Internal(anyhow::anyhow!("listing executions: {e}")))?;
-        if !execution.id().starts_with(&prefix) {
+        let started = execution.start_time().map(chrono::DateTime::<chrono::Utc>::from);
+        let status = status_name(execution.status());
+        if !execution.id().starts_with(&prefix)
+            || query.status.as_deref().is_some_and(|wanted| wanted != status)
+            || query.before.is_some_and(|before| started.is_none_or(|t| t >= before))
+        {
             continue;
         }
         items.push(json!({
             "id": execution.id(),
             "run_id": execution.run_id(),
-            "status": status_name(execution.status()),
-            "start_time": execution.start_time().map(chrono::DateTime::<chrono::Utc>::from),
+            "status": status,
+            "start_time": started,
             "close_time": execution.close_time().map(chrono::DateTime::<chrono::Utc>::from),
         }));
         if items.len() >= query.limit {

@@ -4,7 +4,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{ECHO_WORKFLOW, TestApp, spawn_app};
+use crate::common::{ECHO_WORKFLOW, TestApp, eventually, spawn_app};
 
 async fn start(app: &TestApp, client: &Client, wf_id: &str) -> String {
     let response = client
@@ -132,4 +132,43 @@ async fn malformed_and_oversized_start_requests_change_nothing() {
         admin.get(app.at(&format!("/workflow-executions?workflow_id={wf}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed, json!([]), "a refused start created a run");
     assert_eq!(app.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn runs_list_newest_first_in_pages_and_by_status() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let mut started = Vec::new();
+    for _ in 0..3 {
+        started.push(start(&app, &admin, &wf).await);
+    }
+    let terminated = admin.post(app.at(&format!("/workflow-executions/{}/terminate", started[0]))).send().await.unwrap();
+    assert_eq!(terminated.status(), StatusCode::NO_CONTENT);
+    let list = |query: String| {
+        let (admin, url) = (admin.clone(), app.at(&format!("/workflow-executions?workflow_id={wf}&{query}")));
+        async move { admin.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // Visibility catches up with history shortly after: wait for all three, the first closed.
+    let all = eventually(std::time::Duration::from_secs(20), "three listed runs", || async {
+        let all = list(String::new()).await;
+        let ready = all.as_array().is_some_and(|a| a.len() == 3 && a.iter().any(|r| r["status"] == "TERMINATED"));
+        ready.then_some(all)
+    })
+    .await;
+    let ids: Vec<&str> = all.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [started[2].as_str(), started[1].as_str(), started[0].as_str()], "newest first");
+
+    let page = list("limit=2".into()).await;
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    let before = page[1]["start_time"].as_str().unwrap().replace('+', "%2B");
+    let next = list(format!("limit=2&before={before}")).await;
+    assert_eq!(next.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect::<Vec<_>>(), [started[0].as_str()]);
+
+    let closed = list("status=TERMINATED".into()).await;
+    assert_eq!(closed.as_array().unwrap().len(), 1);
+    assert_eq!(closed[0]["id"], started[0].as_str());
+    assert_eq!(list("status=RUNNING".into()).await.as_array().unwrap().len(), 2);
+    let bad = admin.get(app.at(&format!("/workflow-executions?workflow_id={wf}&status=DONE"))).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -35,6 +35,17 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// [`verify_password`] on the blocking pool: argon2 spends tens of milliseconds of CPU, which
+/// must not stall the async workers.
+pub async fn verify_password_blocking(password: String, hash: String) -> anyhow::Result<bool> {
+    Ok(tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await?)
+}
+
+/// [`hash_password`] on the blocking pool.
+pub async fn hash_password_blocking(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
 /// A fresh opaque session token (256 bits, base64url) and the SHA-256 stored for it.
 pub fn new_session_token() -> (String, Vec<u8>) {
     let mut raw = [0u8; 32];

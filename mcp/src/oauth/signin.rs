@@ -32,7 +32,7 @@ pub async fn verify(state: &McpState, email: &str, password: String) -> anyhow::
         Some((user, hash)) => (Some(user), hash),
         None => (None, DUMMY_HASH.clone()),
     };
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?;
+    let ok = auth::verify_password_blocking(password, hash).await?;
     Ok(user.filter(|u| ok && u.is_active))
 }
 

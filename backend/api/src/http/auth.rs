@@ -66,9 +66,7 @@ async fn login(
         None => (None, DUMMY_HASH.clone()),
     };
     let password = form.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = auth::verify_password_blocking(password, hash).await?;
     let user = match user {
         Some(user) if ok && user.is_active => user,
         _ => {

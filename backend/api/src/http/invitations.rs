@@ -111,9 +111,7 @@ async fn create_invitation(
     let user = access.require_user(Role::Admin)?;
     let email = body.email.trim().to_owned();
     check_email(&email)?;
-    if !["admin", "editor", "viewer"].contains(&body.role.as_str()) {
-        return Err(invalid("role", format!("role must be admin, editor or viewer, got {:?}", body.role)));
-    }
+    super::check_role(&body.role)?;
     if !(1..=MAX_DAYS).contains(&body.expires_in_days) {
         return Err(invalid("expires_in_days", format!("expires_in_days must be between 1 and {MAX_DAYS}")));
     }
@@ -184,10 +182,7 @@ async fn accept_invitation(State(state): State<AppState>, JsonBody(body): JsonBo
     let user_id = match users::find_credentials(&mut *tx, &invitation.email).await? {
         // An existing account joins by proving it is theirs.
         Some((user, hash)) => {
-            let password = body.password.clone();
-            let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
+            let verified = auth::verify_password_blocking(body.password, hash).await?;
             if !verified || !user.is_active {
                 return Err(ApiError::Unauthorized(format!("the password of {} is needed to accept", invitation.email)));
             }
@@ -198,10 +193,7 @@ async fn accept_invitation(State(state): State<AppState>, JsonBody(body): JsonBo
             if body.password.chars().count() < min {
                 return Err(invalid("password", format!("the password must be at least {min} characters")));
             }
-            let password = body.password.clone();
-            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))??;
+            let hash = auth::hash_password_blocking(body.password).await?;
             users::insert(&mut *tx, &invitation.email, &hash, false)
                 .await
                 .on_constraint("users_email_key", "an account with this email was just created; accept again")?

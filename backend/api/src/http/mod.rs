@@ -80,6 +80,17 @@ where
     }
 }
 
+/// A workspace role given in a request body: `admin`, `editor` or `viewer`, else a 422.
+pub(crate) fn check_role(role: &str) -> Result<(), crate::error::ApiError> {
+    if ["admin", "editor", "viewer"].contains(&role) {
+        return Ok(());
+    }
+    Err(crate::error::ApiError::Unprocessable {
+        detail: "role must be admin, editor or viewer".into(),
+        errors: vec![serde_json::json!({"loc": "role", "msg": format!("invalid role {role:?}")})],
+    })
+}
+
 /// Unknown routes answer in the one JSON error shape.
 async fn no_route() -> crate::error::ApiError {
     crate::error::ApiError::NotFound("no such route".into())

@@ -140,12 +140,7 @@ async fn create_service_account(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = access.require_user(Role::Admin)?;
     check_name("name", &body.name)?;
-    if !["admin", "editor", "viewer"].contains(&body.role.as_str()) {
-        return Err(ApiError::Unprocessable {
-            detail: "role must be admin, editor or viewer".into(),
-            errors: vec![json!({"loc": "role", "msg": format!("invalid role {:?}", body.role)})],
-        });
-    }
+    super::check_role(&body.role)?;
     let row =
         service_accounts::insert(&state.db, access.workspace_id, body.name.trim(), &body.description, &body.role, Some(user.id))
             .await

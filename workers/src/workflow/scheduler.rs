@@ -126,11 +126,20 @@ fn refs_named<'t>(texts: impl IntoIterator<Item = &'t str>) -> Option<Vec<String
 fn refs_used_by(task: &ActionStatement, workflow_side: bool) -> Option<Vec<String>> {
     let args = Value::Object(task.args.clone()).to_string();
     let for_each = task.for_each.as_ref().map(Value::to_string);
-    let mut texts = vec![Some(args.as_str()), for_each.as_deref(), task.retry_policy.retry_until.as_deref(), task.environment.as_deref()];
-    if workflow_side {
-        texts.extend([task.run_if.as_deref(), task.wait_until.as_deref()]);
+    let texts = [Some(args.as_str()), for_each.as_deref(), task.retry_policy.retry_until.as_deref(), task.environment.as_deref()];
+    let activity = refs_named(texts.into_iter().flatten());
+    if workflow_side { with_workflow_side(task, activity) } else { activity }
+}
+
+/// `activity` (an action's activity-side refs) and those its run_if and wait_until name.
+fn with_workflow_side(task: &ActionStatement, activity: Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut refs = activity?;
+    for name in refs_named([task.run_if.as_deref(), task.wait_until.as_deref()].into_iter().flatten())? {
+        if !refs.contains(&name) {
+            refs.push(name);
+        }
     }
-    refs_named(texts.into_iter().flatten())
+    Some(refs)
 }
 
 /// The refs whose results the workflow reads itself rather than through an activity: in
@@ -284,11 +293,15 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
     }
 
     let context = run.context(ROOT);
-    let value = match &args.dsl.returns {
-        Some(template) if returns_reads_stored(template, &context.actions) => returns_by_executor(driver, template, &context, &run).await?,
-        Some(template) => expr::eval_templated(template, &context)
+    // The refs `returns` names (inner `None`: it uses ACTIONS wholesale).
+    let returns_refs = args.dsl.returns.as_ref().map(|t| refs_named([t.to_string().as_str()]));
+    let value = match (&args.dsl.returns, returns_refs) {
+        (Some(template), Some(refs)) if returns_reads_stored(refs.as_deref(), &context.actions) => {
+            returns_by_executor(driver, template, refs.as_deref(), &context, &run).await?
+        }
+        (Some(template), _) => expr::eval_templated(template, &context)
             .map_err(|e| Failure::new(format!("Couldn't parse return value expression: {e}"), "ExpressionError"))?,
-        None => json!({
+        (None, _) => json!({
             "wf_id": run.run_context.wf_id,
             "wf_exec_id": run.run_context.wf_exec_id,
             "wf_run_id": run.run_context.wf_run_id,
@@ -302,10 +315,10 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
 /// The ref under which `returns` is evaluated by the executor.
 const RETURNS_REF: &str = "__returns__";
 
-/// Whether `returns` names a result kept in object storage, which workflow code cannot read.
-fn returns_reads_stored(template: &Value, actions: &Map<String, Value>) -> bool {
-    let text = template.to_string();
-    match refs_named([text.as_str()]) {
+/// Whether the refs `returns` names (`None`: all) hold a result kept in object storage, which
+/// workflow code cannot read.
+fn returns_reads_stored(refs: Option<&[String]>, actions: &Map<String, Value>) -> bool {
+    match refs {
         Some(refs) => refs.iter().any(|r| actions.get(r).is_some_and(ferrocat_shared::objects::contains_stored)),
         None => actions.values().any(ferrocat_shared::objects::contains_stored),
     }
@@ -314,16 +327,21 @@ fn returns_reads_stored(template: &Value, actions: &Map<String, Value>) -> bool 
 /// `returns` evaluated by the executor, as a reshape of the template: it reads the stored
 /// results back, and a large value goes to object storage in turn, so neither passes through
 /// history.
-async fn returns_by_executor(driver: &impl Driver, template: &Value, context: &ExprContext, run: &Run<'_, '_>) -> Result<Value, Failure> {
+async fn returns_by_executor(
+    driver: &impl Driver,
+    template: &Value,
+    refs: Option<&[String]>,
+    context: &ExprContext,
+    run: &Run<'_, '_>,
+) -> Result<Value, Failure> {
     let task: ActionStatement = serde_json::from_value(json!({
         "ref": RETURNS_REF,
         "action": "core.transform.reshape",
         "args": {"value": template},
     }))
     .map_err(|e| Failure::new(e.to_string(), "DSLError"))?;
-    let refs = refs_named([template.to_string().as_str()]);
     let input = RunActionInput {
-        actions: only(context.actions.clone(), refs.as_deref()),
+        actions: only(context.actions.clone(), refs),
         task,
         trigger: context.trigger.clone(),
         env: context.env.clone(),
@@ -393,8 +411,9 @@ impl<'w> Plan<'w> {
         for (i, &scope) in scopes.scope_of.iter().enumerate() {
             members[scopes.stream_scope(scope)].push(i);
         }
-        let uses = dsl.actions.iter().map(|a| refs_used_by(a, true)).collect();
-        let activity_uses = dsl.actions.iter().map(|a| refs_used_by(a, false)).collect();
+        // Each action's args are scanned once: the workflow side adds run_if and wait_until.
+        let activity_uses: Vec<_> = dsl.actions.iter().map(|a| refs_used_by(a, false)).collect();
+        let uses = dsl.actions.iter().zip(&activity_uses).map(|(a, refs)| with_workflow_side(a, refs.clone())).collect();
         let inline = read_by_workflow(dsl);
         Ok(Self { dsl, deps, has_error_edge, scopes, members, uses, activity_uses, inline })
     }

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::credentials::CredentialRef;
 use crate::providers::{self, Provider, ProviderEntry, ProviderKind};
@@ -29,26 +29,75 @@ use crate::providers::{self, Provider, ProviderEntry, ProviderKind};
 #[error("model catalog: {0}")]
 pub struct CatalogError(String);
 
+impl CatalogError {
+    pub fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     #[serde(default)]
     providers: BTreeMap<String, ProviderEntry>,
     #[serde(default)]
-    models: Vec<ModelEntry>,
+    models: Vec<toml::Table>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One model as the api stores it (and as a TOML `[[models]]` entry reads, without `name`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ModelEntry {
-    name: String,
-    provider: String,
-    upstream_model: Option<String>,
-    credential: Option<String>,
-    #[serde(default)]
-    fallbacks: Vec<String>,
-    rpm: Option<u64>,
-    max_tokens: Option<u64>,
+pub struct ModelSpec {
+    /// The catalog provider that serves it.
+    pub provider: String,
+    /// The model name sent upstream (the deployment name for Azure); default: the model's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_model: Option<String>,
+    /// Overrides the provider's credential: `secret:NAME` or `secret:NAME.KEY` (`env:NAME` in a
+    /// catalog file only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+    /// Other catalog models tried, in order, on 429/5xx/timeouts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
+    /// Requests per minute per workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// Cap on a request's `max_tokens` (and the default for Anthropic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+}
+
+/// A catalog as written: provider entries by name, and models in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogParts {
+    pub providers: BTreeMap<String, ProviderEntry>,
+    pub models: Vec<(String, ModelSpec)>,
+}
+
+impl CatalogParts {
+    /// Reads a TOML catalog file (not yet validated: see [`Catalog::build`]).
+    pub fn parse_toml(text: &str) -> Result<Self, CatalogError> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError(e.to_string()))?;
+        let mut models = Vec::with_capacity(file.models.len());
+        for (i, mut table) in file.models.into_iter().enumerate() {
+            let name = match table.remove("name") {
+                Some(toml::Value::String(name)) => name,
+                _ => return Err(CatalogError(format!("models[{i}] needs a name (a string)"))),
+            };
+            let spec = ModelSpec::deserialize(toml::Value::Table(table))
+                .map_err(|e| CatalogError(format!("model {name:?}: {}", e.message())))?;
+            models.push((name, spec));
+        }
+        Ok(Self { providers: file.providers, models })
+    }
+
+    /// Every credential reference the entries name, with where each is written.
+    pub fn credentials(&self) -> impl Iterator<Item = (String, &str)> {
+        let providers = self.providers.iter().filter_map(|(n, p)| Some((format!("provider {n:?}"), p.credential.as_deref()?)));
+        let models = self.models.iter().filter_map(|(n, m)| Some((format!("model {n:?}"), m.credential.as_deref()?)));
+        providers.chain(models)
+    }
 }
 
 /// Where and how one model is served.
@@ -91,9 +140,17 @@ pub struct Catalog {
 impl Catalog {
     /// Parses and validates a catalog from TOML.
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
-        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError(e.to_string()))?;
+        Self::build(&CatalogParts::parse_toml(text)?)
+    }
+
+    /// Validates `parts` whole: every provider buildable, every model's provider and fallbacks
+    /// known, credentials well formed, names unique.
+    pub fn build(parts: &CatalogParts) -> Result<Self, CatalogError> {
         let mut providers = BTreeMap::new();
-        for (name, entry) in &file.providers {
+        for (name, entry) in &parts.providers {
+            if name.is_empty() || name.len() > 128 {
+                return Err(CatalogError(format!("provider name {name:?} must be 1 to 128 characters")));
+            }
             let provider = providers::build(name, entry).map_err(CatalogError)?;
             let credential = entry
                 .credential
@@ -110,33 +167,34 @@ impl Catalog {
             providers.insert(name.clone(), (provider, credential, entry.passthrough));
         }
         let mut catalog = Catalog::default();
-        for m in file.models {
+        for (name, m) in &parts.models {
+            if name.is_empty() || name.len() > 256 {
+                return Err(CatalogError(format!("model name {name:?} must be 1 to 256 characters")));
+            }
             let (provider, provider_credential, passthrough) = providers
                 .get(&m.provider)
-                .ok_or_else(|| CatalogError(format!("model {:?}: unknown provider {:?}", m.name, m.provider)))?;
+                .ok_or_else(|| CatalogError(format!("model {name:?}: unknown provider {:?}", m.provider)))?;
             let credential = match m.credential.as_deref() {
-                Some(raw) => {
-                    Some(CredentialRef::parse(raw).map_err(|e| CatalogError(format!("model {:?}: {e}", m.name)))?)
-                }
+                Some(raw) => Some(CredentialRef::parse(raw).map_err(|e| CatalogError(format!("model {name:?}: {e}")))?),
                 None => provider_credential.clone(),
             };
             let model = Model {
                 deployment: Deployment {
                     provider_name: m.provider.clone(),
                     provider: provider.clone(),
-                    upstream_model: m.upstream_model.unwrap_or_else(|| m.name.clone()),
+                    upstream_model: m.upstream_model.clone().unwrap_or_else(|| name.clone()),
                     credential,
                     passthrough: *passthrough,
                 },
-                name: m.name.clone(),
-                fallbacks: m.fallbacks,
+                name: name.clone(),
+                fallbacks: m.fallbacks.clone(),
                 rpm: m.rpm,
                 max_tokens: m.max_tokens,
             };
-            if catalog.models.insert(m.name.clone(), Arc::new(model)).is_some() {
-                return Err(CatalogError(format!("model {:?} is listed twice", m.name)));
+            if catalog.models.insert(name.clone(), Arc::new(model)).is_some() {
+                return Err(CatalogError(format!("model {name:?} is listed twice")));
             }
-            catalog.order.push(m.name);
+            catalog.order.push(name.clone());
         }
         for model in catalog.models.values() {
             for f in &model.fallbacks {
@@ -146,6 +204,32 @@ impl Catalog {
             }
         }
         Ok(catalog)
+    }
+
+    /// `self` (a catalog file) over `stored` (the api's catalog): a name in both is served as
+    /// the file says. Returns the merged catalog and the stored names it shadows.
+    pub fn layered(&self, stored: &Catalog) -> (Catalog, Vec<String>) {
+        let mut out = self.clone();
+        let mut shadowed = Vec::new();
+        for model in stored.models() {
+            if out.models.contains_key(&model.name) {
+                shadowed.push(model.name.clone());
+            } else {
+                out.models.insert(model.name.clone(), model.clone());
+                out.order.push(model.name.clone());
+            }
+        }
+        (out, shadowed)
+    }
+
+    /// How many models it serves.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether it serves none.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
     }
 
     /// The model called `name`.
@@ -235,5 +319,33 @@ mod tests {
             let err = Catalog::parse(toml).unwrap_err().to_string();
             assert!(err.contains(expected), "{toml}: {err}");
         }
+    }
+
+    #[test]
+    fn a_file_catalog_wins_over_stored_models_of_the_same_name() {
+        let file = Catalog::parse(EXAMPLE).unwrap();
+        let stored = Catalog::parse(
+            "[providers.p]\nkind='openai_compatible'\nbase_url='http://127.0.0.1:1/v1'\n\
+             [[models]]\nname='gpt'\nprovider='p'\n[[models]]\nname='extra'\nprovider='p'",
+        )
+        .unwrap();
+        let (merged, shadowed) = file.layered(&stored);
+        assert_eq!(shadowed, ["gpt"]);
+        assert_eq!(merged.models().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["gpt", "llama", "az", "extra"]);
+        assert_eq!(merged.get("gpt").unwrap().deployment.provider_name, "oa");
+        assert_eq!(merged.get("extra").unwrap().deployment.provider_name, "p");
+    }
+
+    #[test]
+    fn stored_catalogs_take_secrets_not_the_gateways_environment() {
+        let mut parts = CatalogParts::parse_toml("[providers.p]\nkind='openai'\ncredential='secret:openai.KEY'\n[[models]]\nname='m'\nprovider='p'").unwrap();
+        assert!(crate::store::validate_stored(&parts).is_ok());
+        parts.models[0].1.credential = Some("env:FERROCAT_SIGNING_SECRET".into());
+        let err = crate::store::validate_stored(&parts).unwrap_err().to_string();
+        assert!(err.contains("model \"m\"") && err.contains("env:"), "{err}");
+        let err = CatalogParts::parse_toml("[[models]]\nprovider='p'").unwrap_err().to_string();
+        assert!(err.contains("needs a name"), "{err}");
+        let err = CatalogParts::parse_toml("[[models]]\nname='m'\nprovider='p'\nbogus=1").unwrap_err().to_string();
+        assert!(err.contains("model \"m\"") && err.contains("bogus"), "{err}");
     }
 }

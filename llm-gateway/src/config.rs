@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use sha2::Sha256;
 
 use ferrocat_shared::config::{ConfigError, Env};
+use ferrocat_shared::secrets::Keyring;
 
 use crate::catalog::Catalog;
 use crate::credentials::EnvCredentials;
@@ -65,6 +66,10 @@ pub struct GatewayConfig {
     /// Capacity of the usage queue (`FERROCAT_LLM_GATEWAY_USAGE_QUEUE`, default 10000); records
     /// beyond it are dropped and counted, never waited for.
     pub usage_queue: usize,
+    /// Postgres (`FERROCAT_DATABASE_URL`): the catalog edited through the api, and usage rows.
+    pub database_url: Option<SecretString>,
+    /// Opens workspace secrets for `secret:` credentials (`FERROCAT_DB_ENCRYPTION_KEY`).
+    pub keyring: Option<Keyring>,
     /// `max_tokens` sent to Anthropic when neither the caller nor the catalog sets one
     /// (`FERROCAT_LLM_GATEWAY_DEFAULT_MAX_TOKENS`, default 4096).
     pub default_max_tokens: u64,
@@ -84,6 +89,8 @@ impl fmt::Debug for GatewayConfig {
             .field("workspace_rpm", &self.workspace_rpm)
             .field("workspace_tpm", &self.workspace_tpm)
             .field("redis", &self.redis_url.is_some())
+            .field("database", &self.database_url.is_some())
+            .field("keyring", &self.keyring.as_ref().map(Keyring::current_key_id))
             .field("redis_prefix", &self.redis_prefix)
             .finish_non_exhaustive()
     }
@@ -143,6 +150,11 @@ impl GatewayConfig {
             redis_prefix: env.string_or("FERROCAT_REDIS_PREFIX", "ferrocat:"),
             usage_queue: env.parse_or("FERROCAT_LLM_GATEWAY_USAGE_QUEUE", 10_000)?,
             default_max_tokens: env.parse_or("FERROCAT_LLM_GATEWAY_DEFAULT_MAX_TOKENS", 4096)?,
+            database_url: env.get("FERROCAT_DATABASE_URL").map(|u| SecretString::from(u.to_owned())),
+            keyring: match env.get(ferrocat_shared::secrets::KEY_VAR) {
+                Some(_) => Some(Keyring::from_env(env)?),
+                None => None,
+            },
         })
     }
 

@@ -3,21 +3,25 @@
 //! the calling workspace. Keys never leave the gateway: they go into upstream headers only, and
 //! every error text is redacted of them (`crate::redact`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
 
 use ferrocat_shared::config::Env;
+use ferrocat_shared::secret_store::SecretStore;
 
 /// Where a credential comes from, as written in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CredentialRef {
     /// `env:NAME`: a variable of the gateway's environment, read once at start.
     Env(String),
-    /// `secret:NAME`: a secret of the calling workspace (or its organisation), resolved per call
-    /// by a secrets-store source.
+    /// `secret:NAME` or `secret:NAME.KEY`: a key of a secret of the calling workspace (its
+    /// `default` environment), resolved by [`StoredCredentials`]. Without `.KEY` the secret must
+    /// hold exactly one key.
     Secret(String),
 }
 
@@ -48,6 +52,8 @@ pub enum CredentialError {
     NotFound(CredentialRef),
     #[error("credential {0} needs a workspace secrets store, which this gateway has not been given")]
     NoSecretsStore(CredentialRef),
+    #[error("credential {0}: {1}")]
+    Unusable(CredentialRef, String),
 }
 
 /// Resolves credentials for a workspace. The secrets store of the api plugs in here.
@@ -95,6 +101,84 @@ impl CredentialSource for EnvCredentials {
             }
             CredentialRef::Secret(_) => Err(CredentialError::NoSecretsStore(reference.clone())),
         }
+    }
+}
+
+/// How long a resolved workspace secret is reused before it is read again. The api also
+/// announces every change of a secret (`NOTIFY ferrocat_secrets`), which empties the cache at
+/// once; the lifetime bounds staleness should a notification be lost.
+pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// `secret:` credentials from the api's encrypted secrets table (through a short cache), and
+/// `env:` ones from the captured environment.
+pub struct StoredCredentials {
+    env: EnvCredentials,
+    store: SecretStore,
+    cache: Mutex<HashMap<(String, String), (Instant, SecretString)>>,
+}
+
+impl fmt::Debug for StoredCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredCredentials").field("env", &self.env).finish_non_exhaustive()
+    }
+}
+
+impl StoredCredentials {
+    pub fn new(env: EnvCredentials, store: SecretStore) -> Self {
+        Self { env, store, cache: Mutex::default() }
+    }
+
+    /// Forgets every cached value (a secret changed somewhere).
+    pub fn invalidate(&self) {
+        self.cache.lock().expect("credential cache lock").clear();
+    }
+
+    async fn read(&self, workspace_id: &str, reference: &CredentialRef, raw: &str) -> Result<SecretString, CredentialError> {
+        let not_found = || CredentialError::NotFound(reference.clone());
+        let workspace = ferrocat_shared::ids::parse_workspace_id(workspace_id).map_err(|_| not_found())?;
+        let (name, key) = match raw.split_once('.') {
+            Some((name, key)) => (name, Some(key)),
+            None => (raw, None),
+        };
+        let names = BTreeSet::from([name.to_owned()]);
+        let loaded = self.store.load(workspace, "default", &names).await.map_err(|e| {
+            if e.contains("is not defined") { not_found() } else { CredentialError::Unusable(reference.clone(), e) }
+        })?;
+        let keys = loaded.get(name).and_then(|v| v.as_object()).ok_or_else(not_found)?;
+        let value = match key {
+            Some(key) => keys.get(key).ok_or_else(|| {
+                CredentialError::Unusable(reference.clone(), format!("the secret has no key {key:?}"))
+            })?,
+            None if keys.len() == 1 => keys.values().next().expect("one key"),
+            None => {
+                let names: Vec<&String> = keys.keys().collect();
+                return Err(CredentialError::Unusable(
+                    reference.clone(),
+                    format!("the secret has keys {names:?}; name one as secret:{name}.KEY"),
+                ));
+            }
+        };
+        Ok(SecretString::from(value.as_str().unwrap_or_default().to_owned()))
+    }
+}
+
+#[async_trait]
+impl CredentialSource for StoredCredentials {
+    async fn resolve(&self, workspace_id: &str, reference: &CredentialRef) -> Result<SecretString, CredentialError> {
+        let CredentialRef::Secret(raw) = reference else { return self.env.resolve(workspace_id, reference).await };
+        let cache_key = (workspace_id.to_owned(), raw.clone());
+        if let Some((at, value)) = self.cache.lock().expect("credential cache lock").get(&cache_key)
+            && at.elapsed() < SECRET_CACHE_TTL
+        {
+            return Ok(value.clone());
+        }
+        let value = self.read(workspace_id, reference, raw).await?;
+        let mut cache = self.cache.lock().expect("credential cache lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(cache_key, (Instant::now(), value.clone()));
+        Ok(value)
     }
 }
 

@@ -75,7 +75,10 @@ async fn serve(state: AppState, mut call: Call) -> Result<Response, ApiError> {
     if !call.claims.allows_model(&name) {
         return Err(GatewayError::ModelNotAllowed(name).into());
     }
-    let model = state.config.catalog.get(&name).cloned().ok_or_else(|| GatewayError::UnknownModel(name.clone()))?;
+    let catalog = state.catalog.load();
+    let model = catalog.get(&name).cloned().ok_or_else(|| GatewayError::UnknownModel(name.clone()))?;
+    let candidates = catalog.candidates(&model);
+    drop(catalog);
     if let Some(wanted) = &call.claims.provider
         && wanted != &model.deployment.provider_name
     {
@@ -92,7 +95,7 @@ async fn serve(state: AppState, mut call: Call) -> Result<Response, ApiError> {
     let plan = Arc::new(Plan {
         op: call.op,
         dialect: call.dialect,
-        candidates: state.config.catalog.candidates(&model),
+        candidates,
         body: std::mem::take(&mut call.body),
         stream,
         workspace_id: call.claims.workspace_id.clone(),
@@ -117,6 +120,7 @@ async fn serve(state: AppState, mut call: Call) -> Result<Response, ApiError> {
                 usage: end.usage,
                 latency: started.elapsed(),
                 first_event: end.first_event,
+                at: chrono::Utc::now(),
             })
         }
     };

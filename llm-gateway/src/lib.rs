@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod providers;
 pub mod ratelimit;
 pub mod redact;
+pub mod store;
 pub mod stream;
 pub mod translate;
 pub mod usage;
@@ -30,15 +31,21 @@ use tokio::task::JoinHandle;
 
 pub use config::GatewayConfig;
 
+use ferrocat_shared::secret_store::SecretStore;
+
 use crate::auth::TokenKey;
 use crate::credentials::CredentialSource;
 use crate::metrics::Metrics;
+use crate::credentials::StoredCredentials;
 use crate::ratelimit::RateLimiter;
+use crate::store::{DbUsageSink, LiveCatalog};
 use crate::usage::{LogSink, UsageRecorder, UsageSink};
 
 /// What every handler shares.
 pub struct Shared {
     pub config: GatewayConfig,
+    /// The catalog in force (the file's, over the api's when a database is configured).
+    pub catalog: Arc<LiveCatalog>,
     pub key: TokenKey,
     pub credentials: Arc<dyn CredentialSource>,
     pub http: reqwest::Client,
@@ -78,11 +85,16 @@ impl Gateway {
             .tcp_nodelay(true)
             .build()
             .context("building the HTTP client")?;
-        let limiter = match (&config.redis_url, config.limits_enabled()) {
+        // Stored models may set limits at any time, so a gateway with a database always has
+        // its limiter when Redis is configured.
+        let limits = config.limits_enabled() || config.database_url.is_some();
+        let limiter = match (&config.redis_url, limits) {
             (Some(url), true) => Some(
                 RateLimiter::connect(url, &config.redis_prefix, config.workspace_rpm, config.workspace_tpm, metrics.clone()).await?,
             ),
-            (None, true) => anyhow::bail!("rate or token limits are configured but FERROCAT_REDIS_URL is not set"),
+            (None, true) if config.limits_enabled() => {
+                anyhow::bail!("rate or token limits are configured but FERROCAT_REDIS_URL is not set")
+            }
             _ => None,
         };
         let mut all_sinks: Vec<Arc<dyn UsageSink>> = vec![Arc::new(LogSink)];
@@ -93,8 +105,14 @@ impl Gateway {
         let (usage, usage_task) = UsageRecorder::spawn(config.usage_queue, metrics.clone(), all_sinks);
         let credentials = credentials.unwrap_or_else(|| Arc::new(config.credentials.clone()));
         let key = TokenKey::new(&config.signing_secret);
-        let state = AppState(Arc::new(Shared { config, key, credentials, http, limiter, usage, metrics }));
+        let catalog = Arc::new(LiveCatalog::new(config.catalog.clone()));
+        let state = AppState(Arc::new(Shared { config, catalog, key, credentials, http, limiter, usage, metrics }));
         Ok(Self { state, usage_task })
+    }
+
+    /// The catalog it serves, to keep current ([`store::watch`]).
+    pub fn catalog(&self) -> Arc<LiveCatalog> {
+        self.state.catalog.clone()
     }
 
     /// The routes.
@@ -115,9 +133,25 @@ impl Gateway {
     }
 }
 
-/// Serves the configured gateway until `shutdown`.
+/// Serves the configured gateway until `shutdown`. With `FERROCAT_DATABASE_URL` it also serves
+/// the catalog edited through the api, resolves `secret:` credentials from the workspaces'
+/// secrets (with `FERROCAT_DB_ENCRYPTION_KEY`) and stores usage in `llm_usage`.
 pub async fn run(config: GatewayConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
-    tracing::info!(addr = %listener.local_addr()?, models = config.catalog.models().count(), "llm-gateway listening");
-    Gateway::build(config, None, vec![]).await?.serve(listener, shutdown).await
+    let Some(url) = config.database_url.clone() else {
+        tracing::info!(addr = %listener.local_addr()?, models = config.catalog.len(), "llm-gateway listening");
+        return Gateway::build(config, None, vec![]).await?.serve(listener, shutdown).await;
+    };
+    let db = ferrocat_shared::db::connect(secrecy::ExposeSecret::expose_secret(&url), 8).await.context("connecting to Postgres")?;
+    let stored = config
+        .keyring
+        .clone()
+        .map(|keyring| Arc::new(StoredCredentials::new(config.credentials.clone(), SecretStore::new(db.clone(), keyring))));
+    let sinks: Vec<Arc<dyn UsageSink>> = vec![Arc::new(DbUsageSink::new(db.clone()))];
+    let gateway = Gateway::build(config, stored.clone().map(|c| c as Arc<dyn CredentialSource>), sinks).await?;
+    let watcher = store::watch(db, gateway.catalog(), stored).await.context("loading the stored model catalog")?;
+    tracing::info!(addr = %listener.local_addr()?, models = gateway.catalog().load().len(), "llm-gateway listening");
+    let served = gateway.serve(listener, shutdown).await;
+    watcher.abort();
+    served
 }

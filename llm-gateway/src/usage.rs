@@ -103,13 +103,25 @@ pub struct UsageRecord {
     pub latency: Duration,
     /// Streams: until the first upstream event.
     pub first_event: Option<Duration>,
+    /// When the call ended.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Somewhere usage records go, off the request path.
 #[async_trait]
 pub trait UsageSink: Send + Sync {
     async fn record(&self, record: &UsageRecord);
+
+    /// Records several at once (what a sink that writes somewhere remote should override).
+    async fn record_batch(&self, records: &[UsageRecord]) {
+        for r in records {
+            self.record(r).await;
+        }
+    }
 }
+
+/// Most records handed to the sinks at once.
+const BATCH: usize = 512;
 
 /// Writes each record as a `usage` log event.
 pub struct LogSink;
@@ -140,11 +152,15 @@ impl UsageRecorder {
         let (tx, mut rx) = mpsc::channel::<UsageRecord>(capacity.max(1));
         let task_metrics = metrics.clone();
         let task = tokio::spawn(async move {
-            while let Some(record) = rx.recv().await {
-                task_metrics.record_usage(&record);
-                for sink in &sinks {
-                    sink.record(&record).await;
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                for record in &batch {
+                    task_metrics.record_usage(record);
                 }
+                for sink in &sinks {
+                    sink.record_batch(&batch).await;
+                }
+                batch.clear();
             }
         });
         (Self { tx, metrics }, task)

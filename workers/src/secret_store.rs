@@ -5,19 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
-use sqlx::PgPool;
-use uuid::Uuid;
+use serde_json::Value;
 
-use ferrocat_shared::config::Env;
 use ferrocat_shared::dsl::ActionStatement;
-use ferrocat_shared::secrets::Keyring;
-
-/// The encrypted secrets table and the key that opens it.
-pub struct SecretStore {
-    db: PgPool,
-    keyring: Keyring,
-}
+pub use ferrocat_shared::secret_store::SecretStore;
 
 /// The secret names a statement needs: those its args, `for_each` and `run_if` use
 /// (`SECRETS.<name>.KEY`), and those its action reads itself (the registry's `secrets`).
@@ -43,51 +34,6 @@ pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
         names.extend(spec.secrets.iter().map(|s| (*s).to_owned()));
     }
     names
-}
-
-impl SecretStore {
-    /// A store when both `FERROCAT_DATABASE_URL` and `FERROCAT_DB_ENCRYPTION_KEY` are set.
-    pub async fn from_env(env: &Env) -> anyhow::Result<Option<Self>> {
-        let (Some(url), Some(_)) = (env.get("FERROCAT_DATABASE_URL"), env.get("FERROCAT_DB_ENCRYPTION_KEY")) else {
-            return Ok(None);
-        };
-        let keyring = Keyring::from_env(env)?;
-        let db = ferrocat_shared::db::connect(url, 4).await?;
-        Ok(Some(Self { db, keyring }))
-    }
-
-    /// `name → {KEY: value}` for each of `names` in the workspace's `environment`; a missing
-    /// secret is an error naming it (never its value).
-    pub async fn load(
-        &self,
-        workspace_id: Uuid,
-        environment: &str,
-        names: &BTreeSet<String>,
-    ) -> Result<Map<String, Value>, String> {
-        let wanted: Vec<String> = names.iter().cloned().collect();
-        let rows = sqlx::query!(
-            "SELECT id, name, encrypted_keys FROM secrets WHERE workspace_id = $1 AND environment = $2 AND name = ANY($3)",
-            workspace_id,
-            environment,
-            &wanted
-        )
-        .fetch_all(&self.db)
-        .await
-        .map_err(|e| format!("reading secrets: {e}"))?;
-        let mut secrets = Map::new();
-        for row in rows {
-            let pairs = self
-                .keyring
-                .open_keys(row.id, &row.encrypted_keys)
-                .map_err(|e| format!("secret '{}' cannot be decrypted: {e}", row.name))?;
-            let keys: Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-            secrets.insert(row.name, Value::Object(keys));
-        }
-        if let Some(missing) = names.iter().find(|n| !secrets.contains_key(n.as_str())) {
-            return Err(format!("secret '{missing}' is not defined in environment '{environment}'"));
-        }
-        Ok(secrets)
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod object_server;
 pub mod objects;
 pub mod registry;
+pub mod secret_store;
 pub mod secrets;
 pub mod telemetry;
 pub mod temporal;

@@ -43,6 +43,7 @@ pub enum SecretsError {
     NotKeyValues,
 }
 
+#[derive(Clone)]
 struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: Aes256Gcm,
@@ -77,6 +78,7 @@ impl Key {
 }
 
 /// The sealing key and the retired keys that still open older blobs.
+#[derive(Clone)]
 pub struct Keyring {
     current: Key,
     old: Vec<Key>,

@@ -10,8 +10,8 @@ use crate::AppState;
 /// Lists the models the caller may use.
 pub async fn list_models(State(state): State<AppState>, Caller(claims): Caller) -> Json<Value> {
     let data: Vec<Value> = state
-        .config
         .catalog
+        .load()
         .models()
         .filter(|m| claims.allows_model(&m.name))
         .map(|m| json!({"id": m.name, "object": "model", "created": 0, "owned_by": m.deployment.provider_name}))

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, RequestBuilder};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::translate::Format;
@@ -25,7 +25,7 @@ pub use gemini::Gemini;
 pub use openai::OpenAi;
 
 /// The provider families the catalog can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
     #[serde(rename = "openai")]
@@ -88,22 +88,27 @@ pub trait Provider: Send + Sync + fmt::Debug {
     }
 }
 
-/// A provider entry of the catalog, as written in TOML.
-#[derive(Debug, Clone, Deserialize)]
+/// A provider entry of the catalog, as written in TOML (and stored by the api).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderEntry {
     /// Which API family it speaks.
     pub kind: ProviderKind,
     /// Base URL; defaults to the vendor's public API for `openai`, `anthropic` and `gemini`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    /// `env:NAME` or `secret:NAME`; the key injected into every call.
+    /// `secret:NAME` or `secret:NAME.KEY` (a secret of the calling workspace), or `env:NAME` in
+    /// a catalog file; the key injected into every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
     /// Forward the caller's own credential headers instead of injecting one.
     #[serde(default)]
     pub passthrough: bool,
     /// Azure: the `api-version` query parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// OpenAI-compatible: the header that carries the key (default `Authorization`, as `Bearer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_header: Option<String>,
 }
 

@@ -1,0 +1,69 @@
+//! Reading the api's encrypted secrets table: the executor resolves `SECRETS.name.KEY` with it
+//! and the model gateway its `secret:` provider credentials. Values are decrypted only in the
+//! process that uses them and never logged.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::config::Env;
+use crate::secrets::Keyring;
+
+/// The encrypted secrets table and the key that opens it.
+pub struct SecretStore {
+    db: PgPool,
+    keyring: Keyring,
+}
+
+impl SecretStore {
+    /// A store over `db`, opening values with `keyring`.
+    pub fn new(db: PgPool, keyring: Keyring) -> Self {
+        Self { db, keyring }
+    }
+
+    /// A store when both `FERROCAT_DATABASE_URL` and `FERROCAT_DB_ENCRYPTION_KEY` are set.
+    pub async fn from_env(env: &Env) -> anyhow::Result<Option<Self>> {
+        let (Some(url), Some(_)) = (env.get("FERROCAT_DATABASE_URL"), env.get("FERROCAT_DB_ENCRYPTION_KEY")) else {
+            return Ok(None);
+        };
+        let keyring = Keyring::from_env(env)?;
+        let db = crate::db::connect(url, 4).await?;
+        Ok(Some(Self { db, keyring }))
+    }
+
+    /// `name → {KEY: value}` for each of `names` in the workspace's `environment`; a missing
+    /// secret is an error naming it (never its value).
+    pub async fn load(
+        &self,
+        workspace_id: Uuid,
+        environment: &str,
+        names: &BTreeSet<String>,
+    ) -> Result<Map<String, Value>, String> {
+        let wanted: Vec<String> = names.iter().cloned().collect();
+        let rows = sqlx::query!(
+            "SELECT id, name, encrypted_keys FROM secrets WHERE workspace_id = $1 AND environment = $2 AND name = ANY($3)",
+            workspace_id,
+            environment,
+            &wanted
+        )
+        .fetch_all(&self.db)
+        .await
+        .map_err(|e| format!("reading secrets: {e}"))?;
+        let mut secrets = Map::new();
+        for row in rows {
+            let pairs = self
+                .keyring
+                .open_keys(row.id, &row.encrypted_keys)
+                .map_err(|e| format!("secret '{}' cannot be decrypted: {e}", row.name))?;
+            let keys: Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            secrets.insert(row.name, Value::Object(keys));
+        }
+        if let Some(missing) = names.iter().find(|n| !secrets.contains_key(n.as_str())) {
+            return Err(format!("secret '{missing}' is not defined in environment '{environment}'"));
+        }
+        Ok(secrets)
+    }
+}
+

@@ -5,6 +5,7 @@ mod auth;
 mod executions;
 mod health;
 mod invitations;
+mod llm;
 mod openapi;
 mod registry;
 mod schedules;
@@ -40,6 +41,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(secrets::router())
         .merge(variables::router())
         .merge(registry::router())
+        .merge(llm::router())
         .merge(service_accounts::router())
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)

@@ -182,6 +182,7 @@ async fn create_secret(
     .await
     .on_constraint("secrets_name_key", NAME_TAKEN)?;
     tracing::info!(secret = %row.name, environment = %row.environment, keys = ?row.key_names, "secret created");
+    announce(&state, access.workspace_id).await;
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
@@ -259,6 +260,7 @@ async fn update_secret(
         .on_constraint("secrets_name_key", NAME_TAKEN)?
         .ok_or_else(|| ApiError::NotFound(format!("secret {secret:?} not found")))?;
     tracing::info!(secret = %row.name, environment = %row.environment, keys_replaced = sealed.is_some(), "secret updated");
+    announce(&state, access.workspace_id).await;
     Ok(Json(read_model(&row)))
 }
 
@@ -280,5 +282,14 @@ async fn delete_secret(
         return Err(ApiError::NotFound(format!("secret {secret:?} not found")));
     }
     tracing::info!(secret_id = %id, "secret deleted");
+    announce(&state, access.workspace_id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tells the model gateway to read the workspace's secrets again (it caches provider keys). A
+/// lost notification only delays that by the cache's lifetime, so it does not fail the request.
+async fn announce(state: &AppState, workspace_id: Uuid) {
+    if let Err(e) = ferrocat_llm_gateway::store::notify_secrets(&state.db, workspace_id).await {
+        tracing::warn!(error = %e, "announcing a secret change failed");
+    }
 }

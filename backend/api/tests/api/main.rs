@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod executions;
 mod invitations;
+mod llm;
 mod openapi;
 mod secrets;
 mod schedules;

@@ -79,6 +79,17 @@ impl Executor {
     /// [`Executor::run`] with `SECRETS` available to expressions; every secret value is then
     /// replaced by `***` in the result and in error messages.
     pub async fn run_with_secrets(&self, input: RunActionInput, secrets: Map<String, Value>) -> Result<Value, ActionError> {
+        self.run_with_progress(input, secrets, None).await
+    }
+
+    /// [`Executor::run_with_secrets`], where an `ai.agent` (outside a loop) checkpoints into
+    /// `progress` and resumes from what an earlier attempt saved there.
+    pub async fn run_with_progress(
+        &self,
+        input: RunActionInput,
+        secrets: Map<String, Value>,
+        progress: Option<&actions::ai::Progress>,
+    ) -> Result<Value, ActionError> {
         let masks = crate::masking::secret_values(&secrets);
         let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
         let context = ExprContext {
@@ -89,7 +100,7 @@ impl Executor {
             secrets,
             ..ExprContext::default()
         };
-        match self.run_in(&input.task, &context, &input.run).await {
+        match self.run_in(&input.task, &context, &input.run, progress).await {
             Ok(value) => Ok(crate::masking::mask(value, &masks)),
             Err(error) if masks.is_empty() => Err(error),
             Err(error) => Err(ActionError::Masked {
@@ -139,14 +150,15 @@ impl Executor {
         task: &ferrocat_shared::dsl::ActionStatement,
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
+        progress: Option<&actions::ai::Progress>,
     ) -> Result<Value, ActionError> {
         let Some(for_each) = &task.for_each else {
-            return self.run_once(&task.action, &task.args, context, run).await;
+            return self.run_once(&task.action, &task.args, context, run, progress).await;
         };
         let bindings = expr::eval_for_each(for_each, context).map_err(|e| ActionError::Expression(e.to_string()))?;
         let iterations = bindings.into_iter().map(|var| {
             let context = ExprContext { var, ..context.clone() };
-            async move { self.run_once(&task.action, &task.args, &context, run).await }
+            async move { self.run_once(&task.action, &task.args, &context, run, None).await }
         });
         let results: Vec<Result<Value, ActionError>> =
             futures::stream::iter(iterations).buffered(FOR_EACH_CONCURRENCY).collect().await;
@@ -166,6 +178,7 @@ impl Executor {
         args: &Map<String, Value>,
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
+        progress: Option<&actions::ai::Progress>,
     ) -> Result<Value, ActionError> {
         let args = expr::eval_templated(&Value::Object(args.clone()), context)
             .map_err(|e| ActionError::Expression(e.to_string()))?;
@@ -173,7 +186,7 @@ impl Executor {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
         if action.starts_with("ai.") {
-            return actions::ai::run(action, args, &self.deps, &context.secrets, run).await;
+            return actions::ai::run(action, args, &self.deps, &context.secrets, run, progress).await;
         }
         actions::dispatch_with(action, args, &self.deps, &context.secrets).await
     }
@@ -185,14 +198,14 @@ impl Executor {
     #[activity(name = "execute_action_activity")]
     pub async fn execute_action(
         self: std::sync::Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: RunActionInput,
     ) -> Result<Value, ActivityError> {
         let action = input.task.action.clone();
         let action_ref = input.task.ref_.clone();
         let owner = self.result_owner(&input);
         let outcome = match self.secrets_for(&input).await {
-            Ok(secrets) => match self.run_with_secrets(input, secrets).await {
+            Ok(secrets) => match self.run_with_progress(input, secrets, Some(&actions::ai::Progress(ctx))).await {
                 Ok(value) => self.externalize(owner, value).await,
                 Err(error) => Err(error),
             },

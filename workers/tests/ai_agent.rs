@@ -7,6 +7,7 @@ mod common;
 #[path = "common/workers.rs"]
 mod workers;
 
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -27,18 +28,25 @@ const PROVIDER_KEY: &str = "sk-mock-provider-key-never-in-results";
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
 /// An OpenAI-format provider that plays an analyst: first it asks to fetch the alert, then it
-/// answers with a verdict drawn from what the tool returned.
-async fn mock_provider(intel: String) -> (String, Seen) {
+/// answers with a verdict drawn from what the tool returned. The first `failures` answering
+/// requests get a 503.
+async fn mock_provider(intel: String, failures: usize) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
+    let failures = Arc::new(AtomicUsize::new(failures));
     let app = axum::Router::new().route(
         "/v1/chat/completions",
         axum::routing::post(move |headers: HeaderMap, Json(body): Json<Value>| {
-            let (log, intel) = (log.clone(), intel.clone());
+            let (log, intel, failures) = (log.clone(), intel.clone(), failures.clone());
             async move {
                 let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                 log.lock().unwrap().push((auth, body.clone()));
                 let messages = body["messages"].as_array().cloned().unwrap_or_default();
+                let answering = messages.iter().any(|m| m["role"] == "tool");
+                if answering && failures.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok() {
+                    let error = json!({"error": {"message": "overloaded", "type": "server_error"}});
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(error));
+                }
                 let usage = json!({"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27});
                 let message = match messages.iter().rev().find(|m| m["role"] == "tool") {
                     None => json!({
@@ -55,10 +63,10 @@ async fn mock_provider(intel: String) -> (String, Seen) {
                         json!({"role": "assistant", "content": json!({"verdict": verdict, "score": score}).to_string()})
                     }
                 };
-                Json(json!({
+                (axum::http::StatusCode::OK, Json(json!({
                     "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage,
-                }))
+                })))
             }
         }),
     );
@@ -113,18 +121,11 @@ returns:
   agent: "${{ ACTIONS.triage.result }}"
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_calls_an_http_tool_through_the_gateway_and_answers() {
-    let intel = serve(axum::Router::new().route(
-        "/alerts/42",
-        axum::routing::get(|| async { Json(json!({"id": 42, "title": "phishing link clicked", "score": 97})) }),
-    ))
-    .await;
-    let (provider, seen) = mock_provider(intel.clone()).await;
-    let gateway = gateway(&provider).await;
-
-    let env = [("FERROCAT_LLM_GATEWAY_URL", gateway.clone()), ("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", SIGNING_SECRET.to_owned())];
-    let dsl = Workflow::parse(WORKFLOW).unwrap();
+/// Runs `yaml` through Temporal for alert 42, with the gateway in front of `provider`.
+async fn triage(provider: &str, yaml: &str) -> Result<Value, String> {
+    let gateway = gateway(provider).await;
+    let env = [("FERROCAT_LLM_GATEWAY_URL", gateway), ("FERROCAT_LLM_GATEWAY_SIGNING_SECRET", SIGNING_SECRET.to_owned())];
+    let dsl = Workflow::parse(yaml).unwrap();
     dsl.validate().unwrap();
     let run = workers::Run {
         id: format!("wf_triage/exec_{}", Uuid::new_v4().simple()),
@@ -132,7 +133,18 @@ async fn an_agent_calls_an_http_tool_through_the_gateway_and_answers() {
         dsl,
         trigger: json!({"alert_id": 42}),
     };
-    let value = workers::run_all(&env, vec![run]).await.remove(0).outcome.expect("the run completes");
+    workers::run_all(&env, vec![run]).await.remove(0).outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_calls_an_http_tool_through_the_gateway_and_answers() {
+    let intel = serve(axum::Router::new().route(
+        "/alerts/42",
+        axum::routing::get(|| async { Json(json!({"id": 42, "title": "phishing link clicked", "score": 97})) }),
+    ))
+    .await;
+    let (provider, seen) = mock_provider(intel.clone(), 0).await;
+    let value = triage(&provider, WORKFLOW).await.expect("the run completes");
 
     assert_eq!(value["verdict"], "malicious", "{value}");
     assert_eq!(value["agent"]["output"], json!({"verdict": "malicious", "score": 97}));
@@ -155,4 +167,35 @@ async fn an_agent_calls_an_http_tool_through_the_gateway_and_answers() {
     assert_eq!(tool_message["tool_call_id"], "call_1");
     assert!(tool_message["content"].as_str().unwrap().contains("phishing link clicked"), "{tool_message}");
     assert!(!value.to_string().contains(PROVIDER_KEY), "the provider key reached the run's result");
+}
+
+/// An agent whose second model call fails (the gateway's retry too) fails its first attempt;
+/// Temporal's retry resumes it from its checkpoint: the model is not asked again for the tool
+/// call it already made, and the tool (an HTTP request with effects) does not run twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_agent_resumes_from_its_checkpoint_without_repeating_tool_calls() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = fetches.clone();
+    let intel = serve(axum::Router::new().route(
+        "/alerts/42",
+        axum::routing::get(move || {
+            counter.fetch_add(1, SeqCst);
+            async { Json(json!({"id": 42, "title": "phishing link clicked", "score": 97})) }
+        }),
+    ))
+    .await;
+    // The gateway tries twice (FERROCAT_LLM_GATEWAY_RETRIES=1): both fail.
+    let (provider, seen) = mock_provider(intel.clone(), 2).await;
+    let yaml = WORKFLOW.replace("      max_tool_calls: 3\n", "      max_tool_calls: 3\n      retries: 0\n    retry_policy: {max_attempts: 2}\n");
+    assert_ne!(yaml, WORKFLOW);
+    let value = triage(&provider, &yaml).await.expect("the run completes on its second attempt");
+
+    assert_eq!(value["verdict"], "malicious", "{value}");
+    assert_eq!(fetches.load(SeqCst), 1, "the tool ran once");
+    let seen = seen.lock().unwrap().clone();
+    let opening = seen.iter().filter(|(_, body)| !body["messages"].as_array().unwrap().iter().any(|m| m["role"] == "tool")).count();
+    assert_eq!(opening, 1, "the first model call was not repeated");
+    assert_eq!(seen.len(), 4, "one opening call, two failed answers, one answer");
+    assert_eq!(value["agent"]["usage"]["requests"], 2);
+    assert_eq!(value["agent"]["usage"]["tool_calls"], 1);
 }

@@ -145,19 +145,21 @@ fn default_max_requests() -> usize {
 }
 
 /// Runs `ai.action` or `ai.agent` for `run`.
+/// Runs `ai.action` or `ai.agent` for `run`; an agent checkpoints into `progress` when given.
 pub async fn run(
     name: &str,
     args: Map<String, Value>,
     deps: &ActionDeps,
     secrets: &Map<String, Value>,
     run: &RunContext,
+    progress: Option<&Progress>,
 ) -> Result<Value, ActionError> {
     let gateway = deps.ai.as_ref().ok_or_else(|| {
         ActionError::Invalid(format!("{name} needs the model gateway: set FERROCAT_LLM_GATEWAY_URL and FERROCAT_LLM_GATEWAY_SIGNING_SECRET"))
     })?;
     match name {
         "ai.action" => action(gateway, deps, parse_args(args)?, run).await,
-        _ => agent(gateway, deps, parse_args(args)?, secrets, run).await,
+        _ => agent(gateway, deps, parse_args(args)?, secrets, run, progress).await,
     }
 }
 
@@ -238,64 +240,133 @@ fn tool(action: &str) -> Result<Value, ActionError> {
     Ok(json!({"type": "function", "function": {"name": tool_name(spec.name), "description": spec.description, "parameters": parameters}}))
 }
 
+/// Where an agent records its progress: the activity's heartbeat details, which Temporal keeps
+/// and hands to the next attempt when this one fails or its worker dies. A resumed agent does
+/// not repeat the model calls and tool calls it had finished.
+pub struct Progress(pub temporalio_sdk::activities::ActivityContext);
+
+/// Largest checkpoint recorded; beyond it an agent goes on without one (Temporal refuses
+/// payloads of a few MiB), so a retry starts that agent over.
+const MAX_CHECKPOINT_BYTES: usize = 1 << 20;
+
+/// An agent's conversation so far, and its counts.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
+struct AgentState {
+    messages: Vec<Value>,
+    requests: usize,
+    tool_calls: usize,
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+impl Progress {
+    fn resume(&self) -> Option<AgentState> {
+        self.0.heartbeat_details().deserialize::<AgentState>().ok().flatten()
+    }
+
+    async fn save(&self, state: &AgentState) {
+        let size = serde_json::to_vec(state).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_CHECKPOINT_BYTES {
+            tracing::warn!(size, "agent checkpoint too large to record; a retry would start over");
+            return;
+        }
+        if let Err(e) = self.0.record_heartbeat(state.clone()).await {
+            tracing::warn!(error = %e, "recording the agent's checkpoint failed");
+        }
+    }
+}
+
+/// What the agent does next, read off its conversation: answer, run a tool call the last
+/// model turn asked for, or ask the model.
+enum Next<'a> {
+    Answer(&'a str),
+    Tool(&'a Value),
+    Ask,
+}
+
+fn next_step(messages: &[Value]) -> Next<'_> {
+    let Some(at) = messages.iter().rposition(|m| m["role"] == "assistant") else { return Next::Ask };
+    let calls = messages[at]["tool_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if calls.is_empty() {
+        return Next::Answer(messages[at]["content"].as_str().unwrap_or_default());
+    }
+    // Tool results follow their turn in the order of its calls.
+    let answered = messages[at + 1..].iter().filter(|m| m["role"] == "tool").count();
+    calls.get(answered).map_or(Next::Ask, Next::Tool)
+}
+
 async fn agent(
     gateway: &AiGateway,
     deps: &ActionDeps,
     args: AgentArgs,
     secrets: &Map<String, Value>,
     run: &RunContext,
+    progress: Option<&Progress>,
 ) -> Result<Value, ActionError> {
     let schema = output_schema(&args.output_type)?;
     let tools = args.actions.iter().map(|a| tool(a)).collect::<Result<Vec<_>, _>>()?;
     let masks = crate::masking::secret_values(secrets);
-    let mut messages = prompt(&args.instructions, &args.user_prompt);
-    let (mut requests, mut tool_calls, mut input_tokens, mut output_tokens) = (0usize, 0usize, 0u64, 0u64);
+    let opening = prompt(&args.instructions, &args.user_prompt);
+    let mut state = match progress.and_then(Progress::resume) {
+        Some(saved) if saved.messages.starts_with(&opening) => {
+            tracing::info!(requests = saved.requests, tool_calls = saved.tool_calls, run = %run.wf_exec_id, "agent resumes from its checkpoint");
+            saved
+        }
+        _ => AgentState { messages: opening, ..AgentState::default() },
+    };
     let token = gateway.token(run, &args.model_name);
     loop {
-        if requests >= args.max_requests {
-            return Err(ActionError::Value(format!("the agent made {requests} model requests without finishing (max_requests)")));
-        }
-        let mut body = request(&args.model_name, &messages, &args.model_settings, schema);
-        if !tools.is_empty() {
-            body["tools"] = json!(tools);
-        }
-        let response = gateway.complete(&deps.http, &token, &body, args.retries).await?;
-        requests += 1;
-        input_tokens += response["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
-        output_tokens += response["usage"]["completion_tokens"].as_u64().unwrap_or(0);
-        let message = first_message(&response)?.clone();
-        messages.push(message.clone());
-        let calls = message["tool_calls"].as_array().cloned().unwrap_or_default();
-        if calls.is_empty() {
-            let content = message["content"].as_str().unwrap_or_default();
-            return Ok(json!({
-                "output": output(content, schema)?,
-                "messages": messages,
-                "usage": {"requests": requests, "tool_calls": tool_calls, "input_tokens": input_tokens, "output_tokens": output_tokens},
-            }));
-        }
-        for call in calls {
-            if tool_calls >= args.max_tool_calls {
-                return Err(ActionError::Value(format!("the agent asked for more than {} tool calls (max_tool_calls)", args.max_tool_calls)));
+        match next_step(&state.messages) {
+            Next::Answer(content) => {
+                return Ok(json!({
+                    "output": output(content, schema)?,
+                    "messages": state.messages,
+                    "usage": {
+                        "requests": state.requests, "tool_calls": state.tool_calls,
+                        "input_tokens": state.input_tokens, "output_tokens": state.output_tokens,
+                    },
+                }));
             }
-            tool_calls += 1;
-            let name = call["function"]["name"].as_str().unwrap_or_default();
-            let action = args.actions.iter().find(|a| tool_name(a) == name);
-            let content = match action {
-                None => json!({"error": format!("there is no tool {name:?}")}),
-                Some(action) => {
-                    let raw = call["function"]["arguments"].as_str().unwrap_or("{}");
-                    match serde_json::from_str::<Value>(raw) {
-                        Ok(Value::Object(tool_args)) => match Box::pin(super::dispatch_with(action, tool_args, deps, secrets)).await {
-                            Ok(value) => crate::masking::mask(value, &masks),
-                            Err(e) => json!({"error": crate::masking::mask_text(&e.to_string(), &masks)}),
-                        },
-                        _ => json!({"error": "the tool's arguments must be a JSON object"}),
-                    }
+            Next::Tool(call) => {
+                if state.tool_calls >= args.max_tool_calls {
+                    return Err(ActionError::Value(format!("the agent asked for more than {} tool calls (max_tool_calls)", args.max_tool_calls)));
                 }
-            };
-            tracing::info!(tool = name, run = %run.wf_exec_id, "agent tool call");
-            messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": content.to_string()}));
+                let name = call["function"]["name"].as_str().unwrap_or_default();
+                let content = match args.actions.iter().find(|a| tool_name(a) == name) {
+                    None => json!({"error": format!("there is no tool {name:?}")}),
+                    Some(action) => {
+                        let raw = call["function"]["arguments"].as_str().unwrap_or("{}");
+                        match serde_json::from_str::<Value>(raw) {
+                            Ok(Value::Object(tool_args)) => match Box::pin(super::dispatch_with(action, tool_args, deps, secrets)).await {
+                                Ok(value) => crate::masking::mask(value, &masks),
+                                Err(e) => json!({"error": crate::masking::mask_text(&e.to_string(), &masks)}),
+                            },
+                            _ => json!({"error": "the tool's arguments must be a JSON object"}),
+                        }
+                    }
+                };
+                tracing::info!(tool = name, run = %run.wf_exec_id, "agent tool call");
+                let id = call["id"].clone();
+                state.messages.push(json!({"role": "tool", "tool_call_id": id, "content": content.to_string()}));
+                state.tool_calls += 1;
+            }
+            Next::Ask => {
+                if state.requests >= args.max_requests {
+                    return Err(ActionError::Value(format!("the agent made {} model requests without finishing (max_requests)", state.requests)));
+                }
+                let mut body = request(&args.model_name, &state.messages, &args.model_settings, schema);
+                if !tools.is_empty() {
+                    body["tools"] = json!(tools);
+                }
+                let response = gateway.complete(&deps.http, &token, &body, args.retries).await?;
+                state.requests += 1;
+                state.input_tokens += response["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+                state.output_tokens += response["usage"]["completion_tokens"].as_u64().unwrap_or(0);
+                state.messages.push(first_message(&response)?.clone());
+            }
+        }
+        if let Some(progress) = progress {
+            progress.save(&state).await;
         }
     }
 }

@@ -17,6 +17,16 @@ if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp,
   .ferrocat/py/bin/pip install -q mcp schemathesis
 fi
 export FERROCAT_TEST_PYTHON="$PWD/.ferrocat/py/bin/python"
+# And by the npm @modelcontextprotocol/inspector CLI, at the version mcp/tests/npm's lockfile
+# pins, installed into .ferrocat/npm (again only when that lockfile changes).
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+if ! cmp -s mcp/tests/npm/package-lock.json .ferrocat/npm/package-lock.json || [ ! -x .ferrocat/npm/node_modules/.bin/mcp-inspector ]; then
+  log "installing the MCP inspector CLI into .ferrocat/npm"
+  mkdir -p .ferrocat/npm
+  cp mcp/tests/npm/package.json mcp/tests/npm/package-lock.json .ferrocat/npm/
+  (cd .ferrocat/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+export FERROCAT_TEST_INSPECTOR="$PWD/.ferrocat/npm/node_modules/.bin/mcp-inspector"
 # Builds use the committed .sqlx query data, never a live database.
 export SQLX_OFFLINE=true
 log "clippy"

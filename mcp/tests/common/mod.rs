@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod inspector;
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -51,19 +53,25 @@ pub struct TestMcp {
 
 /// Starts an MCP server on a fresh database.
 pub async fn spawn() -> TestMcp {
+    spawn_with(&[]).await
+}
+
+/// Starts an MCP server on a fresh database, with these `FERROCAT_*` variables besides the
+/// harness's own.
+pub async fn spawn_with(extra_env: &[(&str, &str)]) -> TestMcp {
     let db_name = format!("ferrocat_mcp_test_{}", Uuid::new_v4().simple());
     let database_url = format!("{}/{db_name}", postgres_base());
     ferrocat_shared::db::ensure_database(&database_url).await.expect("create the test database");
     let db = ferrocat_shared::db::connect(&database_url, 5).await.expect("connect to the test database");
     ferrocat_shared::db::migrate(&db).await.expect("migrate the test database");
-    let mut app = spawn_on(&db_name, None).await;
+    let mut app = spawn_on(&db_name, None, extra_env).await;
     app.db = db;
     app
 }
 
 /// Starts an MCP server on an existing test database, with its own public URL (`public`) or
 /// its listening address.
-async fn spawn_on(db_name: &str, public: Option<&str>) -> TestMcp {
+async fn spawn_on(db_name: &str, public: Option<&str>, extra_env: &[(&str, &str)]) -> TestMcp {
     let database_url = format!("{}/{db_name}", postgres_base());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -88,6 +96,7 @@ async fn spawn_on(db_name: &str, public: Option<&str>) -> TestMcp {
         ("FERROCAT_MCP_CIMD_ALLOW_INSECURE", "true"),
     ]
     .iter()
+    .chain(extra_env)
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let config = ferrocat_mcp::McpConfig::from_env(&Env::from_pairs(env.clone())).expect("test configuration is valid");
@@ -200,7 +209,7 @@ impl TestMcp {
     /// Another MCP server over this test's database, with another public URL (another
     /// deployment, as far as the tokens go).
     pub async fn sibling(&self, public_url: &str) -> TestMcp {
-        let mut other = spawn_on(&self.db_name, Some(public_url)).await;
+        let mut other = spawn_on(&self.db_name, Some(public_url), &[]).await;
         // The database belongs to this test's first server.
         other.owns_db = false;
         other

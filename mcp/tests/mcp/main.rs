@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod inspector;
 mod oauth;
 mod python;
 mod tools;

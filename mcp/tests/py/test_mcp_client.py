@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import uuid
+from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import httpx2
@@ -31,20 +32,7 @@ EMAIL = os.environ.get("FERROCAT_TEST_EMAIL", "admin@ferrocat.local")
 PASSWORD = os.environ["FERROCAT_TEST_PASSWORD"]
 MODES = os.environ.get("FERROCAT_TEST_MODES", "legacy,auto,2026-07-28").split(",")
 
-WORKFLOW = """
-title: Python client echo {tag}
-description: created by the PyPI mcp client test
-entrypoint:
-  expects:
-    name: {{type: str}}
-actions:
-  - ref: greet
-    action: core.transform.reshape
-    args:
-      value:
-        greeting: Hello ${{{{ TRIGGER.name }}}}
-returns: ${{{{ ACTIONS.greet.result }}}}
-"""
+WORKFLOW = (Path(__file__).parent / "echo_workflow.yaml").read_text()
 
 
 class MemoryStorage:
@@ -127,7 +115,7 @@ async def run_mode(mode: str) -> None:
             names = {tool.name for tool in tools.tools}
             for needed in ("create_workflow", "commit_workflow", "run_workflow", "get_execution"):
                 assert needed in names, f"{needed} missing from {sorted(names)}"
-            created = await client.call_tool("create_workflow", {"yaml": WORKFLOW.format(tag=uuid.uuid4().hex[:8])})
+            created = await client.call_tool("create_workflow", {"yaml": WORKFLOW.replace("TAG", f"python {uuid.uuid4().hex[:8]}")})
             assert not created.is_error, created
             workflow_id = created.structured_content["workflow"]["id"]
             committed = await client.call_tool("commit_workflow", {"workflow_id": workflow_id})

@@ -11,10 +11,11 @@ ensure_redis
 # The MCP server is also driven by the official PyPI `mcp` client, and the api's OpenAPI
 # document by schemathesis, from a venv of their own.
 apt_install python3-venv
-if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis' 2>/dev/null; then
-  log "installing the PyPI mcp client and schemathesis into .ferrocat/py"
+# The single sign-on tests sign in through a real OpenID provider, oidc-provider-mock (pinned).
+if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis, oidc_provider_mock' 2>/dev/null; then
+  log "installing the PyPI mcp client, schemathesis and oidc-provider-mock into .ferrocat/py"
   python3 -m venv .ferrocat/py
-  .ferrocat/py/bin/pip install -q mcp schemathesis
+  .ferrocat/py/bin/pip install -q mcp schemathesis oidc-provider-mock==0.3.4
 fi
 export FERROCAT_TEST_PYTHON="$PWD/.ferrocat/py/bin/python"
 # And by the npm @modelcontextprotocol/inspector CLI, at the version mcp/tests/npm's lockfile

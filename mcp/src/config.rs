@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ferrocat_api::ApiConfig;
 use ferrocat_shared::config::{ConfigError, Env};
+use secrecy::SecretString;
 
 /// Everything the MCP server needs to start.
 #[derive(Debug, Clone)]
@@ -35,6 +36,79 @@ pub struct McpConfig {
     /// `FERROCAT_MCP_CIMD_ALLOW_INSECURE`, default false: lets client ID metadata documents be
     /// fetched over http and from private addresses. For tests only.
     pub cimd_allow_insecure: bool,
+    /// Single sign-on through an OpenID Connect provider, when `FERROCAT_OIDC_ISSUER` is set.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An upstream OpenID Connect provider the sign-in page offers beside the password form.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// `FERROCAT_OIDC_ISSUER`: the provider's issuer URL, exactly as its discovery document
+    /// (`{issuer}/.well-known/openid-configuration`) and ID tokens name it. https, or http on a
+    /// loopback address.
+    pub issuer: String,
+    /// `FERROCAT_OIDC_CLIENT_ID`: this deployment's client at the provider; required with the
+    /// issuer. The provider must accept `{FERROCAT_PUBLIC_URL}/auth/callback` as its redirect URI.
+    pub client_id: String,
+    /// `FERROCAT_OIDC_CLIENT_SECRET`: unset for a public client (PKCE only).
+    pub client_secret: Option<SecretString>,
+    /// `FERROCAT_OIDC_NAME`: the button reads "Sign in with <name>"; default the issuer's host.
+    pub name: String,
+    /// `FERROCAT_OIDC_SCOPES` (comma- or space-separated), default `openid email profile`;
+    /// `openid` is always asked for.
+    pub scopes: Vec<String>,
+    /// `FERROCAT_OIDC_CREATE_USERS`, default false: someone the provider vouches for (with a
+    /// verified email) but who has no ferrocat account is refused; when true an account without
+    /// a password and without any workspace role is made for them.
+    pub create_users: bool,
+}
+
+const OIDC_KEYS: [&str; 5] =
+    ["FERROCAT_OIDC_CLIENT_ID", "FERROCAT_OIDC_CLIENT_SECRET", "FERROCAT_OIDC_NAME", "FERROCAT_OIDC_SCOPES", "FERROCAT_OIDC_CREATE_USERS"];
+
+impl OidcConfig {
+    /// `None` when `FERROCAT_OIDC_ISSUER` is unset (and so is every other `FERROCAT_OIDC_*`).
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(issuer) = env.get("FERROCAT_OIDC_ISSUER").map(str::trim).filter(|v| !v.is_empty()) else {
+            if let Some(key) = OIDC_KEYS.iter().find(|k| env.get(k).is_some_and(|v| !v.trim().is_empty())) {
+                return Err(ConfigError::Invalid {
+                    key: (*key).into(),
+                    value: "(set)".into(),
+                    reason: "needs FERROCAT_OIDC_ISSUER too".into(),
+                });
+            }
+            return Ok(None);
+        };
+        let invalid = |reason: &str| ConfigError::Invalid { key: "FERROCAT_OIDC_ISSUER".into(), value: issuer.into(), reason: reason.into() };
+        let url = url::Url::parse(issuer).map_err(|e| invalid(&format!("not a URL ({e})")))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => return Err(invalid("not an absolute URL with a host")),
+        };
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(invalid("must be https (http only on a loopback address)"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("must not have a query or fragment"));
+        }
+        let client_id = env.required("FERROCAT_OIDC_CLIENT_ID")?;
+        let client_secret = env.get("FERROCAT_OIDC_CLIENT_SECRET").filter(|v| !v.is_empty()).map(|v| SecretString::from(v.to_owned()));
+        let name = env.get("FERROCAT_OIDC_NAME").map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let mut scopes = vec!["openid".to_owned()];
+        let asked = env.get("FERROCAT_OIDC_SCOPES").unwrap_or("openid email profile");
+        scopes.extend(asked.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty() && *s != "openid").map(str::to_owned));
+        Ok(Some(Self {
+            // Issuers are compared as strings: keep the configured form, without a trailing `/`.
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            client_id,
+            client_secret,
+            name: name.unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned()),
+            scopes,
+            create_users: env.parse_or("FERROCAT_OIDC_CREATE_USERS", false)?,
+        }))
+    }
 }
 
 fn list(env: &Env, key: &str) -> Vec<String> {
@@ -72,6 +146,7 @@ impl McpConfig {
             legacy_sessions: env.parse_or("FERROCAT_MCP_LEGACY_SESSIONS", true)?,
             sse_keep_alive: (keep_alive > 0).then(|| Duration::from_secs(keep_alive)),
             cimd_allow_insecure: env.parse_or("FERROCAT_MCP_CIMD_ALLOW_INSECURE", false)?,
+            oidc: OidcConfig::from_env(env)?,
             api,
         })
     }
@@ -123,6 +198,11 @@ impl McpConfig {
         origins
     }
 
+    /// Where the upstream identity provider sends the browser back.
+    pub fn oidc_redirect_uri(&self) -> String {
+        self.url("/auth/callback")
+    }
+
     /// Whether cookies must be `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
@@ -160,5 +240,46 @@ mod tests {
         vars.push(("FERROCAT_MCP_ACCESS_TOKEN_TTL_SECONDS", "0"));
         let err = McpConfig::from_env(&Env::from_pairs(vars)).unwrap_err().to_string();
         assert!(err.contains("FERROCAT_MCP_ACCESS_TOKEN_TTL_SECONDS"), "{err}");
+    }
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<McpConfig, ConfigError> {
+        let mut vars = base();
+        vars.extend_from_slice(extra);
+        McpConfig::from_env(&Env::from_pairs(vars))
+    }
+
+    #[test]
+    fn single_sign_on_is_off_unless_an_issuer_is_set() {
+        assert!(with(&[]).unwrap().oidc.is_none());
+        let err = with(&[("FERROCAT_OIDC_CLIENT_ID", "ferrocat")]).unwrap_err().to_string();
+        assert!(err.contains("FERROCAT_OIDC_CLIENT_ID") && err.contains("FERROCAT_OIDC_ISSUER"), "{err}");
+    }
+
+    #[test]
+    fn an_oidc_provider_has_secure_defaults() {
+        let config = with(&[
+            ("FERROCAT_OIDC_ISSUER", "https://idp.example.com/realms/soc/"),
+            ("FERROCAT_OIDC_CLIENT_ID", "ferrocat"),
+            ("FERROCAT_OIDC_CLIENT_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        let oidc = config.oidc.as_ref().unwrap();
+        assert_eq!(oidc.issuer, "https://idp.example.com/realms/soc");
+        assert_eq!(oidc.name, "idp.example.com");
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert!(!oidc.create_users);
+        assert!(!format!("{config:?}").contains("s3cret"), "the secret never shows in debug output");
+        assert_eq!(config.oidc_redirect_uri(), "https://soar.example.com/auth/callback");
+    }
+
+    #[test]
+    fn a_bad_oidc_issuer_or_missing_client_fails_with_the_key_named() {
+        for (issuer, why) in [("http://idp.example.com", "https"), ("not a url", "not a URL"), ("https://idp.example.com/?x=1", "query")] {
+            let err = with(&[("FERROCAT_OIDC_ISSUER", issuer), ("FERROCAT_OIDC_CLIENT_ID", "c")]).unwrap_err().to_string();
+            assert!(err.contains("FERROCAT_OIDC_ISSUER") && err.contains(why), "{issuer}: {err}");
+        }
+        assert!(with(&[("FERROCAT_OIDC_ISSUER", "http://127.0.0.1:9400"), ("FERROCAT_OIDC_CLIENT_ID", "c")]).unwrap().oidc.is_some());
+        let err = with(&[("FERROCAT_OIDC_ISSUER", "https://idp.example.com")]).unwrap_err().to_string();
+        assert!(err.contains("FERROCAT_OIDC_CLIENT_ID"), "{err}");
     }
 }

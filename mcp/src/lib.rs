@@ -31,8 +31,13 @@ pub use state::McpState;
 /// the default workspace and first admin exist) and returns the shared state.
 pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
     let (api, _api_routes) = ferrocat_api::build(config.api.clone()).await.context("connecting the api's stores")?;
+    let oidc = match &config.oidc {
+        Some(oidc) => Some(Arc::new(oauth::oidc::Provider::new(oidc.clone(), config.oidc_redirect_uri()).context("the sso client")?)),
+        None => None,
+    };
     Ok(McpState {
         api,
+        oidc,
         config: Arc::new(config),
         http: oauth::cimd::http_client(),
     })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::McpConfig;
+use crate::oauth::oidc::Provider;
 
 /// Cheap to clone: pools and clients are shared.
 #[derive(Clone)]
@@ -15,11 +16,18 @@ pub struct McpState {
     pub config: Arc<McpConfig>,
     /// Fetches client ID metadata documents.
     pub http: reqwest::Client,
+    /// The single sign-on provider, when one is configured.
+    pub oidc: Option<Arc<Provider>>,
 }
 
 impl McpState {
     /// The Postgres pool.
     pub fn db(&self) -> &PgPool {
         &self.api.db
+    }
+
+    /// The name on the single sign-on button, when there is one.
+    pub fn sso_name(&self) -> Option<&str> {
+        self.oidc.as_deref().map(Provider::name)
     }
 }

@@ -1,17 +1,21 @@
 //! The OAuth 2.1 authorization server the MCP clients sign in through: metadata (RFC 8414,
 //! RFC 9728), dynamic client registration (RFC 7591) and client ID metadata documents,
-//! `/authorize` with PKCE S256, the sign-in and consent pages, `/token` with refresh-token
-//! rotation, and revocation (RFC 7009). Every route here is public; `/mcp` checks the tokens.
+//! `/authorize` with PKCE S256, the sign-in pages (password, or single sign-on through an
+//! OpenID Connect provider) and the consent page, `/token` with refresh-token rotation, and
+//! revocation (RFC 7009). Every route here is public; `/mcp` checks the tokens.
 
 pub mod authorize;
 pub mod cimd;
 pub mod consent;
 pub mod error;
+pub mod identities;
 pub mod metadata;
+pub mod oidc;
 pub mod pages;
 pub mod redirect;
 pub mod register;
 pub mod signin;
+pub mod sso;
 pub mod store;
 pub mod token;
 
@@ -41,7 +45,8 @@ pub fn router() -> Router<McpState> {
         // The edge routes `/authorize*` here today; `/revoke` once it routes that path too.
         .route("/authorize/revoke", post(token::post_revoke))
         .route("/revoke", post(token::post_revoke))
-        .route("/auth/callback", get(pages::no_identity_provider))
+        .route("/authorize/sso", post(sso::post_start))
+        .route("/auth/callback", get(sso::get_callback))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
 

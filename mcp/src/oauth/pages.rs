@@ -74,11 +74,24 @@ fn describe(client: &ClientView<'_>) -> String {
     )
 }
 
-/// The sign-in form; it posts back to `/authorize/sign-in` with the pending request's id.
-pub fn sign_in(status: StatusCode, client: &ClientView<'_>, request_id: &str, email: &str, error: Option<&str>) -> Response {
+/// The sign-in form; it posts back to `/authorize/sign-in` with the pending request's id. With
+/// a single sign-on provider (`sso`, its name), a button above it posts to `/authorize/sso`.
+pub fn sign_in(status: StatusCode, client: &ClientView<'_>, request_id: &str, email: &str, error: Option<&str>, sso: Option<&str>) -> Response {
     let error = error.map(|e| format!("<p class=\"error\">{}</p>", escape(e))).unwrap_or_default();
+    let sso = sso
+        .map(|name| {
+            format!(
+                r#"<form method="post" action="/authorize/sso">
+<input type="hidden" name="request_id" value="{request_id}">
+<button type="submit">Sign in with {name}</button>
+</form><p>or with your ferrocat password:</p>"#,
+                request_id = escape(request_id),
+                name = escape(name),
+            )
+        })
+        .unwrap_or_default();
     let body = format!(
-        r#"<h1>Sign in to ferrocat</h1>{describe}{error}
+        r#"<h1>Sign in to ferrocat</h1>{describe}{error}{sso}
 <form method="post" action="/authorize/sign-in">
 <input type="hidden" name="request_id" value="{request_id}">
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="{email}">
@@ -114,15 +127,22 @@ workspaces you belong to:</p>
     page(StatusCode::OK, "Allow access", &body)
 }
 
-/// `GET /auth/callback`: the return path of an upstream identity provider, none of which is
-/// configured yet (sign-in uses ferrocat accounts).
-pub async fn no_identity_provider() -> Response {
-    error_page(StatusCode::NOT_FOUND, "No single sign-on provider is configured; sign in with your ferrocat account instead.")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn html(response: Response) -> String {
+        String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_sso_button_shows_only_with_a_provider() {
+        let view = ClientView { name: "IDE", client_id: "c", redirect_uri: "http://127.0.0.1/cb" };
+        let with = html(sign_in(StatusCode::OK, &view, "req", "", None, Some("Acme <SSO>"))).await;
+        assert!(with.contains("Sign in with Acme &lt;SSO&gt;") && with.contains(r#"action="/authorize/sso""#), "{with}");
+        assert!(with.contains(r#"action="/authorize/sign-in""#), "the password form stays");
+        assert!(!html(sign_in(StatusCode::OK, &view, "req", "", None, None)).await.contains("/authorize/sso"));
+    }
 
     #[test]
     fn markup_in_client_names_is_inert() {

@@ -146,6 +146,7 @@ pub async fn sweep(db: impl PgExecutor<'_> + Copy) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM oauth_requests WHERE expires_at < now() - interval '1 hour'").execute(db).await?;
     sqlx::query("DELETE FROM oauth_codes WHERE expires_at < now() - interval '1 day'").execute(db).await?;
     sqlx::query("DELETE FROM oauth_access_tokens WHERE expires_at < now() - interval '1 hour'").execute(db).await?;
+    sqlx::query("DELETE FROM oidc_logins WHERE expires_at < now() - interval '1 hour'").execute(db).await?;
     Ok(())
 }
 

@@ -7,5 +7,6 @@ mod common;
 mod inspector;
 mod oauth;
 mod python;
+mod sso;
 mod tools;
 mod transport;

@@ -1,0 +1,280 @@
+//! Single sign-on through a real OpenID Connect provider over HTTP: the PyPI
+//! `oidc-provider-mock` server (authlib; RS256 ID tokens, a JWKS), started per test from the
+//! Python named by `FERROCAT_TEST_PYTHON` (deploy/test.sh installs it). Its `PUT /users/{sub}`
+//! sets the claims of the ID tokens it issues, which is how a test makes it send an unverified
+//! email, or an `aud` or `nonce` that is not ours.
+
+use std::process::Stdio;
+
+use reqwest::{Client, StatusCode, header};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+use crate::common::{ADMIN_EMAIL, TestMcp, browser, location_params, param, pkce, request_id, spawn_with};
+
+const CLIENT_ID: &str = "ferrocat-test";
+const CLIENT_SECRET: &str = "idp-client-secret-do-not-show";
+const IDP_NAME: &str = "Test IdP";
+
+/// A running provider; killed when dropped.
+struct Idp {
+    url: String,
+    _child: tokio::process::Child,
+}
+
+impl Idp {
+    async fn start() -> Idp {
+        let python = std::env::var("FERROCAT_TEST_PYTHON")
+            .expect("FERROCAT_TEST_PYTHON must name a Python with oidc-provider-mock (deploy/test.sh sets it up)");
+        let mut child = tokio::process::Command::new(python)
+            .args(["-W", "ignore", "-m", "oidc_provider_mock", "--port", "0"])
+            .current_dir("/")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start oidc-provider-mock");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        // uvicorn names the port it bound once it accepts connections.
+        let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.split("Uvicorn running on ").nth(1) {
+                    return rest.split_whitespace().next().unwrap().to_owned();
+                }
+            }
+            panic!("oidc-provider-mock exited before listening (is it installed in FERROCAT_TEST_PYTHON?)");
+        })
+        .await
+        .expect("oidc-provider-mock listens in time");
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Idp { url, _child: child }
+    }
+
+    /// The claims of the next ID tokens for `sub`.
+    async fn set_user(&self, sub: &str, claims: Value) {
+        let response = Client::new().put(format!("{}/users/{sub}", self.url)).json(&claims).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    /// Signs `sub` in on the provider's authorization page; where it sends the browser.
+    async fn sign_in(&self, authorize_url: &str, sub: &str) -> String {
+        let page = Client::new().get(authorize_url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{}", page.text().await.unwrap());
+        let response = browser().post(authorize_url).form(&[("sub", sub)]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{}", response.text().await.unwrap());
+        location_params(&response).0
+    }
+
+    /// Denies on the provider's authorization page; where it sends the browser.
+    async fn deny(&self, authorize_url: &str) -> String {
+        let response = browser().post(authorize_url).form(&[("action", "deny")]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        location_params(&response).0
+    }
+}
+
+async fn app_with(idp: &Idp, extra: &[(&str, &str)]) -> TestMcp {
+    let mut env = vec![
+        ("FERROCAT_OIDC_ISSUER", idp.url.as_str()),
+        ("FERROCAT_OIDC_CLIENT_ID", CLIENT_ID),
+        ("FERROCAT_OIDC_CLIENT_SECRET", CLIENT_SECRET),
+        ("FERROCAT_OIDC_NAME", IDP_NAME),
+    ];
+    env.extend_from_slice(extra);
+    spawn_with(&env).await
+}
+
+/// One authorization request on its way through single sign-on.
+struct Flow {
+    browser: Client,
+    client_id: String,
+    verifier: String,
+}
+
+impl Flow {
+    /// Registers a client, opens `/authorize`, and presses the sign-in button: the provider's
+    /// authorization URL.
+    async fn start(app: &TestMcp, idp: &Idp) -> (Flow, String) {
+        let client_id = app.register(&["http://127.0.0.1/callback"]).await;
+        let (verifier, challenge) = pkce();
+        let browser = browser();
+        let resource = app.resource();
+        let page = app.authorize(&browser, &app.authorize_params(&client_id, &challenge, &resource)).await.text().await.unwrap();
+        assert!(page.contains(&format!("Sign in with {IDP_NAME}")), "{page}");
+        let response = browser.post(app.at("/authorize/sso")).form(&[("request_id", request_id(&page))]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", response.text().await.unwrap());
+        let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/auth/callback"), "{cookie}");
+        let (location, params) = location_params(&response);
+        assert!(location.starts_with(&format!("{}/oauth2/authorize?", idp.url)), "{location}");
+        assert_eq!(param(&params, "client_id"), Some(CLIENT_ID));
+        assert_eq!(param(&params, "redirect_uri"), Some(app.at("/auth/callback").as_str()));
+        assert_eq!(param(&params, "code_challenge_method"), Some("S256"));
+        assert_eq!(param(&params, "response_type"), Some("code"));
+        for needed in ["state", "nonce", "code_challenge"] {
+            assert!(param(&params, needed).is_some_and(|v| v.len() >= 16), "{needed} missing: {location}");
+        }
+        assert!(param(&params, "scope").unwrap().split(' ').any(|s| s == "openid"));
+        assert!(!location.contains(CLIENT_SECRET));
+        (Flow { browser, client_id, verifier }, location)
+    }
+
+    /// A whole sign-in of `sub` through the provider: the page ferrocat answers with.
+    async fn sign_in(app: &TestMcp, idp: &Idp, sub: &str) -> (Flow, StatusCode, String) {
+        let (flow, authorize_url) = Flow::start(app, idp).await;
+        let (status, page) = flow.back(&idp.sign_in(&authorize_url, sub).await).await;
+        (flow, status, page)
+    }
+
+    /// Follows the provider's answer back with this flow's browser.
+    async fn back(&self, callback: &str) -> (StatusCode, String) {
+        let response = self.browser.get(callback).send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(!body.contains(CLIENT_SECRET), "the client secret never shows: {body}");
+        (status, body)
+    }
+}
+
+/// A `SELECT count(*) ...` on the test's database.
+async fn count(app: &TestMcp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.db).await.unwrap()
+}
+
+async fn identities(app: &TestMcp) -> i64 {
+    count(app, "SELECT count(*) FROM identities").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_identity_signs_in_through_the_provider_and_gets_a_token_for_mcp() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[]).await;
+    idp.set_user("alice", json!({"email": ADMIN_EMAIL, "email_verified": true})).await;
+    let (flow, authorize_url) = Flow::start(&app, &idp).await;
+    let callback = idp.sign_in(&authorize_url, "alice").await;
+    assert!(callback.starts_with(&app.at("/auth/callback?")), "{callback}");
+    let (status, consent) = flow.back(&callback).await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(consent.contains("Allow access?") && consent.contains(ADMIN_EMAIL), "{consent}");
+    // The provider's answer works once.
+    let (status, replayed) = flow.back(&callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(replayed.contains("already used"), "{replayed}");
+
+    let code = app.allow(&flow.browser, &consent).await;
+    let response = app.exchange(&flow.client_id, &code, &flow.verifier).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let token: Value = response.json().await.unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let session = app.initialize(access).await;
+    let tools = app.legacy(access, &session, 2, "tools/list", json!({})).await;
+    assert!(tools.message["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{tools:?}");
+    let linked: (String, String) = sqlx::query_as("SELECT i.subject, u.email FROM identities i JOIN users u ON u.id = i.user_id")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(linked, ("alice".to_owned(), ADMIN_EMAIL.to_owned()));
+
+    // Once linked, the subject is who signs in, whatever email the provider names later.
+    idp.set_user("alice", json!({"email": "alice@elsewhere.example", "email_verified": false})).await;
+    let (_, status, consent) = Flow::sign_in(&app, &idp, "alice").await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(consent.contains(ADMIN_EMAIL), "{consent}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_or_foreign_state_and_a_provider_error_are_refused() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[]).await;
+    idp.set_user("alice", json!({"email": ADMIN_EMAIL, "email_verified": true})).await;
+
+    let (flow, _) = Flow::start(&app, &idp).await;
+    let (status, page) = flow.back(&app.at("/auth/callback?state=forged&code=whatever")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("matches no sign-in"), "{page}");
+    let (status, page) = flow.back(&app.at("/auth/callback?code=whatever")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("no state"), "{page}");
+
+    // The answer to a sign-in started in one browser, delivered to another (login CSRF).
+    let (flow, authorize_url) = Flow::start(&app, &idp).await;
+    let callback = idp.sign_in(&authorize_url, "alice").await;
+    let (status, page) = Flow { browser: browser(), client_id: String::new(), verifier: String::new() }.back(&callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("another browser"), "{page}");
+    // And its state is spent: the right browser cannot use it afterwards either.
+    let (status, page) = flow.back(&callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("already used"), "{page}");
+
+    let (flow, authorize_url) = Flow::start(&app, &idp).await;
+    let (status, page) = flow.back(&idp.deny(&authorize_url).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("did not sign you in") && page.contains("access_denied"), "{page}");
+    assert_eq!(identities(&app).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_for_another_audience_or_with_another_nonce_is_refused() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[]).await;
+    for (sub, claim) in [("aud-case", json!({"aud": "another-client"})), ("nonce-case", json!({"nonce": "not-the-nonce-we-sent"}))] {
+        let mut claims = json!({"email": ADMIN_EMAIL, "email_verified": true});
+        claims.as_object_mut().unwrap().extend(claim.as_object().unwrap().clone());
+        idp.set_user(sub, claims).await;
+        let (_, status, page) = Flow::sign_in(&app, &idp, sub).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sub}: {page}");
+        assert!(page.contains("failed verification"), "{sub}: {page}");
+        assert!(!page.contains("Allow access?"));
+    }
+    assert_eq!(identities(&app).await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM sessions").await, 0, "a refused sign-in starts no session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_email_is_not_linked_and_unknown_people_are_refused_by_default() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[]).await;
+    idp.set_user("mallory", json!({"email": ADMIN_EMAIL, "email_verified": false})).await;
+    let (_, status, page) = Flow::sign_in(&app, &idp, "mallory").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("has not verified"), "{page}");
+
+    idp.set_user("stranger", json!({"email": "stranger@example.com", "email_verified": true})).await;
+    let (_, status, page) = Flow::sign_in(&app, &idp, "stranger").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("no ferrocat account for stranger@example.com"), "{page}");
+    assert_eq!(identities(&app).await, 0);
+    assert_eq!(count(&app, "SELECT count(*) FROM users").await, 1, "only the first admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_account_creation_on_a_verified_stranger_gets_an_account_without_roles() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[("FERROCAT_OIDC_CREATE_USERS", "true")]).await;
+    idp.set_user("newcomer", json!({"email": "newcomer@example.com", "email_verified": true})).await;
+    let (_, status, consent) = Flow::sign_in(&app, &idp, "newcomer").await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(consent.contains("newcomer@example.com"), "{consent}");
+    let memberships = count(&app, "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'newcomer@example.com'");
+    assert_eq!(memberships.await, 0, "a new account has no workspace role until an admin gives one");
+    assert_eq!(identities(&app).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_provider_leaves_the_password_form() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let issuer = format!("http://{closed}");
+    let app = spawn_with(&[("FERROCAT_OIDC_ISSUER", issuer.as_str()), ("FERROCAT_OIDC_CLIENT_ID", CLIENT_ID)]).await;
+    let client_id = app.register(&["http://127.0.0.1/callback"]).await;
+    let (_, challenge) = pkce();
+    let browser = browser();
+    let resource = app.resource();
+    let page = app.authorize(&browser, &app.authorize_params(&client_id, &challenge, &resource)).await.text().await.unwrap();
+    let response = browser.post(app.at("/authorize/sso")).form(&[("request_id", request_id(&page))]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("cannot be reached") && page.contains(r#"action="/authorize/sign-in""#), "{page}");
+}

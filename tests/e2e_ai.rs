@@ -2,8 +2,8 @@
 //! running gateway picks them up without a restart), the provider key is a workspace secret,
 //! and an `ai.agent` workflow triggered by webhook calls a mock OpenAI provider (a real HTTP
 //! server here) through the gateway, runs a `core.http_request` tool and answers. The provider
-//! sees the secret's key, rotated keys apply at once, nothing else sees the key, and the
-//! workspace's usage shows the calls.
+//! sees the organisation's key, then the workspace's own once it has one, then its rotated
+//! value, each at once; nothing else sees a key, and the workspace's usage shows the calls.
 
 mod common;
 
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use common::{Stack, commit_workflow, json_of, login};
 
+const KEY_ORG: &str = "sk-mock-organisation-key-77ab";
 const KEY_1: &str = "sk-mock-first-provider-key-1f0c";
 const KEY_2: &str = "sk-mock-rotated-provider-key-9e2d";
 
@@ -96,15 +97,10 @@ async fn an_agent_runs_on_a_catalog_and_key_managed_through_the_api() {
     let (status, err) = json_of(http.delete(format!("{api}/llm/providers/mock")).send().await.unwrap()).await;
     assert_eq!(status, 422, "a provider in use cannot go: {err}");
 
-    let (status, secret) = json_of(
-        http.post(format!("{api}/secrets?workspace_id={ws}"))
-            .json(&json!({"name": "openai", "keys": [{"key": "OPENAI_API_KEY", "value": KEY_1}]}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{secret}");
+    let secret_body = |value: &str| json!({"name": "openai", "keys": [{"key": "OPENAI_API_KEY", "value": value}]});
+    let (status, created) = json_of(http.post(format!("{api}/organization/secrets")).json(&secret_body(KEY_ORG)).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["workspace_id"], Value::Null);
 
     let yaml = r#"
 title: Triage with an agent
@@ -131,18 +127,21 @@ returns:
     let hook = hook["url"].as_str().unwrap().to_owned();
     let run = || async { json_of(reqwest::Client::new().post(format!("{hook}/wait")).send().await.unwrap()).await };
 
+    let keys_seen = || seen.lock().unwrap().iter().map(|(auth, _)| auth.clone()).collect::<Vec<_>>();
     let (status, waited) = run().await;
     assert_eq!(status, 200, "{waited}");
     assert_eq!(waited["value"]["report"], json!("verdict: malicious"), "{waited}");
     assert_eq!(waited["value"]["agent"]["usage"]["tool_calls"], 1, "{waited}");
-    {
-        let calls = seen.lock().unwrap();
-        assert_eq!(calls.len(), 2, "one call for the tool, one for the answer");
-        assert!(calls.iter().all(|(auth, body)| auth == &format!("Bearer {KEY_1}") && body["model"] == "gpt-4o-mini"), "{calls:?}");
-    }
+    assert!(seen.lock().unwrap().iter().all(|(_, body)| body["model"] == "gpt-4o-mini"));
+    assert_eq!(keys_seen(), vec![format!("Bearer {KEY_ORG}"); 2], "one call for the tool, one for the answer, on the organisation's key");
 
-    // A rotated key applies to the next run at once (the api tells the gateway), though the
-    // gateway caches keys for a minute.
+    // The workspace's own secret wins from the next call on, and so does its new value (the api
+    // tells the gateway, which otherwise caches keys for a minute).
+    let (status, secret) = json_of(http.post(format!("{api}/secrets?workspace_id={ws}")).json(&secret_body(KEY_1)).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{secret}");
+    let (status, waited) = run().await;
+    assert_eq!((status, &waited["value"]["report"]), (200, &json!("verdict: malicious")), "{waited}");
+    assert_eq!(keys_seen()[2..], vec![format!("Bearer {KEY_1}"); 2]);
     let (status, updated) = json_of(
         http.post(format!("{api}/secrets/{}?workspace_id={ws}", secret["id"].as_str().unwrap()))
             .json(&json!({"keys": [{"key": "OPENAI_API_KEY", "value": KEY_2}]}))
@@ -153,25 +152,20 @@ returns:
     .await;
     assert_eq!(status, 200, "{updated}");
     let (status, waited) = run().await;
-    assert_eq!(status, 200, "{waited}");
-    assert_eq!(waited["value"]["report"], json!("verdict: malicious"));
-    {
-        let calls = seen.lock().unwrap();
-        assert_eq!(calls.len(), 4);
-        assert!(calls[2..].iter().all(|(auth, _)| auth == &format!("Bearer {KEY_2}")), "the rotated key was not used");
-    }
+    assert_eq!((status, &waited["value"]["report"]), (200, &json!("verdict: malicious")), "{waited}");
+    assert_eq!(keys_seen()[4..], vec![format!("Bearer {KEY_2}"); 2]);
 
-    // Usage is stored off the request path: wait for the four calls to land.
+    // Usage is stored off the request path: wait for the six calls to land.
     let deadline = Instant::now() + Duration::from_secs(20);
     let usage = loop {
         let (status, usage) = json_of(http.get(format!("{api}/workspaces/{ws}/llm/usage")).send().await.unwrap()).await;
         assert_eq!(status, 200, "{usage}");
-        if usage["total"]["requests"] == 4 || Instant::now() > deadline {
+        if usage["total"]["requests"] == 6 || Instant::now() > deadline {
             break usage;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(usage["total"], json!({"requests": 4, "errors": 0, "input_tokens": 80, "output_tokens": 28}), "{usage}");
+    assert_eq!(usage["total"], json!({"requests": 6, "errors": 0, "input_tokens": 120, "output_tokens": 42}), "{usage}");
     assert_eq!(usage["models"][0]["model"], "analyst");
     let (_, bad) = json_of(http.get(format!("{api}/workspaces/{ws}/llm/usage?since=tomorrow")).send().await.unwrap()).await;
     assert!(bad.to_string().contains("since"), "{bad}");
@@ -183,7 +177,7 @@ returns:
     assert_eq!(detail["status"], "COMPLETED", "{detail}");
     let mut stack = stack;
     let logs = stack.logs();
-    for key in [KEY_1, KEY_2] {
+    for key in [KEY_ORG, KEY_1, KEY_2] {
         assert!(!detail.to_string().contains(key), "{detail}");
         assert!(!logs.contains(key), "a log line carries a provider key");
     }

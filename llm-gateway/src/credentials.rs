@@ -3,7 +3,7 @@
 //! the calling workspace. Keys never leave the gateway: they go into upstream headers only, and
 //! every error text is redacted of them (`crate::redact`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -19,9 +19,9 @@ use ferrocat_shared::secret_store::SecretStore;
 pub enum CredentialRef {
     /// `env:NAME`: a variable of the gateway's environment, read once at start.
     Env(String),
-    /// `secret:NAME` or `secret:NAME.KEY`: a key of a secret of the calling workspace (its
-    /// `default` environment), resolved by [`StoredCredentials`]. Without `.KEY` the secret must
-    /// hold exactly one key.
+    /// `secret:NAME` or `secret:NAME.KEY`: a key of the calling workspace's secret NAME (its
+    /// `default` environment), else of the organisation's, resolved by [`StoredCredentials`].
+    /// Without `.KEY` the secret must hold exactly one key.
     Secret(String),
 }
 
@@ -140,11 +140,12 @@ impl StoredCredentials {
             Some((name, key)) => (name, Some(key)),
             None => (raw, None),
         };
-        let names = BTreeSet::from([name.to_owned()]);
-        let loaded = self.store.load(workspace, "default", &names).await.map_err(|e| {
-            if e.contains("is not defined") { not_found() } else { CredentialError::Unusable(reference.clone(), e) }
-        })?;
-        let keys = loaded.get(name).and_then(|v| v.as_object()).ok_or_else(not_found)?;
+        let keys = self
+            .store
+            .load_shared(workspace, name)
+            .await
+            .map_err(|e| CredentialError::Unusable(reference.clone(), e))?
+            .ok_or_else(not_found)?;
         let value = match key {
             Some(key) => keys.get(key).ok_or_else(|| {
                 CredentialError::Unusable(reference.clone(), format!("the secret has no key {key:?}"))

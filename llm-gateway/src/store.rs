@@ -22,7 +22,8 @@ use crate::usage::{UsageRecord, UsageSink};
 
 /// Channel the api notifies when the stored catalog changes.
 pub const CATALOG_CHANNEL: &str = "ferrocat_llm_catalog";
-/// Channel the api notifies when a workspace secret changes (payload: the workspace id).
+/// Channel the api notifies when a secret changes (payload: the workspace id, empty for an
+/// organisation secret).
 pub const SECRETS_CHANNEL: &str = "ferrocat_secrets";
 
 /// The stored catalog, in order (providers by name, models by creation).
@@ -105,9 +106,10 @@ pub async fn notify_catalog(db: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Tells running gateways that a secret of `workspace_id` changed.
-pub async fn notify_secrets(db: impl PgExecutor<'_>, workspace_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_notify($1, $2)", SECRETS_CHANNEL, workspace_id.to_string()).execute(db).await?;
+/// Tells running gateways that a secret of `workspace_id` (`None`: the organisation) changed.
+pub async fn notify_secrets(db: impl PgExecutor<'_>, workspace_id: Option<Uuid>) -> Result<(), sqlx::Error> {
+    let payload = workspace_id.map(|w| w.to_string()).unwrap_or_default();
+    sqlx::query!("SELECT pg_notify($1, $2)", SECRETS_CHANNEL, payload).execute(db).await?;
     Ok(())
 }
 

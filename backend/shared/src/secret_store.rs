@@ -65,5 +65,26 @@ impl SecretStore {
         }
         Ok(secrets)
     }
-}
 
+    /// The keys of secret `name` in the `default` environment of `workspace_id`, else of the
+    /// organisation (a secret without a workspace); `None` when neither has one. What the
+    /// model gateway resolves provider keys with.
+    pub async fn load_shared(&self, workspace_id: Uuid, name: &str) -> Result<Option<Map<String, Value>>, String> {
+        let row = sqlx::query!(
+            "SELECT id, encrypted_keys FROM secrets
+             WHERE (workspace_id = $1 OR workspace_id IS NULL) AND environment = 'default' AND name = $2
+             ORDER BY workspace_id NULLS LAST LIMIT 1",
+            workspace_id,
+            name
+        )
+        .fetch_optional(&self.db)
+        .await
+        .map_err(|e| format!("reading secrets: {e}"))?;
+        let Some(row) = row else { return Ok(None) };
+        let pairs = self
+            .keyring
+            .open_keys(row.id, &row.encrypted_keys)
+            .map_err(|e| format!("secret '{name}' cannot be decrypted: {e}"))?;
+        Ok(Some(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+    }
+}

@@ -133,7 +133,7 @@ async fn secrets_are_listed_by_name_and_keys_never_by_value() {
     let keys = vec!["API_KEY".to_owned()];
     secrets::insert(&app.db, &secrets::NewSecret {
         id: uuid::Uuid::now_v7(),
-        workspace_id: app.workspace_id,
+        workspace_id: Some(app.workspace_id),
         name: "virustotal",
         kind: "custom",
         environment: "default",

@@ -1,4 +1,6 @@
-//! Workspace secrets. Reads return key names only: the sealed values are selected solely by
+//! Workspace secrets, and organisation secrets (no workspace: `workspace_id` NULL; the model
+//! gateway falls back to them). Functions take the owner as `Option<Uuid>`, `None` for the
+//! organisation. Reads return key names only: the sealed values are selected solely by
 //! [`all_sealed`] (re-sealing after a key rotation), never by a route.
 
 use chrono::{DateTime, Utc};
@@ -10,7 +12,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct SecretRow {
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: Option<Uuid>,
     pub name: String,
     pub kind: String,
     pub environment: String,
@@ -24,7 +26,7 @@ pub struct SecretRow {
 /// A new secret, already sealed.
 pub struct NewSecret<'a> {
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: Option<Uuid>,
     pub name: &'a str,
     pub kind: &'a str,
     pub environment: &'a str,
@@ -34,7 +36,8 @@ pub struct NewSecret<'a> {
     pub tags: &'a Value,
 }
 
-/// Inserts a secret; fails on `secrets_name_key` when the name is taken in that environment.
+/// Inserts a secret; fails on `secrets_name_key` (`secrets_org_name_key` for the organisation)
+/// when the name is taken in that environment.
 pub async fn insert(db: impl PgExecutor<'_>, new: &NewSecret<'_>) -> sqlx::Result<SecretRow> {
     sqlx::query_as!(
         SecretRow,
@@ -59,7 +62,7 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewSecret<'_>) -> sqlx::Resul
 /// A workspace's secrets, optionally of one environment and type, by name.
 pub async fn list(
     db: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: Option<Uuid>,
     environment: Option<&str>,
     kind: Option<&str>,
 ) -> sqlx::Result<Vec<SecretRow>> {
@@ -67,7 +70,7 @@ pub async fn list(
         SecretRow,
         r#"SELECT id, workspace_id, name, type AS kind, environment, description, key_names, tags, created_at, updated_at
            FROM secrets
-           WHERE workspace_id = $1 AND ($2::text IS NULL OR environment = $2) AND ($3::text IS NULL OR type = $3)
+           WHERE workspace_id IS NOT DISTINCT FROM $1 AND ($2::text IS NULL OR environment = $2) AND ($3::text IS NULL OR type = $3)
            ORDER BY name, environment"#,
         workspace_id,
         environment,
@@ -80,14 +83,14 @@ pub async fn list(
 /// A secret by name in one environment.
 pub async fn get_by_name(
     db: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: Option<Uuid>,
     name: &str,
     environment: &str,
 ) -> sqlx::Result<Option<SecretRow>> {
     sqlx::query_as!(
         SecretRow,
         r#"SELECT id, workspace_id, name, type AS kind, environment, description, key_names, tags, created_at, updated_at
-           FROM secrets WHERE workspace_id = $1 AND name = $2 AND environment = $3"#,
+           FROM secrets WHERE workspace_id IS NOT DISTINCT FROM $1 AND name = $2 AND environment = $3"#,
         workspace_id,
         name,
         environment
@@ -110,7 +113,7 @@ pub struct SecretChanges<'a> {
 /// Applies changes to a secret of the workspace; `None` when there is no such secret.
 pub async fn update(
     db: impl PgExecutor<'_>,
-    workspace_id: Uuid,
+    workspace_id: Option<Uuid>,
     id: Uuid,
     changes: &SecretChanges<'_>,
 ) -> sqlx::Result<Option<SecretRow>> {
@@ -122,7 +125,7 @@ pub async fn update(
                description = COALESCE($6, description), tags = COALESCE($7, tags),
                encrypted_keys = COALESCE($8, encrypted_keys), key_names = COALESCE($9, key_names),
                updated_at = now()
-           WHERE workspace_id = $1 AND id = $2
+           WHERE workspace_id IS NOT DISTINCT FROM $1 AND id = $2
            RETURNING id, workspace_id, name, type AS kind, environment, description, key_names, tags,
                      created_at, updated_at"#,
         workspace_id,
@@ -140,8 +143,10 @@ pub async fn update(
 }
 
 /// Deletes a secret of the workspace; whether it existed.
-pub async fn delete(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
-    let done = sqlx::query!("DELETE FROM secrets WHERE workspace_id = $1 AND id = $2", workspace_id, id).execute(db).await?;
+pub async fn delete(db: impl PgExecutor<'_>, workspace_id: Option<Uuid>, id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query!("DELETE FROM secrets WHERE workspace_id IS NOT DISTINCT FROM $1 AND id = $2", workspace_id, id)
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

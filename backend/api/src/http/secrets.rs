@@ -1,6 +1,8 @@
 //! Workspace secrets, per environment: `GET/POST /secrets`, `GET /secrets/{name}`,
-//! `POST /secrets/{id}` (update), `DELETE /secrets/{id}`. Values are sealed on the way in and
-//! never come back out: reads return key names only, and nothing here logs a value.
+//! `POST /secrets/{id}` (update), `DELETE /secrets/{id}`; and the organisation's, for
+//! superusers, on the same paths under `/organization` (model provider keys that every
+//! workspace may use; a workspace's own secret of the same name wins). Values are sealed on the
+//! way in and never come back out: reads return key names only, and nothing here logs a value.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +14,7 @@ use uuid::Uuid;
 
 use super::{JsonBody, Path, Query};
 use super::validate::{check_environment, check_identifier, check_tags, invalid};
-use crate::auth::{Role, WorkspaceAccess};
+use crate::auth::{AuthUser, Role, WorkspaceAccess};
 use crate::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
@@ -22,6 +24,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/secrets", get(list_secrets).post(create_secret))
         // One segment serves both a name (GET) and an id (update, delete), as in Tracecat.
         .route("/secrets/{secret}", get(get_secret).post(update_secret).delete(delete_secret))
+        .route("/organization/secrets", get(list_org_secrets).post(create_org_secret))
+        .route("/organization/secrets/{secret}", get(get_org_secret).post(update_org_secret).delete(delete_org_secret))
 }
 
 const TYPES: &[&str] = &["custom", "ssh_key", "mtls", "ca_cert", "github_app"];
@@ -111,7 +115,7 @@ fn read_model(row: &SecretRow) -> Value {
         "environment": row.environment,
         "keys": row.key_names,
         "tags": row.tags,
-        "workspace_id": ferrocat_shared::ids::workspace_id(row.workspace_id),
+        "workspace_id": row.workspace_id.map(ferrocat_shared::ids::workspace_id),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     })
@@ -139,7 +143,11 @@ async fn list_secrets(
     access: WorkspaceAccess,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let rows = secrets::list(&state.db, access.workspace_id, query.environment.as_deref(), query.kind.as_deref()).await?;
+    list_in(&state, Some(access.workspace_id), query).await
+}
+
+async fn list_in(state: &AppState, owner: Option<Uuid>, query: ListQuery) -> Result<Json<Vec<Value>>, ApiError> {
+    let rows = secrets::list(&state.db, owner, query.environment.as_deref(), query.kind.as_deref()).await?;
     Ok(Json(rows.iter().map(read_model).collect()))
 }
 
@@ -157,6 +165,10 @@ async fn create_secret(
     JsonBody(body): JsonBody<CreateSecret>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Role::Editor)?;
+    create_in(&state, Some(access.workspace_id), body).await
+}
+
+async fn create_in(state: &AppState, owner: Option<Uuid>, body: CreateSecret) -> Result<(StatusCode, Json<Value>), ApiError> {
     check_identifier("name", &body.name, 100)?;
     check_type(&body.kind)?;
     check_environment(&body.environment)?;
@@ -169,7 +181,7 @@ async fn create_secret(
         &state.db,
         &NewSecret {
             id,
-            workspace_id: access.workspace_id,
+            workspace_id: owner,
             name: &body.name,
             kind: &body.kind,
             environment: &body.environment,
@@ -180,9 +192,9 @@ async fn create_secret(
         },
     )
     .await
-    .on_constraint("secrets_name_key", NAME_TAKEN)?;
-    tracing::info!(secret = %row.name, environment = %row.environment, keys = ?row.key_names, "secret created");
-    announce(&state, access.workspace_id).await;
+    .on_constraint(name_key(owner), NAME_TAKEN)?;
+    tracing::info!(secret = %row.name, environment = %row.environment, keys = ?row.key_names, organization = owner.is_none(), "secret created");
+    announce(state, owner).await;
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
@@ -206,7 +218,11 @@ async fn get_secret(
     Path(name): Path<String>,
     Query(query): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = secrets::get_by_name(&state.db, access.workspace_id, &name, &query.environment)
+    get_in(&state, Some(access.workspace_id), name, query).await
+}
+
+async fn get_in(state: &AppState, owner: Option<Uuid>, name: String, query: GetQuery) -> Result<Json<Value>, ApiError> {
+    let row = secrets::get_by_name(&state.db, owner, &name, &query.environment)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("secret {name:?} not found in environment {:?}", query.environment)))?;
     Ok(Json(read_model(&row)))
@@ -231,6 +247,10 @@ async fn update_secret(
     JsonBody(body): JsonBody<UpdateSecret>,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
+    update_in(&state, Some(access.workspace_id), secret, body).await
+}
+
+async fn update_in(state: &AppState, owner: Option<Uuid>, secret: String, body: UpdateSecret) -> Result<Json<Value>, ApiError> {
     let id = parse_secret_id(&secret)?;
     if let Some(name) = &body.name {
         check_identifier("name", name, 100)?;
@@ -255,12 +275,12 @@ async fn update_secret(
         tags: body.tags.as_ref(),
         sealed: sealed.as_ref().map(|(blob, names)| (blob.as_slice(), names.as_slice())),
     };
-    let row = secrets::update(&state.db, access.workspace_id, id, &changes)
+    let row = secrets::update(&state.db, owner, id, &changes)
         .await
-        .on_constraint("secrets_name_key", NAME_TAKEN)?
+        .on_constraint(name_key(owner), NAME_TAKEN)?
         .ok_or_else(|| ApiError::NotFound(format!("secret {secret:?} not found")))?;
-    tracing::info!(secret = %row.name, environment = %row.environment, keys_replaced = sealed.is_some(), "secret updated");
-    announce(&state, access.workspace_id).await;
+    tracing::info!(secret = %row.name, environment = %row.environment, keys_replaced = sealed.is_some(), organization = owner.is_none(), "secret updated");
+    announce(state, owner).await;
     Ok(Json(read_model(&row)))
 }
 
@@ -277,19 +297,109 @@ async fn delete_secret(
     Path(secret): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Role::Admin)?;
+    delete_in(&state, Some(access.workspace_id), secret).await
+}
+
+async fn delete_in(state: &AppState, owner: Option<Uuid>, secret: String) -> Result<StatusCode, ApiError> {
     let id = parse_secret_id(&secret)?;
-    if !secrets::delete(&state.db, access.workspace_id, id).await? {
+    if !secrets::delete(&state.db, owner, id).await? {
         return Err(ApiError::NotFound(format!("secret {secret:?} not found")));
     }
-    tracing::info!(secret_id = %id, "secret deleted");
-    announce(&state, access.workspace_id).await;
+    tracing::info!(secret_id = %id, organization = owner.is_none(), "secret deleted");
+    announce(state, owner).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Tells the model gateway to read the workspace's secrets again (it caches provider keys). A
-/// lost notification only delays that by the cache's lifetime, so it does not fail the request.
-async fn announce(state: &AppState, workspace_id: Uuid) {
-    if let Err(e) = ferrocat_llm_gateway::store::notify_secrets(&state.db, workspace_id).await {
+/// The unique constraint a name clash of `owner`'s secrets violates.
+fn name_key(owner: Option<Uuid>) -> &'static str {
+    if owner.is_some() { "secrets_name_key" } else { "secrets_org_name_key" }
+}
+
+/// Tells the model gateway to read secrets again (it caches provider keys). A lost
+/// notification only delays that by the cache's lifetime, so it does not fail the request.
+async fn announce(state: &AppState, owner: Option<Uuid>) {
+    if let Err(e) = ferrocat_llm_gateway::store::notify_secrets(&state.db, owner).await {
         tracing::warn!(error = %e, "announcing a secret change failed");
     }
+}
+
+/// Organisation secrets are for superusers only, reads included (names say which vendors the
+/// organisation pays), and never for API keys.
+fn require_org_admin(user: &AuthUser) -> Result<(), ApiError> {
+    if user.0.is_superuser { Ok(()) } else { Err(ApiError::Forbidden("organisation secrets need a superuser".into())) }
+}
+
+#[utoipa::path(
+    get,
+    path = "/organization/secrets",
+    tag = "secrets",
+    params(ListQuery),
+    responses((status = 200, description = "the organisation's secrets (names and keys, never values)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn list_org_secrets(State(state): State<AppState>, user: AuthUser, Query(query): Query<ListQuery>) -> Result<Json<Vec<Value>>, ApiError> {
+    require_org_admin(&user)?;
+    list_in(&state, None, query).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/organization/secrets",
+    tag = "secrets",
+    request_body = CreateSecret,
+    responses((status = 201, description = "created (values are not returned)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn create_org_secret(
+    State(state): State<AppState>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<CreateSecret>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_org_admin(&user)?;
+    create_in(&state, None, body).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/organization/secrets/{secret}",
+    tag = "secrets",
+    params(("secret" = String, Path, description = "secret name"), GetQuery),
+    responses((status = 200, description = "the secret, without values", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn get_org_secret(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(name): Path<String>,
+    Query(query): Query<GetQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require_org_admin(&user)?;
+    get_in(&state, None, name, query).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/organization/secrets/{secret}",
+    tag = "secrets",
+    params(("secret" = String, Path, description = "secret id")),
+    request_body = UpdateSecret,
+    responses((status = 200, description = "updated", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn update_org_secret(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(secret): Path<String>,
+    JsonBody(body): JsonBody<UpdateSecret>,
+) -> Result<Json<Value>, ApiError> {
+    require_org_admin(&user)?;
+    update_in(&state, None, secret, body).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/organization/secrets/{secret}",
+    tag = "secrets",
+    params(("secret" = String, Path, description = "secret id")),
+    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn delete_org_secret(State(state): State<AppState>, user: AuthUser, Path(secret): Path<String>) -> Result<StatusCode, ApiError> {
+    require_org_admin(&user)?;
+    delete_in(&state, None, secret).await
 }

@@ -230,3 +230,52 @@ async fn a_restart_with_a_new_key_reseals_old_secrets() {
     assert!(!new_only.is_stale(&blob));
     assert_eq!(new_only.open_keys(id, &blob).unwrap()[0], ("API_KEY".to_owned(), "keep-me".to_owned()));
 }
+
+#[tokio::test]
+async fn organisation_secrets_are_for_superusers_and_no_workspace_lists_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let member = app.user("ws-admin@example.com", app.workspace_id, "admin").await;
+
+    // A workspace admin is not an organisation admin: nothing is created.
+    let before = app.snapshot().await;
+    let response = member.post(app.at("/organization/secrets")).json(&body("openai", VALUE)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(member.get(app.at("/organization/secrets")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+
+    let response = admin.post(app.at("/organization/secrets")).json(&body("openai", VALUE)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["workspace_id"], Value::Null);
+    assert!(!created.to_string().contains(VALUE));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let opened = Keyring::parse(ENCRYPTION_KEY, &[]).unwrap().open_keys(Uuid::parse_str(&id).unwrap(), &sealed(&app, &id).await).unwrap();
+    assert_eq!(opened[0], ("API_KEY".to_owned(), VALUE.to_owned()));
+
+    // Unique within the organisation; a workspace may hold its own of the same name.
+    let again = admin.post(app.at("/organization/secrets")).json(&body("openai", "other")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let own = admin.post(app.at("/secrets")).json(&body("openai", "workspace-value")).send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED);
+    let listed: Value = admin.get(app.at("/secrets")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "the workspace lists only its own: {listed}");
+    assert_ne!(listed[0]["id"], json!(id));
+    let org: Value = admin.get(app.at("/organization/secrets")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(org.as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>(), [json!(id)]);
+    let got: Value = admin.get(app.at("/organization/secrets/openai")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["id"], json!(id));
+
+    // A workspace route cannot reach it by id, nor the organisation route a workspace's.
+    let own_id = own.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(admin.delete(app.at(&format!("/secrets/{id}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.delete(app.at(&format!("/organization/secrets/{own_id}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    let update = json!({"keys": [{"key": "API_KEY", "value": "rotated-value"}]});
+    assert_eq!(member.post(app.at(&format!("/organization/secrets/{id}"))).json(&update).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let updated = admin.post(app.at(&format!("/organization/secrets/{id}"))).json(&update).send().await.unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    assert_eq!(updated.json::<Value>().await.unwrap()["keys"], json!(["API_KEY"]));
+    assert_eq!(admin.delete(app.at(&format!("/organization/secrets/{id}"))).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(admin.get(app.at("/organization/secrets/openai")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}

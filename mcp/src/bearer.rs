@@ -6,6 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
 use uuid::Uuid;
 
 use crate::oauth::{SCOPE, hash, store};
@@ -33,36 +34,66 @@ fn challenge(state: &McpState, error: Option<&str>) -> Response {
     response
 }
 
+/// Largest refused request body read off the connection before answering (see [`refuse`]).
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Answers a refused request with `response` after reading what is left of its body. hyper
+/// closes a keep-alive connection whose request body was not read, and whether the body had
+/// already arrived when the answer went out is a race: a client that then sends its next
+/// request on the same connection (the MCP SDKs fetch the resource metadata right after the
+/// 401) saw it dropped, now and then. A body too large or too slow gets `Connection: close`.
+async fn refuse(request: Request, mut response: Response) -> Response {
+    let drained = tokio::time::timeout(Duration::from_secs(5), axum::body::to_bytes(request.into_body(), DRAIN_LIMIT)).await;
+    if !matches!(drained, Ok(Ok(_))) {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// Middleware: authenticates the bearer token and puts the [`Caller`] in the request's
 /// extensions, where the MCP tools find it.
-pub async fn require_bearer(State(state): State<McpState>, mut request: Request, next: Next) -> Response {
-    let token = request
+pub async fn require_bearer(State(state): State<McpState>, request: Request, next: Next) -> Response {
+    let token = bearer_token(&request);
+    match authenticate(&state, token).await {
+        Ok(caller) => {
+            let mut request = request;
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(refusal) => refuse(request, refusal).await,
+    }
+}
+
+fn bearer_token(request: &Request) -> Option<String> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    let Some(token) = token.filter(|t| !t.is_empty()) else { return challenge(&state, None) };
+        .map(|(_, token)| token.trim().to_owned())
+}
+
+async fn authenticate(state: &McpState, token: Option<String>) -> Result<Caller, Response> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else { return Err(challenge(state, None)) };
     let found = match store::access_token(state.db(), &hash(&token)).await {
         Ok(found) => found,
         Err(e) => {
             tracing::error!(error = %e, "checking an access token");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response());
         }
     };
-    let Some(found) = found else { return challenge(&state, Some("the access token is unknown, expired or revoked")) };
+    let Some(found) = found else { return Err(challenge(state, Some("the access token is unknown, expired or revoked"))) };
     // A token minted for another resource (another deployment's URL) is not for us.
     if found.audience != state.config.resource() {
         tracing::info!(audience = %found.audience, "access token for another resource refused");
-        return challenge(&state, Some("the access token was not issued for this resource"));
+        return Err(challenge(state, Some("the access token was not issued for this resource")));
     }
-    request.extensions_mut().insert(Caller {
+    Ok(Caller {
         user_id: found.user_id,
         email: found.email,
         is_superuser: found.is_superuser,
         client_id: found.client_id,
         grant_id: found.grant_id,
-    });
-    next.run(request).await
+    })
 }

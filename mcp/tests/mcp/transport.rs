@@ -48,3 +48,59 @@ async fn foreign_origins_and_hosts_are_refused_and_sse_streams_keep_alive() {
     }
     assert!(seen.lines().any(|l| l.starts_with(':')), "no keep-alive comment in {seen:?}");
 }
+
+/// Writes `request` on `stream` in two parts (its body after the server may have answered)
+/// and reads one response: its head, lowercased, and whether the connection stayed open.
+async fn exchange(stream: &mut tokio::net::TcpStream, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::task::yield_now().await;
+    stream.write_all(body).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    // Read until the head and the whole body (Content-Length) are in.
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await.expect("a response").unwrap();
+        assert!(n > 0, "the server closed the connection instead of answering; got {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_lowercase();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return text;
+            }
+        }
+    }
+}
+
+/// A refused request's body is read before the 401 goes out: hyper closes a connection whose
+/// request body was left unread, and an MCP client sends its next request (the resource
+/// metadata) on the same connection. A body too large to read gets `Connection: close`.
+#[tokio::test]
+async fn a_refused_request_leaves_its_connection_usable() {
+    let app = spawn().await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"pad": "x".repeat(4000)}}).to_string();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let post = format!(
+            "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        let refused = exchange(&mut stream, &post, body.as_bytes()).await;
+        assert!(refused.starts_with("http/1.1 401"), "{refused}");
+        assert!(!refused.contains("connection: close"), "{refused}");
+        let metadata = exchange(&mut stream, &format!("GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nhost: {addr}\r\n\r\n"), b"").await;
+        assert!(metadata.starts_with("http/1.1 200"), "{metadata}");
+    }
+    let huge = "x".repeat(200 * 1024);
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let post = format!("POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", huge.len());
+    let refused = exchange(&mut stream, &post, huge.as_bytes()).await;
+    assert!(refused.starts_with("http/1.1 401") && refused.contains("connection: close"), "{refused}");
+}

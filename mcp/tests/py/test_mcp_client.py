@@ -17,6 +17,7 @@ import asyncio
 import os
 import re
 import sys
+import traceback
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
@@ -138,6 +139,7 @@ async def main() -> int:
             await run_mode(mode.strip())
         except Exception as error:  # report which era failed, then fail
             print(f"FAILED: {mode}: {error!r}", file=sys.stderr)
+            traceback.print_exception(error, file=sys.stderr)
             return 1
     return 0
 

@@ -34,9 +34,8 @@ pub use config::GatewayConfig;
 use ferrocat_shared::secret_store::SecretStore;
 
 use crate::auth::TokenKey;
-use crate::credentials::CredentialSource;
+use crate::credentials::{CredentialSource, StoredCredentials};
 use crate::metrics::Metrics;
-use crate::credentials::StoredCredentials;
 use crate::ratelimit::RateLimiter;
 use crate::store::{DbUsageSink, LiveCatalog};
 use crate::usage::{LogSink, UsageRecorder, UsageSink};

@@ -104,7 +104,7 @@ impl Gateway {
         let (usage, usage_task) = UsageRecorder::spawn(config.usage_queue, metrics.clone(), all_sinks);
         let credentials = credentials.unwrap_or_else(|| Arc::new(config.credentials.clone()));
         let key = TokenKey::new(&config.signing_secret);
-        let catalog = Arc::new(LiveCatalog::new(config.catalog.clone()));
+        let catalog = Arc::new(LiveCatalog::new(config.catalog.clone(), limiter.is_some()));
         let state = AppState(Arc::new(Shared { config, catalog, key, credentials, http, limiter, usage, metrics }));
         Ok(Self { state, usage_task })
     }

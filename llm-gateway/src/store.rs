@@ -117,12 +117,14 @@ pub async fn notify_secrets(db: impl PgExecutor<'_>, workspace_id: Option<Uuid>)
 pub struct LiveCatalog {
     file: Catalog,
     current: ArcSwap<Catalog>,
+    /// Whether per-model `rpm` can be enforced (the gateway has Redis).
+    limits: bool,
 }
 
 impl LiveCatalog {
-    /// Starts with the file's catalog alone.
-    pub fn new(file: Catalog) -> Self {
-        Self { current: ArcSwap::from_pointee(file.clone()), file }
+    /// Starts with the file's catalog alone; `limits` says whether `rpm` is enforced.
+    pub fn new(file: Catalog, limits: bool) -> Self {
+        Self { current: ArcSwap::from_pointee(file.clone()), file, limits }
     }
 
     /// The catalog to serve a call with (a cheap snapshot).
@@ -135,6 +137,10 @@ impl LiveCatalog {
         let (merged, shadowed) = self.file.layered(stored);
         if !shadowed.is_empty() {
             tracing::warn!(?shadowed, "stored models with the same name as a catalog file's are served as the file says");
+        }
+        let unlimited: Vec<&str> = merged.models().filter(|m| m.rpm.is_some()).map(|m| m.name.as_str()).collect();
+        if !self.limits && !unlimited.is_empty() {
+            tracing::warn!(models = ?unlimited, "these models set rpm, which is not enforced without FERROCAT_REDIS_URL");
         }
         tracing::info!(models = merged.len(), "model catalog loaded");
         self.current.store(Arc::new(merged));

@@ -264,13 +264,17 @@ impl Progress {
         self.0.heartbeat_details().deserialize::<AgentState>().ok().flatten()
     }
 
-    async fn save(&self, state: &AgentState) {
-        let size = serde_json::to_vec(state).map(|v| v.len()).unwrap_or(usize::MAX);
+    /// Records `state` with every secret value masked: checkpoints live in Temporal, where
+    /// secrets never go. (A prompt that embeds a secret then no longer matches on resume, and
+    /// that agent starts over.)
+    async fn save(&self, state: &AgentState, masks: &[String]) {
+        let masked = crate::masking::mask(serde_json::to_value(state).expect("agent state serializes"), masks);
+        let size = serde_json::to_vec(&masked).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > MAX_CHECKPOINT_BYTES {
             tracing::warn!(size, "agent checkpoint too large to record; a retry would start over");
             return;
         }
-        if let Err(e) = self.0.record_heartbeat(state.clone()).await {
+        if let Err(e) = self.0.record_heartbeat(masked).await {
             tracing::warn!(error = %e, "recording the agent's checkpoint failed");
         }
     }
@@ -366,7 +370,7 @@ async fn agent(
             }
         }
         if let Some(progress) = progress {
-            progress.save(&state).await;
+            progress.save(&state, &masks).await;
         }
     }
 }

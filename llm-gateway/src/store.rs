@@ -152,6 +152,13 @@ impl LiveCatalog {
         self.set_stored(&Catalog::build(&parts)?);
         Ok(())
     }
+
+    /// [`LiveCatalog::reload`], keeping the previous catalog (and saying so) when it fails.
+    async fn refresh(&self, db: &PgPool) {
+        if let Err(e) = self.reload(db).await {
+            tracing::error!(error = %e, "reloading the model catalog failed; serving the previous one");
+        }
+    }
 }
 
 /// Loads the stored catalog now and keeps it current: every catalog notification reloads it,
@@ -169,19 +176,13 @@ pub async fn watch(db: PgPool, live: Arc<LiveCatalog>, credentials: Option<Arc<S
                         c.invalidate();
                     }
                 }
-                Ok(Some(_)) => {
-                    if let Err(e) = live.reload(&db).await {
-                        tracing::error!(error = %e, "reloading the model catalog failed; serving the previous one");
-                    }
-                }
+                Ok(Some(_)) => live.refresh(&db).await,
                 Ok(None) => {
                     tracing::warn!("catalog notifications reconnected; reloading");
                     if let Some(c) = &credentials {
                         c.invalidate();
                     }
-                    if let Err(e) = live.reload(&db).await {
-                        tracing::error!(error = %e, "reloading the model catalog failed; serving the previous one");
-                    }
+                    live.refresh(&db).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "catalog notifications lost; retrying in 1 s");
@@ -211,16 +212,16 @@ impl UsageSink for DbUsageSink {
     }
 
     async fn record_batch(&self, records: &[UsageRecord]) {
-        let rows: Vec<&UsageRecord> =
-            records.iter().filter(|r| ferrocat_shared::ids::parse_workspace_id(&r.workspace_id).is_ok()).collect();
+        let (workspace, rows): (Vec<Uuid>, Vec<&UsageRecord>) = records
+            .iter()
+            .filter_map(|r| Some((ferrocat_shared::ids::parse_workspace_id(&r.workspace_id).ok()?, r)))
+            .unzip();
         if rows.len() < records.len() {
             tracing::warn!(skipped = records.len() - rows.len(), "usage records without a workspace id are not stored");
         }
         if rows.is_empty() {
             return;
         }
-        let workspace: Vec<Uuid> =
-            rows.iter().map(|r| ferrocat_shared::ids::parse_workspace_id(&r.workspace_id).expect("filtered")).collect();
         let run: Vec<Option<String>> = rows.iter().map(|r| r.run_id.clone()).collect();
         let model: Vec<String> = rows.iter().map(|r| r.model.clone()).collect();
         let served_by: Vec<Option<String>> = rows.iter().map(|r| r.served_by.as_ref().map(|s| s.0.clone())).collect();

@@ -162,6 +162,13 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+impl AuthUser {
+    /// 403 unless the person is a superuser; `what` says what needs one ("listing users").
+    pub fn require_superuser(&self, what: &str) -> Result<(), ApiError> {
+        if self.0.is_superuser { Ok(()) } else { Err(ApiError::Forbidden(format!("{what} needs a superuser"))) }
+    }
+}
+
 fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(|t| t.trim().to_owned())

@@ -53,11 +53,7 @@ impl SecretStore {
         .map_err(|e| format!("reading secrets: {e}"))?;
         let mut secrets = Map::new();
         for row in rows {
-            let pairs = self
-                .keyring
-                .open_keys(row.id, &row.encrypted_keys)
-                .map_err(|e| format!("secret '{}' cannot be decrypted: {e}", row.name))?;
-            let keys: Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let keys = self.open(row.id, &row.encrypted_keys, &row.name)?;
             secrets.insert(row.name, Value::Object(keys));
         }
         if let Some(missing) = names.iter().find(|n| !secrets.contains_key(n.as_str())) {
@@ -80,11 +76,12 @@ impl SecretStore {
         .fetch_optional(&self.db)
         .await
         .map_err(|e| format!("reading secrets: {e}"))?;
-        let Some(row) = row else { return Ok(None) };
-        let pairs = self
-            .keyring
-            .open_keys(row.id, &row.encrypted_keys)
-            .map_err(|e| format!("secret '{name}' cannot be decrypted: {e}"))?;
-        Ok(Some(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+        row.map(|row| self.open(row.id, &row.encrypted_keys, name)).transpose()
+    }
+
+    /// `{KEY: value}` of the sealed blob of row `id` (secret `name`, for the error).
+    fn open(&self, id: Uuid, sealed: &[u8], name: &str) -> Result<Map<String, Value>, String> {
+        let pairs = self.keyring.open_keys(id, sealed).map_err(|e| format!("secret '{name}' cannot be decrypted: {e}"))?;
+        Ok(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
     }
 }

@@ -155,9 +155,7 @@ async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<J
     tag = "auth",
     responses((status = 200, description = "every user (superadmins only)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn list_users(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Vec<users::User>>, ApiError> {
-    if !user.is_superuser {
-        return Err(ApiError::Forbidden("listing users needs a superuser".into()));
-    }
+async fn list_users(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<users::User>>, ApiError> {
+    user.require_superuser("listing users")?;
     Ok(Json(users::list(&state.db).await?))
 }

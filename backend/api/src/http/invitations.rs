@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
+use super::validate::invalid;
 use super::{JsonBody, Path};
 use crate::auth::{self, Role, WorkspaceAccess};
 use crate::db::invitations::{self, InvitationRow};
@@ -62,10 +63,6 @@ struct InvitationPath {
     #[allow(dead_code)]
     workspace_id: String,
     invitation_id: String,
-}
-
-fn invalid(loc: &str, msg: String) -> ApiError {
-    ApiError::Unprocessable { detail: msg.clone(), errors: vec![json!({"loc": loc, "msg": msg})] }
 }
 
 /// A plausible address: one `@` between non-empty parts, no spaces, at most 254 bytes.

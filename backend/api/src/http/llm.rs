@@ -19,6 +19,7 @@ use ferrocat_llm_gateway::catalog::ModelSpec;
 use ferrocat_llm_gateway::providers::ProviderEntry;
 use ferrocat_llm_gateway::store;
 
+use super::validate::invalid;
 use super::{JsonBody, Path, Query};
 use crate::auth::{AuthUser, Principal, Role, WorkspaceAccess};
 use crate::error::ApiError;
@@ -33,10 +34,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/workspaces/{workspace_id}/llm/usage", get(get_usage))
 }
 
-fn invalid(loc: &str, msg: String) -> ApiError {
-    ApiError::Unprocessable { detail: msg.clone(), errors: vec![json!({"loc": loc, "msg": msg})] }
-}
-
 /// Catalog names are what callers put in `model`: letters, digits and `._:@-`, at most 128.
 fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
@@ -47,10 +44,6 @@ fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
     } else {
         Err(invalid("name", format!("{kind} name {name:?} must be 1 to 128 letters, digits or . _ : @ -")))
     }
-}
-
-fn require_superuser(user: &AuthUser) -> Result<(), ApiError> {
-    if user.0.is_superuser { Ok(()) } else { Err(ApiError::Forbidden("editing the model catalog needs a superuser".into())) }
 }
 
 fn named(name: &str, entry: impl serde::Serialize) -> Value {
@@ -116,7 +109,7 @@ async fn put_provider(
     Path(name): Path<String>,
     JsonBody(entry): JsonBody<ProviderEntry>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    require_superuser(&user)?;
+    user.require_superuser("editing the model catalog")?;
     check_name("provider", &name)?;
     let mut tx = begin(&state).await?;
     let created = store::put_provider(&mut *tx, &name, &entry).await?;
@@ -133,7 +126,7 @@ async fn put_provider(
     responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape (422 while models use it)", body = crate::error::ErrorBody))
 )]
 async fn delete_provider(State(state): State<AppState>, user: AuthUser, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    require_superuser(&user)?;
+    user.require_superuser("editing the model catalog")?;
     let mut tx = begin(&state).await?;
     if !store::delete_provider(&mut *tx, &name).await? {
         return Err(ApiError::NotFound(format!("no provider {name:?}")));
@@ -181,7 +174,7 @@ async fn put_model(
     Path(name): Path<String>,
     JsonBody(spec): JsonBody<ModelSpec>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    require_superuser(&user)?;
+    user.require_superuser("editing the model catalog")?;
     check_name("model", &name)?;
     let mut tx = begin(&state).await?;
     let created = store::put_model(&mut *tx, &name, &spec).await?;
@@ -198,7 +191,7 @@ async fn put_model(
     responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape (422 while another model falls back to it)", body = crate::error::ErrorBody))
 )]
 async fn delete_model(State(state): State<AppState>, user: AuthUser, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    require_superuser(&user)?;
+    user.require_superuser("editing the model catalog")?;
     let mut tx = begin(&state).await?;
     if !store::delete_model(&mut *tx, &name).await? {
         return Err(ApiError::NotFound(format!("no model {name:?}")));

@@ -323,12 +323,8 @@ async fn announce(state: &AppState, owner: Option<Uuid>) {
     }
 }
 
-/// Organisation secrets are for superusers only, reads included (names say which vendors the
-/// organisation pays), and never for API keys.
-fn require_org_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.0.is_superuser { Ok(()) } else { Err(ApiError::Forbidden("organisation secrets need a superuser".into())) }
-}
-
+// Organisation secrets are for superusers only, reads included (names say which vendors the
+// organisation pays), and never for API keys (`AuthUser` refuses them).
 #[utoipa::path(
     get,
     path = "/organization/secrets",
@@ -337,7 +333,7 @@ fn require_org_admin(user: &AuthUser) -> Result<(), ApiError> {
     responses((status = 200, description = "the organisation's secrets (names and keys, never values)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_org_secrets(State(state): State<AppState>, user: AuthUser, Query(query): Query<ListQuery>) -> Result<Json<Vec<Value>>, ApiError> {
-    require_org_admin(&user)?;
+    user.require_superuser("managing organisation secrets")?;
     list_in(&state, None, query).await
 }
 
@@ -353,7 +349,7 @@ async fn create_org_secret(
     user: AuthUser,
     JsonBody(body): JsonBody<CreateSecret>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    require_org_admin(&user)?;
+    user.require_superuser("managing organisation secrets")?;
     create_in(&state, None, body).await
 }
 
@@ -370,7 +366,7 @@ async fn get_org_secret(
     Path(name): Path<String>,
     Query(query): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require_org_admin(&user)?;
+    user.require_superuser("managing organisation secrets")?;
     get_in(&state, None, name, query).await
 }
 
@@ -388,7 +384,7 @@ async fn update_org_secret(
     Path(secret): Path<String>,
     JsonBody(body): JsonBody<UpdateSecret>,
 ) -> Result<Json<Value>, ApiError> {
-    require_org_admin(&user)?;
+    user.require_superuser("managing organisation secrets")?;
     update_in(&state, None, secret, body).await
 }
 
@@ -400,6 +396,6 @@ async fn update_org_secret(
     responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn delete_org_secret(State(state): State<AppState>, user: AuthUser, Path(secret): Path<String>) -> Result<StatusCode, ApiError> {
-    require_org_admin(&user)?;
+    user.require_superuser("managing organisation secrets")?;
     delete_in(&state, None, secret).await
 }

@@ -30,6 +30,17 @@ pub struct RunArgs {
     /// What to print: the workflow's `returns` value, or the whole context (ACTIONS and TRIGGER).
     #[arg(long, value_enum, default_value_t = Output::Returns)]
     output: Output,
+    /// Which addresses actions may connect to: `permissive` (anything but
+    /// FERROCAT_EGRESS_DENY) or `strict` (as on the server: no loopback, link-local or the
+    /// stack's services unless FERROCAT_EGRESS_ALLOW says so).
+    #[arg(long, value_enum, default_value_t = Egress::Permissive)]
+    egress: Egress,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Egress {
+    Permissive,
+    Strict,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -96,7 +107,11 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(vars) => vars,
         Err(e) => return invalid(e),
     };
-    match ferrocat_workers::workflow::local::run_locally_with(dsl, trigger.clone(), secrets, vars).await {
+    let egress = match args.egress {
+        Egress::Permissive => ferrocat_shared::egress::Mode::Permissive,
+        Egress::Strict => ferrocat_shared::egress::Mode::Strict,
+    };
+    match ferrocat_workers::workflow::local::run_locally_in(dsl, trigger.clone(), secrets, vars, egress).await {
         Ok(finished) => {
             let output = match args.output {
                 Output::Returns => finished.value,

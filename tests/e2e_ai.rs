@@ -66,9 +66,11 @@ fn provider(seen: Seen, intel: String) -> axum::Router {
 async fn an_agent_runs_on_a_catalog_and_key_managed_through_the_api() {
     let intel = serve(axum::Router::new().route("/alerts/42", get(|| async { Json(json!({"id": 42, "score": 97})) }))).await;
     let seen: Seen = Arc::default();
+    // The agent's tool may reach the intel server, and only because the operator allowed it.
+    let allow = intel.trim_start_matches("http://").to_owned();
     let upstream = serve(provider(seen.clone(), intel)).await;
 
-    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&[("FERROCAT_EGRESS_ALLOW", allow)])).await.unwrap();
     let api = format!("{}/api", stack.url);
     let (http, ws) = login(&stack.url).await;
     let put = |path: &str, body: Value| http.put(format!("{api}{path}")).json(&body).send();

@@ -33,7 +33,7 @@ async fn secrets_reach_actions_and_nothing_else() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&[("FERROCAT_EGRESS_ALLOW", addr.to_string())])).await.unwrap();
     let api = format!("{}/api", stack.url);
     let (http, ws) = login(&stack.url).await;
 

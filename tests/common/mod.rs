@@ -28,6 +28,12 @@ pub fn free_port() -> u16 {
 impl Stack {
     /// Runs `ferrocat up` and returns once it printed its URL (it waits for every service's health).
     pub fn up() -> Stack {
+        Stack::up_with(&[])
+    }
+
+    /// [`Stack::up`] with extra environment, e.g. `FERROCAT_EGRESS_ALLOW` for the test's own
+    /// servers on loopback (which workflows may not reach otherwise).
+    pub fn up_with(env: &[(&str, String)]) -> Stack {
         let data_dir = std::env::temp_dir().join(format!("ferrocat-e2e-{}", uuid::Uuid::new_v4().simple()));
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocat"))
@@ -37,6 +43,7 @@ impl Stack {
             .env("FERROCAT_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("FERROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "info,ferrocat_edge::access=warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

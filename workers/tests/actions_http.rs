@@ -28,7 +28,7 @@ async fn server() -> String {
 }
 
 async fn request(args: Value) -> Result<Value, String> {
-    let client = actions::http::client().unwrap();
+    let client = actions::http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
     actions::dispatch("core.http_request", args.as_object().cloned().unwrap(), &client).await.map_err(|e| e.to_string())
 }
 

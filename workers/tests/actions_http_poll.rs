@@ -48,7 +48,7 @@ async fn spawn_server() -> (String, Counters) {
 }
 
 async fn run(action: &str, args: Value) -> Result<Value, String> {
-    let client = http::client().unwrap();
+    let client = http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
     actions::dispatch(action, args.as_object().cloned().unwrap(), &client).await.map_err(|e| e.to_string())
 }
 

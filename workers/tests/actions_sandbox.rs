@@ -10,7 +10,7 @@ use ferrocat_workers::actions::{self, http, script};
 use serde_json::{Map, Value, json};
 
 async fn run_python(args: Value) -> Result<Value, String> {
-    let client = http::client().unwrap();
+    let client = http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
     actions::dispatch("core.script.run_python", args.as_object().cloned().unwrap(), &client)
         .await
         .map_err(|e| e.to_string())
@@ -66,17 +66,25 @@ async fn environment_is_empty_except_env_vars() {
 }
 
 #[tokio::test]
-async fn network_is_off_unless_allowed() {
+async fn network_is_off_unless_allowed_and_then_only_through_the_egress_proxy() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
-        while let Ok((_socket, _)) = listener.accept().await {}
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello").await;
+        }
     });
-    let script = "import socket\ndef main(port):\n    try:\n        socket.create_connection(('127.0.0.1', port), timeout=3).close()\n        return 'connected'\n    except OSError as e:\n        return f'failed: {e}'\n";
+    let script = "import socket, urllib.request\ndef main(port):\n    out = {}\n    try:\n        socket.create_connection(('127.0.0.1', port), timeout=3).close()\n        out['raw'] = 'connected'\n    except OSError as e:\n        out['raw'] = 'failed'\n    try:\n        out['http'] = urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=5).read().decode()\n    except Exception as e:\n        out['http'] = f'failed: {e}'\n    return out\n";
     let out = run_python(json!({"script": script, "inputs": {"port": port}})).await.unwrap();
-    assert!(out.as_str().unwrap().starts_with("failed:"), "{out}");
+    assert_eq!(out["raw"], json!("failed"), "{out}");
+    assert!(out["http"].as_str().unwrap().starts_with("failed"), "{out}");
+    // With network (under the permissive policy of this test's client): HTTP through the
+    // proxy works; a raw socket still reaches nothing outside the sandbox's own loopback.
     let out = run_python(json!({"script": script, "inputs": {"port": port}, "allow_network": true})).await.unwrap();
-    assert_eq!(out, json!("connected"));
+    assert_eq!(out, json!({"raw": "failed", "http": "hello"}));
 }
 
 #[tokio::test]
@@ -180,11 +188,11 @@ async fn cpu_and_file_size_limits_are_enforced() {
     let limits = SandboxLimits { cpu_seconds: 1, file_size_bytes: 1024 * 1024, wall_clock: Duration::from_secs(30), ..SandboxLimits::default() };
     let busy = "def main():\n    while True:\n        pass\n";
     let started = Instant::now();
-    let err = script::run_with_limits(busy, Map::new(), BTreeMap::new(), false, limits.clone()).await.unwrap_err().to_string();
+    let err = script::run_with_limits(busy, Map::new(), BTreeMap::new(), None, limits.clone()).await.unwrap_err().to_string();
     assert!(err.contains("without a result"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(15), "CPU limit not applied: {:?}", started.elapsed());
 
     let big_file = "def main():\n    with open('/work/big', 'wb') as f:\n        f.write(b'x' * (2 * 1024 * 1024))\n";
-    let err = script::run_with_limits(big_file, Map::new(), BTreeMap::new(), false, limits).await.unwrap_err().to_string();
+    let err = script::run_with_limits(big_file, Map::new(), BTreeMap::new(), None, limits).await.unwrap_err().to_string();
     assert!(err.contains("File too large"), "{err}");
 }

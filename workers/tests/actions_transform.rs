@@ -5,7 +5,7 @@ use ferrocat_workers::actions::{self, http};
 use serde_json::{Value, json};
 
 async fn run(action: &str, args: Value) -> Result<Value, String> {
-    let client = http::client().unwrap();
+    let client = http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
     actions::dispatch(action, args.as_object().cloned().unwrap(), &client).await.map_err(|e| e.to_string())
 }
 
@@ -116,7 +116,7 @@ async fn pure_transforms_and_require_through_the_registry() {
 
 #[tokio::test]
 async fn every_registered_executor_action_is_dispatched() {
-    let http = actions::http::client().unwrap();
+    let http = actions::http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
     for spec in actions::REGISTRY {
         // Subflows, scatter/gather and loops are orchestrated by the workflow itself, never sent
         // to the executor; ai.* run in the executor with the run's identity (tests/ai_agent.rs).

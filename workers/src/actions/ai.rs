@@ -21,6 +21,9 @@ use super::{ActionDeps, ActionError, parse_args};
 pub struct AiGateway {
     base: String,
     key: TokenKey,
+    /// The gateway is one of the stack's own services: its client is not the actions' one,
+    /// whose egress policy refuses it.
+    http: reqwest::Client,
 }
 
 impl AiGateway {
@@ -33,7 +36,12 @@ impl AiGateway {
             (None, None) => return Ok(None),
         };
         let Some(secret) = env.get("FERROCAT_LLM_GATEWAY_SIGNING_SECRET") else { return Ok(None) };
-        Ok(Some(Self { base, key: TokenKey::new(&SecretString::from(secret.to_owned())) }))
+        let http = reqwest::Client::builder().build().map_err(|e| ConfigError::Invalid {
+            key: "FERROCAT_LLM_GATEWAY_URL".into(),
+            value: base.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Some(Self { base, key: TokenKey::new(&SecretString::from(secret.to_owned())), http }))
     }
 
     fn token(&self, run: &RunContext, model: &str) -> String {
@@ -52,11 +60,12 @@ impl AiGateway {
 
     /// One chat completion; 429 and 5xx are retried `retries` times (the gateway itself also
     /// falls back across deployments).
-    async fn complete(&self, http: &reqwest::Client, token: &str, body: &Value, retries: u32) -> Result<Value, ActionError> {
+    async fn complete(&self, token: &str, body: &Value, retries: u32) -> Result<Value, ActionError> {
         let url = format!("{}/v1/chat/completions", self.base);
         let mut attempt = 0;
         loop {
-            let response = http
+            let response = self
+                .http
                 .post(&url)
                 .bearer_auth(token)
                 .json(body)
@@ -158,7 +167,7 @@ pub async fn run(
         ActionError::Invalid(format!("{name} needs the model gateway: set FERROCAT_LLM_GATEWAY_URL and FERROCAT_LLM_GATEWAY_SIGNING_SECRET"))
     })?;
     match name {
-        "ai.action" => action(gateway, deps, parse_args(args)?, run).await,
+        "ai.action" => action(gateway, parse_args(args)?, run).await,
         _ => agent(gateway, deps, parse_args(args)?, secrets, run, progress).await,
     }
 }
@@ -214,11 +223,11 @@ fn prompt(instructions: &Option<String>, user_prompt: &str) -> Vec<Value> {
     messages
 }
 
-async fn action(gateway: &AiGateway, deps: &ActionDeps, args: ActionArgs, run: &RunContext) -> Result<Value, ActionError> {
+async fn action(gateway: &AiGateway, args: ActionArgs, run: &RunContext) -> Result<Value, ActionError> {
     let schema = output_schema(&args.output_type)?;
     let messages = prompt(&args.instructions, &args.user_prompt);
     let token = gateway.token(run, &args.model_name);
-    let response = gateway.complete(&deps.http, &token, &request(&args.model_name, &messages, &args.model_settings, schema), args.retries).await?;
+    let response = gateway.complete(&token, &request(&args.model_name, &messages, &args.model_settings, schema), args.retries).await?;
     let content = first_message(&response)?["content"].as_str().unwrap_or_default().to_owned();
     output(&content, schema)
 }
@@ -362,7 +371,7 @@ async fn agent(
                 if !tools.is_empty() {
                     body["tools"] = json!(tools);
                 }
-                let response = gateway.complete(&deps.http, &token, &body, args.retries).await?;
+                let response = gateway.complete(&token, &body, args.retries).await?;
                 state.requests += 1;
                 state.input_tokens += response["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
                 state.output_tokens += response["usage"]["completion_tokens"].as_u64().unwrap_or(0);

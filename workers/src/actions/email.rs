@@ -13,6 +13,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use ferrocat_shared::egress::{self, EgressPolicy};
+
 use super::{ActionError, parse_args};
 
 /// The secret the action reads its server from.
@@ -152,7 +154,7 @@ fn setting<'a>(smtp: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 /// Sends the email; returns `{}` when every recipient was accepted (as Tracecat does).
-pub async fn send_email_smtp(args: Map<String, Value>, secrets: &Map<String, Value>) -> Result<Value, ActionError> {
+pub async fn send_email_smtp(args: Map<String, Value>, secrets: &Map<String, Value>, egress: &EgressPolicy) -> Result<Value, ActionError> {
     let args: EmailArgs = parse_args(args)?;
     let message = build_message(&args)?;
     let empty = Map::new();
@@ -173,7 +175,16 @@ pub async fn send_email_smtp(args: Map<String, Value>, secrets: &Map<String, Val
         Tls::None
     };
     let timeout = Duration::from_secs_f64(args.timeout.filter(|t| *t > 0.0).unwrap_or(10.0));
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).tls(tls).timeout(Some(timeout));
+    // The server comes from a secret a workspace editor sets: connect to an address the egress
+    // policy allowed (TLS still verifies the host name).
+    let address = egress::resolve_allowed(egress, host, &[Some(port)])
+        .await
+        .map_err(|e| ActionError::Http(format!("SMTP server {host}:{port}: {e}")))?
+        .into_iter()
+        .next()
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| host.to_owned());
+    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address).port(port).tls(tls).timeout(Some(timeout));
     if args.enable_auth {
         let user = setting(smtp, "SMTP_USER").unwrap_or_default().to_owned();
         let pass = setting(smtp, "SMTP_PASS").unwrap_or_default().to_owned();

@@ -2,20 +2,22 @@
 //! `{status_code, headers, data}`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use ferrocat_shared::egress::{ClientOptions, EgressClient, EgressPolicy};
+
 use super::{ActionError, parse_args};
 
-/// The shared HTTP client; redirects are decided per request.
-pub fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("ferrocat/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+/// The shared HTTP client under `policy`: every connection it opens passes the egress policy
+/// (IP literals before sending, names when resolved, every redirect target). Redirects and TLS
+/// settings are decided per request.
+pub fn client(policy: Arc<EgressPolicy>) -> anyhow::Result<EgressClient> {
+    Ok(EgressClient::new(policy, ClientOptions::default())?)
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -111,7 +113,7 @@ fn multipart(files: &BTreeMap<String, Value>, form: Option<&BTreeMap<String, Val
 }
 
 /// Sends the request described by `args`.
-pub async fn http_request(shared: &reqwest::Client, args: Map<String, Value>) -> Result<Value, ActionError> {
+pub async fn http_request(shared: &EgressClient, args: Map<String, Value>) -> Result<Value, ActionError> {
     let args: HttpRequestArgs = parse_args(args)?;
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .ok()
@@ -134,22 +136,23 @@ pub async fn http_request(shared: &reqwest::Client, args: Map<String, Value>) ->
     // A per-request client only when the request needs other redirect or TLS settings.
     let custom;
     let client = if args.follow_redirects || !args.verify_ssl {
-        let policy = if args.follow_redirects {
-            reqwest::redirect::Policy::limited(args.max_redirects)
-        } else {
-            reqwest::redirect::Policy::none()
+        let options = ClientOptions {
+            follow_redirects: args.follow_redirects.then_some(args.max_redirects),
+            accept_invalid_certs: !args.verify_ssl,
+            timeout: None,
         };
-        custom = reqwest::Client::builder()
-            .redirect(policy)
-            .danger_accept_invalid_certs(!args.verify_ssl)
-            .build()
-            .map_err(|e| ActionError::Http(e.to_string()))?;
+        custom = shared.with_options(options).map_err(|e| ActionError::Http(e.to_string()))?;
         &custom
     } else {
         shared
     };
 
-    let mut request = client.request(method.clone(), url).timeout(Duration::from_secs_f64(args.timeout));
+    // Refused addresses fail here (IP literals) or at connect time (names), before any byte
+    // is sent, so nothing of a refused service's answer can come back.
+    let mut request = client
+        .request(method.clone(), url)
+        .map_err(|refused| ActionError::Http(format!("request to {} failed: {refused}", args.url)))?
+        .timeout(Duration::from_secs_f64(args.timeout));
     for (name, value) in args.headers.iter().flatten() {
         if let Some(value) = value {
             request = request.header(name, value);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use ferrocat_shared::egress::EgressClient;
 use ferrocat_shared::expr::{python_repr, truthy};
 
 use super::lambda::{self, Mode};
@@ -47,7 +48,7 @@ fn split_args(mut args: Map<String, Value>, own: &[&str]) -> (Map<String, Value>
 }
 
 /// One request that returns the response whatever its status (polling looks at the status).
-async fn send_any_status(client: &reqwest::Client, request: &Map<String, Value>) -> Result<Value, ActionError> {
+async fn send_any_status(client: &EgressClient, request: &Map<String, Value>) -> Result<Value, ActionError> {
     let mut request = request.clone();
     request.insert("ignore_status_codes".into(), Value::Array((400..600).map(Value::from).collect()));
     http::http_request(client, request).await
@@ -61,7 +62,7 @@ fn backoff(attempt: u32) -> Duration {
 
 /// `core.http_poll`: repeats the request while its status is in `poll_retry_codes`, or, when
 /// `poll_condition` is given, until that lambda is truthy for the response.
-pub async fn http_poll(client: &reqwest::Client, args: Map<String, Value>) -> Result<Value, ActionError> {
+pub async fn http_poll(client: &EgressClient, args: Map<String, Value>) -> Result<Value, ActionError> {
     let (own, request) =
         split_args(args, &["poll_retry_codes", "poll_interval", "poll_max_attempts", "poll_condition"]);
     let poll: PollArgs = parse_args(own)?;
@@ -124,7 +125,7 @@ const NEXT_REQUEST_KEYS: &[&str] = &["url", "method", "headers", "params", "payl
 
 /// `core.http_paginate`: with `items_jsonpath`, the items of every page (at most `limit`);
 /// without it, the page responses themselves (at most `limit` pages).
-pub async fn http_paginate(client: &reqwest::Client, args: Map<String, Value>) -> Result<Value, ActionError> {
+pub async fn http_paginate(client: &EgressClient, args: Map<String, Value>) -> Result<Value, ActionError> {
     let (own, mut request) = split_args(args, &["stop_condition", "next_request", "items_jsonpath", "limit"]);
     let page: PaginateArgs = parse_args(own)?;
     let mut results: Vec<Value> = Vec::new();

@@ -52,7 +52,7 @@ pub async fn eval(source: &str, mode: Mode, data: &Value) -> Result<Value, Actio
         Mode::Filter => json!({"lambda": source, "mode": "filter", "items": data}),
     };
     let env = BTreeMap::new();
-    let job = SandboxJob { program: RUNNER, input: &input, env: &env, allow_network: false, limits: limits() };
+    let job = SandboxJob { program: RUNNER, input: &input, env: &env, network: None, limits: limits() };
     let output = Sandbox::default().run(job).await.map_err(|e| match e {
         SandboxError::Timeout(d) => ActionError::Value(format!("lambda timed out after {}s", d.as_secs())),
         other => ActionError::Sandbox(other.to_string()),

@@ -2,6 +2,7 @@
 
 pub mod ai;
 pub mod dedup;
+pub mod egress_proxy;
 pub mod email;
 pub mod http;
 pub mod http_poll;
@@ -11,9 +12,16 @@ pub mod sandbox;
 pub mod script;
 pub mod transform;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
+use ferrocat_shared::egress::{EgressClient, EgressPolicy, Mode};
 use ferrocat_shared::temporal::error_types;
+
+/// `strict` (the services' default) or `permissive` (`ferrocat run`'s): see
+/// [`ferrocat_shared::egress`].
+pub const MODE_KEY: &str = "FERROCAT_EGRESS_MODE";
 
 /// Why an action failed. The message is shown to the user as the action's error.
 #[derive(Debug, thiserror::Error)]
@@ -74,8 +82,9 @@ pub use ferrocat_shared::registry::{ActionSpec, REGISTRY};
 
 /// What actions share across calls: the HTTP client and, when configured, Redis.
 pub struct ActionDeps {
-    /// The shared HTTP client ([`http::client`]).
-    pub http: reqwest::Client,
+    /// The shared HTTP client ([`http::client`]); its egress policy also governs the sandbox's
+    /// network and SMTP.
+    pub http: EgressClient,
     /// Redis for `core.transform.deduplicate` / `is_duplicate` with `persist`.
     pub redis: Option<dedup::RedisStore>,
     /// The model gateway for `ai.action` and `ai.agent`.
@@ -83,15 +92,19 @@ pub struct ActionDeps {
 }
 
 impl ActionDeps {
-    /// The HTTP client plus Redis from `FERROCAT_REDIS_URL` / `FERROCAT_REDIS_PREFIX`.
+    /// The HTTP client under the egress policy of `env` (`FERROCAT_EGRESS_MODE`, strict by
+    /// default, `FERROCAT_EGRESS_ALLOW`/`_DENY`, the stack's own services), plus Redis from
+    /// `FERROCAT_REDIS_URL` / `FERROCAT_REDIS_PREFIX` and the model gateway.
     pub fn from_env(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
-        Ok(Self { http: http::client()?, redis: dedup::RedisStore::from_env(env)?, ai: ai::AiGateway::from_env(env)? })
+        let mode = env.parse_or(MODE_KEY, Mode::Strict)?;
+        let policy = Arc::new(EgressPolicy::from_env(env, mode)?);
+        Ok(Self { http: http::client(policy)?, redis: dedup::RedisStore::from_env(env)?, ai: ai::AiGateway::from_env(env)? })
     }
 }
 
 /// Runs the action `name` with evaluated `args`, no Redis (persistent deduplication fails with
 /// a message saying so) and no secrets. Prefer [`dispatch_with`].
-pub async fn dispatch(name: &str, args: Map<String, Value>, http: &reqwest::Client) -> Result<Value, ActionError> {
+pub async fn dispatch(name: &str, args: Map<String, Value>, http: &EgressClient) -> Result<Value, ActionError> {
     dispatch_with(name, args, &ActionDeps { http: http.clone(), redis: None, ai: None }, &Map::new()).await
 }
 
@@ -105,7 +118,7 @@ pub async fn dispatch_with(
 ) -> Result<Value, ActionError> {
     let http = &deps.http;
     match name {
-        "core.send_email_smtp" => email::send_email_smtp(args, secrets).await,
+        "core.send_email_smtp" => email::send_email_smtp(args, secrets, http.policy()).await,
         "core.transform.deduplicate" => dedup::deduplicate(deps.redis.as_ref(), args).await,
         "core.transform.is_duplicate" => dedup::is_duplicate(deps.redis.as_ref(), args).await,
         "core.transform.reshape" => transform::reshape(args),
@@ -121,7 +134,7 @@ pub async fn dispatch_with(
         "core.transform.flatten_json" => transform::flatten_json(args),
         "core.transform.eval_jsonpaths" => transform::eval_jsonpaths(args),
         "core.require" => require::require(args),
-        "core.script.run_python" => script::run_python(args).await,
+        "core.script.run_python" => script::run_python(args, http.policy()).await,
         other => Err(ActionError::Unknown(other.to_owned())),
     }
 }

@@ -1,5 +1,5 @@
 //! The script sandbox: runs a Python program under bubblewrap with fresh user, pid, ipc, uts
-//! (and, unless network is allowed, net) namespaces, a read-only root built from the host's
+//! and net namespaces, a read-only root built from the host's
 //! `/usr` and a few `/etc` files, a private size-limited `/tmp`, a per-job `/work` folder that is
 //! the only writable host path, an EMPTY environment (only the variables the action asks for),
 //! rlimits set by util-linux `prlimit` before it execs bwrap (our crate forbids `unsafe`, so no
@@ -11,13 +11,20 @@
 //!
 //! Protocol with the program: the job's JSON input is written to `/work/input.json`; the program
 //! writes its outcome to `/work/.result.json`; stdout and stderr are captured (capped).
+//!
+//! Network: the namespace never has more than loopback. With a network policy the job gets the
+//! socket of an [`super::egress_proxy`] at [`EGRESS_SOCKET`] (named in the input as
+//! `egress_socket`), through which every connection is checked against the egress policy.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+
+use ferrocat_shared::egress::EgressPolicy;
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::Command;
 
@@ -67,8 +74,8 @@ pub struct SandboxJob<'a> {
     pub input: &'a Value,
     /// The program's whole environment.
     pub env: &'a BTreeMap<String, String>,
-    /// Keep the host network namespace (and DNS files) instead of an empty one.
-    pub allow_network: bool,
+    /// Reach the network through the egress proxy under this policy; `None`: no network.
+    pub network: Option<Arc<EgressPolicy>>,
     /// Resource limits.
     pub limits: SandboxLimits,
 }
@@ -128,19 +135,15 @@ impl Default for Sandbox {
 
 /// `/etc` files a Python program may need; bound read-only when they exist.
 const ETC_FILES: &[&str] = &["/etc/localtime", "/etc/ld.so.cache", "/etc/mime.types"];
-/// Extra `/etc` entries for name resolution and TLS, only when network is allowed.
-const ETC_NETWORK: &[&str] = &[
-    "/etc/resolv.conf",
-    "/etc/hosts",
-    "/etc/nsswitch.conf",
-    "/etc/gai.conf",
-    "/etc/ssl",
-    "/etc/ca-certificates",
-];
+/// Extra `/etc` entries for TLS, only when network is allowed (names are resolved by the
+/// egress proxy, not in the sandbox).
+const ETC_NETWORK: &[&str] = &["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates"];
+/// Where the egress proxy's socket appears inside the sandbox.
+pub const EGRESS_SOCKET: &str = "/run/egress/proxy.sock";
 
 impl Sandbox {
     /// Runs `job` and waits for it (at most `job.limits.wall_clock`).
-    #[tracing::instrument(skip_all, fields(allow_network = job.allow_network))]
+    #[tracing::instrument(skip_all, fields(network = job.network.is_some()))]
     pub async fn run(&self, job: SandboxJob<'_>) -> Result<SandboxOutput, SandboxError> {
         for name in job.env.keys() {
             if name.is_empty() || name.contains(['=', '\0']) {
@@ -153,7 +156,21 @@ impl Sandbox {
             move |source| SandboxError::Io { what, source }
         };
         tokio::fs::write(dir.path.join("runner.py"), job.program).await.map_err(io("write the program"))?;
-        tokio::fs::write(dir.path.join("input.json"), job.input.to_string())
+        // The proxy lives as long as this run; its folder is bound at EGRESS_SOCKET's.
+        let (egress_dir, _proxy) = match &job.network {
+            Some(policy) => {
+                let egress = JobDir::create().await?;
+                let proxy = super::egress_proxy::start(&egress.path.join("proxy.sock"), policy.clone())
+                    .map_err(io("start the egress proxy"))?;
+                (Some(egress), Some(proxy))
+            }
+            None => (None, None),
+        };
+        let mut input = job.input.clone();
+        if let (Some(_), Value::Object(fields)) = (&egress_dir, &mut input) {
+            fields.insert("egress_socket".into(), Value::String(EGRESS_SOCKET.into()));
+        }
+        tokio::fs::write(dir.path.join("input.json"), input.to_string())
             .await
             .map_err(io("write the input"))?;
 
@@ -162,7 +179,7 @@ impl Sandbox {
             .args(self.prlimit_args(&job.limits))
             .arg("--")
             .arg(&self.bwrap)
-            .args(self.bwrap_args(&job, &dir.path))
+            .args(self.bwrap_args(&job, &dir.path, egress_dir.as_ref().map(|d| d.path.as_path())))
             .arg("--")
             .arg(&self.python)
             .args(["-I", "-B", "/work/runner.py"])
@@ -205,7 +222,7 @@ impl Sandbox {
         ]
     }
 
-    fn bwrap_args(&self, job: &SandboxJob<'_>, work: &Path) -> Vec<String> {
+    fn bwrap_args(&self, job: &SandboxJob<'_>, work: &Path, egress: Option<&Path>) -> Vec<String> {
         let mut args: Vec<String> = [
             "--unshare-user",
             "--unshare-pid",
@@ -221,6 +238,7 @@ impl Sandbox {
             "--die-with-parent",
             "--new-session",
             "--disable-userns",
+            "--unshare-net",
             "--clearenv",
             "--ro-bind",
             "/usr",
@@ -229,9 +247,6 @@ impl Sandbox {
         .into_iter()
         .map(str::to_owned)
         .collect();
-        if !job.allow_network {
-            args.push("--unshare-net".to_owned());
-        }
         // Merged-/usr systems have /bin, /lib… as symlinks into /usr; recreate them as such.
         for top in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
             match std::fs::read_link(top) {
@@ -240,7 +255,7 @@ impl Sandbox {
                 Err(_) => {}
             }
         }
-        let etc = ETC_FILES.iter().chain(if job.allow_network { ETC_NETWORK } else { &[] });
+        let etc = ETC_FILES.iter().chain(if egress.is_some() { ETC_NETWORK } else { &[] });
         for path in etc {
             args.extend(["--ro-bind-try".to_owned(), (*path).to_owned(), (*path).to_owned()]);
         }
@@ -259,12 +274,15 @@ impl Sandbox {
                 "/work",
                 "--chdir",
                 "/work",
-                "--remount-ro",
-                "/",
             ]
             .into_iter()
             .map(str::to_owned),
         );
+        if let Some(egress) = egress {
+            let inside = Path::new(EGRESS_SOCKET).parent().unwrap_or(Path::new("/run"));
+            args.extend(["--bind".to_owned(), egress.display().to_string(), inside.display().to_string()]);
+        }
+        args.extend(["--remount-ro".to_owned(), "/".to_owned()]);
         for (name, value) in job.env {
             args.extend(["--setenv".to_owned(), name.clone(), value.clone()]);
         }

@@ -1,15 +1,19 @@
 //! `core.script.run_python(script, inputs, timeout_seconds=300, allow_network=false, env_vars)`:
 //! calls `main` (or the only top-level function) of `script` with `inputs` as keyword arguments
 //! in the sandbox ([`super::sandbox`]) and returns its JSON-serialisable return value.
-//! Parameters with no input receive `None`. stdout/stderr are captured: logged on success, and
-//! their tail is part of the error when the script fails. `dependencies` (pip installs) are not
+//! Parameters with no input receive `None`. stdout/stderr are captured (never logged: they may
+//! hold secrets), and stderr's tail is part of the error when the script fails. With
+//! `allow_network`, the script reaches the network only through the egress proxy. `dependencies` (pip installs) are not
 //! supported yet and are rejected rather than ignored.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+
+use ferrocat_shared::egress::EgressPolicy;
 
 use super::sandbox::{Sandbox, SandboxError, SandboxJob, SandboxLimits};
 use super::{ActionError, parse_args};
@@ -41,8 +45,9 @@ fn default_timeout() -> u64 {
     300
 }
 
-/// Runs the script; see the module doc.
-pub async fn run_python(args: Map<String, Value>) -> Result<Value, ActionError> {
+/// Runs the script; see the module doc. With `allow_network`, its connections go through the
+/// egress proxy under `egress` (the policy every action's connections obey).
+pub async fn run_python(args: Map<String, Value>, egress: &Arc<EgressPolicy>) -> Result<Value, ActionError> {
     let args: RunPythonArgs = parse_args(args)?;
     if args.dependencies.as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(ActionError::Invalid("dependencies are not supported yet by core.script.run_python".into()));
@@ -58,7 +63,8 @@ pub async fn run_python(args: Map<String, Value>) -> Result<Value, ActionError> 
         wall_clock: Duration::from_secs(args.timeout_seconds),
         ..SandboxLimits::default()
     };
-    run_with_limits(&args.script, args.inputs.unwrap_or_default(), args.env_vars.unwrap_or_default(), args.allow_network, limits).await
+    let network = args.allow_network.then(|| egress.clone());
+    run_with_limits(&args.script, args.inputs.unwrap_or_default(), args.env_vars.unwrap_or_default(), network, limits).await
 }
 
 /// Runs `script` with explicit limits (what [`run_python`] uses; tests set smaller ones).
@@ -66,12 +72,12 @@ pub async fn run_with_limits(
     script: &str,
     inputs: Map<String, Value>,
     env: BTreeMap<String, String>,
-    allow_network: bool,
+    network: Option<Arc<EgressPolicy>>,
     limits: SandboxLimits,
 ) -> Result<Value, ActionError> {
     let input = json!({"script": script, "inputs": inputs});
     let wall = limits.wall_clock;
-    let job = SandboxJob { program: RUNNER, input: &input, env: &env, allow_network, limits };
+    let job = SandboxJob { program: RUNNER, input: &input, env: &env, network, limits };
     let output = Sandbox::default().run(job).await.map_err(|e| match e {
         SandboxError::Timeout(_) => ActionError::Python(format!(
             "PythonScriptTimeoutError: Script execution timed out after {} seconds",
@@ -80,12 +86,9 @@ pub async fn run_with_limits(
         SandboxError::EnvName(name) => ActionError::Invalid(format!("env_vars: invalid variable name {name:?}")),
         other => ActionError::Sandbox(other.to_string()),
     })?;
-    if !output.stdout.is_empty() {
-        tracing::info!(stdout = %output.stdout.trim_end(), "script stdout");
-    }
-    if !output.stderr.is_empty() {
-        tracing::info!(stderr = %output.stderr.trim_end(), "script stderr");
-    }
+    // What a script prints may hold the secrets it was given, in any form: the log gets only
+    // the sizes (a failing script's stderr tail reaches the user in its error, masked there).
+    tracing::info!(stdout_bytes = output.stdout.len(), stderr_bytes = output.stderr.len(), "script finished");
     match output.result {
         Some(Value::Object(mut outcome)) if outcome.get("ok") == Some(&Value::Bool(true)) => {
             Ok(outcome.remove("result").unwrap_or(Value::Null))

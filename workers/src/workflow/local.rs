@@ -8,7 +8,9 @@ use futures::future::LocalBoxFuture;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use ferrocat_shared::config::Env;
 use ferrocat_shared::dsl::Workflow;
+use ferrocat_shared::egress::Mode;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
 use super::scheduler::{self, Driver, Failure, Finished};
@@ -23,9 +25,16 @@ pub struct LocalDriver {
 }
 
 impl LocalDriver {
-    /// A driver with its own executor and `secrets` (`name → {KEY: value}`).
-    pub fn build(secrets: Map<String, Value>) -> anyhow::Result<Self> {
-        Ok(Self { executor: Executor::build(&ferrocat_shared::config::Env::from_process())?.without_result_store(), secrets })
+    /// A driver with its own executor and `secrets` (`name → {KEY: value}`), whose actions
+    /// connect under `egress` (with the process's `FERROCAT_EGRESS_ALLOW`/`_DENY`).
+    pub fn build(secrets: Map<String, Value>, egress: Mode) -> anyhow::Result<Self> {
+        let mut vars: Vec<(String, String)> = std::env::vars().collect();
+        let mode = match egress {
+            Mode::Strict => "strict",
+            Mode::Permissive => "permissive",
+        };
+        vars.push((crate::actions::MODE_KEY.to_owned(), mode.to_owned()));
+        Ok(Self { executor: Executor::build(&Env::from_pairs(vars))?.without_result_store(), secrets })
     }
 }
 
@@ -91,7 +100,19 @@ pub async fn run_locally_with(
     secrets: Map<String, Value>,
     vars: Map<String, Value>,
 ) -> Result<Finished, Failure> {
-    let driver = LocalDriver::build(secrets).map_err(|e| Failure::new(e.to_string(), "StartupError"))?;
+    run_locally_in(dsl, trigger, secrets, vars, Mode::Permissive).await
+}
+
+/// [`run_locally_with`] under the egress policy of `egress` (`ferrocat run --egress`): a
+/// user's own file on their own machine is permissive by default.
+pub async fn run_locally_in(
+    dsl: Workflow,
+    trigger: Value,
+    secrets: Map<String, Value>,
+    vars: Map<String, Value>,
+    egress: Mode,
+) -> Result<Finished, Failure> {
+    let driver = LocalDriver::build(secrets, egress).map_err(|e| Failure::new(e.to_string(), "StartupError"))?;
     let exec = Uuid::new_v4();
     let wf_id = "wf_local".to_owned();
     let run_context = RunContext {

@@ -32,10 +32,66 @@ def jsonable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def relay(source, target):
+    """Copies one direction of a relayed connection until it ends."""
+    import socket
+
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def start_egress_relay(socket_path):
+    """The sandbox has only loopback: a local proxy port whose connections are relayed to the
+    executor's egress proxy (a Unix socket), which checks every destination. The proxy
+    variables point every common HTTP client at it."""
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+
+    def serve():
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(socket_path)
+            except OSError:
+                client.close()
+                upstream.close()
+                continue
+            threading.Thread(target=relay, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    proxy = "http://127.0.0.1:%d" % server.getsockname()[1]
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        os.environ[key] = proxy
+    for key in ("NO_PROXY", "no_proxy"):
+        os.environ.pop(key, None)
+
+
 def main():
     with open("/work/input.json", encoding="utf-8") as f:
         job = json.load(f)
     os.remove("/work/input.json")
+    if job.get("egress_socket"):
+        start_egress_relay(job["egress_socket"])
     source = job["script"]
     inputs = job.get("inputs") or {}
 

@@ -1,0 +1,94 @@
+//! IP networks: the one CIDR type of the code base (egress rules, and the address checks that
+//! used to parse their own).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// An IP network: an address and a prefix length, host bits zero. IPv4-mapped IPv6 addresses
+/// (`::ffff:a.b.c.d`) are treated as the IPv4 address they carry, when parsing and matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix_len: u8,
+}
+
+impl Cidr {
+    /// The network of exactly one address.
+    pub fn host(ip: IpAddr) -> Self {
+        let network = ip.to_canonical();
+        Self { network, prefix_len: if network.is_ipv4() { 32 } else { 128 } }
+    }
+
+    /// Whether `ip` is inside the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.network, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix_len)).unwrap_or(0);
+                u32::from(ip) & mask == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix_len)).unwrap_or(0);
+                u128::from(ip) & mask == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (one host).
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let (addr, len) = match raw.split_once('/') {
+            Some((addr, len)) => (addr, Some(len)),
+            None => (raw, None),
+        };
+        let network: IpAddr = addr.trim().parse().map_err(|_| format!("{raw:?} is not an IP address or CIDR"))?;
+        let network = network.to_canonical();
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix_len = match len {
+            None => max,
+            Some(len) => len
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|len| *len <= max)
+                .ok_or_else(|| format!("{raw:?}: prefix length must be 0 to {max}"))?,
+        };
+        let cidr = Self { network, prefix_len };
+        if !cidr.contains(network) {
+            return Err(format!("{raw:?} has host bits set after /{prefix_len}"));
+        }
+        Ok(cidr)
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cidr;
+
+    #[test]
+    fn parses_and_matches_v4_v6_and_mapped() {
+        let net: Cidr = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains("10.255.1.2".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.1.1".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        let v6: Cidr = "fe80::/10".parse().unwrap();
+        assert!(v6.contains("fe80::1".parse().unwrap()) && v6.contains("febf::1".parse().unwrap()));
+        assert!(!v6.contains("fec0::1".parse().unwrap()));
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("1.2.3.4".parse().unwrap()) && !all.contains("::1".parse().unwrap()));
+        assert_eq!("::ffff:127.0.0.1".parse::<Cidr>().unwrap().to_string(), "127.0.0.1/32");
+        for bad in ["10.0.0.1/8", "10.0.0.0/33", "nope", "::/129", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+    }
+}

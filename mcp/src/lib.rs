@@ -35,12 +35,8 @@ pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
         Some(oidc) => Some(Arc::new(oauth::oidc::Provider::new(oidc.clone(), config.oidc_redirect_uri()).context("the sso client")?)),
         None => None,
     };
-    Ok(McpState {
-        api,
-        oidc,
-        config: Arc::new(config),
-        http: oauth::cimd::http_client(),
-    })
+    let http = oauth::cimd::http_client(config.cimd_allow_insecure);
+    Ok(McpState { api, oidc, config: Arc::new(config), http })
 }
 
 /// Every route: `/mcp` behind the bearer check, the OAuth routes and `/health` public.

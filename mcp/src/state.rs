@@ -14,8 +14,8 @@ pub struct McpState {
     /// run starter.
     pub api: ferrocat_api::AppState,
     pub config: Arc<McpConfig>,
-    /// Fetches client ID metadata documents.
-    pub http: reqwest::Client,
+    /// Fetches client ID metadata documents (public addresses only).
+    pub http: ferrocat_shared::egress::EgressClient,
     /// The single sign-on provider, when one is configured.
     pub oidc: Option<Arc<Provider>>,
 }

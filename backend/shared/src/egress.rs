@@ -169,6 +169,20 @@ impl EgressPolicy {
         Self { mode: Mode::Strict, allow: Vec::new(), deny: Vec::new(), services: Vec::new() }
     }
 
+    /// Public addresses only: [`EgressPolicy::strict`] with the private, shared and
+    /// documentation ranges refused too (for fetches the platform makes on an anonymous
+    /// caller's word, such as OAuth client metadata documents).
+    pub fn public_only() -> Self {
+        let mut policy = Self::strict();
+        for net in [
+            "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "192.0.2.0/24", "198.18.0.0/15",
+            "198.51.100.0/24", "203.0.113.0/24", "fc00::/7", "2001:db8::/32",
+        ] {
+            policy.deny.extend(Rule::parse(net, "the private and reserved ranges").unwrap_or_default());
+        }
+        policy
+    }
+
     /// Nothing refused unless denied explicitly.
     pub fn permissive() -> Self {
         Self { mode: Mode::Permissive, ..Self::strict() }
@@ -498,6 +512,11 @@ mod tests {
             assert!(policy.check(ip(allowed), Some(443)).is_ok(), "{allowed}");
         }
         assert!(EgressPolicy::permissive().check(ip("127.0.0.1"), Some(80)).is_ok());
+        let public = EgressPolicy::public_only();
+        for refused in ["10.1.2.3", "192.168.0.1", "100.64.0.1", "fd00::1", "::ffff:10.0.0.1", "127.0.0.1", "169.254.169.254"] {
+            assert!(public.check(ip(refused), Some(443)).is_err(), "{refused}");
+        }
+        assert!(public.check(ip("1.1.1.1"), Some(443)).is_ok() && public.check(ip("2606:4700::1111"), Some(443)).is_ok());
     }
 
     #[test]

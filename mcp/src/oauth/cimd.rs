@@ -3,8 +3,10 @@
 //! document is fetched at `/authorize` without following redirects, from public addresses
 //! only, at most 64 KiB, and cached in `oauth_clients` for the token endpoint.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use ferrocat_shared::egress::{ClientOptions, EgressClient, EgressPolicy};
 
 use serde_json::Value;
 
@@ -14,13 +16,13 @@ use crate::state::McpState;
 
 const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
-/// The HTTP client documents are fetched with.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("the TLS backend initialises")
+/// The HTTP client documents are fetched with: public addresses only (checked at the address
+/// connected to, so a name that resolves differently the second time gains nothing), unless
+/// `allow_insecure` (tests and local development) lets anything through.
+pub fn http_client(allow_insecure: bool) -> EgressClient {
+    let policy = if allow_insecure { EgressPolicy::permissive() } else { EgressPolicy::public_only() };
+    let options = ClientOptions { timeout: Some(Duration::from_secs(5)), ..ClientOptions::default() };
+    EgressClient::new(Arc::new(policy), options).expect("the TLS backend initialises")
 }
 
 /// Whether `client_id` names a metadata document (rather than a registered client).
@@ -28,41 +30,20 @@ pub fn is_document_url(client_id: &str, allow_insecure: bool) -> bool {
     client_id.starts_with("https://") || (allow_insecure && client_id.starts_with("http://"))
 }
 
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback() || v6.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
-                && v6.to_ipv4_mapped().is_none_or(|v4| is_public(IpAddr::V4(v4)))
-        }
-    }
-}
-
 /// Fetches, checks and caches the document of `client_id`; the error says what is wrong.
 pub async fn load(state: &McpState, client_id: &str) -> Result<store::Client, String> {
-    let insecure = state.config.cimd_allow_insecure;
     let url = url::Url::parse(client_id).map_err(|e| format!("client_id is not a URL: {e}"))?;
     if url.path() == "/" || url.fragment().is_some() || !url.username().is_empty() {
         return Err("a client ID metadata URL needs a path and no fragment or credentials".into());
     }
-    let host = url.host_str().ok_or("client_id URL has no host")?.to_owned();
-    let port = url.port_or_known_default().unwrap_or(443);
-    if !insecure {
-        let addresses: Vec<_> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
-            .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .collect();
-        if addresses.is_empty() || addresses.iter().any(|a| !is_public(a.ip())) {
-            return Err(format!("{host} does not resolve to public addresses only"));
-        }
-    }
-    let response = state.http.get(url.clone()).header("accept", "application/json").send().await.map_err(|e| format!("fetching the document: {e}"))?;
+    let request = state.http.request(reqwest::Method::GET, url.clone()).map_err(|e| e.to_string())?;
+    let response = request.header("accept", "application/json").send().await.map_err(|e| match e.is_connect() {
+        // Only the policy's refusal is worth telling; connection errors would map the network.
+        true if error_chain_has_egress(&e) => "the client_id URL does not resolve to public addresses only".to_owned(),
+        _ => "fetching the document failed".to_owned(),
+    })?;
     if !response.status().is_success() {
-        return Err(format!("fetching the document answered {}", response.status()));
+        return Err("fetching the document did not answer 200".to_owned());
     }
     if response.content_length().is_some_and(|n| n as usize > MAX_DOCUMENT_BYTES) {
         return Err("the document is larger than 64 KiB".into());
@@ -107,17 +88,39 @@ pub async fn load(state: &McpState, client_id: &str) -> Result<store::Client, St
     })
 }
 
+fn error_chain_has_egress(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.to_string().contains("egress") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_public_addresses_are_fetched() {
-        for private in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
+    #[tokio::test]
+    async fn only_public_addresses_are_fetched_and_errors_do_not_map_the_network() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = http_client(false);
+        for url in [format!("http://127.0.0.1:{port}/doc"), format!("http://localhost:{port}/doc"), "http://10.0.0.1/doc".to_owned()] {
+            let refused = client.request(reqwest::Method::GET, url.parse().unwrap());
+            let outcome = match refused {
+                Err(e) => e.to_string(),
+                Ok(request) => {
+                    let e = request.send().await.unwrap_err();
+                    assert!(error_chain_has_egress(&e), "{url}: {e}");
+                    e.to_string()
+                }
+            };
+            assert!(!outcome.is_empty());
         }
-        for public in ["1.1.1.1", "2606:4700::1111"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
+        let accepted = tokio::time::timeout(Duration::from_millis(1), listener.accept()).await;
+        assert!(accepted.is_err(), "a refused address was connected to");
     }
 }

@@ -98,6 +98,42 @@ returns:
     let out = ferrocat(&["run", file.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("Cannot divide by zero"), "{}", text(&out.stderr));
+
+    // An expression nested 100,000 levels deep is refused by its limit, not a stack overflow.
+    let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+    std::fs::write(&file, format!("title: x\ndescription: y\nentrypoint: {{ref: a}}\nactions:\n  - {{ref: a, action: core.transform.reshape, args: {{value: \"${{{{ {deep} }}}}\"}}}}\n")).unwrap();
+    let out = ferrocat(&["run", file.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the limit is 65536") && stderr.len() < 2_000, "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_is_permissive_about_egress_unless_told_to_be_strict() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{\"ok\": true}");
+        }
+    });
+    let file = dir.join("wf.yml");
+    std::fs::write(&file, format!("title: x\ndescription: y\nentrypoint: {{ref: a}}\nactions:\n  - {{ref: a, action: core.http_request, args: {{url: \"http://127.0.0.1:{port}/\"}}}}\nreturns: ${{{{ ACTIONS.a.result.data }}}}\n")).unwrap();
+    let out = ferrocat(&["run", file.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({"ok": true}));
+    let out = ferrocat(&["run", file.to_str().unwrap(), "--egress", "strict"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("egress to 127.0.0.1:{port} refused")) && stderr.contains("FERROCAT_EGRESS_ALLOW"), "{stderr}");
+    let out = ferrocat(&["run", file.to_str().unwrap(), "--egress", "strict"], &[("FERROCAT_EGRESS_ALLOW", &format!("127.0.0.1:{port}"))]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -742,6 +742,13 @@ impl<'p, 'w> Run<'p, 'w> {
         };
         let items = match evaluate("collection") {
             Ok(None | Some(Value::Null)) => Vec::new(),
+            Ok(Some(Value::Array(items))) if items.len() > expr::MAX_FOR_EACH_ITEMS => {
+                let failure = Failure::new(
+                    format!("Scatter collection has {} items; a scatter runs at most {}", items.len(), expr::MAX_FOR_EACH_ITEMS),
+                    "ValueError",
+                );
+                return self.fail(stream, i, failure);
+            }
             Ok(Some(Value::Array(items))) => items,
             Ok(Some(other)) => {
                 let failure = Failure::new(format!("Scatter collection is not iterable: {}", typename(&other)), "ValueError");

@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod executions;
 mod invitations;
+mod limits;
 mod llm;
 mod openapi;
 mod secrets;

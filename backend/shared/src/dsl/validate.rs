@@ -11,6 +11,11 @@ use super::expects::TypeExpr;
 use super::model::{EdgeKind, Workflow, parse_dependency};
 use crate::expr::{self, ContextRoot, Expr, PathSegment};
 
+/// Most actions in one workflow.
+pub const MAX_ACTIONS: usize = 1000;
+/// Most `depends_on` entries of one action (its fan-in).
+pub const MAX_DEPENDS_ON: usize = 200;
+
 /// The fields of a stored action result that `ACTIONS.<ref>.<field>` may name.
 const TASK_RESULT_FIELDS: &[&str] = &[
     "result",
@@ -88,8 +93,9 @@ impl Checker<'_> {
     fn check_expression(&mut self, loc: &str, text: &str, slot: Slot) {
         let parsed = match expr::parse_expression(text) {
             Ok(p) => p,
-            Err(expr::ExprError::Parse { detail, .. }) => {
-                self.push(loc, format!("invalid expression `{text}`: {detail}"));
+            Err(expr::ExprError::Parse { expr, detail }) => {
+                // `expr` is the text as the error shows it (cut when long).
+                self.push(loc, format!("invalid expression `{expr}`: {detail}"));
                 return;
             }
             Err(other) => {
@@ -189,6 +195,22 @@ impl Workflow {
     /// iterator templates whose collection does not use `var`. Returns every problem found.
     pub fn validate(&self) -> Result<(), Vec<ValidationIssue>> {
         let mut issues = Vec::new();
+        if self.actions.len() > MAX_ACTIONS {
+            issues.push(ValidationIssue::new(
+                "actions",
+                format!("a workflow has at most {MAX_ACTIONS} actions, this one has {}", self.actions.len()),
+            ));
+        }
+        for action in self.actions.iter().filter(|a| a.depends_on.len() > MAX_DEPENDS_ON) {
+            issues.push(ValidationIssue::new(
+                format!("actions.{}.depends_on", action.ref_),
+                format!("an action depends on at most {MAX_DEPENDS_ON} others, this one on {}", action.depends_on.len()),
+            ));
+        }
+        if !issues.is_empty() {
+            // Checking a graph past these sizes is the work the limits exist to refuse.
+            return Err(issues);
+        }
         if self.actions.is_empty() {
             issues.push(ValidationIssue::new(
                 "actions",

@@ -18,13 +18,37 @@ use super::{ExprError, functions, value};
 /// Words that cannot start an operand.
 const KEYWORDS: &[&str] = &["if", "else", "in", "not", "is", "for", "and", "or"];
 
-/// Parses the text inside `${{ … }}` into an [`Expr`].
+/// Longest expression accepted (the text inside one `${{ … }}`), in bytes.
+pub const MAX_EXPRESSION_BYTES: usize = 64 * 1024;
+/// Deepest nesting of parentheses, brackets, braces, calls, filters and conditionals. Each
+/// level costs the recursive-descent parser some 13 frames (about 20 KiB of stack in a debug
+/// build): 24 levels stay well inside a 2 MiB thread, as tokio's workers have.
+pub const MAX_NESTING: usize = 24;
+/// Most operators (binary, unary, `not`, indexing) in one expression: a chain of them is a
+/// tree as deep as it is long, which evaluation walks recursively, so this bounds its stack.
+pub const MAX_OPERATORS: usize = 128;
+
+/// Parses the text inside `${{ … }}` into an [`Expr`]. Input over the limits above is refused
+/// before it is parsed further, so no expression can exhaust the stack of whoever parses or
+/// evaluates it.
 pub fn parse(text: &str) -> Result<Expr, ExprError> {
-    let mut p = Parser { src: text, pos: 0 };
+    let shown = |text: &str| -> String {
+        match text.char_indices().nth(120) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text.to_owned(),
+        }
+    };
+    if text.len() > MAX_EXPRESSION_BYTES {
+        return Err(ExprError::Parse {
+            expr: shown(text),
+            detail: format!("the expression is {} bytes long; the limit is {MAX_EXPRESSION_BYTES}", text.len()),
+        });
+    }
+    let mut p = Parser { src: text, pos: 0, depth: 0, operators: 0 };
     let result = p.root();
     result.map_err(|fail| match fail {
         Fail::Syntax(detail) => ExprError::Parse {
-            expr: text.to_owned(),
+            expr: shown(text),
             detail,
         },
         Fail::Expr(e) => e,
@@ -41,6 +65,10 @@ type PResult<T> = Result<T, Fail>;
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
+    /// Current nesting (see [`MAX_NESTING`]).
+    depth: usize,
+    /// Operators so far (see [`MAX_OPERATORS`]).
+    operators: usize,
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -186,7 +214,31 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// One more level of nesting, refused past [`MAX_NESTING`].
+    fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(Fail::Syntax(format!("the expression nests deeper than {MAX_NESTING} levels at position {}", self.pos)));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// One more operator, refused past [`MAX_OPERATORS`].
+    fn operator(&mut self) -> PResult<()> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(Fail::Syntax(format!("the expression has more than {MAX_OPERATORS} operators")));
+        }
+        Ok(())
+    }
+
     fn expression(&mut self) -> PResult<Expr> {
+        self.nested(Self::conditional)
+    }
+
+    fn conditional(&mut self) -> PResult<Expr> {
         let then = self.or_expr()?;
         if self.eat_keyword("if") {
             let cond = self.or_expr()?;
@@ -203,6 +255,12 @@ impl<'a> Parser<'a> {
         Ok(then)
     }
 
+    /// `left op right`, counted against [`MAX_OPERATORS`].
+    fn combine(&mut self, op: BinaryOp, left: Expr, right: Expr) -> PResult<Expr> {
+        self.operator()?;
+        Ok(Self::binary(op, left, right))
+    }
+
     fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
         Expr::Binary {
             op,
@@ -215,7 +273,7 @@ impl<'a> Parser<'a> {
         let mut left = self.and_expr()?;
         while self.eat("||") {
             let right = self.and_expr()?;
-            left = Self::binary(BinaryOp::Or, left, right);
+            left = self.combine(BinaryOp::Or, left, right)?;
         }
         Ok(left)
     }
@@ -224,13 +282,14 @@ impl<'a> Parser<'a> {
         let mut left = self.not_expr()?;
         while self.eat("&&") {
             let right = self.not_expr()?;
-            left = Self::binary(BinaryOp::And, left, right);
+            left = self.combine(BinaryOp::And, left, right)?;
         }
         Ok(left)
     }
 
     fn not_expr(&mut self) -> PResult<Expr> {
         if self.eat_keyword("not") {
+            self.operator()?;
             let inner = self.not_expr()?;
             return Ok(Expr::Not(Box::new(inner)));
         }
@@ -260,7 +319,7 @@ impl<'a> Parser<'a> {
             };
             self.pos += len;
             let right = self.in_expr()?;
-            left = Self::binary(op, left, right);
+            left = self.combine(op, left, right)?;
         }
     }
 
@@ -282,7 +341,7 @@ impl<'a> Parser<'a> {
                 return Ok(left);
             };
             let right = self.is_expr()?;
-            left = Self::binary(op, left, right);
+            left = self.combine(op, left, right)?;
         }
     }
 
@@ -295,7 +354,7 @@ impl<'a> Parser<'a> {
                 BinaryOp::Is
             };
             let right = self.additive()?;
-            left = Self::binary(op, left, right);
+            left = self.combine(op, left, right)?;
         }
         Ok(left)
     }
@@ -314,7 +373,7 @@ impl<'a> Parser<'a> {
             };
             self.pos += 1;
             let right = self.multiplicative()?;
-            left = Self::binary(op, left, right);
+            left = self.combine(op, left, right)?;
         }
     }
 
@@ -330,7 +389,7 @@ impl<'a> Parser<'a> {
             };
             self.pos += 1;
             let right = self.unary()?;
-            left = Self::binary(op, left, right);
+            left = self.combine(op, left, right)?;
         }
     }
 
@@ -342,6 +401,7 @@ impl<'a> Parser<'a> {
             _ => return self.postfix(),
         };
         self.pos += 1;
+        self.operator()?;
         let expr = self.unary()?;
         Ok(Expr::Unary {
             negate,
@@ -352,6 +412,7 @@ impl<'a> Parser<'a> {
     fn postfix(&mut self) -> PResult<Expr> {
         let mut expr = self.primary()?;
         while self.eat("[") {
+            self.operator()?;
             let index = self.expression()?;
             self.expect("]")?;
             expr = Expr::Index {
@@ -695,7 +756,7 @@ impl<'a> Parser<'a> {
                     *always_list = true;
                 }
                 let body = self.filter_body()?;
-                let filter = parse_filter(body)?;
+                let filter = self.nested(|p| parse_filter(body, p.depth))?;
                 // filter_body stops at the closing bracket.
                 return Ok(Some(PathSegment::Filter(filter)));
             }
@@ -830,12 +891,13 @@ fn parse_transform(body: &str) -> PResult<Transform> {
 }
 
 /// Parses a jsonpath filter body such as `(@.x == 1 & @.y)` or `x >= 1 & y <= 2`.
-fn parse_filter(body: &str) -> PResult<Filter> {
+/// Filters nest (`[?(@.a[?(@.b)])]`): `depth` is the nesting of the path it belongs to.
+fn parse_filter(body: &str, depth: usize) -> PResult<Filter> {
     let mut text = body.trim();
     if text.len() >= 2 && text.starts_with('(') && text.ends_with(')') {
         text = text[1..text.len() - 1].trim();
     }
-    let mut p = Parser { src: text, pos: 0 };
+    let mut p = Parser { src: text, pos: 0, depth, operators: 0 };
     let mut conditions = Vec::new();
     loop {
         let left = filter_operand(&mut p)?;
@@ -1159,5 +1221,46 @@ mod tests {
         assert_eq!(detail("'abc"), "unterminated string literal at position 0");
         assert!(detail("{1: 2}").contains("a string literal as dict key"));
         assert!(detail("1 and 2").contains("expected end of expression"));
+    }
+
+    #[test]
+    fn nesting_length_and_operators_are_limited_before_the_stack_is() {
+        let deep = format!("{}1{}", "(".repeat(30_000), ")".repeat(30_000));
+        assert!(detail(&deep).contains("nests deeper than 24 levels"), "{}", detail(&deep));
+        let lists = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(detail(&lists).contains("nests deeper than 24 levels"));
+        let calls = format!("{}1{}", "FN.to_base64(".repeat(3_000), ")".repeat(3_000));
+        assert!(detail(&calls).contains("nests deeper than 24 levels"));
+        let ternaries = "1 if True else ".repeat(3_000) + "1";
+        assert!(detail(&ternaries).contains("nests deeper than 24 levels"));
+        let filters = format!("TRIGGER.a{}", "[?(@.b".repeat(4_000)) + &")]".repeat(4_000);
+        assert!(parse(&filters).is_err());
+        for chain in ["-".repeat(60_000) + "1", "not ".repeat(2_000) + "1", "1".to_owned() + &" + 1".repeat(2_000), "[1]".to_owned() + &"[0]".repeat(2_000)] {
+            let error = detail(&chain);
+            assert!(error.contains("more than 128 operators"), "{error}");
+        }
+        let long = format!("'{}'", "a".repeat(MAX_EXPRESSION_BYTES));
+        let error = parse(&long).unwrap_err().to_string();
+        assert!(error.contains("bytes long; the limit is 65536") && error.len() < 600, "{error}");
+
+        // Just inside the limits, alone and together, parses and evaluates on a thread with
+        // the stack of a tokio worker (2 MiB), in a debug build.
+        let inside = format!("{}1{}", "(".repeat(MAX_NESTING - 1), ")".repeat(MAX_NESTING - 1));
+        let sum = "1".to_owned() + &" + 1".repeat(MAX_OPERATORS);
+        let nested_lists = format!("{}1{}", "[".repeat(MAX_NESTING - 1), "]".repeat(MAX_NESTING - 1));
+        let both = format!("{}{}{}", "(".repeat(MAX_NESTING - 2), "1".to_owned() + &" + 1".repeat(MAX_OPERATORS), ")".repeat(MAX_NESTING - 2));
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let ctx = crate::expr::ExprContext::default();
+                assert_eq!(crate::expr::eval_parsed(&parse(&inside).unwrap(), &ctx).unwrap(), serde_json::json!(1));
+                assert_eq!(crate::expr::eval_parsed(&parse(&sum).unwrap(), &ctx).unwrap(), serde_json::json!(129));
+                assert_eq!(crate::expr::eval_parsed(&parse(&both).unwrap(), &ctx).unwrap(), serde_json::json!(129));
+                let value = crate::expr::eval_parsed(&parse(&nested_lists).unwrap(), &ctx).unwrap();
+                assert!(value.is_array());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

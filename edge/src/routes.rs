@@ -371,10 +371,21 @@ impl Route {
 }
 
 /// Normalises a request path once, before routing: decodes `%XX` only where it names an
-/// unreserved character (RFC 3986 §2.3, so `%2F` stays encoded), merges repeated `/`, and
+/// unreserved character (RFC 3986 §2.3, so `%2F` stays encoded; repeatedly, until no such
+/// escape is left), merges repeated `/`, and
 /// resolves `.` and `..` segments without climbing above the root. The result starts with `/`.
 pub fn normalize_path(raw: &str) -> String {
-    let decoded = decode_unreserved(raw);
+    // Decoding can make a new escape (`%6%31` → `%61`): decode until nothing changes, so the
+    // result is a fixed point and no upstream that decodes once more sees another path. Each
+    // round that changes anything shortens the text, so this ends.
+    let mut decoded = decode_unreserved(raw);
+    loop {
+        let again = decode_unreserved(&decoded);
+        if again == decoded {
+            break;
+        }
+        decoded = Cow::Owned(again.into_owned());
+    }
     let mut segments: Vec<&str> = Vec::new();
     // A path ending in `/`, `/.` or `/..` names a directory; keep its trailing slash.
     let mut trailing_slash = false;

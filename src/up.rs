@@ -342,6 +342,14 @@ async fn bring_up(
     let url = format!("http://{public_host}:{}", args.port);
     env.entry("FERROCAT_PUBLIC_URL".into()).or_insert_with(|| url.clone());
     env.insert("FERROCAT_EDGE_HTTP_ADDR".into(), format!("{}:{}", args.bind, args.port));
+    // Workflows may call the stack's public port (another workflow's webhook, the api with a
+    // key): it is what the internet reaches anyway. Every other local port stays refused.
+    let own = format!("localhost:{}", args.port);
+    let allow = match env.get("FERROCAT_EGRESS_ALLOW") {
+        Some(list) if !list.trim().is_empty() => format!("{list},{own}"),
+        _ => own,
+    };
+    env.insert("FERROCAT_EGRESS_ALLOW".into(), allow);
     for (key, target) in [("FERROCAT_EDGE_API_UPSTREAM", &api), ("FERROCAT_EDGE_MCP_UPSTREAM", &mcp), ("FERROCAT_EDGE_UI_UPSTREAM", &ui), ("FERROCAT_EDGE_S3_UPSTREAM", &s3)] {
         env.entry(key.into()).or_insert_with(|| format!("http://{target}"));
     }

@@ -1,7 +1,8 @@
 //! A workflow author cannot reach the stack's insides from a workflow run through `ferrocat
 //! up`: not Temporal's HTTP API (which lists and terminates every workspace's runs), the api's
 //! internal port past the edge, the object store, cloud metadata, nor (from a sandboxed script
-//! with network) Postgres. A server on a port the operator allowed still answers.
+//! with network) Postgres. A server on a port the operator allowed, and the stack's own public
+//! port, still answer.
 
 mod common;
 
@@ -96,6 +97,9 @@ async fn workflows_reach_allowed_servers_and_nothing_of_the_stack() {
     let caller = reqwest::Client::new();
 
     let (status, body) = json_of(caller.post(format!("{fetch}/wait")).json(&json!({"url": format!("http://{allowed_addr}/")})).send().await.unwrap()).await;
+    assert_eq!((status, body), (200, json!({"kind": "value", "value": 200})));
+    // The stack's own public port is what the internet reaches anyway: allowed.
+    let (status, body) = json_of(caller.post(format!("{fetch}/wait")).json(&json!({"url": format!("{}/api/health", stack.url)})).send().await.unwrap()).await;
     assert_eq!((status, body), (200, json!({"kind": "value", "value": 200})));
 
     for target in [

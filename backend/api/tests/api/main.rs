@@ -7,6 +7,7 @@ mod auth;
 mod executions;
 mod invitations;
 mod llm;
+mod matrix;
 mod openapi;
 mod secrets;
 mod schedules;

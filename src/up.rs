@@ -230,7 +230,7 @@ async fn bring_up(
     env.retain(|k, _| !k.starts_with("FERROCAT_UP_"));
     // Anything the operator set explicitly wins over generated values.
     for (k, v) in std::env::vars() {
-        if k.starts_with("FERROCAT_") || k == "RUST_LOG" || k == "PATH" || k == "HOME" {
+        if (k.starts_with("FERROCAT_") && !k.starts_with("FERROCAT_UP_")) || k == "RUST_LOG" || k == "PATH" || k == "HOME" {
             env.insert(k, v);
         }
     }
@@ -280,7 +280,7 @@ async fn bring_up(
             std::fs::create_dir_all(&dir)?;
             // The password goes in a private config file, not on a command line others can read.
             let config = dir.join("redis.conf");
-            let text = format!("bind 127.0.0.1\nport {port}\nsave \"\"\ndir {}\nrequirepass {password}\n", dir.display());
+            let text = format!("bind 127.0.0.1\nport {port}\nsave \"\"\ndir \"{}\"\nrequirepass {password}\n", dir.display());
             write_private(&config, &text)?;
             stack.start(spec("redis", &server, &[&config.to_string_lossy()], &env))?;
             guarded(stack, wait_tcp("redis", &format!("127.0.0.1:{port}"), deadline)).await?;

@@ -125,3 +125,43 @@ async fn services_use_a_least_privileged_role_and_authenticate_everywhere() {
     let roles: i64 = sqlx::query_scalar("select count(*) from pg_roles where rolname = $1").bind(&role).fetch_one(&mut admin).await.unwrap();
     assert_eq!(roles, 0, "the harness cleans up after itself");
 }
+
+/// A data dir from before the stack had its own role: its database and tables belong to the
+/// superuser. `up` hands them to the stack's role, and the data stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_stack_database_is_taken_over_by_the_role() {
+    let data_dir = common::fresh_data_dir();
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let id = common::stack_id(&data_dir).unwrap();
+    let database = format!("ferrocat_{id}");
+    let superuser_url = format!("postgres://postgres@127.0.0.1:5432/{database}");
+    let migrated = std::process::Command::new(env!("CARGO_BIN_EXE_ferrocat"))
+        .arg("migrate")
+        .env("FERROCAT_DATABASE_URL", &superuser_url)
+        .status()
+        .unwrap();
+    assert!(migrated.success());
+    let mut old = connect(&superuser_url).await.unwrap();
+    sqlx::query("INSERT INTO workspaces (id, name) VALUES ($1, 'kept from before')").bind(uuid::Uuid::now_v7()).execute(&mut old).await.unwrap();
+    let owned_by_postgres: i64 = sqlx::query_scalar("select count(*) from pg_tables where schemaname = 'public' and tableowner = 'postgres'")
+        .fetch_one(&mut old)
+        .await
+        .unwrap();
+    assert!(owned_by_postgres > 5, "the old layout: tables of the superuser");
+    old.close().await.unwrap();
+
+    let stack = tokio::task::spawn_blocking(move || Stack::up_in(data_dir)).await.unwrap();
+    let url = stack.service_env("api", "FERROCAT_DATABASE_URL").unwrap();
+    assert!(url.ends_with(&format!("/{database}")), "{url}");
+    let mut conn = connect(&url).await.unwrap();
+    let kept: String = sqlx::query_scalar("select name from workspaces where name = 'kept from before'").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(kept, "kept from before");
+    let foreign: i64 = sqlx::query_scalar("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relowner <> (select oid from pg_roles where rolname = current_user)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(foreign, 0, "tables, indexes and sequences all moved to the stack's role");
+    conn.close().await.unwrap();
+    let (status, _) = common::json_of(reqwest::get(format!("{}/api/health", stack.url)).await.unwrap()).await;
+    assert_eq!(status, 200);
+}

@@ -96,24 +96,24 @@ pub async fn ensure_redis_user(admin_url: &str, user: &str, password: &str, pref
     let client = redis::Client::open(admin_url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let pattern = format!("{}*", prefix.replace(['*', '?', '[', ']', '\\'], ""));
-    let reply: redis::RedisResult<()> = redis::cmd("ACL")
-        .arg("SETUSER")
-        .arg(user)
-        .arg("reset")
-        .arg("on")
-        .arg(format!(">{password}"))
-        .arg(format!("~{pattern}"))
-        .arg(format!("&{pattern}"))
-        .arg("+@all")
-        .arg("-@admin")
-        .arg("-@dangerous")
-        .query_async(&mut conn)
-        .await;
-    match reply {
-        Ok(()) => Ok(true),
-        Err(e) if e.to_string().to_ascii_lowercase().contains("unknown command") => Ok(false),
-        Err(e) => Err(e.into()),
+    // Channel patterns (`&`) came with Redis 6.2; the stack uses no pub/sub, so on 6.0 the
+    // user goes without them.
+    let mut last = None;
+    for channels in [Some(format!("&{pattern}")), None] {
+        let mut command = redis::cmd("ACL");
+        command.arg("SETUSER").arg(user).arg("reset").arg("on").arg(format!(">{password}")).arg(format!("~{pattern}"));
+        if let Some(channels) = &channels {
+            command.arg(channels);
+        }
+        command.arg("+@all").arg("-@admin").arg("-@dangerous");
+        match command.query_async::<()>(&mut conn).await {
+            Ok(()) => return Ok(true),
+            Err(e) if e.to_string().to_ascii_lowercase().contains("unknown command") => return Ok(false),
+            Err(e) if channels.is_some() && e.to_string().to_ascii_lowercase().contains("syntax error") => last = Some(e),
+            Err(e) => return Err(e.into()),
+        }
     }
+    Err(last.map_or_else(|| anyhow::anyhow!("ACL SETUSER failed"), Into::into))
 }
 
 #[cfg(test)]

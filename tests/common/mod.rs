@@ -120,14 +120,20 @@ impl Drop for Stack {
     }
 }
 
-/// Drops the database, role and Redis user `up` made on the shared local servers for the
-/// stack on `data_dir` (best effort, with their command-line clients). The names follow `up`'s:
-/// `ferrocat_<id>` and `ferrocat-<id>`, the id being the first 6 bytes of the SHA-256 of the
-/// data dir's canonical path. Call it before the data dir is removed.
-pub fn drop_stack_credentials(data_dir: &std::path::Path) {
+/// The id `up` derives from an existing data dir (the first 6 bytes of the SHA-256 of its
+/// canonical path), which names its database and role (`ferrocat_<id>`) and its Redis user
+/// (`ferrocat-<id>`) on the shared local servers.
+pub fn stack_id(data_dir: &std::path::Path) -> Option<String> {
     use sha2::Digest as _;
-    let Ok(path) = data_dir.canonicalize() else { return };
-    let id = hex::encode(&sha2::Sha256::digest(path.to_string_lossy().as_bytes())[..6]);
+    let path = data_dir.canonicalize().ok()?;
+    Some(hex::encode(&sha2::Sha256::digest(path.to_string_lossy().as_bytes())[..6]))
+}
+
+/// Drops the database, role and Redis user `up` made on the shared local servers for the
+/// stack on `data_dir` (best effort, with their command-line clients). Call it before the data
+/// dir is removed.
+pub fn drop_stack_credentials(data_dir: &std::path::Path) {
+    let Some(id) = stack_id(data_dir) else { return };
     let _ = Command::new("psql")
         .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q"])
         .args(["-c", &format!("DROP DATABASE IF EXISTS \"ferrocat_{id}\" WITH (FORCE)"), "-c", &format!("DROP ROLE IF EXISTS \"ferrocat_{id}\"")])

@@ -60,7 +60,7 @@ async fn run_once(http: &reqwest::Client, api: &str, workspace: &str, hook: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_services_are_restarted_and_the_next_run_completes() {
-    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let stack = tokio::task::spawn_blocking(Stack::up_in_own_group).await.unwrap();
     let api = format!("{}/api", stack.url);
     let (http, workspace) = login(&stack.url).await;
     let wf_id = commit_workflow(&http, &stack.url, &workspace, WORKFLOW.to_owned()).await;
@@ -107,9 +107,22 @@ async fn killed_services_are_restarted_and_the_next_run_completes() {
     assert_eq!(after["status"], "COMPLETED", "{after}");
     assert_eq!(after["result"], json!("alert B-2 handled"), "{after}");
 
+    // Ctrl-C in the terminal stops everything cleanly: `up` exits 0, restarts nothing, and
+    // leaves no child behind.
     let mut stack = stack;
     assert!(stack.is_running(), "ferrocat up kept running");
-    assert!(tokio::task::spawn_blocking(move || stack.stop()).await.unwrap(), "ferrocat up exits 0 on SIGTERM");
+    let pids: Vec<i32> = ["temporal", "object-store", "api", "worker", "executor", "llm-gateway", "mcp", "ui", "edge"]
+        .iter()
+        .map(|s| stack.pid(s).unwrap_or_else(|| panic!("no pid file for {s}")))
+        .collect();
+    let (clean, stack) = tokio::task::spawn_blocking(move || (stack.interrupt(), stack)).await.unwrap();
+    let logs = stack.logs();
+    assert!(clean, "ferrocat up exits 0 on Ctrl-C:\n{logs}");
+    assert!(logs.contains("stopping ...") && logs.contains("stopped"), "{logs}");
+    assert!(!logs.contains("crash-looping"), "{logs}");
+    for pid in pids {
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "child {pid} outlived up");
+    }
 }
 
 #[test]

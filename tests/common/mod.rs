@@ -35,8 +35,23 @@ impl Stack {
 
     /// `up` on a given data dir (a second `up` on an earlier stack's state).
     pub fn up_in(data_dir: PathBuf) -> Stack {
+        Stack::start(data_dir, false)
+    }
+
+    /// `up` in a process group of its own, as a shell runs it in a terminal, so that
+    /// [`Stack::interrupt`] can send Ctrl-C's SIGINT to the whole group.
+    pub fn up_in_own_group() -> Stack {
+        Stack::start(fresh_data_dir(), true)
+    }
+
+    fn start(data_dir: PathBuf, own_group: bool) -> Stack {
+        use std::os::unix::process::CommandExt as _;
         let port = free_port();
-        let mut child = up_command(&data_dir, port, &[]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ferrocat up");
+        let mut command = up_command(&data_dir, port, &[]);
+        if own_group {
+            command.process_group(0);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ferrocat up");
         let stdout = child.stdout.take().unwrap();
         // Every service's log lines come through up's stderr: keep them for assertions.
         let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
@@ -83,6 +98,13 @@ impl Stack {
             let entry = String::from_utf8_lossy(entry);
             entry.strip_prefix(&format!("{key}=")).map(str::to_owned)
         })
+    }
+
+    /// Ctrl-C in a terminal: SIGINT to `up`'s process group (see [`Stack::up_in_own_group`]);
+    /// waits for `up` to exit and returns whether it exited successfully.
+    pub fn interrupt(&mut self) -> bool {
+        let _ = Command::new("kill").args(["-INT", "--", &format!("-{}", self.child.id())]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 
     /// Whether `ferrocat up` itself is still running.

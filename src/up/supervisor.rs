@@ -261,6 +261,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_back_off_starts_over_after_a_stable_run() {
+        let dir = std::env::temp_dir().join(format!("ferrocat-supervisor-stable-{}", std::process::id()));
+        let policy = Policy {
+            first_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_secs(10),
+            stable_after: Duration::from_millis(100),
+            max_exits: 100,
+            window: Duration::from_secs(60),
+        };
+        let mut supervisor = Supervisor::new(&dir, policy).unwrap();
+        // Runs longer than `stable_after` every time, then fails.
+        supervisor.start(sh("slow", "sleep 0.2; exit 1")).unwrap();
+        let watched = tokio::time::timeout(Duration::from_millis(1000), supervisor.watch()).await;
+        assert!(watched.is_err(), "no crash loop: {:?}", watched.map(|e| e.to_string()));
+        let service = &supervisor.services[0];
+        assert!(service.exits.len() >= 2, "it exited {} times", service.exits.len());
+        // Without the reset it would be 20 ms doubled at every exit.
+        assert_eq!(service.backoff, Duration::from_millis(40), "the next delay after a reset and one doubling");
+        supervisor.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
     async fn a_killed_child_is_restarted_with_a_new_pid() {
         let dir = std::env::temp_dir().join(format!("ferrocat-supervisor-kill-{}", std::process::id()));
         let mut supervisor = Supervisor::new(&dir, fast()).unwrap();

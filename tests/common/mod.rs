@@ -30,24 +30,31 @@ pub fn free_port() -> u16 {
 impl Stack {
     /// Runs `ferrocat up` and returns once it printed its URL (it waits for every service's health).
     pub fn up() -> Stack {
-        Stack::up_in(fresh_data_dir())
+        Stack::up_with(&[])
+    }
+
+    /// [`Stack::up`] with extra environment, e.g. `FERROCAT_EGRESS_ALLOW` for the test's own
+    /// servers on loopback (which workflows may not reach otherwise).
+    pub fn up_with(env: &[(&str, String)]) -> Stack {
+        Stack::start(fresh_data_dir(), false, env)
     }
 
     /// `up` on a given data dir (a second `up` on an earlier stack's state).
     pub fn up_in(data_dir: PathBuf) -> Stack {
-        Stack::start(data_dir, false)
+        Stack::start(data_dir, false, &[])
     }
 
     /// `up` in a process group of its own, as a shell runs it in a terminal, so that
     /// [`Stack::interrupt`] can send Ctrl-C's SIGINT to the whole group.
     pub fn up_in_own_group() -> Stack {
-        Stack::start(fresh_data_dir(), true)
+        Stack::start(fresh_data_dir(), true, &[])
     }
 
-    fn start(data_dir: PathBuf, own_group: bool) -> Stack {
+    fn start(data_dir: PathBuf, own_group: bool, env: &[(&str, String)]) -> Stack {
         use std::os::unix::process::CommandExt as _;
         let port = free_port();
-        let mut command = up_command(&data_dir, port, &[]);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut command = up_command(&data_dir, port, &env);
         if own_group {
             command.process_group(0);
         }

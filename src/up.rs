@@ -3,7 +3,12 @@
 //! server binaries), starts Temporal's dev server with a file database, the embedded object
 //! store, applies migrations, starts every service as a child process with prefixed logs, waits
 //! for health, prints the one URL, and stops everything on Ctrl-C. Internal services bind
-//! loopback on free ports, so several stacks run side by side.
+//! loopback on free ports, so several stacks run side by side. Every child is supervised
+//! (`supervisor`): one that dies is restarted, one that crash-loops stops the stack. Postgres and
+//! Redis are reached with credentials even on loopback (`credentials`).
+
+mod credentials;
+mod supervisor;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -15,8 +20,10 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use rand::RngCore;
 use sha2::Digest as _;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use sqlx::postgres::PgConnectOptions;
+use tokio::process::Command;
+
+use supervisor::{Policy, Spec, Supervisor};
 
 /// Options of `ferrocat up`.
 #[derive(Args, Debug)]
@@ -35,50 +42,6 @@ pub struct UpArgs {
     timeout: u64,
 }
 
-/// A running child with the name its logs are prefixed with.
-struct Service {
-    name: &'static str,
-    child: Child,
-}
-
-/// The stack's processes, stopped in reverse start order when dropped out of `run`.
-#[derive(Default)]
-struct Stack {
-    services: Vec<Service>,
-}
-
-impl Stack {
-    async fn stop(&mut self) {
-        for service in self.services.iter_mut().rev() {
-            if let Some(pid) = service.child.id() {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
-            }
-        }
-        for service in self.services.iter_mut().rev() {
-            match tokio::time::timeout(Duration::from_secs(15), service.child.wait()).await {
-                Ok(_) => {}
-                Err(_) => {
-                    eprintln!("{} did not stop in 15s; killing it", service.name);
-                    let _ = service.child.kill().await;
-                }
-            }
-        }
-        self.services.clear();
-    }
-
-    /// Resolves with the name of the first child that exits.
-    async fn first_exit(&mut self) -> (&'static str, std::io::Result<std::process::ExitStatus>) {
-        if self.services.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = self.services.iter_mut().map(|s| {
-            let name = s.name;
-            Box::pin(async move { (name, s.child.wait().await) })
-        });
-        futures::future::select_all(waits).await.0
-    }
-}
-
 /// A free loopback port (the kernel's choice).
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -95,6 +58,13 @@ fn random_hex(bytes: usize) -> String {
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
 }
+
+/// The stack's database role's password (in `secrets.env`; services get it inside their URL).
+const UP_DB_PASSWORD: &str = "FERROCAT_UP_DB_PASSWORD";
+/// The superuser password of a private Postgres (`up` alone uses it, to manage the role).
+const UP_PG_SUPERUSER_PASSWORD: &str = "FERROCAT_UP_PG_SUPERUSER_PASSWORD";
+/// The password of a private Redis, or of the stack's ACL user on a shared one.
+const UP_REDIS_PASSWORD: &str = "FERROCAT_UP_REDIS_PASSWORD";
 
 /// Loads `secrets.env`, generating missing secrets on first run (mode 0600).
 fn load_secrets(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
@@ -119,6 +89,9 @@ fn load_secrets(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
         ("FERROCAT_DB_ENCRYPTION_KEY", 32),
         ("FERROCAT_S3_SECRET_KEY", 24),
         ("FERROCAT_ADMIN_PASSWORD", 12),
+        (UP_DB_PASSWORD, 24),
+        (UP_PG_SUPERUSER_PASSWORD, 24),
+        (UP_REDIS_PASSWORD, 24),
     ] {
         if !secrets.contains_key(key) {
             secrets.insert(key.to_owned(), random_hex(bytes));
@@ -135,33 +108,22 @@ fn load_secrets(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
         let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
         std::io::Write::write_all(&mut file, text.as_bytes())?;
     }
+    // Private even when an earlier version or an operator created it looser.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(secrets)
 }
 
-/// Starts `program` with `env`, forwarding its output line by line behind `name | `.
-fn spawn(name: &'static str, program: &Path, args: &[&str], env: &BTreeMap<String, String>) -> anyhow::Result<Service> {
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().with_context(|| format!("starting {name} ({})", program.display()))?;
-    for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-                   child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)]
-        .into_iter()
-        .flatten()
-    {
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("{name:>12} | {line}");
-            }
-        });
+/// A child to supervise: `program args`, with `env` added to ours.
+fn spec(name: &'static str, program: &Path, args: &[&str], env: &BTreeMap<String, String>) -> Spec {
+    Spec { name, program: program.to_owned(), args: args.iter().map(|a| (*a).to_owned()).collect(), env: env.clone() }
+}
+
+/// Runs `work` while watching the children: a crash loop during bring-up fails it at once.
+async fn guarded<T>(stack: &mut Supervisor, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::select! {
+        result = work => result,
+        error = stack.watch() => Err(error),
     }
-    Ok(Service { name, child })
 }
 
 /// Polls `url` until it answers 2xx, printing progress; fails after `deadline`.
@@ -211,7 +173,7 @@ fn postgres_bin(name: &str) -> Option<PathBuf> {
     versions.into_iter().rev().map(|v| v.join("bin").join(name)).find(|p| p.is_file()).or_else(|| which(name))
 }
 
-/// Brings the stack up and runs until Ctrl-C or a child dies.
+/// Brings the stack up and runs until Ctrl-C, or until a child crash-loops.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
@@ -219,8 +181,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let secrets = load_secrets(&data_dir)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
-    let mut stack = Stack::default();
-    let result = bring_up(&args, &data_dir, &stack_id, &exe, &secrets, deadline, &mut stack).await;
+    let mut stack = Supervisor::new(&data_dir.join("run"), Policy::default())?;
+    let result = tokio::select! {
+        result = bring_up(&args, &data_dir, &stack_id, &exe, &secrets, deadline, &mut stack) => result,
+        () = crate::signals::shutdown() => Err(anyhow::anyhow!("stopped while starting")),
+    };
     match result {
         Ok(url) => {
             let admin = std::env::var("FERROCAT_ADMIN_EMAIL").unwrap_or_else(|_| "admin@ferrocat.local".into());
@@ -234,10 +199,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             println!("press Ctrl-C to stop");
             tokio::select! {
                 () = crate::signals::shutdown() => {}
-                (name, status) = stack.first_exit() => {
-                    eprintln!("{name} exited ({status:?}); stopping the stack");
+                error = stack.watch() => {
                     stack.stop().await;
-                    bail!("{name} exited unexpectedly");
+                    return Err(error);
                 }
             }
             eprintln!("stopping ...");
@@ -259,12 +223,14 @@ async fn bring_up(
     exe: &Path,
     secrets: &BTreeMap<String, String>,
     deadline: tokio::time::Instant,
-    stack: &mut Stack,
+    stack: &mut Supervisor,
 ) -> anyhow::Result<String> {
     let mut env: BTreeMap<String, String> = secrets.clone();
+    // `up`'s own passwords reach the services only inside their URLs.
+    env.retain(|k, _| !k.starts_with("FERROCAT_UP_"));
     // Anything the operator set explicitly wins over generated values.
     for (k, v) in std::env::vars() {
-        if k.starts_with("FERROCAT_") || k == "RUST_LOG" || k == "PATH" || k == "HOME" {
+        if (k.starts_with("FERROCAT_") && !k.starts_with("FERROCAT_UP_")) || k == "RUST_LOG" || k == "PATH" || k == "HOME" {
             env.insert(k, v);
         }
     }
@@ -274,33 +240,54 @@ async fn bring_up(
         value @ ("normal" | "full") => format!("synchronous={value}"),
         other => anyhow::bail!("FERROCAT_TEMPORAL_SQLITE_SYNCHRONOUS must be normal or full, got {other:?}"),
     };
+    // The stack's own database role (a login role, no superuser) and database.
+    let app_role = format!("ferrocat_{stack_id}");
+    let app_password = &secrets[UP_DB_PASSWORD];
 
-    // Postgres: configured, or the local one on 5432 with a database per data dir, or a private one.
+    // Postgres: configured, or the local one on 5432 with a database and role per data dir, or a
+    // private one. The services connect as the stack's role; only `up` uses the superuser.
+    let mut provision = None;
     if !env.contains_key("FERROCAT_DATABASE_URL") {
-        let url = if answers("127.0.0.1:5432") {
-            format!("postgres://postgres@127.0.0.1:5432/ferrocat_{stack_id}")
+        let (admin, database) = if answers("127.0.0.1:5432") {
+            let admin = PgConnectOptions::new().host("127.0.0.1").port(5432).username("postgres");
+            (admin, format!("ferrocat_{stack_id}"))
         } else {
-            start_private_postgres(data_dir, stack).await?
+            let port = start_private_postgres(data_dir, &secrets[UP_PG_SUPERUSER_PASSWORD], stack).await?;
+            let admin = PgConnectOptions::new().host("127.0.0.1").port(port).username("postgres").password(&secrets[UP_PG_SUPERUSER_PASSWORD]);
+            (admin, "ferrocat".to_owned())
         };
-        env.insert("FERROCAT_DATABASE_URL".into(), url);
+        let port = admin.get_port();
+        env.insert("FERROCAT_DATABASE_URL".into(), format!("postgres://{app_role}:{app_password}@127.0.0.1:{port}/{database}"));
+        provision = Some((admin, database));
     }
-    // Redis: configured, or the local one, or a private one; keys namespaced per stack.
+    // Redis: configured, or the local one (as the stack's ACL user when it has ACLs), or a
+    // private one with a password; keys namespaced per stack.
+    let prefix = env.entry("FERROCAT_REDIS_PREFIX".into()).or_insert_with(|| format!("ferrocat:{stack_id}:")).clone();
     if !env.contains_key("FERROCAT_REDIS_URL") {
+        let password = &secrets[UP_REDIS_PASSWORD];
         let url = if answers("127.0.0.1:6379") {
-            "redis://127.0.0.1:6379".to_owned()
+            let user = format!("ferrocat-{stack_id}");
+            if credentials::ensure_redis_user("redis://127.0.0.1:6379", &user, password, &prefix).await.context("creating the stack's Redis user")? {
+                format!("redis://{user}:{password}@127.0.0.1:6379")
+            } else {
+                eprintln!("the Redis on 127.0.0.1:6379 has no ACLs (Redis 6 or later has them); the stack uses it without a password");
+                "redis://127.0.0.1:6379".to_owned()
+            }
         } else {
             let server = which("redis-server").context("no Redis answers on 127.0.0.1:6379 and redis-server is not installed (apt-get install redis-server), or set FERROCAT_REDIS_URL")?;
             let port = free_port()?;
-            let port_text = port.to_string();
             let dir = data_dir.join("redis");
             std::fs::create_dir_all(&dir)?;
-            stack.services.push(spawn("redis", &server, &["--bind", "127.0.0.1", "--port", &port_text, "--save", "", "--dir", &dir.to_string_lossy()], &env)?);
-            wait_tcp("redis", &format!("127.0.0.1:{port}"), deadline).await?;
-            format!("redis://127.0.0.1:{port}")
+            // The password goes in a private config file, not on a command line others can read.
+            let config = dir.join("redis.conf");
+            let text = format!("bind 127.0.0.1\nport {port}\nsave \"\"\ndir \"{}\"\nrequirepass {password}\n", dir.display());
+            write_private(&config, &text)?;
+            stack.start(spec("redis", &server, &[&config.to_string_lossy()], &env))?;
+            guarded(stack, wait_tcp("redis", &format!("127.0.0.1:{port}"), deadline)).await?;
+            format!("redis://:{password}@127.0.0.1:{port}")
         };
         env.insert("FERROCAT_REDIS_URL".into(), url);
     }
-    env.entry("FERROCAT_REDIS_PREFIX".into()).or_insert_with(|| format!("ferrocat:{stack_id}:"));
 
     // Temporal: configured, or a dev server with a file database under the data dir. SQLite runs
     // in WAL mode with synchronous=normal: a commit is safe from a crash of any process, and
@@ -311,15 +298,15 @@ async fn bring_up(
         let (port, http_port, metrics_port) = (free_port()?, free_port()?, free_port()?);
         let db = data_dir.join("temporal.db");
         let (p, h, m) = (port.to_string(), http_port.to_string(), metrics_port.to_string());
-        stack.services.push(spawn(
+        stack.start(spec(
             "temporal",
             &temporal,
             &["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", &p, "--http-port", &h, "--metrics-port", &m,
               "--db-filename", &db.to_string_lossy(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", &synchronous,
               "--log-level", "warn"],
             &env,
-        )?);
-        wait_tcp("temporal", &format!("127.0.0.1:{port}"), deadline).await?;
+        ))?;
+        guarded(stack, wait_tcp("temporal", &format!("127.0.0.1:{port}"), deadline)).await?;
         env.insert("FERROCAT_TEMPORAL_ADDRESS".into(), format!("http://127.0.0.1:{port}"));
     }
 
@@ -354,9 +341,17 @@ async fn bring_up(
         env.entry(key.into()).or_insert_with(|| format!("http://{target}"));
     }
 
-    eprintln!("applying migrations ...");
     let database_url = env["FERROCAT_DATABASE_URL"].clone();
-    ferrocat_shared::db::ensure_database(&database_url).await.context("creating the database")?;
+    if let Some((admin, database)) = provision {
+        guarded(stack, async {
+            credentials::ensure_app_role(&admin, &database, &app_role, app_password).await.context("preparing the stack's database role")
+        })
+        .await?;
+    } else {
+        ferrocat_shared::db::ensure_database(&database_url).await.context("creating the database")?;
+    }
+    eprintln!("applying migrations ...");
+    // As the services' own role, so it owns what it creates.
     let pool = ferrocat_shared::db::connect(&database_url, 2).await.context("connecting to Postgres")?;
     ferrocat_shared::db::migrate(&pool).await.context("applying migrations")?;
     pool.close().await;
@@ -372,21 +367,34 @@ async fn bring_up(
         ("ui", "ui"),
         ("edge", "edge"),
     ] {
-        stack.services.push(spawn(name, exe, &[sub], &env)?);
+        stack.start(spec(name, exe, &[sub], &env))?;
     }
-    wait_tcp("object-store", &s3, deadline).await?;
-    wait_http("api", &format!("http://{api}/health"), deadline).await?;
-    wait_http("llm-gateway", &format!("http://{llm}/health"), deadline).await?;
-    wait_http("mcp", &format!("http://{mcp}/health"), deadline).await?;
-    wait_http("ui", &format!("http://{ui}/health"), deadline).await?;
-    let edge_local = format!("http://127.0.0.1:{}", args.port);
-    wait_http("edge", &format!("{edge_local}/__edge/healthz"), deadline).await?;
-    wait_http("api through the edge", &format!("{edge_local}/api/health"), deadline).await?;
+    guarded(stack, async {
+        wait_tcp("object-store", &s3, deadline).await?;
+        wait_http("api", &format!("http://{api}/health"), deadline).await?;
+        wait_http("llm-gateway", &format!("http://{llm}/health"), deadline).await?;
+        wait_http("mcp", &format!("http://{mcp}/health"), deadline).await?;
+        wait_http("ui", &format!("http://{ui}/health"), deadline).await?;
+        let edge_local = format!("http://127.0.0.1:{}", args.port);
+        wait_http("edge", &format!("{edge_local}/__edge/healthz"), deadline).await?;
+        wait_http("api through the edge", &format!("{edge_local}/api/health"), deadline).await
+    })
+    .await?;
     Ok(url)
 }
 
-/// Starts a private PostgreSQL under the data dir (trust auth, loopback, a free port).
-async fn start_private_postgres(data_dir: &Path, stack: &mut Stack) -> anyhow::Result<String> {
+/// Writes `text` to `path`, readable by its owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    Ok(())
+}
+
+/// Starts a private PostgreSQL under the data dir (password auth with scram-sha-256, loopback,
+/// a free port) and returns its port. A data dir initialised by an older `up` with trust auth
+/// gets the superuser's password and scram-sha-256 before anything else connects.
+async fn start_private_postgres(data_dir: &Path, superuser_password: &str, stack: &mut Supervisor) -> anyhow::Result<u16> {
     if nix::unistd::Uid::effective().is_root() {
         bail!("no Postgres answers on 127.0.0.1:5432 and PostgreSQL refuses to run as root; start the system one (pg_ctlcluster) or set FERROCAT_DATABASE_URL");
     }
@@ -394,18 +402,36 @@ async fn start_private_postgres(data_dir: &Path, stack: &mut Stack) -> anyhow::R
     let postgres = postgres_bin("postgres").context("postgres server binary not found")?;
     let pgdata = data_dir.join("postgres");
     if !pgdata.join("PG_VERSION").exists() {
+        let pwfile = data_dir.join("postgres.pw");
+        write_private(&pwfile, &format!("{superuser_password}\n"))?;
         let status = Command::new(&initdb)
-            .args(["-D", &pgdata.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .args(["-D", &pgdata.to_string_lossy(), "-U", "postgres", "--auth=scram-sha-256", "-E", "UTF8"])
+            .arg(format!("--pwfile={}", pwfile.display()))
             .stdout(Stdio::null())
             .status()
-            .await?;
-        if !status.success() {
+            .await;
+        let _ = std::fs::remove_file(&pwfile);
+        if !status?.success() {
             bail!("initdb failed for {}", pgdata.display());
         }
     }
-    let port = free_port()?.to_string();
+    let port = free_port()?;
+    let port_text = port.to_string();
+    let hba = pgdata.join("pg_hba.conf");
+    let trusting = std::fs::read_to_string(&hba).is_ok_and(|text| text.lines().any(|l| !l.trim_start().starts_with('#') && l.contains("trust")));
     let env = BTreeMap::new();
-    stack.services.push(spawn("postgres", &postgres, &["-D", &pgdata.to_string_lossy(), "-p", &port, "-k", &data_dir.to_string_lossy(), "-c", "listen_addresses=127.0.0.1"], &env)?);
-    wait_tcp("postgres", &format!("127.0.0.1:{port}"), tokio::time::Instant::now() + Duration::from_secs(30)).await?;
-    Ok(format!("postgres://postgres@127.0.0.1:{port}/ferrocat"))
+    stack.start(spec("postgres", &postgres, &["-D", &pgdata.to_string_lossy(), "-p", &port_text, "-k", &data_dir.to_string_lossy(), "-c", "listen_addresses=127.0.0.1"], &env))?;
+    guarded(stack, wait_tcp("postgres", &format!("127.0.0.1:{port}"), tokio::time::Instant::now() + Duration::from_secs(30))).await?;
+    if trusting {
+        eprintln!("postgres: replacing trust auth with scram-sha-256");
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let mut conn = PgConnectOptions::new().host("127.0.0.1").port(port).username("postgres").database("postgres").connect().await?;
+        let sql = format!("SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD '{}'", superuser_password.replace('\'', "''"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+        let scram = "local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n";
+        write_private(&hba, scram)?;
+        sqlx::raw_sql("SELECT pg_reload_conf()").execute(&mut conn).await?;
+        conn.close().await?;
+    }
+    Ok(port)
 }

@@ -18,6 +18,8 @@ pub struct Stack {
     pub url: String,
     pub data_dir: PathBuf,
     logs: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Leave the data dir behind when dropped (for a second `up` on it).
+    keep_data: bool,
 }
 
 /// A free loopback port.
@@ -34,20 +36,29 @@ impl Stack {
     /// [`Stack::up`] with extra environment, e.g. `FERROCAT_EGRESS_ALLOW` for the test's own
     /// servers on loopback (which workflows may not reach otherwise).
     pub fn up_with(env: &[(&str, String)]) -> Stack {
-        let data_dir = std::env::temp_dir().join(format!("ferrocat-e2e-{}", uuid::Uuid::new_v4().simple()));
+        Stack::start(fresh_data_dir(), false, env)
+    }
+
+    /// `up` on a given data dir (a second `up` on an earlier stack's state).
+    pub fn up_in(data_dir: PathBuf) -> Stack {
+        Stack::start(data_dir, false, &[])
+    }
+
+    /// `up` in a process group of its own, as a shell runs it in a terminal, so that
+    /// [`Stack::interrupt`] can send Ctrl-C's SIGINT to the whole group.
+    pub fn up_in_own_group() -> Stack {
+        Stack::start(fresh_data_dir(), true, &[])
+    }
+
+    fn start(data_dir: PathBuf, own_group: bool, env: &[(&str, String)]) -> Stack {
+        use std::os::unix::process::CommandExt as _;
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocat"))
-            .args(["up", "--bind", "127.0.0.1", "--port", &port.to_string(), "--timeout", "240"])
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .env("FERROCAT_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("FERROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "info,ferrocat_edge::access=warn")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ferrocat up");
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut command = up_command(&data_dir, port, &env);
+        if own_group {
+            command.process_group(0);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ferrocat up");
         let stdout = child.stdout.take().unwrap();
         // Every service's log lines come through up's stderr: keep them for assertions.
         let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
@@ -78,7 +89,40 @@ impl Stack {
             }
         };
         assert_eq!(url, format!("http://127.0.0.1:{port}"));
-        Stack { child, url, data_dir, logs }
+        Stack { child, url, data_dir, logs, keep_data: false }
+    }
+
+    /// The pid of one of the stack's children, from the pid file `up` keeps for it.
+    pub fn pid(&self, service: &str) -> Option<i32> {
+        std::fs::read_to_string(self.data_dir.join("run").join(format!("{service}.pid"))).ok()?.trim().parse().ok()
+    }
+
+    /// A variable of a child's environment, as `up` set it.
+    pub fn service_env(&self, service: &str, key: &str) -> Option<String> {
+        let pid = self.pid(service)?;
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        environ.split(|b| *b == 0).find_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            entry.strip_prefix(&format!("{key}=")).map(str::to_owned)
+        })
+    }
+
+    /// Ctrl-C in a terminal: SIGINT to `up`'s process group (see [`Stack::up_in_own_group`]);
+    /// waits for `up` to exit and returns whether it exited successfully.
+    pub fn interrupt(&mut self) -> bool {
+        let _ = Command::new("kill").args(["-INT", "--", &format!("-{}", self.child.id())]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// Whether `ferrocat up` itself is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the stack and keeps its data dir for another `up`; returns it.
+    pub fn stop_keeping_data(mut self) -> (bool, PathBuf) {
+        self.keep_data = true;
+        (self.stop(), self.data_dir.clone())
     }
 
     /// Everything the stack logged so far.
@@ -98,8 +142,53 @@ impl Drop for Stack {
         if let Ok(None) = self.child.try_wait() {
             self.stop();
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.keep_data {
+            drop_stack_credentials(&self.data_dir);
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
+}
+
+/// The id `up` derives from an existing data dir (the first 6 bytes of the SHA-256 of its
+/// canonical path), which names its database and role (`ferrocat_<id>`) and its Redis user
+/// (`ferrocat-<id>`) on the shared local servers.
+pub fn stack_id(data_dir: &std::path::Path) -> Option<String> {
+    use sha2::Digest as _;
+    let path = data_dir.canonicalize().ok()?;
+    Some(hex::encode(&sha2::Sha256::digest(path.to_string_lossy().as_bytes())[..6]))
+}
+
+/// Drops the database, role and Redis user `up` made on the shared local servers for the
+/// stack on `data_dir` (best effort, with their command-line clients). Call it before the data
+/// dir is removed.
+pub fn drop_stack_credentials(data_dir: &std::path::Path) {
+    let Some(id) = stack_id(data_dir) else { return };
+    let _ = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q"])
+        .args(["-c", &format!("DROP DATABASE IF EXISTS \"ferrocat_{id}\" WITH (FORCE)"), "-c", &format!("DROP ROLE IF EXISTS \"ferrocat_{id}\"")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = Command::new("redis-cli").args(["ACL", "DELUSER", &format!("ferrocat-{id}")]).stdout(Stdio::null()).status();
+}
+
+/// A new, empty data dir under the system's temp dir.
+pub fn fresh_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("ferrocat-e2e-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// `ferrocat up` on `data_dir` with the test admin and `extra` settings (not yet started).
+pub fn up_command(data_dir: &std::path::Path, port: u16, extra: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferrocat"));
+    command
+        .args(["up", "--bind", "127.0.0.1", "--port", &port.to_string(), "--timeout", "240"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("FERROCAT_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("FERROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "info,ferrocat_edge::access=warn")
+        .envs(extra.iter().copied());
+    command
 }
 
 /// A response's status and JSON body (the raw text as a JSON string when it is not JSON).

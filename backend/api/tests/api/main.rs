@@ -8,6 +8,7 @@ mod executions;
 mod invitations;
 mod limits;
 mod llm;
+mod matrix;
 mod openapi;
 mod secrets;
 mod schedules;

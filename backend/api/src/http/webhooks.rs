@@ -429,6 +429,11 @@ async fn accept(
     if !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
         return Err(ApiError::Unauthorized("invalid webhook secret".into()));
     }
+    if headers.contains_key(header::COOKIE) {
+        // The edge removes cookies on /api/webhooks/*: this one came around it (a direct
+        // connection to the api, or another proxy in front). Never passed to the run.
+        tracing::warn!(webhook_id = %webhook.id, "a webhook request carried a Cookie header; it is not passed to the run");
+    }
     if webhook.status != "online" {
         return Err(ApiError::BadRequest("Webhook is offline".into()));
     }

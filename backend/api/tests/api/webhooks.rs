@@ -193,6 +193,15 @@ async fn include_headers_wraps_the_payload_and_never_carries_credentials() {
         let secret = value.split_once('=').map_or(value, |(_, v)| v);
         assert!(!run.to_string().contains(secret), "{name} reached the run: {run}");
     }
+    // Sent straight to the api (not through the edge, which drops it), the cookie is reported
+    // in the log, by webhook id and without its value; the e2e test looks for this line.
+    let logs = String::from_utf8_lossy(&crate::common::logs().lock().unwrap()).into_owned();
+    let webhook_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM webhooks").fetch_one(&app.db).await.unwrap();
+    assert!(
+        logs.lines().any(|l| l.contains("carried a Cookie header") && l.contains(&webhook_id.to_string())),
+        "no warning for the cookie"
+    );
+    assert!(!logs.contains("stolen-session-token"), "the cookie's value reached the log");
 }
 
 #[tokio::test]

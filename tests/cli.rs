@@ -254,3 +254,43 @@ fn up_refuses_a_bad_setting_before_starting_anything() {
     assert!(!stderr.contains(" | "), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Review finding 9: what a workflow derives from a secret (case-folded, base64, URL-encoded)
+/// is masked like the secret itself, in the result a run shows.
+#[test]
+fn run_masks_derived_forms_of_secrets() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, secrets) = (dir.join("wf.yml"), dir.join("secrets.yml"));
+    std::fs::write(
+        &file,
+        r#"title: leak
+description: derives secrets
+entrypoint: {}
+actions:
+  - ref: a
+    action: core.transform.reshape
+    args:
+      value:
+        b64: ${{ FN.to_base64(SECRETS.spec.T) }}
+        b64url: ${{ FN.to_base64url(SECRETS.spec.V) }}
+        up: ${{ FN.uppercase(SECRETS.spec.T) }}
+        low: ${{ FN.lowercase(SECRETS.spec.V) }}
+        urlenc: ${{ FN.url_encode(SECRETS.spec.V) }}
+        basic: ${{ FN.to_base64("admin:" + SECRETS.spec.T) }}
+returns: ${{ ACTIONS.a.result }}
+"#,
+    )
+    .unwrap();
+    std::fs::write(&secrets, "spec:\n  T: tokAAAA1111\n  V: \"p@ss w0rd/Zq&SPECIAL-77\"\n").unwrap();
+    let out = ferrocat(&["run", file.to_str().unwrap(), "--secrets", secrets.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in ["b64", "b64url", "up", "low", "urlenc"] {
+        assert_eq!(printed[field], "***", "{field}: {printed}");
+    }
+    // Inside a longer base64 text only the prefix's characters are left.
+    let basic = printed["basic"].as_str().unwrap();
+    assert!(basic.starts_with("YWRtaW46") && basic.contains("***") && basic.len() <= 16, "{basic}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

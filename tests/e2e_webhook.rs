@@ -220,3 +220,109 @@ async fn webhook_runs_end_to_end_through_the_edge() {
     let mut stack = stack;
     assert!(tokio::task::spawn_blocking(move || stack.stop()).await.unwrap(), "ferrocat up exits 0 on SIGTERM");
 }
+
+/// Finding 2 of the December review, as it was reproduced: a superuser follows a link to a
+/// GET webhook with `include_headers`. Neither the session cookie nor an Authorization header
+/// reaches the run (whose trigger every member can read); the cookie is `SameSite=Strict`, so a
+/// browser would not even send it on that cross-site navigation. Also through the edge: the
+/// api's `/health` is not reachable as `/apihealth`, and a body larger than a run accepts is
+/// refused with 413, not Temporal's 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_to_a_webhook_never_hands_over_the_session() {
+    let stack = tokio::task::spawn_blocking(Stack::up).await.unwrap();
+    let api = format!("{}/api", stack.url);
+    let (http, workspace) = common::login(&stack.url).await;
+
+    // The victim's session, read off a login response as a browser would store it.
+    let victim = reqwest::Client::new();
+    let login = victim
+        .post(format!("{api}/auth/login"))
+        .form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 204);
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("SameSite=Strict") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+    let session = set_cookie.split(';').next().unwrap().to_owned();
+    let token = session.split_once('=').unwrap().1.to_owned();
+    let me = victim.get(format!("{api}/users/me")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 200, "the stolen cookie would be a live session");
+
+    let yaml = r#"
+title: Collect
+description: Keeps its trigger
+entrypoint:
+  ref: keep
+actions:
+  - ref: keep
+    action: core.transform.reshape
+    args:
+      value: ${{ TRIGGER }}
+"#;
+    let wf_id = common::commit_workflow(&http, &stack.url, &workspace, yaml.to_owned()).await;
+    let (status, webhook) = json_of(
+        http.post(format!("{api}/workflows/{wf_id}/webhook?workspace_id={workspace}"))
+            .json(&json!({"methods": ["GET", "POST"], "include_headers": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{webhook}");
+    let hook_url = webhook["url"].as_str().unwrap().to_owned();
+
+    // The victim's browser follows the link (a top-level cross-site navigation).
+    let (status, started) = json_of(
+        victim
+            .get(&hook_url)
+            .header("cookie", &session)
+            .header("authorization", format!("Bearer {token}"))
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "navigate")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let exec_id = started["wf_exec_id"].as_str().unwrap().to_owned();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let execution = loop {
+        let (status, execution) = json_of(
+            http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{execution}");
+        if execution["status"] != "RUNNING" {
+            break execution;
+        }
+        assert!(Instant::now() < deadline, "run did not finish: {execution}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(execution["status"], "COMPLETED", "{execution}");
+    let headers = &execution["trigger"]["headers"];
+    assert_eq!(headers["sec-fetch-site"], "cross-site", "headers are included: {execution}");
+    assert!(headers.get("cookie").is_none() && headers.get("authorization").is_none(), "{headers}");
+    assert!(!execution.to_string().contains(&token), "the session token reached the run: {execution}");
+    assert!(!stack.logs().contains(&token), "the session token reached a log");
+    // The edge removed the cookie before the api: the api warns whenever a webhook request
+    // still carries one (backend/api/tests/api/webhooks.rs shows the warning firing).
+    assert!(!stack.logs().contains("carried a Cookie header"), "the api received the cookie");
+
+    // `/apihealth` is not the api's `/health` (prefixes end at a segment boundary).
+    let (_, health) = json_of(victim.get(format!("{}/apihealth", stack.url)).send().await.unwrap()).await;
+    assert_ne!(health, json!({"status": "ok"}), "/apihealth reached the api");
+    let (status, health) = json_of(victim.get(format!("{api}/health")).send().await.unwrap()).await;
+    assert_eq!((status, health), (200, json!({"status": "ok"})));
+
+    // A 5 MiB body: 413 with a reason, before the workflow engine is asked.
+    let big = json!({"blob": "x".repeat(5 << 20)});
+    let (status, body) = json_of(victim.post(&hook_url).json(&big).send().await.unwrap()).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("at most"), "{body}");
+
+    let mut stack = stack;
+    assert!(tokio::task::spawn_blocking(move || stack.stop()).await.unwrap(), "ferrocat up exits 0 on SIGTERM");
+}

@@ -219,7 +219,7 @@ pub fn format_line(record: &AccessRecord, names: &[String], buf: &mut Vec<u8>) {
     );
     let _ = serde_json::to_writer(&mut *buf, record.method.as_str());
     buf.extend_from_slice(br#","path":"#);
-    let _ = serde_json::to_writer(&mut *buf, &record.path);
+    let _ = serde_json::to_writer(&mut *buf, &redact_path(&record.path));
     buf.extend_from_slice(br#","route":"#);
     let _ = serde_json::to_writer(&mut *buf, route);
     let _ = write!(
@@ -235,6 +235,32 @@ pub fn format_line(record: &AccessRecord, names: &[String], buf: &mut Vec<u8>) {
         let _ = write!(buf, r#","client_ip":"{ip}""#);
     }
     buf.extend_from_slice(b",\"message\":\"access\"}\n");
+}
+
+/// What replaces a webhook's secret in a logged path.
+pub const REDACTED: &str = "<redacted>";
+
+/// The path as logged: a webhook URL's secret segment (`/api/webhooks/{id}/{secret}...`) is
+/// replaced by [`REDACTED`], since anyone who reads the log could otherwise run the workflow.
+pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let prefix = crate::proxy::WEBHOOK_PREFIX;
+    let is_webhook = path.len() > prefix.len()
+        && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    if !is_webhook {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let rest = &path[prefix.len()..];
+    let Some((id, after_id)) = rest.split_once('/') else {
+        return std::borrow::Cow::Borrowed(path);
+    };
+    if after_id.is_empty() {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let tail = after_id.find('/').map_or("", |i| &after_id[i..]);
+    std::borrow::Cow::Owned(format!(
+        "{}{id}/{REDACTED}{tail}",
+        &path[..prefix.len()]
+    ))
 }
 
 #[cfg(test)]
@@ -353,6 +379,30 @@ mod tests {
             );
             std::thread::yield_now();
         }
+    }
+
+    #[test]
+    fn webhook_secrets_are_redacted() {
+        for (path, logged) in [
+            ("/api/webhooks/wf_1/5106cb16fe59", "/api/webhooks/wf_1/<redacted>"),
+            (
+                "/api/webhooks/wf_1/5106cb16fe59/wait",
+                "/api/webhooks/wf_1/<redacted>/wait",
+            ),
+            ("/API/Webhooks/wf_1/abc/", "/API/Webhooks/wf_1/<redacted>/"),
+            ("/api/webhooks/wf_1", "/api/webhooks/wf_1"),
+            ("/api/webhooks/wf_1/", "/api/webhooks/wf_1/"),
+            ("/api/webhooks/", "/api/webhooks/"),
+            ("/api/workflows/wf_1/secret", "/api/workflows/wf_1/secret"),
+            ("/webhooks/wf_1/secret", "/webhooks/wf_1/secret"),
+        ] {
+            assert_eq!(redact_path(path), logged, "{path}");
+        }
+        let mut buf = Vec::new();
+        format_line(&record("/api/webhooks/wf_1/5106cb16fe59/wait"), &[], &mut buf);
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains("5106cb16fe59"), "{text}");
+        assert!(text.contains(r#""path":"/api/webhooks/wf_1/<redacted>/wait""#), "{text}");
     }
 
     #[test]

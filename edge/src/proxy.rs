@@ -31,6 +31,10 @@ const EDGE_PREFIX: &str = "/__edge/";
 /// Where ACME HTTP-01 validations ask for their token; never redirected to HTTPS.
 const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
+/// The public webhook receivers (normalised path). Requests here never carry the caller's
+/// cookies upstream: a browser following a link to a webhook would hand over its session.
+pub const WEBHOOK_PREFIX: &str = "/api/webhooks/";
+
 /// The edge's proxy logic; one instance serves every request.
 pub struct Edge {
     routes: RouteTable,
@@ -140,6 +144,18 @@ impl ProxyHttp for Edge {
                 session,
                 431,
                 r#"{"detail":"request header fields too large"}"#,
+            )
+            .await?;
+            return Ok(true);
+        }
+        // RFC 9112 §3.2: a 1.1 request without Host (or with an empty one) is a 400.
+        if session.req_header().version == http::Version::HTTP_11 && public_host(session).is_none()
+        {
+            session.set_keepalive(None);
+            respond_json(
+                session,
+                400,
+                r#"{"detail":"an HTTP/1.1 request needs a Host header"}"#,
             )
             .await?;
             return Ok(true);
@@ -306,6 +322,9 @@ impl ProxyHttp for Edge {
         }
         for name in &route.remove_request_headers {
             upstream.remove_header(name);
+        }
+        if starts_with_ignore_case(&ctx.path, WEBHOOK_PREFIX) {
+            upstream.remove_header(&header::COOKIE);
         }
         Ok(())
     }

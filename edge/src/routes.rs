@@ -70,7 +70,9 @@ impl UpstreamRef {
 /// How a route matches a normalised path. Comparisons are ASCII case-insensitive, as in Caddy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Match {
-    /// The path starts with this string (`/api` also matches `/apix`, as Caddy's `/api*`).
+    /// The path is this prefix or continues it with a new segment: `/api` matches `/api` and
+    /// `/api/...`, never `/apix` or `/apihealth` (unlike Caddy's `/api*`). A prefix ending in
+    /// `/` (`/s3/`) matches every path that starts with it.
     Prefix(String),
     /// The path is exactly this string.
     Exact(String),
@@ -80,7 +82,12 @@ impl Match {
     /// Whether a normalised path matches.
     pub fn matches(&self, path: &str) -> bool {
         match self {
-            Self::Prefix(prefix) => starts_with_ignore_case(path, prefix),
+            Self::Prefix(prefix) => {
+                starts_with_ignore_case(path, prefix)
+                    && (prefix.ends_with('/')
+                        || path.len() == prefix.len()
+                        || path.as_bytes()[prefix.len()] == b'/')
+            }
             Self::Exact(exact) => path.eq_ignore_ascii_case(exact),
         }
     }
@@ -344,7 +351,7 @@ impl RouteTable {
 
 impl Route {
     /// The path sent upstream for a normalised, matched path: the prefix stripped when the route
-    /// strips one, and never empty (`/api` becomes `/`, `/apix` becomes `/x`).
+    /// strips one, and never empty (`/api` becomes `/`, `/api/x` becomes `/x`).
     pub fn upstream_path<'a>(&self, path: &'a str) -> Cow<'a, str> {
         let Some(prefix) = &self.strip_prefix else {
             return Cow::Borrowed(path);
@@ -464,8 +471,8 @@ mod tests {
     use super::*;
 
     /// Raw path → (route, path forwarded upstream). Mirrors the Caddy conformance run in
-    /// `reference/edge.md`, with its three deliberate deviations (`/apix`, `/api/../mcp`,
-    /// `/api%2Fx`).
+    /// `reference/edge.md`, with its deliberate deviations (`/api/../mcp`, and prefixes that
+    /// end at a segment boundary: `/apix`, `/api%2Fx` and `/mcpx` are the ui's).
     const CASES: &[(&str, &str, &str)] = &[
         ("/", "ui", "/"),
         ("/index.html", "ui", "/index.html"),
@@ -473,8 +480,10 @@ mod tests {
         ("/api/", "api", "/"),
         ("/api/health", "api", "/health"),
         ("/API/x", "api", "/x"),
-        ("/apix", "api", "/x"),
-        ("/api%2Fx", "api", "/%2Fx"),
+        ("/apix", "ui", "/apix"),
+        ("/apihealth", "ui", "/apihealth"),
+        ("/API/health", "api", "/health"),
+        ("/api%2Fx", "ui", "/api%2Fx"),
         ("/%61pi/x", "api", "/x"),
         ("//api/x", "api", "/x"),
         ("/api//x", "api", "/x"),
@@ -496,7 +505,8 @@ mod tests {
         ("/mcp/", "mcp", "/mcp/"),
         ("/mcp/sse", "mcp", "/mcp/sse"),
         ("/MCP", "mcp", "/MCP"),
-        ("/mcpx", "mcp", "/mcpx"),
+        ("/mcpx", "ui", "/mcpx"),
+        ("/mcp-evil", "ui", "/mcp-evil"),
         (
             "/.well-known/oauth-authorization-server",
             "oauth",
@@ -524,6 +534,12 @@ mod tests {
         ),
         ("/authorize", "oauth", "/authorize"),
         ("/authorize/x", "oauth", "/authorize/x"),
+        ("/authorizex", "ui", "/authorizex"),
+        (
+            "/.well-known/oauth-protected-resourcex",
+            "ui",
+            "/.well-known/oauth-protected-resourcex",
+        ),
         ("/token", "oauth", "/token"),
         ("/TOKEN", "oauth", "/TOKEN"),
         ("/token/", "ui", "/token/"),
@@ -532,9 +548,11 @@ mod tests {
         ("/register/x", "ui", "/register/x"),
         ("/consent", "oauth", "/consent"),
         ("/consent/abc", "oauth", "/consent/abc"),
+        ("/consentx", "ui", "/consentx"),
         ("/auth", "ui", "/auth"),
         ("/auth/callback", "oauth", "/auth/callback"),
         ("/auth/callback/github", "oauth", "/auth/callback/github"),
+        ("/auth/callbackx", "ui", "/auth/callbackx"),
         ("/../../etc/passwd", "ui", "/etc/passwd"),
     ];
 
@@ -774,5 +792,20 @@ mod tests {
         assert!(!exact("/token").matches("/token/"));
         assert!(!prefix("/api").matches("/ap"));
         assert!(!prefix("/api").matches("/äpi"));
+    }
+
+    #[test]
+    fn prefixes_match_on_segment_boundaries() {
+        let prefix = |p: &str| Match::Prefix(p.to_owned());
+        for path in ["/api", "/API", "/api/", "/api/health", "/api/x/y"] {
+            assert!(prefix("/api").matches(path), "{path}");
+        }
+        for path in ["/apihealth", "/apix", "/api-x", "/api.json", "/api%2Fx"] {
+            assert!(!prefix("/api").matches(path), "{path}");
+        }
+        // A prefix that ends with `/` already names its boundary.
+        assert!(prefix("/s3/").matches("/s3/bucket"));
+        assert!(!prefix("/s3/").matches("/s3"));
+        assert!(!prefix("/s3/").matches("/s3x/bucket"));
     }
 }

@@ -102,6 +102,15 @@ async fn each_request_is_one_json_line() {
     );
     assert_eq!(lines.iter().filter(|l| l["path"] == "/s3/b/k").count(), 1);
 
+    // A webhook's secret is in its URL: the log keeps the workflow id, never the secret.
+    let secret = "5106cb16fe59aa0011223344556677889900aabbccddeeff0011223344556677";
+    let target = format!("/api/webhooks/wf_1/{secret}/wait?echo=true");
+    assert_eq!(raw_get(edge.addr, &target, &[]).await.status, 200);
+    let line = captured.wait_for("/api/webhooks/wf_1/<redacted>/wait").await;
+    assert_eq!(line["route"], "api");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(secret), "the secret reached the access log");
+
     // Nothing was dropped, and the metric that would say so exists.
     let text = String::from_utf8(raw_get(metrics, "/metrics", &[]).await.body).unwrap();
     assert!(

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    RawResponse, TestEdge, Upstreams, client, dead_addr, raw_get, spawn_echo, spawn_edge,
-    spawn_edge_with,
+    RawResponse, TestEdge, Upstreams, client, dead_addr, raw_get, raw_request, spawn_echo,
+    spawn_edge, spawn_edge_with,
 };
 use ferrocat_edge::EdgeConfig;
 use ferrocat_shared::config::Env;
@@ -37,7 +37,9 @@ async fn routes_by_prefix_and_forwards_the_normalised_path() {
         ("/api/health", "api", "/health"),
         ("/api", "api", "/"),
         ("/API/x", "api", "/x"),
-        ("/apix", "api", "/x"),
+        ("/apix", "ui", "/apix"),
+        ("/apihealth", "ui", "/apihealth"),
+        ("/API/health", "api", "/health"),
         ("/%61pi/x", "api", "/x"),
         ("//api/x", "api", "/x"),
         ("/mcp/../api/x", "api", "/x"),
@@ -56,7 +58,9 @@ async fn routes_by_prefix_and_forwards_the_normalised_path() {
         ("/s3", "ui", "/s3"),
         ("/mcp", "mcp", "/mcp"),
         ("/mcp/messages?session=1", "mcp", "/mcp/messages?session=1"),
-        ("/mcpx", "mcp", "/mcpx"),
+        ("/mcpx", "ui", "/mcpx"),
+        ("/authorizex", "ui", "/authorizex"),
+        ("/consentx", "ui", "/consentx"),
         (
             "/.well-known/oauth-authorization-server",
             "mcp",
@@ -169,6 +173,59 @@ async fn request_bodies_and_methods_pass_through() {
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["uri"], "/webhooks/wf/secret");
     assert_eq!(echo["body_len"], 100_000 + r#"{"alert":""}"#.len());
+}
+
+#[tokio::test]
+async fn webhook_requests_reach_the_api_without_cookies() {
+    let (edge, _) = stack().await;
+    let cookie = ("Cookie", "ferrocat_session=victim-session-token");
+    // However the path is spelled, a webhook never gets the caller's cookies.
+    for target in [
+        "/api/webhooks/wf_1/s3cr3t",
+        "/api/webhooks/wf_1/s3cr3t/wait?echo=true",
+        "/API/Webhooks/wf_1/s3cr3t",
+        "/%61pi/webhooks/wf_1/s3cr3t",
+        "/api//webhooks/wf_1/s3cr3t",
+    ] {
+        let echo = raw_get(edge.addr, target, &[cookie, ("COOKIE", "second=1")]).await.json();
+        assert_eq!(echo["upstream"], "api", "{target}");
+        assert!(
+            header(&echo, "cookie").is_empty(),
+            "{target}: the api got a cookie: {echo}"
+        );
+    }
+    // The console's own api calls keep their session.
+    let echo = raw_get(edge.addr, "/api/workflows", &[cookie]).await.json();
+    assert_eq!(
+        header(&echo, "cookie"),
+        ["ferrocat_session=victim-session-token"]
+    );
+}
+
+#[tokio::test]
+async fn an_http_1_1_request_without_host_is_refused() {
+    let (edge, _) = stack().await;
+    let response = raw_request(
+        edge.addr,
+        "GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response.status, 400, "{response:?}");
+    assert_eq!(
+        response.json(),
+        json!({"detail": "an HTTP/1.1 request needs a Host header"})
+    );
+    // An empty Host is no better.
+    let response = raw_request(
+        edge.addr,
+        "GET /api/health HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response.status, 400, "{response:?}");
+    // HTTP/1.0 has no Host requirement; with a Host, 1.1 passes.
+    let response = raw_request(edge.addr, "GET /api/health HTTP/1.0\r\n\r\n").await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(raw_get(edge.addr, "/api/health", &[]).await.status, 200);
 }
 
 #[tokio::test]

@@ -38,6 +38,12 @@ pub struct McpConfig {
     pub cimd_allow_insecure: bool,
     /// Single sign-on through an OpenID Connect provider, when `FERROCAT_OIDC_ISSUER` is set.
     pub oidc: Option<OidcConfig>,
+    /// `FERROCAT_MCP_REGISTER_RATE_LIMIT`: anonymous client registrations (`POST /register`)
+    /// each client address may make per window, default 20; 0 turns the limit off. Counted in
+    /// Redis, like the api's limits, so every MCP replica shares it.
+    pub register_rate_limit: u64,
+    /// `FERROCAT_MCP_REGISTER_RATE_WINDOW_SECONDS`, default 3600.
+    pub register_rate_window: Duration,
 }
 
 /// An upstream OpenID Connect provider the sign-in page offers beside the password form.
@@ -147,6 +153,8 @@ impl McpConfig {
             sse_keep_alive: (keep_alive > 0).then(|| Duration::from_secs(keep_alive)),
             cimd_allow_insecure: env.parse_or("FERROCAT_MCP_CIMD_ALLOW_INSECURE", false)?,
             oidc: OidcConfig::from_env(env)?,
+            register_rate_limit: env.parse_or("FERROCAT_MCP_REGISTER_RATE_LIMIT", 20u64)?,
+            register_rate_window: seconds(env, "FERROCAT_MCP_REGISTER_RATE_WINDOW_SECONDS", 3600)?,
             api,
         })
     }

@@ -31,6 +31,11 @@ pub use state::McpState;
 /// the default workspace and first admin exist) and returns the shared state.
 pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
     let (api, _api_routes) = ferrocat_api::build(config.api.clone()).await.context("connecting the api's stores")?;
+    // Expired OAuth rows (and registrations never used) go at start; `/authorize` and
+    // `/register` sweep now and then afterwards.
+    if let Err(error) = oauth::store::sweep(&api.db).await {
+        tracing::warn!(%error, "sweeping expired oauth rows at start");
+    }
     let oidc = match &config.oidc {
         Some(oidc) => Some(Arc::new(oauth::oidc::Provider::new(oidc.clone(), config.oidc_redirect_uri()).context("the sso client")?)),
         None => None,

@@ -42,6 +42,11 @@ pub struct ApiConfig {
     pub webhook_rate_limit: u64,
     /// `FERROCAT_WEBHOOK_RATE_WINDOW_SECONDS`, default 60.
     pub webhook_rate_window: Duration,
+    /// `FERROCAT_WEBHOOK_MAX_PAYLOAD_BYTES`, default 1 MiB: the largest trigger (as JSON, with
+    /// headers when a webhook includes them) a webhook passes to a run; beyond it 413. Temporal
+    /// refuses a start whose input passes its blob limit (2 MiB by default), trigger and
+    /// workflow definition together.
+    pub webhook_max_payload_bytes: usize,
     /// Sign-in lockout: failures allowed per account and per client address within the lockout
     /// window before further attempts get 429.
     pub login: LoginLimits,
@@ -138,6 +143,7 @@ impl ApiConfig {
             redis_prefix: env.string_or("FERROCAT_REDIS_PREFIX", "ferrocat:"),
             webhook_rate_limit: env.parse_or("FERROCAT_WEBHOOK_RATE_LIMIT", 600u64)?,
             webhook_rate_window: Duration::from_secs(webhook_rate_window),
+            webhook_max_payload_bytes: env.parse_or("FERROCAT_WEBHOOK_MAX_PAYLOAD_BYTES", 1024 * 1024)?,
             addr: env.parse_or("FERROCAT_API_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
             database_url: SecretString::from(env.required("FERROCAT_DATABASE_URL")?),
             public_url: public_url.trim_end_matches('/').to_owned(),

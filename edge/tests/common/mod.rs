@@ -280,6 +280,22 @@ pub async fn raw_get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -
     parse_response(&raw)
 }
 
+/// Sends `request` (a whole request head, and body if any) exactly as given and reads the
+/// response until the edge closes the connection.
+pub async fn raw_request(addr: SocketAddr, request: &str) -> RawResponse {
+    let read = async {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        raw
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("response within 10 s");
+    parse_response(&raw)
+}
+
 fn parse_response(raw: &[u8]) -> RawResponse {
     let split = raw
         .windows(4)

@@ -14,11 +14,18 @@ pub struct OAuthError {
     description: String,
     /// A failed HTTP Basic client authentication answers with a `Basic` challenge.
     basic_challenge: bool,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
     fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into(), basic_challenge: false }
+        Self { status, code, description: description.into(), basic_challenge: false, retry_after: None }
+    }
+
+    /// 429 with `Retry-After`: the caller sent too many requests of this kind.
+    pub fn too_many_requests(description: impl Into<String>, retry_after: u64) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", description) }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -84,6 +91,9 @@ impl IntoResponse for OAuthError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.basic_challenge {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"ferrocat\""));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

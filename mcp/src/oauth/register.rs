@@ -1,11 +1,19 @@
 //! `POST /register`: dynamic client registration (RFC 7591). Cursor, VS Code and Claude Code
 //! register themselves here, usually as public clients (`token_endpoint_auth_method: none`)
 //! with loopback or private-scheme redirect URIs.
+//!
+//! Registration is anonymous, so it is bounded: each client address may register
+//! `FERROCAT_MCP_REGISTER_RATE_LIMIT` clients per window (429 beyond), only the checked fields
+//! are stored (never the raw request), and a client nobody completes a grant for within
+//! [`store::UNUSED_CLIENT_TTL_HOURS`] is forgotten.
+
+use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use rand::Rng as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,7 +21,7 @@ use super::error::OAuthError;
 use super::{hash, new_secret, redirect, store};
 use crate::state::McpState;
 
-/// The client metadata this server reads (RFC 7591 §2); other fields are kept as given.
+/// The client metadata this server reads (RFC 7591 §2); other fields are ignored.
 #[derive(Debug, Deserialize)]
 pub struct ClientMetadata {
     #[serde(default)]
@@ -77,19 +85,49 @@ pub fn check_metadata(meta: ClientMetadata, default_auth: &str) -> Result<Checke
     Ok(CheckedMetadata { redirect_uris: meta.redirect_uris, client_name, grant_types, token_endpoint_auth_method: method, application_type })
 }
 
+/// Counts one registration from `ip`; 429 beyond the limit. When Redis cannot answer the
+/// registration is let through (and the failure logged), as the api's limits do.
+async fn check_rate(state: &McpState, ip: std::net::IpAddr) -> Result<(), OAuthError> {
+    let limit = state.config.register_rate_limit;
+    if limit == 0 {
+        return Ok(());
+    }
+    match state.api.limiter.hit(&format!("mcp-register:{ip}"), limit, state.config.register_rate_window).await {
+        Ok(decision) if !decision.allowed => {
+            Err(OAuthError::too_many_requests("too many client registrations from this address", decision.retry_after_seconds()))
+        }
+        Ok(_) => Ok(()),
+        Err(error) => {
+            tracing::error!(error = %error, "registration rate limit unavailable; request let through");
+            Ok(())
+        }
+    }
+}
+
 /// `POST /register`: 201 with the client's id (and secret, for confidential clients).
 pub async fn register_client(
     State(state): State<McpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, [(&'static str, &'static str); 1], Json<Value>), OAuthError> {
+    check_rate(&state, ferrocat_api::http::client_ip(peer, &headers)).await?;
     let Json(raw) = body.map_err(|e| OAuthError::invalid_client_metadata(format!("expected a JSON object: {}", e.body_text())))?;
     let meta: ClientMetadata =
-        serde_json::from_value(raw.clone()).map_err(|e| OAuthError::invalid_client_metadata(format!("invalid client metadata: {e}")))?;
+        serde_json::from_value(raw).map_err(|e| OAuthError::invalid_client_metadata(format!("invalid client metadata: {e}")))?;
     // RFC 7591 §2: without a method named, the default is client_secret_basic.
     let checked = check_metadata(meta, "client_secret_basic")?;
     let client_id = new_secret("mcp_client_");
     let secret = (checked.token_endpoint_auth_method != "none").then(|| new_secret("mcp_secret_"));
     let secret_hash = secret.as_deref().map(hash);
+    // What was checked, and nothing else the caller sent.
+    let metadata = json!({
+        "client_name": checked.client_name,
+        "redirect_uris": checked.redirect_uris,
+        "grant_types": checked.grant_types,
+        "token_endpoint_auth_method": checked.token_endpoint_auth_method,
+        "application_type": checked.application_type,
+    });
     store::upsert_client(state.db(), &store::NewClient {
         client_id: &client_id,
         client_secret_hash: secret_hash.as_deref(),
@@ -99,9 +137,14 @@ pub async fn register_client(
         token_endpoint_auth_method: &checked.token_endpoint_auth_method,
         application_type: &checked.application_type,
         registration: "dcr",
-        metadata: &raw,
+        metadata: &metadata,
     })
     .await?;
+    if rand::thread_rng().gen_ratio(1, 50)
+        && let Err(e) = store::sweep(state.db()).await
+    {
+        tracing::warn!(error = %e, "sweeping expired oauth rows");
+    }
     tracing::info!(client_id = %client_id, client_name = %checked.client_name, "oauth client registered");
     let mut response = json!({
         "client_id": client_id,

@@ -46,7 +46,8 @@ pub async fn start_session(state: &McpState, user: &User) -> sqlx::Result<Cookie
         .path("/")
         .http_only(true)
         .secure(state.config.secure_cookies())
-        .same_site(SameSite::Lax)
+        // The api's session cookie, so the same attribute: never sent on cross-site navigations.
+        .same_site(SameSite::Strict)
         .max_age(time::Duration::seconds(ttl))
         .build())
 }

@@ -35,6 +35,15 @@ pub struct NewClient<'a> {
 const CLIENT_COLUMNS: &str =
     "client_id, client_secret_hash, client_name, redirect_uris, grant_types, token_endpoint_auth_method, registration";
 
+/// How long a dynamically registered client may go without a grant (without anyone completing
+/// a sign-in and consent for it) before it is forgotten. Registration is anonymous: without
+/// this, abandoned or hostile registrations would accumulate forever.
+pub const UNUSED_CLIENT_TTL_HOURS: i32 = 24;
+
+/// The condition naming expired clients (for a row aliased `c`).
+const EXPIRED_CLIENT: &str = "c.registration = 'dcr' AND c.created_at < now() - make_interval(hours => $1)
+     AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = c.client_id)";
+
 /// Stores a client; a client ID metadata document replaces its earlier copy.
 pub async fn upsert_client(db: impl PgExecutor<'_>, new: &NewClient<'_>) -> sqlx::Result<()> {
     sqlx::query(
@@ -60,12 +69,26 @@ pub async fn upsert_client(db: impl PgExecutor<'_>, new: &NewClient<'_>) -> sqlx
     Ok(())
 }
 
-/// A client by id.
+/// A client by id; a registration that expired unused (see [`UNUSED_CLIENT_TTL_HOURS`]) is
+/// gone even before a sweep deletes it.
 pub async fn client(db: impl PgExecutor<'_>, client_id: &str) -> sqlx::Result<Option<Client>> {
-    sqlx::query_as::<_, Client>(sqlx::AssertSqlSafe(format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = $1")))
-        .bind(client_id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as::<_, Client>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CLIENT_COLUMNS} FROM oauth_clients c WHERE client_id = $2 AND NOT ({EXPIRED_CLIENT})"
+    )))
+    .bind(UNUSED_CLIENT_TTL_HOURS)
+    .bind(client_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Deletes dynamically registered clients that never got a grant within
+/// [`UNUSED_CLIENT_TTL_HOURS`]; returns how many.
+pub async fn delete_unused_clients(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM oauth_clients c WHERE {EXPIRED_CLIENT}")))
+        .bind(UNUSED_CLIENT_TTL_HOURS)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// An `/authorize` request waiting for sign-in and consent.
@@ -141,8 +164,10 @@ pub async fn take_request(db: impl PgExecutor<'_>, id_hash: &[u8], user_id: Uuid
     .await
 }
 
-/// Drops expired requests and codes (called now and then, from `/authorize`).
+/// Drops expired requests, codes, tokens and unused client registrations (called at start,
+/// then now and then from `/authorize` and `/register`).
 pub async fn sweep(db: impl PgExecutor<'_> + Copy) -> sqlx::Result<()> {
+    delete_unused_clients(db).await?;
     sqlx::query("DELETE FROM oauth_requests WHERE expires_at < now() - interval '1 hour'").execute(db).await?;
     sqlx::query("DELETE FROM oauth_codes WHERE expires_at < now() - interval '1 day'").execute(db).await?;
     sqlx::query("DELETE FROM oauth_access_tokens WHERE expires_at < now() - interval '1 hour'").execute(db).await?;

@@ -406,3 +406,106 @@ async fn a_client_id_metadata_document_is_fetched_and_must_name_itself() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.unwrap().contains("client_id is not its own URL"));
 }
+
+#[tokio::test]
+async fn registration_stores_only_the_checked_fields() {
+    let app = spawn().await;
+    let junk = "j".repeat(40_000);
+    let response = Client::new()
+        .post(app.at("/register"))
+        .json(&json!({
+            "client_name": "padded client",
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "none",
+            "junk": junk,
+            "logo_uri": "https://evil.example/logo.png",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let client_id = response.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned();
+    let (metadata, size): (Value, i32) =
+        sqlx::query_as("SELECT metadata, pg_column_size(metadata) FROM oauth_clients WHERE client_id = $1")
+            .bind(&client_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        metadata,
+        json!({
+            "client_name": "padded client",
+            "redirect_uris": [REDIRECT_URI],
+            "grant_types": ["authorization_code"],
+            "token_endpoint_auth_method": "none",
+            "application_type": "native",
+        })
+    );
+    assert!(size < 1_000, "{size} bytes stored for one client");
+}
+
+#[tokio::test]
+async fn registrations_are_rate_limited_per_client_address() {
+    let app = common::spawn_with(&[("FERROCAT_MCP_REGISTER_RATE_LIMIT", "3")]).await;
+    let register = |ip: &'static str| {
+        let url = app.at("/register");
+        async move {
+            Client::new()
+                .post(url)
+                // As the edge forwards it; the test's peer is loopback, like the edge.
+                .header("x-forwarded-for", ip)
+                .json(&json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for i in 0..3 {
+        assert_eq!(register("203.0.113.7").await.status(), StatusCode::CREATED, "registration {i}");
+    }
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM oauth_clients").fetch_one(&app.db).await.unwrap();
+    let limited = register("203.0.113.7").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let body: Value = limited.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("too many client registrations"), "{body}");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM oauth_clients").fetch_one(&app.db).await.unwrap();
+    assert_eq!(after, before, "a refused registration stores nothing");
+    // Another address has its own budget.
+    assert_eq!(register("198.51.100.9").await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn registrations_nobody_completes_a_grant_for_expire() {
+    let app = spawn().await;
+    let (used, _tokens) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let unused = app.register(&[REDIRECT_URI]).await;
+    let fresh = app.register(&[REDIRECT_URI]).await;
+    // Both older than a day; only `used` completed a grant.
+    sqlx::query("UPDATE oauth_clients SET created_at = now() - interval '25 hours' WHERE client_id = ANY($1)")
+        .bind(vec![used.clone(), unused.clone()])
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    // Lazily: the expired registration is unknown at once.
+    let (_, challenge) = pkce();
+    let resource = app.resource();
+    let page = app.authorize(&browser(), &app.authorize_params(&unused, &challenge, &resource)).await;
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    assert!(page.text().await.unwrap().contains("unknown client_id"));
+    for client_id in [&used, &fresh] {
+        let page = app.authorize(&browser(), &app.authorize_params(client_id, &challenge, &resource)).await;
+        assert_eq!(page.status(), StatusCode::OK, "{client_id}");
+    }
+
+    // At start, the sweep deletes it; the used and the fresh ones stay.
+    let restarted = app.sibling(&app.url).await;
+    let left: Vec<String> = sqlx::query_scalar("SELECT client_id FROM oauth_clients ORDER BY created_at")
+        .fetch_all(&restarted.db)
+        .await
+        .unwrap();
+    assert!(!left.contains(&unused), "{left:?}");
+    assert!(left.contains(&used) && left.contains(&fresh), "{left:?}");
+}

@@ -15,6 +15,8 @@ pub struct WebhookRow {
     pub methods: Vec<String>,
     pub allowlisted_cidrs: Vec<String>,
     pub include_headers: bool,
+    /// Goes into the URL secret once the secret was rotated; `None` before the first rotation.
+    pub secret_salt: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,7 +45,7 @@ pub async fn upsert(
                allowlisted_cidrs = EXCLUDED.allowlisted_cidrs, include_headers = EXCLUDED.include_headers,
                updated_at = now()
            RETURNING id, workflow_id, workspace_id, status, methods, allowlisted_cidrs, include_headers,
-                     created_at, updated_at"#,
+                     secret_salt, created_at, updated_at"#,
         Uuid::now_v7(),
         workflow_id,
         workspace_id,
@@ -61,9 +63,23 @@ pub async fn for_workflow(db: impl PgExecutor<'_>, workflow_id: Uuid) -> sqlx::R
     sqlx::query_as!(
         WebhookRow,
         r#"SELECT id, workflow_id, workspace_id, status, methods, allowlisted_cidrs, include_headers,
-                  created_at, updated_at
+                  secret_salt, created_at, updated_at
            FROM webhooks WHERE workflow_id = $1"#,
         workflow_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Replaces the salt of the workflow's webhook (a new URL secret; the old one stops working).
+pub async fn rotate_secret(db: impl PgExecutor<'_>, workflow_id: Uuid, salt: &str) -> sqlx::Result<Option<WebhookRow>> {
+    sqlx::query_as!(
+        WebhookRow,
+        r#"UPDATE webhooks SET secret_salt = $2, updated_at = now() WHERE workflow_id = $1
+           RETURNING id, workflow_id, workspace_id, status, methods, allowlisted_cidrs, include_headers,
+                     secret_salt, created_at, updated_at"#,
+        workflow_id,
+        salt
     )
     .fetch_optional(db)
     .await

@@ -83,7 +83,9 @@ async fn login(
         .path("/")
         .http_only(true)
         .secure(state.config.secure_cookies())
-        .same_site(SameSite::Lax)
+        // Strict: a cross-site navigation (a link to a webhook URL, say) never carries the
+        // session. The console is one origin, so its own requests always do.
+        .same_site(SameSite::Strict)
         .max_age(time_duration(state.config.session_ttl_seconds))
         .build();
     tracing::info!(user_id = %user.id, "login");

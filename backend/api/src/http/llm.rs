@@ -1,4 +1,5 @@
 //! The model gateway's catalog and usage: providers and models, which anyone signed in may read
+//! (a provider's `base_url`, often an internal host, and credential reference only superusers)
 //! and superusers edit (the gateway picks up every change at once, `ferrocat_llm_gateway::store`),
 //! and a workspace's token usage per model.
 //!
@@ -77,9 +78,21 @@ async fn begin(state: &AppState) -> Result<sqlx::Transaction<'static, sqlx::Post
     tag = "llm",
     responses((status = 200, description = "the stored providers", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn list_providers(State(state): State<AppState>, _who: Principal) -> Result<Json<Vec<Value>>, ApiError> {
+async fn list_providers(State(state): State<AppState>, who: Principal) -> Result<Json<Vec<Value>>, ApiError> {
     let parts = store::load_parts(&mut *state.db.acquire().await?).await?;
-    Ok(Json(parts.providers.iter().map(|(name, entry)| named(name, entry)).collect()))
+    Ok(Json(parts.providers.iter().map(|(name, entry)| provider_view(&who, name, entry)).collect()))
+}
+
+/// A provider as `who` may see it: without `base_url` and `credential` unless a superuser.
+fn provider_view(who: &Principal, name: &str, entry: &ProviderEntry) -> Value {
+    let mut view = named(name, entry);
+    if !matches!(who, Principal::User(user) if user.is_superuser)
+        && let Some(fields) = view.as_object_mut()
+    {
+        fields.remove("base_url");
+        fields.remove("credential");
+    }
+    view
 }
 
 #[utoipa::path(
@@ -89,10 +102,10 @@ async fn list_providers(State(state): State<AppState>, _who: Principal) -> Resul
     params(("name" = String, Path, description = "provider name")),
     responses((status = 200, description = "the provider", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn get_provider(State(state): State<AppState>, _who: Principal, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_provider(State(state): State<AppState>, who: Principal, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
     let parts = store::load_parts(&mut *state.db.acquire().await?).await?;
     let entry = parts.providers.get(&name).ok_or_else(|| ApiError::NotFound(format!("no provider {name:?}")))?;
-    Ok(Json(named(&name, entry)))
+    Ok(Json(provider_view(&who, &name, entry)))
 }
 
 #[utoipa::path(

@@ -54,6 +54,7 @@ use crate::state::AppState;
         webhooks::create_webhook_api_key,
         webhooks::revoke_webhook_api_key,
         webhooks::delete_webhook_api_key,
+        webhooks::rotate_webhook_secret,
         webhooks::receive_webhook,
         webhooks::receive_webhook_wait,
         executions::create_execution,

@@ -2,8 +2,15 @@
 //! `/workflows/{id}/webhook/api-key`); the public receiver at `/webhooks/{workflow_id}/{secret}`
 //! (start a run, answer once Temporal accepted it) and `/webhooks/{workflow_id}/{secret}/wait`
 //! (answer with the run's result). Checks, in order: the webhook exists, the secret matches
-//! (constant time), the per-webhook rate limit (429), online (400), method (405), client address
-//! (403), the API key when the webhook has one (401), then the body.
+//! (constant time), online (400), method (405), client address (403), the API key when the
+//! webhook has one (401), the per-webhook rate limit (429), then the body (413 beyond
+//! `FERROCAT_WEBHOOK_MAX_PAYLOAD_BYTES`). Only requests that pass the secret, address and key
+//! checks count against the webhook's rate limit; refused ones count in a bucket of their own,
+//! so someone with the URL but not the key cannot lock out the real sender.
+//!
+//! With `include_headers` the trigger carries the request's headers, except credentials
+//! ([`CREDENTIAL_HEADERS`]): a browser following a link sends its session cookie, and a run's
+//! trigger is readable by every member of the workspace.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -39,21 +46,52 @@ pub(super) fn router() -> Router<AppState> {
         .route("/workflows/{workflow_id}/webhook", get(get_webhook).post(create_webhook).patch(create_webhook))
         .route("/workflows/{workflow_id}/webhook/api-key", post(create_webhook_api_key).delete(delete_webhook_api_key))
         .route("/workflows/{workflow_id}/webhook/api-key/revoke", post(revoke_webhook_api_key))
+        .route("/workflows/{workflow_id}/webhook/rotate", post(rotate_webhook_secret))
         .route("/webhooks/{workflow_id}/{secret}", any(receive_webhook))
         .route("/webhooks/{workflow_id}/{secret}/wait", post(receive_webhook_wait))
 }
 
-/// The secret in a webhook's URL: `sha256_hex("wh-" + id.hex + signing_secret)`, as Tracecat.
-pub fn webhook_secret(webhook_id: Uuid, signing_secret: &str) -> String {
+/// The secret in a webhook's URL: `sha256_hex("wh-" + id.hex + signing_secret)`, as Tracecat,
+/// until the secret is first rotated; then `sha256_hex("wh-" + id.hex + ":" + salt + ":" +
+/// signing_secret)` with the webhook's stored random salt.
+pub fn webhook_secret(webhook_id: Uuid, salt: Option<&str>, signing_secret: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"wh-");
     hasher.update(webhook_id.simple().to_string().as_bytes());
+    if let Some(salt) = salt {
+        hasher.update(b":");
+        hasher.update(salt.as_bytes());
+        hasher.update(b":");
+    }
     hasher.update(signing_secret.as_bytes());
     hex::encode(hasher.finalize())
 }
 
+fn secret_of(state: &AppState, row: &WebhookRow) -> String {
+    webhook_secret(row.id, row.secret_salt.as_deref(), state.config.signing_secret.expose_secret())
+}
+
 /// The header that carries a webhook's API key.
 pub const API_KEY_HEADER: &str = "x-tracecat-api-key";
+
+/// Request headers never copied into a trigger: the credentials of this stack (session cookie,
+/// bearer tokens, API keys, the model gateway's token) and of proxies. Header names arrive
+/// lowercased, so every spelling of these is caught.
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    API_KEY_HEADER,
+    "x-api-key",
+    "x-ferrocat-token",
+];
+
+/// Whether a request header is a credential that must not reach a run (see
+/// [`CREDENTIAL_HEADERS`]; also every `x-ferrocat-*` header, which only this stack sets).
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    CREDENTIAL_HEADERS.contains(&name.as_str()) || name.starts_with("x-ferrocat-")
+}
 
 fn key_model(key: Option<&WebhookKeyRow>) -> Value {
     match key {
@@ -62,14 +100,13 @@ fn key_model(key: Option<&WebhookKeyRow>) -> Value {
     }
 }
 
-fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>) -> Value {
-    let secret = webhook_secret(row.id, state.config.signing_secret.expose_secret());
+/// The webhook as the management routes show it. The secret and the URL (which carries it) are
+/// a credential that runs the workflow: only for editors and above (`with_secret`).
+fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>, with_secret: bool) -> Value {
     let wf = ids::workflow_id(row.workflow_id);
-    json!({
+    let mut model = json!({
         "id": row.id,
         "workflow_id": wf,
-        "secret": secret,
-        "url": format!("{}/api/webhooks/{wf}/{secret}", state.config.public_url),
         "status": row.status,
         "methods": row.methods,
         "allowlisted_cidrs": row.allowlisted_cidrs,
@@ -77,7 +114,13 @@ fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>) -
         "api_key": key_model(key),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
-    })
+    });
+    if with_secret {
+        let secret = secret_of(state, row);
+        model["url"] = Value::String(format!("{}/api/webhooks/{wf}/{secret}", state.config.public_url));
+        model["secret"] = Value::String(secret);
+    }
+    model
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -173,7 +216,7 @@ fn validate_settings(update: WebhookUpdate, current: Option<&WebhookRow>) -> Res
     path = "/workflows/{workflow_id}/webhook",
     tag = "webhooks",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the webhook, with its URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the webhook; its secret and URL only for editors and above", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_webhook(
     State(state): State<AppState>,
@@ -185,7 +228,8 @@ async fn get_webhook(
         .await?
         .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
     let key = webhooks::api_key(&state.db, row.id).await?;
-    Ok(Json(read_model(&state, &row, key.as_ref())))
+    let with_secret = access.require(Role::Editor).is_ok();
+    Ok(Json(read_model(&state, &row, key.as_ref(), with_secret)))
 }
 
 #[utoipa::path(
@@ -213,7 +257,33 @@ async fn create_webhook(
     let settings = validate_settings(update, current.as_ref())?;
     let row = webhooks::upsert(&state.db, access.workspace_id, workflow.id, &settings).await?;
     let key = webhooks::api_key(&state.db, row.id).await?;
-    Ok(Json(read_model(&state, &row, key.as_ref())))
+    Ok(Json(read_model(&state, &row, key.as_ref(), true)))
+}
+
+/// `POST /workflows/{id}/webhook/rotate`: a new URL secret (editor role). The old URL stops
+/// working at once (401); settings and the API key stay.
+#[utoipa::path(
+    post,
+    path = "/workflows/{workflow_id}/webhook/rotate",
+    tag = "webhooks",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "the webhook, with its new secret and URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Role::Editor)?;
+    let workflow = load(&state, &access, &workflow_id).await?;
+    let mut salt = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
+    let row = webhooks::rotate_secret(&state.db, workflow.id, &hex::encode(salt))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
+    tracing::info!(webhook_id = %row.id, "webhook secret rotated");
+    let key = webhooks::api_key(&state.db, row.id).await?;
+    Ok(Json(read_model(&state, &row, key.as_ref(), true)))
 }
 
 /// The caller's workflow's webhook, for key management (editor role, people only).
@@ -355,17 +425,69 @@ async fn accept(
     let not_found = || ApiError::NotFound("webhook not found".into());
     let id = parse_workflow_path(workflow_id).map_err(|_| not_found())?;
     let webhook = webhooks::for_workflow(&state.db, id).await?.ok_or_else(not_found)?;
-    let expected = webhook_secret(webhook.id, state.config.signing_secret.expose_secret());
+    let expected = secret_of(state, &webhook);
     if !bool::from(expected.as_bytes().ct_eq(secret.as_bytes())) {
         return Err(ApiError::Unauthorized("invalid webhook secret".into()));
     }
-    check_rate(state, &webhook).await?;
+    if headers.contains_key(header::COOKIE) {
+        // The edge removes cookies on /api/webhooks/*: this one came around it (a direct
+        // connection to the api, or another proxy in front). Never passed to the run.
+        tracing::warn!(webhook_id = %webhook.id, "a webhook request carried a Cookie header; it is not passed to the run");
+    }
     if webhook.status != "online" {
         return Err(ApiError::BadRequest("Webhook is offline".into()));
     }
     if !webhook.methods.iter().any(|m| m == method.as_str()) {
         return Err(ApiError::MethodNotAllowed(format!("method {method} is not allowed for this webhook")));
     }
+    if let Err(refused) = check_caller(state, &webhook, peer, headers).await {
+        // A refusal counts in its own bucket: beyond the limit the refused caller gets 429,
+        // and the sender with the key keeps its whole budget.
+        check_rate(state, &webhook, Bucket::Refused).await?;
+        return Err(refused);
+    }
+    check_rate(state, &webhook, Bucket::Accepted).await?;
+    if body.len() > state.config.webhook_max_payload_bytes {
+        return Err(payload_too_large(body.len(), state.config.webhook_max_payload_bytes));
+    }
+    let definition = workflows::definition(&state.db, webhook.workspace_id, id, None)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the workflow has no committed definition".into()))?;
+    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut trigger = parse_payload(headers, body)?;
+    if webhook.include_headers {
+        let mut header_map = Map::new();
+        for (name, value) in headers {
+            if !is_credential_header(name.as_str()) {
+                header_map.insert(name.as_str().into(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
+            }
+        }
+        trigger = json!({
+            "status_code": 200,
+            "headers": header_map,
+            "data": trigger,
+            "raw_body": String::from_utf8_lossy(body),
+        });
+        // Headers and the raw body double what the run carries: check the whole trigger.
+        let size = serde_json::to_vec(&trigger).map_or(usize::MAX, |v| v.len());
+        if size > state.config.webhook_max_payload_bytes {
+            return Err(payload_too_large(size, state.config.webhook_max_payload_bytes));
+        }
+    }
+    // Refuse inputs the workflow's `expects` would reject, before anything starts.
+    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Accepted { webhook, dsl, version: definition.version, trigger })
+}
+
+fn payload_too_large(size: usize, limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the webhook payload is {size} bytes; a run's trigger may be at most {limit} bytes"
+    ))
+}
+
+/// The client address (when the webhook has an allow-list) and the API key (when it has one).
+async fn check_caller(state: &AppState, webhook: &WebhookRow, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
     if !webhook.allowlisted_cidrs.is_empty() {
         let ip = client_ip(peer, headers);
         let allowed = webhook.allowlisted_cidrs.iter().filter_map(|c| Cidr::parse(c).ok()).any(|c| c.contains(ip));
@@ -382,40 +504,33 @@ async fn accept(
             return Err(ApiError::Unauthorized(format!("missing or invalid {API_KEY_HEADER} header")));
         }
     }
-    let definition = workflows::definition(&state.db, webhook.workspace_id, id, None)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the workflow has no committed definition".into()))?;
-    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut trigger = parse_payload(headers, body)?;
-    if webhook.include_headers {
-        let mut header_map = Map::new();
-        for (name, value) in headers {
-            if name.as_str() != API_KEY_HEADER {
-                header_map.insert(name.as_str().into(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
-            }
-        }
-        trigger = json!({
-            "status_code": 200,
-            "headers": header_map,
-            "data": trigger,
-            "raw_body": String::from_utf8_lossy(body),
-        });
-    }
-    // Refuse inputs the workflow's `expects` would reject, before anything starts.
-    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Accepted { webhook, dsl, version: definition.version, trigger })
+    Ok(())
+}
+
+/// Which of a webhook's two rate-limit buckets a request counts in.
+#[derive(Clone, Copy)]
+enum Bucket {
+    /// Requests that passed every check: the budget of the real sender.
+    Accepted,
+    /// Requests refused by the address or API-key check.
+    Refused,
+}
+
+/// The limiter bucket of a webhook (also read by the tests).
+pub fn rate_bucket(webhook_id: Uuid, refused: bool) -> String {
+    if refused { format!("webhook-refused:{webhook_id}") } else { format!("webhook:{webhook_id}") }
 }
 
 /// Counts the request against its webhook's window in Redis; 429 with `Retry-After` beyond the
 /// limit. When Redis cannot answer the request is let through (and the failure logged): the
 /// limit protects capacity, and the secret, not the limit, guards access.
-async fn check_rate(state: &AppState, webhook: &WebhookRow) -> Result<(), ApiError> {
+async fn check_rate(state: &AppState, webhook: &WebhookRow, bucket: Bucket) -> Result<(), ApiError> {
     let limit = state.config.webhook_rate_limit;
     if limit == 0 {
         return Ok(());
     }
-    match state.limiter.hit(&format!("webhook:{}", webhook.id), limit, state.config.webhook_rate_window).await {
+    let key = rate_bucket(webhook.id, matches!(bucket, Bucket::Refused));
+    match state.limiter.hit(&key, limit, state.config.webhook_rate_window).await {
         Ok(decision) if !decision.allowed => Err(ApiError::TooManyRequests {
             detail: "too many requests for this webhook".into(),
             retry_after: decision.retry_after_seconds(),
@@ -566,8 +681,21 @@ mod tests {
     fn secret_is_sha256_of_prefixed_hex_id_and_signing_secret() {
         let id = Uuid::parse_str("0193a7a0-0000-7000-8000-000000000001").unwrap();
         let expected = hex::encode(Sha256::digest(b"wh-0193a7a0000070008000000000000001signing"));
-        assert_eq!(webhook_secret(id, "signing"), expected);
-        assert_ne!(webhook_secret(id, "other"), expected);
+        assert_eq!(webhook_secret(id, None, "signing"), expected);
+        assert_ne!(webhook_secret(id, None, "other"), expected);
+        let rotated = webhook_secret(id, Some("00ff"), "signing");
+        assert_eq!(rotated, hex::encode(Sha256::digest(b"wh-0193a7a0000070008000000000000001:00ff:signing")));
+        assert_ne!(rotated, webhook_secret(id, Some("00fe"), "signing"));
+    }
+
+    #[test]
+    fn credential_headers_are_caught_in_any_case() {
+        for name in ["cookie", "Cookie", "AUTHORIZATION", "Proxy-Authorization", "X-Tracecat-Api-Key", "x-api-key", "X-Ferrocat-Token", "x-ferrocat-anything"] {
+            assert!(is_credential_header(name), "{name}");
+        }
+        for name in ["content-type", "x-alert-source", "x-hub-signature-256", "user-agent"] {
+            assert!(!is_credential_header(name), "{name}");
+        }
     }
 
     #[test]

@@ -85,7 +85,7 @@ async fn logout_ends_the_session_even_for_a_copied_cookie() {
     let c = client();
     let response = app.login(&c, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
     assert_eq!(c.post(app.at("/auth/logout")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(c.get(app.at("/users/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);

@@ -162,3 +162,28 @@ async fn usage_is_read_per_workspace_period_and_run() {
     let response = viewer.get(app.at(&format!("/workspaces/{elsewhere}/llm/usage"))).send().await.unwrap();
     assert!(matches!(response.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", response.status());
 }
+
+#[tokio::test]
+async fn only_superusers_see_a_providers_base_url_and_credential() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let provider = json!({"kind": "openai_compatible", "base_url": "http://10.0.0.7:8080/v1", "credential": "secret:internal_llm"});
+    let (status, saved) = status_and_body(admin.put(app.at("/llm/providers/internal")).json(&provider).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+
+    // The superuser sees everything, in the list and alone.
+    let (_, listed) = status_and_body(admin.get(app.at("/llm/providers")).send().await.unwrap()).await;
+    assert_eq!(listed[0]["base_url"], "http://10.0.0.7:8080/v1");
+    assert_eq!(listed[0]["credential"], "secret:internal_llm");
+
+    // A workspace admin (not a superuser) sees the provider's name and kind, not where it lives
+    // or which secret it uses.
+    let ws_admin = app.user("ws-admin@example.com", app.workspace_id, "admin").await;
+    let (status, listed) = status_and_body(ws_admin.get(app.at("/llm/providers")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed, json!([{"name": "internal", "kind": "openai_compatible", "passthrough": false}]));
+    let (status, one) = status_and_body(ws_admin.get(app.at("/llm/providers/internal")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one, json!({"name": "internal", "kind": "openai_compatible", "passthrough": false}));
+    assert!(!one.to_string().contains("10.0.0.7") && !one.to_string().contains("internal_llm"), "{one}");
+}

@@ -162,26 +162,46 @@ async fn form_and_ndjson_bodies_become_the_trigger_and_echo_flags_shape_the_answ
 }
 
 #[tokio::test]
-async fn include_headers_wraps_the_payload_and_never_carries_the_api_key_header() {
+async fn include_headers_wraps_the_payload_and_never_carries_credentials() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (_, url) = webhook(&app, &admin, json!({"include_headers": true})).await;
-    let response = Client::new()
-        .post(&url)
-        .header("x-alert-source", "siem")
-        .header("x-tracecat-api-key", "tc_sk_not-for-the-trigger")
-        .json(&json!({"id": 7}))
-        .send()
-        .await
-        .unwrap();
+    // Every credential this stack knows, in mixed case; the trigger is readable by viewers.
+    let credentials = [
+        ("x-tracecat-api-key", "tc_sk_not-for-the-trigger"),
+        ("Cookie", "ferrocat_session=stolen-session-token"),
+        ("AUTHORIZATION", "Bearer stolen-bearer-token"),
+        ("Proxy-Authorization", "Basic c3RvbGVuOnByb3h5"),
+        ("X-Api-Key", "stolen-api-key"),
+        ("X-Ferrocat-Token", "stolen-gateway-token"),
+    ];
+    let mut request = Client::new().post(&url).header("x-alert-source", "siem");
+    for (name, value) in credentials {
+        request = request.header(name, value);
+    }
+    let response = request.json(&json!({"id": 7})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let exec = response.json::<Value>().await.unwrap()["wf_exec_id"].as_str().unwrap().to_owned();
-    let trigger = detail(&app, &admin, &exec).await["trigger"].clone();
+    let run = detail(&app, &admin, &exec).await;
+    let trigger = run["trigger"].clone();
     assert_eq!(trigger["data"], json!({"id": 7}));
     assert_eq!(trigger["headers"]["x-alert-source"], "siem");
     assert_eq!(trigger["headers"]["content-type"], "application/json");
-    assert!(trigger["headers"].get("x-tracecat-api-key").is_none(), "{trigger}");
     assert_eq!(trigger["raw_body"], r#"{"id":7}"#);
+    for (name, value) in credentials {
+        assert!(trigger["headers"].get(name.to_ascii_lowercase()).is_none(), "{name} in {trigger}");
+        let secret = value.split_once('=').map_or(value, |(_, v)| v);
+        assert!(!run.to_string().contains(secret), "{name} reached the run: {run}");
+    }
+    // Sent straight to the api (not through the edge, which drops it), the cookie is reported
+    // in the log, by webhook id and without its value; the e2e test looks for this line.
+    let logs = String::from_utf8_lossy(&crate::common::logs().lock().unwrap()).into_owned();
+    let webhook_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM webhooks").fetch_one(&app.db).await.unwrap();
+    assert!(
+        logs.lines().any(|l| l.contains("carried a Cookie header") && l.contains(&webhook_id.to_string())),
+        "no warning for the cookie"
+    );
+    assert!(!logs.contains("stolen-session-token"), "the cookie's value reached the log");
 }
 
 #[tokio::test]
@@ -330,4 +350,147 @@ async fn an_issued_api_key_is_required_rotated_revoked_and_deleted() {
     assert_eq!(admin.delete(&key_url).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(post_with(None).send().await.unwrap().status(), StatusCode::OK);
     wait_for_runs(&app, &admin, &wf, 3).await;
+}
+
+#[tokio::test]
+async fn callers_without_the_key_cannot_use_up_the_senders_rate_limit() {
+    let app = spawn_app_with(&[("FERROCAT_WEBHOOK_RATE_LIMIT", "3"), ("FERROCAT_WEBHOOK_RATE_WINDOW_SECONDS", "60")]).await;
+    let admin = app.admin().await;
+    let (wf, url) = webhook(&app, &admin, json!({})).await;
+    let issued: Value = admin.post(app.at(&format!("/workflows/{wf}/webhook/api-key"))).send().await.unwrap().json().await.unwrap();
+    let key = issued["api_key"].as_str().unwrap().to_owned();
+    let http = Client::new();
+
+    // Someone with the URL but not the key: refused, then limited in a bucket of their own.
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(http.post(&url).header("x-tracecat-api-key", "tc_sk_wrong").json(&json!({})).send().await.unwrap().status());
+    }
+    assert_eq!(&statuses[..3], [StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(&statuses[3..], [StatusCode::TOO_MANY_REQUESTS; 7], "{statuses:?}");
+
+    // The sender with the key keeps its whole budget.
+    for i in 0..3 {
+        let response = http.post(&url).header("x-tracecat-api-key", &key).json(&json!({"i": i})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "request {i} with the key");
+    }
+    let limited = http.post(&url).header("x-tracecat-api-key", &key).json(&json!({})).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "the sender's own limit still holds");
+    wait_for_runs(&app, &admin, &wf, 3).await;
+
+    // The two buckets in Redis.
+    let workflow_id = ferrocat_shared::ids::parse_workflow_id(&wf).unwrap();
+    let webhook_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM webhooks WHERE workflow_id = $1").bind(workflow_id).fetch_one(&app.db).await.unwrap();
+    let redis = redis::Client::open(crate::common::REDIS_URL).unwrap();
+    let mut connection = redis.get_multiplexed_async_connection().await.unwrap();
+    let mut counts = Vec::new();
+    for bucket in [format!("webhook:{webhook_id}"), format!("webhook-refused:{webhook_id}")] {
+        let key = app.state.limiter.key(&bucket);
+        counts.push(redis::cmd("GET").arg(&key).query_async::<u64>(&mut connection).await.unwrap());
+    }
+    assert_eq!(counts, [4, 10], "the sender's bucket: three accepted and one limited; the refused bucket: ten");
+}
+
+#[tokio::test]
+async fn viewers_never_see_a_webhooks_secret_or_url() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (wf, url) = webhook(&app, &admin, json!({})).await;
+    let secret = url.rsplit('/').next().unwrap().to_owned();
+    let at = app.at(&format!("/workflows/{wf}/webhook"));
+
+    let viewer = app.user("viewer@example.com", app.workspace_id, "viewer").await;
+    let response = viewer.get(&at).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!(seen["workflow_id"], wf.as_str());
+    assert_eq!(seen["status"], "online");
+    assert!(seen.get("secret").is_none() && seen.get("url").is_none(), "{seen}");
+    assert!(!seen.to_string().contains(&secret), "{seen}");
+    // Nor by rotating it.
+    assert_eq!(viewer.post(format!("{at}/rotate")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    let editor = app.user("editor@example.com", app.workspace_id, "editor").await;
+    let seen: Value = editor.get(&at).send().await.unwrap().json().await.unwrap();
+    assert_eq!(seen["secret"], secret.as_str());
+    assert!(seen["url"].as_str().unwrap().ends_with(&format!("/api/webhooks/{wf}/{secret}")), "{seen}");
+}
+
+#[tokio::test]
+async fn rotating_the_secret_retires_the_old_url_and_keeps_the_settings() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (wf, old_url) = webhook(&app, &admin, json!({"methods": ["POST"], "include_headers": true})).await;
+    let at = app.at(&format!("/workflows/{wf}/webhook"));
+
+    // Before any rotation the secret is the one Tracecat derives (and every webhook made before
+    // the rotation migration had): existing URLs keep working.
+    let workflow_id = ferrocat_shared::ids::parse_workflow_id(&wf).unwrap();
+    let webhook_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM webhooks WHERE workflow_id = $1").bind(workflow_id).fetch_one(&app.db).await.unwrap();
+    let legacy = {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(format!("wh-{}test-signing-secret-0123456789", webhook_id.simple()));
+        hex::encode(hasher.finalize())
+    };
+    assert!(old_url.ends_with(&format!("/{legacy}")), "{old_url}");
+
+    let http = Client::new();
+    assert_eq!(http.post(&old_url).json(&json!({"n": 1})).send().await.unwrap().status(), StatusCode::OK);
+    let rotated = admin.post(format!("{at}/rotate")).send().await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let rotated: Value = rotated.json().await.unwrap();
+    let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, legacy);
+    assert_eq!(new_secret.len(), 64);
+    assert_eq!(rotated["include_headers"], true, "settings stay");
+    let new_url = app.at(&format!("/webhooks/{wf}/{new_secret}"));
+    assert!(rotated["url"].as_str().unwrap().ends_with(&format!("/api/webhooks/{wf}/{new_secret}")));
+
+    let before = app.snapshot().await;
+    for target in [old_url.clone(), format!("{old_url}/wait")] {
+        let refused = http.post(&target).json(&json!({"n": 2})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{target}");
+    }
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(http.post(&new_url).json(&json!({"n": 3})).send().await.unwrap().status(), StatusCode::OK);
+    let shown: Value = admin.get(&at).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["secret"], new_secret.as_str(), "the new secret is stable");
+
+    // A second rotation gives yet another secret; a workflow without a webhook is a 404.
+    let again: Value = admin.post(format!("{at}/rotate")).send().await.unwrap().json().await.unwrap();
+    assert_ne!(again["secret"], new_secret.as_str());
+    let bare = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let missing = admin.post(app.at(&format!("/workflows/{bare}/webhook/rotate"))).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    wait_for_runs(&app, &admin, &wf, 2).await;
+}
+
+#[tokio::test]
+async fn a_payload_larger_than_a_run_accepts_is_413_before_anything_starts() {
+    let app = spawn_app_with(&[("FERROCAT_WEBHOOK_MAX_PAYLOAD_BYTES", "2000")]).await;
+    let admin = app.admin().await;
+    let (wf, url) = webhook(&app, &admin, json!({})).await;
+    let (headers_wf, headers_url) = webhook(&app, &admin, json!({"include_headers": true})).await;
+    let http = Client::new();
+    let before = app.snapshot().await;
+
+    let big = json!({"blob": "x".repeat(3000)});
+    let refused = http.post(&url).json(&big).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let detail = detail_of(refused.json().await.unwrap());
+    assert!(detail.contains("at most 2000 bytes"), "{detail}");
+    // With headers the body travels twice (parsed and raw): 1,200 bytes of body is too much.
+    let doubled = json!({"blob": "x".repeat(1200)});
+    let refused = http.post(&headers_url).json(&doubled).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.snapshot().await, before);
+
+    // Under the limit both are accepted.
+    assert_eq!(http.post(&url).json(&doubled).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(http.post(&headers_url).json(&json!({"small": 1})).send().await.unwrap().status(), StatusCode::OK);
+    wait_for_runs(&app, &admin, &wf, 1).await;
+    wait_for_runs(&app, &admin, &headers_wf, 1).await;
 }

@@ -95,6 +95,7 @@ const TABLE: &[Row] = &[
     row("post", "/workflows/{workflow_id}/webhook/api-key", [U, F, O, D], none),
     row("post", "/workflows/{workflow_id}/webhook/api-key/revoke", [U, F, O, D], none),
     row("delete", "/workflows/{workflow_id}/webhook/api-key", [U, F, O, D], none),
+    row("post", "/workflows/{workflow_id}/webhook/rotate", [U, F, O, D], none),
     // Executions.
     row("get", "/workflow-executions", [U, O, O, D], none),
     row("post", "/workflow-executions", [U, F, O, D], |ids| Some(json!({"workflow_id": ids.workflow, "inputs": {"x": 1}}))),

@@ -196,3 +196,31 @@ async fn cpu_and_file_size_limits_are_enforced() {
     let err = script::run_with_limits(big_file, Map::new(), BTreeMap::new(), None, limits).await.unwrap_err().to_string();
     assert!(err.contains("File too large"), "{err}");
 }
+
+/// A log sink for one test: every line the code under test logs on this thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn what_a_script_prints_never_reaches_the_log() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || sink.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let script = "import sys\ndef main(t):\n    print('stdout has', t)\n    sys.stderr.write('stderr has ' + t)\n    return 1\n";
+    let out = run_python(json!({"script": script, "inputs": {"t": "tokAAAA1111"}})).await.unwrap();
+    assert_eq!(out, json!(1));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("script finished"), "the run logged nothing: {log}");
+    assert!(!log.contains("tokAAAA1111"), "a script's output reached the log: {log}");
+}

@@ -726,4 +726,60 @@ mod tests {
         let err = parse_payload(&headers, b"{\"a\":1}\nnope").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
     }
+
+    /// Any JSON value, nested a few levels.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "\\PC{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// Whatever a sender posts, under whatever content type, is a value or a 400, never a
+        /// panic or a 5xx.
+        #[test]
+        fn any_body_is_a_value_or_a_400(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), kind in 0usize..5) {
+            let mut headers = HeaderMap::new();
+            let types = ["", "application/json", "application/x-www-form-urlencoded", "application/x-ndjson; charset=utf-8", "text/plain"];
+            if !types[kind].is_empty() {
+                headers.insert(header::CONTENT_TYPE, types[kind].parse().unwrap());
+            }
+            if let Err(error) = parse_payload(&headers, &body) {
+                proptest::prop_assert_eq!(error.status_code(), axum::http::StatusCode::BAD_REQUEST);
+            }
+        }
+
+        /// JSON and NDJSON bodies come back as the values that were sent.
+        #[test]
+        fn json_and_ndjson_round_trip(values in proptest::collection::vec(json_value(), 1..4)) {
+            let mut headers = HeaderMap::new();
+            let one = serde_json::to_vec(&values[0]).unwrap();
+            let expected = if one.iter().all(u8::is_ascii_whitespace) { Value::Null } else { values[0].clone() };
+            proptest::prop_assert_eq!(parse_payload(&headers, &one).unwrap(), expected);
+            headers.insert(header::CONTENT_TYPE, "application/x-ndjson".parse().unwrap());
+            let lines: Vec<String> = values.iter().map(|v| serde_json::to_string(v).unwrap()).collect();
+            proptest::prop_assert_eq!(parse_payload(&headers, lines.join("\n").as_bytes()).unwrap(), Value::Array(values));
+        }
+
+        /// Nesting past the JSON parser's limit is a 400, however deep.
+        #[test]
+        fn deep_json_is_a_400(depth in 129usize..20_000, open in proptest::sample::select(vec!["[", "{\"a\":"])) {
+            let close = if open == "[" { "]" } else { "}" };
+            let body = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+            let error = parse_payload(&HeaderMap::new(), body.as_bytes()).unwrap_err();
+            proptest::prop_assert_eq!(error.status_code(), axum::http::StatusCode::BAD_REQUEST);
+        }
+    }
 }

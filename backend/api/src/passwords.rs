@@ -62,7 +62,7 @@ pub fn check(password: &str, min_length: usize, email: &str) -> Result<(), WeakP
 
 /// Whether `text` is `word` written several times over.
 fn is_repeats_of(text: &str, word: &str) -> bool {
-    !text.is_empty() && text.len() % word.len() == 0 && text.len() > word.len() && text == word.repeat(text.len() / word.len())
+    !text.is_empty() && text.len().is_multiple_of(word.len()) && text.len() > word.len() && text == word.repeat(text.len() / word.len())
 }
 
 /// Whether every character is the one before it plus or minus one, wrapping 9 to 0

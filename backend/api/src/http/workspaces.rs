@@ -173,14 +173,14 @@ async fn list_workspaces(State(state): State<AppState>, principal: Principal) ->
 )]
 async fn create_workspace(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    user: AuthUser,
     JsonBody(body): JsonBody<WorkspaceCreate>,
 ) -> Result<(StatusCode, Json<WorkspaceRead>), ApiError> {
-    AuthUser(user.clone()).require_superuser("creating a workspace")?;
+    user.require_superuser("creating a workspace")?;
     let name = check_name(&body.name)?;
     let mut tx = state.db.begin().await?;
     let row = workspaces::create(&mut *tx, &name).await.on_constraint("workspaces_name_key", "a workspace with this name exists")?;
-    workspaces::upsert_membership(&mut *tx, user.id, row.id, "admin").await?;
+    workspaces::upsert_membership(&mut *tx, user.0.id, row.id, "admin").await?;
     tx.commit().await?;
     tracing::info!(workspace_id = %row.id, "workspace created");
     Ok((StatusCode::CREATED, Json(row.into())))
@@ -208,12 +208,12 @@ async fn get_workspace(State(state): State<AppState>, AuthUser(user): AuthUser, 
 )]
 async fn update_workspace(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    user: AuthUser,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<WorkspaceUpdate>,
 ) -> Result<Json<WorkspaceRead>, ApiError> {
-    AuthUser(user.clone()).require_superuser("renaming a workspace")?;
-    let workspace = authorize(&state, &user, &id, Role::Admin).await?;
+    user.require_superuser("renaming a workspace")?;
+    let workspace = authorize(&state, &user.0, &id, Role::Admin).await?;
     let name = check_name(&body.name)?;
     let row = workspaces::rename(&state.db, workspace.id, &name)
         .await
@@ -233,9 +233,9 @@ async fn update_workspace(
     params(("workspace_id" = String, Path, description = "workspace id (ws_…)")),
     responses((status = 204, description = "deleted, with everything in it"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn delete_workspace(State(state): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    AuthUser(user.clone()).require_superuser("deleting a workspace")?;
-    let workspace = authorize(&state, &user, &id, Role::Admin).await?;
+async fn delete_workspace(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    user.require_superuser("deleting a workspace")?;
+    let workspace = authorize(&state, &user.0, &id, Role::Admin).await?;
     for schedule in schedules::list(&state.db, workspace.id, None).await? {
         crate::schedules::delete(&state, schedule.id).await?;
     }
@@ -265,9 +265,9 @@ async fn list_memberships(
 }
 
 /// The user id of a membership path, and the workspace, for a superuser.
-async fn member_target(state: &AppState, user: &users::User, path: &MemberPath, what: &str) -> Result<(Uuid, Uuid), ApiError> {
-    AuthUser(user.clone()).require_superuser(what)?;
-    let workspace = authorize(state, user, &path.workspace_id, Role::Admin).await?;
+async fn member_target(state: &AppState, user: &AuthUser, path: &MemberPath, what: &str) -> Result<(Uuid, Uuid), ApiError> {
+    user.require_superuser(what)?;
+    let workspace = authorize(state, &user.0, &path.workspace_id, Role::Admin).await?;
     let member = Uuid::try_parse(&path.user_id).map_err(|_| ApiError::NotFound(format!("no member {:?}", path.user_id)))?;
     Ok((workspace.id, member))
 }
@@ -283,12 +283,12 @@ async fn member_target(state: &AppState, user: &users::User, path: &MemberPath, 
 )]
 async fn create_membership(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    user: AuthUser,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<MembershipCreate>,
 ) -> Result<(StatusCode, Json<MembershipRead>), ApiError> {
-    AuthUser(user.clone()).require_superuser("adding a member")?;
-    let workspace = authorize(&state, &user, &id, Role::Admin).await?;
+    user.require_superuser("adding a member")?;
+    let workspace = authorize(&state, &user.0, &id, Role::Admin).await?;
     super::check_role(&body.role)?;
     if users::get(&state.db, body.user_id).await?.is_none() {
         return Err(invalid("user_id", format!("there is no user {}", body.user_id)));
@@ -333,7 +333,7 @@ async fn get_membership(
 )]
 async fn update_membership(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    user: AuthUser,
     Path(path): Path<MemberPath>,
     JsonBody(body): JsonBody<MembershipUpdate>,
 ) -> Result<Json<MembershipRead>, ApiError> {
@@ -356,7 +356,7 @@ async fn update_membership(
     params(("workspace_id" = String, Path, description = "workspace id (ws_…)"), ("user_id" = String, Path, description = "user id")),
     responses((status = 204, description = "removed"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn delete_membership(State(state): State<AppState>, AuthUser(user): AuthUser, Path(path): Path<MemberPath>) -> Result<StatusCode, ApiError> {
+async fn delete_membership(State(state): State<AppState>, user: AuthUser, Path(path): Path<MemberPath>) -> Result<StatusCode, ApiError> {
     let (workspace_id, member_id) = member_target(&state, &user, &path, "removing a member").await?;
     if !workspaces::remove_member(&state.db, workspace_id, member_id).await? {
         return Err(ApiError::NotFound(format!("no member {:?}", path.user_id)));

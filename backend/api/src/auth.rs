@@ -116,7 +116,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(|c| c.value().to_owned())
             .or_else(|| bearer(parts))
             .ok_or_else(|| ApiError::Unauthorized("not authenticated".into()))?;
-        users::find_by_session(&state.db, &token_hash(&token))
+        users::find_by_session(&state.db, &token_hash(&token), state.config.session_idle_seconds)
             .await?
             .map(Principal::User)
             .ok_or_else(|| ApiError::Unauthorized("session expired or invalid".into()))
@@ -167,6 +167,20 @@ impl AuthUser {
     pub fn require_superuser(&self, what: &str) -> Result<(), ApiError> {
         if self.0.is_superuser { Ok(()) } else { Err(ApiError::Forbidden(format!("{what} needs a superuser"))) }
     }
+}
+
+/// The session token of a request, as [`Principal`] finds it: the cookie, else a bearer that
+/// is not an API key.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    if bearer.as_deref().is_some_and(api_keys::looks_like_key) {
+        return None;
+    }
+    CookieJar::from_headers(headers).get(SESSION_COOKIE).map(|c| c.value().to_owned()).or(bearer)
 }
 
 fn bearer(parts: &Parts) -> Option<String> {

@@ -25,6 +25,9 @@ pub struct ApiConfig {
     pub admin: Option<(String, SecretString)>,
     /// `FERROCAT_SESSION_TTL_SECONDS`, default 7 days.
     pub session_ttl_seconds: i64,
+    /// `FERROCAT_SESSION_IDLE_SECONDS`, default 8 hours: a session unused for this long ends,
+    /// whatever its absolute expiry.
+    pub session_idle_seconds: i64,
     /// `FERROCAT_MIN_PASSWORD_LENGTH`, default 12.
     pub min_password_length: usize,
     /// `FERROCAT_MAX_BODY_BYTES`, default 10 MiB.
@@ -122,6 +125,14 @@ impl ApiConfig {
                 reason: "must be at least 1".into(),
             });
         }
+        let session_idle_seconds = env.parse_or("FERROCAT_SESSION_IDLE_SECONDS", 8 * 3600i64)?;
+        if session_idle_seconds < 60 {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_SESSION_IDLE_SECONDS".into(),
+                value: session_idle_seconds.to_string(),
+                reason: "must be at least 60".into(),
+            });
+        }
         let lockout = env.parse_or("FERROCAT_LOGIN_LOCKOUT_SECONDS", 900u64)?;
         let login = LoginLimits {
             max_failures: env.parse_or("FERROCAT_LOGIN_MAX_FAILURES", 5u64)?,
@@ -150,6 +161,7 @@ impl ApiConfig {
             signing_secret: SecretString::from(signing_secret),
             admin,
             session_ttl_seconds: env.parse_or("FERROCAT_SESSION_TTL_SECONDS", 7 * 24 * 3600)?,
+            session_idle_seconds,
             min_password_length,
             max_body_bytes: env.parse_or("FERROCAT_MAX_BODY_BYTES", 10 * 1024 * 1024)?,
             temporal: TemporalConfig::from_env(env)?,

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod lockout;
+pub mod passwords;
 pub mod rate_limit;
 pub mod runs;
 pub mod schedules;

@@ -20,8 +20,10 @@ pub struct SignInAttempt {
 }
 
 impl SignInAttempt {
+    /// The buckets of `username` (keyed by [`crate::db::users::email_key`], the normalisation
+    /// the account lookup also applies) and of the client address.
     pub fn new(username: &str, ip: IpAddr) -> Self {
-        let account = hex::encode(sha2::Sha256::digest(username.trim().to_lowercase().as_bytes()));
+        let account = hex::encode(sha2::Sha256::digest(crate::db::users::email_key(username).as_bytes()));
         Self { buckets: [format!("login:account:{account}"), format!("login:address:{ip}")] }
     }
 

@@ -11,7 +11,7 @@ use ferrocat_api::db::users::User;
 pub async fn linked_user(db: impl PgExecutor<'_>, issuer: &str, subject: &str) -> sqlx::Result<Option<User>> {
     sqlx::query_as!(
         User,
-        "SELECT u.id, u.email, u.is_superuser, u.is_active, u.created_at, u.last_login_at
+        "SELECT u.id, u.email, u.is_superuser, u.is_active, u.email_verified, u.created_at, u.last_login_at
          FROM identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = $1 AND i.subject = $2",
         issuer,
         subject
@@ -22,9 +22,13 @@ pub async fn linked_user(db: impl PgExecutor<'_>, issuer: &str, subject: &str) -
 
 /// A user by id.
 pub async fn user_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<User>> {
-    sqlx::query_as!(User, "SELECT id, email, is_superuser, is_active, created_at, last_login_at FROM users WHERE id = $1", id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        User,
+        "SELECT id, email, is_superuser, is_active, email_verified, created_at, last_login_at FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Links an identity to a user, or records another sign-in of a linked one.

@@ -18,7 +18,7 @@ use crate::state::McpState;
 pub async fn session_user(state: &McpState, headers: &HeaderMap) -> sqlx::Result<Option<User>> {
     let jar = CookieJar::from_headers(headers);
     let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(None) };
-    users::find_by_session(state.db(), &auth::token_hash(cookie.value())).await
+    users::find_by_session(state.db(), &auth::token_hash(cookie.value()), state.config.api.session_idle_seconds).await
 }
 
 /// A real argon2id hash, verified against when the account is unknown, so that timing does not

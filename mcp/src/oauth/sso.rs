@@ -3,7 +3,9 @@
 //! (state, nonce, PKCE S256; the request's id in a cookie scoped to the callback, which binds
 //! the answer to this browser); `GET /auth/callback` spends the state once, redeems the code,
 //! verifies the ID token, and finds the platform user: an identity linked before, else the
-//! account with the provider's email when the provider says it verified it, else (only with
+//! account with the provider's email when the provider says it verified it (an account whose
+//! own address was never verified, made by accepting an invitation, is taken over rather than
+//! adopted: its password and sessions end), else (only with
 //! `FERROCAT_OIDC_CREATE_USERS`) a new account. Then it continues exactly as password sign-in
 //! does: an api session and the consent page.
 
@@ -225,7 +227,22 @@ async fn platform_user(state: &McpState, provider: &Provider, identity: &Identit
                 )));
             }
             match users::find_credentials(db, email).await? {
-                Some((user, _)) => user,
+                Some((user, _)) if user.email_verified => user,
+                // Made by accepting an invitation: whoever chose its password never proved the
+                // address (the token went to the inviter); the provider just did. The account is
+                // taken over, never adopted with that password: the password, every session and
+                // every grant of whoever made it end, and the address is now verified.
+                Some((user, _)) => {
+                    let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;
+                    users::set_password(db, user.id, &unusable).await?;
+                    users::revoke_sessions(db, user.id, None).await?;
+                    users::mark_verified(db, user.id).await?;
+                    tracing::warn!(user_id = %user.id, issuer = %identity.issuer, "single sign-on took over an unverified account");
+                    match identities::user_by_id(db, user.id).await? {
+                        Some(user) => user,
+                        None => anyhow::bail!("the account just taken over is gone"),
+                    }
+                }
                 None if provider.create_users() => {
                     // No password anyone knows: this account signs in through the provider.
                     let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;

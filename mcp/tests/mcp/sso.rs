@@ -278,3 +278,38 @@ async fn an_unreachable_provider_leaves_the_password_form() {
     let page = response.text().await.unwrap();
     assert!(page.contains("cannot be reached") && page.contains(r#"action="/authorize/sign-in""#), "{page}");
 }
+
+/// An account made by accepting an invitation (whoever accepted chose its password; the token
+/// went to the inviter) is never adopted by single sign-on with that password: the owner of
+/// the verified address takes it over, and the maker's password and sessions end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_account_is_taken_over_by_single_sign_on_never_adopted_with_its_password() {
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[]).await;
+    let hash = ferrocat_api::auth::hash_password("squatter-knows-this").unwrap();
+    let id = ferrocat_api::db::users::insert_unverified(&app.db, "ceo@example.com", &hash).await.unwrap();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 day')")
+        .bind(vec![7u8; 32])
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // An unverified email from the provider still takes nothing.
+    idp.set_user("mallory", json!({"email": "ceo@example.com", "email_verified": false})).await;
+    let (_, status, _) = Flow::sign_in(&app, &idp, "mallory").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(identities(&app).await, 0);
+
+    idp.set_user("ceo", json!({"email": "CEO@example.com", "email_verified": true})).await;
+    let (_, status, consent) = Flow::sign_in(&app, &idp, "ceo").await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(consent.contains("ceo@example.com"), "{consent}");
+    let (verified, password): (bool, String) =
+        sqlx::query_as("SELECT email_verified, hashed_password FROM users WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    assert!(verified, "the provider proved the address");
+    assert!(!ferrocat_api::auth::verify_password("squatter-knows-this", &password), "the maker's password is gone");
+    assert_eq!(count(&app, "SELECT count(*) FROM sessions WHERE token_hash = '\\x0707070707070707070707070707070707070707070707070707070707070707'").await, 0);
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM identities WHERE user_id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    assert_eq!(linked, 1);
+    assert_eq!(count(&app, "SELECT count(*) FROM users").await, 2, "the first admin and the one account");
+}

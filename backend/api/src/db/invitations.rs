@@ -114,3 +114,19 @@ pub async fn mark_accepted(db: impl PgExecutor<'_>, id: Uuid, user_id: Uuid) -> 
     sqlx::query!("UPDATE invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1", id, user_id).execute(db).await?;
     Ok(())
 }
+
+/// Counts a wrong password given to accept an invitation; at `burn_after` failures the
+/// invitation is revoked. Whether it now is.
+pub async fn record_failure(db: impl PgExecutor<'_>, id: Uuid, burn_after: i32) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"UPDATE invitations
+           SET failed_attempts = failed_attempts + 1,
+               revoked_at = CASE WHEN failed_attempts + 1 >= $2 THEN now() ELSE revoked_at END
+           WHERE id = $1
+           RETURNING revoked_at IS NOT NULL AS "burned!""#,
+        id,
+        burn_after
+    )
+    .fetch_one(db)
+    .await
+}

@@ -1,5 +1,5 @@
 //! `POST /auth/login` (form `username`, `password`; 204 with a session cookie),
-//! `POST /auth/logout`, `GET /users/me`, `GET /users` (superusers).
+//! `POST /auth/logout`, `GET /users/me`, `POST /users/me/password`, `GET /users` (superusers).
 //!
 //! Failed sign-ins are counted in Redis per account name and per client address
 //! ([`crate::lockout`], shared with the MCP sign-in page); past the limit, attempts get 429 with
@@ -18,7 +18,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client_ip;
+use super::{JsonBody, client_ip};
 use crate::auth::{self, AuthUser, Principal, SESSION_COOKIE};
 use crate::db::{users, workspaces};
 use crate::error::ApiError;
@@ -30,6 +30,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/users/me", get(get_me))
+        .route("/users/me/password", post(change_password))
         .route("/users", get(list_users))
 }
 
@@ -145,6 +146,7 @@ async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<J
         "email": user.email,
         "is_superuser": user.is_superuser,
         "is_active": user.is_active,
+        "email_verified": user.email_verified,
         "last_login_at": user.last_login_at,
         "workspaces": workspaces,
     })))
@@ -155,9 +157,59 @@ async fn get_me(State(state): State<AppState>, principal: Principal) -> Result<J
     get,
     path = "/users",
     tag = "auth",
-    responses((status = 200, description = "every user (superadmins only)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "every user (superadmins only)", body = Vec<users::User>), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_users(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<users::User>>, ApiError> {
     user.require_superuser("listing users")?;
     Ok(Json(users::list(&state.db).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /users/me/password`: a signed-in person changes their password by giving the current
+/// one (checked under the sign-in lockout, so a stolen session cannot guess it); the new one
+/// must meet the password policy. Every other session of the person ends, and every MCP grant
+/// is withdrawn; the session asking stays signed in.
+#[utoipa::path(
+    post,
+    path = "/users/me/password",
+    tag = "auth",
+    request_body = ChangePassword,
+    responses((status = 204, description = "changed; the other sessions are signed out"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    user: AuthUser,
+    JsonBody(body): JsonBody<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    let AuthUser(user) = user;
+    let attempt = SignInAttempt::new(&user.email, client_ip(peer, &headers));
+    attempt.check(&state).await?;
+    let Some((_, hash)) = users::find_credentials(&state.db, &user.email).await? else {
+        return Err(ApiError::Unauthorized("session expired or invalid".into()));
+    };
+    if !auth::verify_password_blocking(body.current_password, hash).await? {
+        attempt.failed(&state).await;
+        return Err(ApiError::Unprocessable {
+            detail: "the current password is wrong".into(),
+            errors: vec![json!({"loc": "current_password", "msg": "the current password is wrong"})],
+        });
+    }
+    attempt.succeeded(&state).await;
+    crate::passwords::check(&body.new_password, state.config.min_password_length, &user.email).map_err(|weak| {
+        ApiError::Unprocessable { detail: weak.to_string(), errors: vec![json!({"loc": "new_password", "msg": weak.to_string()})] }
+    })?;
+    let hash = auth::hash_password_blocking(body.new_password).await?;
+    users::set_password(&state.db, user.id, &hash).await?;
+    let keep = auth::session_token(&headers).map(|token| auth::token_hash(&token));
+    users::revoke_sessions(&state.db, user.id, keep.as_deref()).await?;
+    tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
+    Ok(StatusCode::NO_CONTENT)
 }

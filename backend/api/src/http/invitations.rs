@@ -1,9 +1,22 @@
 //! Invitations to a workspace: a workspace admin invites an email with a role and gets a
 //! one-time token (shown once, stored as its SHA-256, valid 7 days by default); the invitee
 //! accepts with it, creating an account with a password or joining with the one they have.
+//!
+//! The token goes to the inviter, who need not own the address, so:
+//! - joining an existing account takes that account's password under the same sign-in lockout
+//!   as `/auth/login` (per account and per address), and an invitation is burned after
+//!   [`BURN_AFTER`] wrong passwords: it is no password oracle;
+//! - or the caller is signed in as the invited account (no password: its session proves it);
+//! - an account created here is unverified until its owner signs in through the identity
+//!   provider with that address verified. An unverified account is never adopted by single
+//!   sign-on with its password kept: the sign-in takes it over (password and sessions of
+//!   whoever created it dropped), after which its owner accepts pending invitations while
+//!   signed in. See `mcp/src/oauth/sso.rs`.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
@@ -14,11 +27,12 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use super::validate::invalid;
-use super::{JsonBody, Path};
-use crate::auth::{self, Role, WorkspaceAccess};
+use super::{JsonBody, Path, client_ip};
+use crate::auth::{self, Role, SESSION_COOKIE, WorkspaceAccess};
 use crate::db::invitations::{self, InvitationRow};
 use crate::db::{users, workspaces};
 use crate::error::{ApiError, ResultExt as _};
+use crate::lockout::SignInAttempt;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -30,6 +44,9 @@ pub(super) fn router() -> Router<AppState> {
 
 /// Longest an invitation may stay valid.
 const MAX_DAYS: i64 = 30;
+
+/// Wrong passwords an invitation survives; the last one revokes it.
+pub const BURN_AFTER: i32 = 5;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,8 +71,22 @@ fn default_days() -> i64 {
 #[serde(deny_unknown_fields)]
 struct AcceptInvitation {
     token: String,
-    /// A new account's password, or the existing account's.
-    password: String,
+    /// A new account's password, or the existing account's; not needed when the caller is
+    /// signed in as the invited account.
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// The membership an accepted invitation gave.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct AcceptedInvitation {
+    /// `ws_…`
+    workspace_id: String,
+    role: String,
+    user_id: Uuid,
+    email: String,
+    /// Whether the account's address is proven (false for an account created here).
+    email_verified: bool,
 }
 
 #[derive(Deserialize)]
@@ -169,41 +200,84 @@ async fn revoke_invitation(
     path = "/invitations/accept",
     tag = "invitations",
     request_body = AcceptInvitation,
-    security(()),
-    responses((status = 200, description = "joined: the workspace and role", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    security((), ("session" = [])),
+    responses((status = 200, description = "joined: the workspace and role", body = AcceptedInvitation), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn accept_invitation(State(state): State<AppState>, JsonBody(body): JsonBody<AcceptInvitation>) -> Result<Json<Value>, ApiError> {
+async fn accept_invitation(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<AcceptInvitation>,
+) -> Result<Json<AcceptedInvitation>, ApiError> {
     let gone = || ApiError::NotFound("this invitation is not valid: unknown, expired, used or revoked".into());
+    let signed_in = match axum_extra::extract::CookieJar::from_headers(&headers).get(SESSION_COOKIE) {
+        Some(cookie) => {
+            users::find_by_session(&state.db, &auth::token_hash(cookie.value()), state.config.session_idle_seconds).await?
+        }
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     let invitation = invitations::open_by_token(&mut *tx, &token_hash(body.token.trim())).await?.ok_or_else(gone)?;
-    let user_id = match users::find_credentials(&mut *tx, &invitation.email).await? {
-        // An existing account joins by proving it is theirs.
+    let (user_id, email_verified) = match users::find_credentials(&mut *tx, &invitation.email).await? {
+        // Signed in as the invited account: the session proves it is theirs.
+        Some((user, _)) if signed_in.as_ref().is_some_and(|s| s.id == user.id) => (user.id, user.email_verified),
+        // Otherwise an existing account joins by proving its password, under the sign-in lockout.
         Some((user, hash)) => {
-            let verified = auth::verify_password_blocking(body.password, hash).await?;
+            let Some(password) = body.password else {
+                return Err(ApiError::Unauthorized(format!(
+                    "the password of {} is needed to accept (or accept while signed in as that account)",
+                    invitation.email
+                )));
+            };
+            let attempt = SignInAttempt::new(&invitation.email, client_ip(peer, &headers));
+            attempt.check(&state).await?;
+            let verified = auth::verify_password_blocking(password, hash).await?;
             if !verified || !user.is_active {
-                return Err(ApiError::Unauthorized(format!("the password of {} is needed to accept", invitation.email)));
+                // The failure outlives this transaction.
+                drop(tx);
+                attempt.failed(&state).await;
+                let burned = invitations::record_failure(&state.db, invitation.id, BURN_AFTER).await?;
+                tracing::warn!(invitation_id = %invitation.id, burned, "wrong password accepting an invitation");
+                if burned {
+                    return Err(ApiError::Unauthorized(
+                        "too many wrong passwords: this invitation is now revoked; ask for a new one".into(),
+                    ));
+                }
+                let mut detail = format!("the password of {} is needed to accept", invitation.email);
+                if !user.email_verified {
+                    detail.push_str(
+                        ": an account for this address exists but its owner never proved the address; if it is yours and \
+                         you do not know its password, sign in through single sign-on with this address (which takes the \
+                         account over), then accept while signed in, or ask an administrator",
+                    );
+                }
+                return Err(ApiError::Unauthorized(detail));
             }
-            user.id
+            attempt.succeeded(&state).await;
+            (user.id, user.email_verified)
         }
         None => {
-            let min = state.config.min_password_length;
-            if body.password.chars().count() < min {
-                return Err(invalid("password", format!("the password must be at least {min} characters")));
-            }
-            let hash = auth::hash_password_blocking(body.password).await?;
-            users::insert(&mut *tx, &invitation.email, &hash, false)
+            let Some(password) = body.password else {
+                return Err(invalid("password", "a password is needed to create the account".to_owned()));
+            };
+            crate::passwords::check(&password, state.config.min_password_length, &invitation.email)
+                .map_err(|weak| invalid("password", weak.to_string()))?;
+            let hash = auth::hash_password_blocking(password).await?;
+            let id = users::insert_unverified(&mut *tx, &invitation.email, &hash)
                 .await
-                .on_constraint("users_email_key", "an account with this email was just created; accept again")?
+                .on_constraint("users_email_key", "an account with this email was just created; accept again")?;
+            (id, false)
         }
     };
     workspaces::upsert_membership(&mut *tx, user_id, invitation.workspace_id, &invitation.role).await?;
     invitations::mark_accepted(&mut *tx, invitation.id, user_id).await?;
     tx.commit().await?;
     tracing::info!(invitation_id = %invitation.id, %user_id, role = %invitation.role, "invitation accepted");
-    Ok(Json(json!({
-        "workspace_id": ferrocat_shared::ids::workspace_id(invitation.workspace_id),
-        "role": invitation.role,
-        "user_id": user_id,
-        "email": invitation.email,
-    })))
+    Ok(Json(AcceptedInvitation {
+        workspace_id: ferrocat_shared::ids::workspace_id(invitation.workspace_id),
+        role: invitation.role,
+        user_id,
+        email: invitation.email,
+        email_verified,
+    }))
 }

@@ -7,6 +7,7 @@ mod health;
 mod invitations;
 mod llm;
 mod openapi;
+mod origin;
 mod registry;
 mod schedules;
 mod secrets;
@@ -45,6 +46,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(service_accounts::router())
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -116,6 +118,23 @@ where
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
         Ok(JsonBody(value))
+    }
+}
+
+/// 400 unless the request says its body is JSON (`application/json`, or `application/*+json`),
+/// as axum's `Json` requires for every other JSON body.
+pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), crate::error::ApiError> {
+    let mime = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let json = mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::BadRequest("Expected request with `Content-Type: application/json`".into()))
     }
 }
 

@@ -244,6 +244,7 @@ async fn create_webhook(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
@@ -251,6 +252,8 @@ async fn create_webhook(
     let update: WebhookUpdate = if body.iter().all(u8::is_ascii_whitespace) {
         WebhookUpdate::default()
     } else {
+        // Settings are JSON like every other body here: a text/plain form is not read as JSON.
+        super::require_json(&headers)?;
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid webhook settings: {e}")))?
     };
     let current = webhooks::for_workflow(&state.db, workflow.id).await?;

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod accounts;
 mod auth;
 mod executions;
 mod invitations;
@@ -16,3 +17,4 @@ mod service_accounts;
 mod variables;
 mod webhooks;
 mod workflows;
+mod workspaces;

@@ -27,6 +27,9 @@ enum Expect {
     Denied,
     /// A 4xx other than 401/403: the request itself is refused (bad body, unknown token).
     Invalid,
+    /// 403 or another 4xx but 401: refused, whether for the kind of caller (an API key on a
+    /// person-only route) or for the request itself.
+    Refused,
 }
 
 impl Expect {
@@ -38,11 +41,12 @@ impl Expect {
             Expect::Forbidden => code == 403,
             Expect::Denied => code == 403 || code == 404,
             Expect::Invalid => status.is_client_error() && code != 401 && code != 403,
+            Expect::Refused => status.is_client_error() && code != 401,
         }
     }
 }
 
-use Expect::{Denied as D, Forbidden as F, Invalid as I, Ok as O, Unauth as U};
+use Expect::{Denied as D, Forbidden as F, Invalid as I, Ok as O, Refused as R, Unauth as U};
 
 /// One operation: its expectations for [anonymous, viewer of A, editor of A, B (admin cookie and
 /// API key, asking for A's objects in workspace A)] and the JSON body to send, if any.
@@ -150,6 +154,20 @@ const TABLE: &[Row] = &[
     row("get", "/workspaces/{workspace_id}/invitations", [U, F, F, D], none),
     row("post", "/workspaces/{workspace_id}/invitations", [U, F, F, D], |_| Some(json!({"email": "matrix@example.com", "role": "viewer"}))),
     row("delete", "/workspaces/{workspace_id}/invitations/{invitation_id}", [U, F, F, D], none),
+    // Workspaces and their members: superusers change them, members read their workspace,
+    // admins list its members.
+    row("post", "/workspaces", [U, F, F, F], |_| Some(json!({"name": "made by the matrix"}))),
+    row("get", "/workspaces/{workspace_id}", [U, O, O, D], none),
+    row("patch", "/workspaces/{workspace_id}", [U, F, F, D], |_| Some(json!({"name": "renamed by the matrix"}))),
+    row("delete", "/workspaces/{workspace_id}", [U, F, F, D], none),
+    row("get", "/workspaces/{workspace_id}/memberships", [U, F, F, D], none),
+    row("post", "/workspaces/{workspace_id}/memberships", [U, F, F, D], |ids| Some(json!({"user_id": ids.member, "role": "editor"}))),
+    row("get", "/workspaces/{workspace_id}/memberships/{user_id}", [U, F, F, D], none),
+    row("patch", "/workspaces/{workspace_id}/memberships/{user_id}", [U, F, F, D], |_| Some(json!({"role": "editor"}))),
+    row("delete", "/workspaces/{workspace_id}/memberships/{user_id}", [U, F, F, D], none),
+    // One's own password: the current one is wrong here, so no caller changes anything (B's
+    // key is refused as a key, B's admin for the password).
+    row("post", "/users/me/password", [U, I, I, R], |_| Some(json!({"current_password": "not-the-password", "new_password": "a perfectly long passphrase 42"}))),
 ];
 
 /// Workspace A's objects, by the id a path takes.
@@ -172,6 +190,8 @@ struct Ids {
     invitation: String,
     provider: String,
     model: String,
+    /// A member of A (a viewer), whose membership the member routes name.
+    member: String,
 }
 
 impl Ids {
@@ -192,6 +212,7 @@ impl Ids {
                 "{account_id}" => &self.account,
                 "{key_id}" => &self.key,
                 "{invitation_id}" => &self.invitation,
+                "{user_id}" => &self.member,
                 // A wrong webhook secret: the matrix is about sessions and keys, not the URL's secret.
                 "{secret}" if path.starts_with("/webhooks/") => "0000000000000000000000000000000000000000000000000000000000000000",
                 "{secret}" if path.starts_with("/organization/") && read => &self.org_secret,
@@ -214,7 +235,7 @@ impl Ids {
         let exec_suffix = self.execution.rsplit(':').next().unwrap();
         vec![
             &self.workspace, &self.workflow, &self.webhook_secret, exec_suffix, &self.schedule, &self.secret, &self.secret_id,
-            &self.variable, &self.variable_id, &self.account, &self.key, &self.invitation,
+            &self.variable, &self.variable_id, &self.account, &self.key, &self.invitation, &self.member,
         ]
     }
 }
@@ -300,6 +321,7 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
     .await;
     let model = "matrix-model".to_owned();
     json_ok(admin.put(app.at(&format!("/llm/models/{model}"))).json(&json!({"provider": provider})).send().await.unwrap(), "model").await;
+    let member = app.create_user("member@a.example", "a perfectly long passphrase 17", app.workspace_id, "viewer").await.to_string();
     Ids {
         workspace,
         workflow,
@@ -318,6 +340,7 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
         invitation,
         provider,
         model,
+        member,
     }
 }
 

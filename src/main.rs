@@ -93,6 +93,13 @@ const EXIT_CONFIG: u8 = 64;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Env::from_process();
+    // Every process that parses or runs workflows agrees on their caps (FERROCAT_MAX_*).
+    match ferrocat_shared::limits::Limits::from_env(&env) {
+        Ok(limits) => {
+            limits.install();
+        }
+        Err(e) => return config_error(e),
+    }
     match cli.command {
         // Pingora owns its runtimes: the edge's entry is synchronous.
         Command::Edge(args) => {

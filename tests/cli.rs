@@ -110,6 +110,26 @@ returns:
 }
 
 #[test]
+fn workflow_caps_are_settings_checked_at_start() {
+    let out = ferrocat(&["api", "--check-config"], &[("FERROCAT_MAX_ACTIONS", "0")]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(text(&out.stderr).contains("FERROCAT_MAX_ACTIONS"), "{}", text(&out.stderr));
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wf.yml");
+    std::fs::write(&file, "title: x\ndescription: y\nentrypoint: {ref: a}\nactions:\n  - {ref: a, action: core.transform.reshape, args: {value: 1}}\n  - {ref: b, action: core.transform.reshape, depends_on: [a], args: {value: \"${{ FN.range(5) }}\"}, for_each: \"${{ for var.x in FN.range(3) }}\"}\n").unwrap();
+    let f = file.to_str().unwrap();
+    assert!(ferrocat(&["run", f], &[]).status.success());
+    let out = ferrocat(&["run", f], &[("FERROCAT_MAX_ACTIONS", "1")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("at most 1 actions (FERROCAT_MAX_ACTIONS)"), "{}", text(&out.stderr));
+    let out = ferrocat(&["run", f], &[("FERROCAT_MAX_FOR_EACH_ITEMS", "2")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("at most 2 iterations (FERROCAT_MAX_FOR_EACH_ITEMS)"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn run_is_permissive_about_egress_unless_told_to_be_strict() {
     let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -8,6 +8,7 @@ pub mod expr;
 pub mod db;
 pub mod egress;
 pub mod ids;
+pub mod limits;
 pub mod net;
 pub mod object_server;
 pub mod objects;

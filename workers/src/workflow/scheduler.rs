@@ -742,9 +742,13 @@ impl<'p, 'w> Run<'p, 'w> {
         };
         let items = match evaluate("collection") {
             Ok(None | Some(Value::Null)) => Vec::new(),
-            Ok(Some(Value::Array(items))) if items.len() > expr::MAX_FOR_EACH_ITEMS => {
+            Ok(Some(Value::Array(items))) if items.len() > ferrocat_shared::limits::get().max_for_each_items => {
                 let failure = Failure::new(
-                    format!("Scatter collection has {} items; a scatter runs at most {}", items.len(), expr::MAX_FOR_EACH_ITEMS),
+                    format!(
+                        "Scatter collection has {} items; a scatter runs at most {} (FERROCAT_MAX_FOR_EACH_ITEMS)",
+                        items.len(),
+                        ferrocat_shared::limits::get().max_for_each_items
+                    ),
                     "ValueError",
                 );
                 return self.fail(stream, i, failure);

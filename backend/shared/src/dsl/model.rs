@@ -345,13 +345,11 @@ impl Workflow {
 }
 
 /// YAML or JSON text into a JSON value (JSON first when it looks like JSON, for exact numbers).
-/// Largest workflow document accepted, in bytes (YAML or JSON).
-pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
-
 fn parse_document(text: &str) -> Result<Value, DslError> {
-    if text.len() > MAX_DOCUMENT_BYTES {
+    let limit = crate::limits::get().max_document_bytes;
+    if text.len() > limit {
         return Err(DslError::Syntax {
-            msg: format!("the document is {} bytes; the limit is {MAX_DOCUMENT_BYTES}", text.len()),
+            msg: format!("the document is {} bytes; the limit is {limit} (FERROCAT_MAX_WORKFLOW_BYTES)", text.len()),
         });
     }
     if text.trim_start().starts_with('{')

@@ -11,11 +11,6 @@ use super::expects::TypeExpr;
 use super::model::{EdgeKind, Workflow, parse_dependency};
 use crate::expr::{self, ContextRoot, Expr, PathSegment};
 
-/// Most actions in one workflow.
-pub const MAX_ACTIONS: usize = 1000;
-/// Most `depends_on` entries of one action (its fan-in).
-pub const MAX_DEPENDS_ON: usize = 200;
-
 /// The fields of a stored action result that `ACTIONS.<ref>.<field>` may name.
 const TASK_RESULT_FIELDS: &[&str] = &[
     "result",
@@ -195,16 +190,25 @@ impl Workflow {
     /// iterator templates whose collection does not use `var`. Returns every problem found.
     pub fn validate(&self) -> Result<(), Vec<ValidationIssue>> {
         let mut issues = Vec::new();
-        if self.actions.len() > MAX_ACTIONS {
+        let limits = crate::limits::get();
+        if self.actions.len() > limits.max_actions {
             issues.push(ValidationIssue::new(
                 "actions",
-                format!("a workflow has at most {MAX_ACTIONS} actions, this one has {}", self.actions.len()),
+                format!(
+                    "a workflow has at most {} actions (FERROCAT_MAX_ACTIONS), this one has {}",
+                    limits.max_actions,
+                    self.actions.len()
+                ),
             ));
         }
-        for action in self.actions.iter().filter(|a| a.depends_on.len() > MAX_DEPENDS_ON) {
+        for action in self.actions.iter().filter(|a| a.depends_on.len() > limits.max_depends_on) {
             issues.push(ValidationIssue::new(
                 format!("actions.{}.depends_on", action.ref_),
-                format!("an action depends on at most {MAX_DEPENDS_ON} others, this one on {}", action.depends_on.len()),
+                format!(
+                    "an action depends on at most {} others (FERROCAT_MAX_DEPENDS_ON), this one on {}",
+                    limits.max_depends_on,
+                    action.depends_on.len()
+                ),
             ));
         }
         if !issues.is_empty() {

@@ -251,10 +251,6 @@ pub fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
     }
 }
 
-/// Most iterations of one `for_each` (and items of one scatter): each becomes an activity
-/// with its own copy of the context.
-pub const MAX_FOR_EACH_ITEMS: usize = 10_000;
-
 /// Evaluates an action's `for_each` (one `${{ for var.x in … }}` string or a list of them) into
 /// the `var` bindings of each iteration: several iterators are zipped to the shortest one, and
 /// each binding map starts from `ctx.var` so nested loops keep outer variables.
@@ -297,10 +293,12 @@ pub fn eval_for_each(
         iterators.push(it);
     }
     let len = iterators.iter().map(|it| it.items.len()).min().unwrap_or(0);
-    if len > MAX_FOR_EACH_ITEMS {
+    // Each iteration becomes an activity with its own copy of the context.
+    let limit = crate::limits::get().max_for_each_items;
+    if len > limit {
         return Err(ExprError::ForEach {
             input: format!("of {len} items"),
-            msg: format!("a for_each runs at most {MAX_FOR_EACH_ITEMS} iterations"),
+            msg: format!("a for_each runs at most {limit} iterations (FERROCAT_MAX_FOR_EACH_ITEMS)"),
         });
     }
     Ok((0..len)

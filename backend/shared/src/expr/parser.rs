@@ -1239,6 +1239,12 @@ mod tests {
             let error = detail(&chain);
             assert!(error.contains("more than 128 operators"), "{error}");
         }
+        // Evaluation budgets: copies of a large value are refused before they are made.
+        let ctx = crate::expr::ExprContext::default();
+        let error = crate::expr::eval_expression("['x' * 10000000] * 1000000", &ctx).unwrap_err().to_string();
+        assert!(error.contains("repetition result would exceed 64 MiB"), "{error}");
+        let error = crate::expr::eval_expression("FN.range(100000000)", &ctx).unwrap_err().to_string();
+        assert!(error.contains("would exceed"), "{error}");
         let long = format!("'{}'", "a".repeat(MAX_EXPRESSION_BYTES));
         let error = parse(&long).unwrap_err().to_string();
         assert!(error.contains("bytes long; the limit is 65536") && error.len() < 600, "{error}");

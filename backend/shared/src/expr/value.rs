@@ -360,6 +360,15 @@ pub fn py_mul(a: &Value, b: &Value) -> Result<Value, ExprError> {
                 msg: format!("repetition result would exceed {MAX_REPEAT_LEN} elements"),
             });
         }
+        // A list repeats its items by copy: `[big] * n` is n copies of big.
+        if let Value::Array(items) = seq {
+            let per_copy = items.iter().map(|item| approx_bytes(item, MAX_REPEAT_BYTES)).fold(0usize, usize::saturating_add);
+            if per_copy.saturating_mul(n) > MAX_REPEAT_BYTES {
+                return Err(ExprError::Value {
+                    msg: format!("repetition result would exceed {} MiB", MAX_REPEAT_BYTES / (1024 * 1024)),
+                });
+            }
+        }
         Ok(match seq {
             Value::String(s) => Value::String(s.repeat(n)),
             Value::Array(items) => Value::Array(
@@ -392,6 +401,32 @@ pub fn py_mul(a: &Value, b: &Value) -> Result<Value, ExprError> {
 
 /// Largest string or list a `*` repetition may build; bounds memory for hostile input.
 const MAX_REPEAT_LEN: usize = 10_000_000;
+/// Most bytes (roughly) a list repetition may copy.
+const MAX_REPEAT_BYTES: usize = 64 * 1024 * 1024;
+
+/// About how many bytes `value` holds, counting no further than `budget`.
+fn approx_bytes(value: &Value, budget: usize) -> usize {
+    let mut total = 0usize;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        total = total.saturating_add(match v {
+            Value::String(s) => s.len() + 8,
+            Value::Array(items) => {
+                stack.extend(items);
+                8
+            }
+            Value::Object(map) => {
+                stack.extend(map.values());
+                map.keys().map(|k| k.len() + 8).sum()
+            }
+            _ => 8,
+        });
+        if total > budget {
+            break;
+        }
+    }
+    total
+}
 
 fn non_int_multiplier(n: &Value) -> ExprError {
     ExprError::Type {

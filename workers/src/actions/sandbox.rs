@@ -23,10 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-
-use ferrocat_shared::egress::EgressPolicy;
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::process::Command;
+
+use ferrocat_shared::egress::EgressPolicy;
 
 /// Captured stdout/stderr beyond this many bytes is dropped (the pipe is still drained).
 pub const OUTPUT_CAP_BYTES: usize = 64 * 1024;

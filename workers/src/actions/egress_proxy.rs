@@ -105,6 +105,7 @@ async fn serve(mut client: UnixStream, policy: &EgressPolicy) -> std::io::Result
             return respond(&mut client, 403, &refused.to_string()).await;
         }
     };
+    // Only addresses the policy kept for this port: the one checked is the one connected to.
     let mut upstream = None;
     for ip in addresses {
         if let Ok(Ok(stream)) = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect((ip, port))).await {

@@ -20,6 +20,34 @@ impl Cidr {
         Self { network, prefix_len: if network.is_ipv4() { 32 } else { 128 } }
     }
 
+    /// Like parsing, but host bits after the prefix are dropped instead of refused
+    /// (`10.1.2.3/16` is `10.1.0.0/16`): for lists people typed before that was checked, such
+    /// as webhook allow-lists.
+    pub fn parse_lenient(text: &str) -> Result<Self, String> {
+        let invalid = || format!("invalid CIDR {text:?}");
+        let (addr, len) = match text.split_once('/') {
+            Some((addr, len)) => (addr, Some(len.trim().parse::<u8>().map_err(|_| invalid())?)),
+            None => (text, None),
+        };
+        // Not canonicalised: an entry keeps the family it was written in, as it always matched.
+        let ip: IpAddr = addr.trim().parse().map_err(|_| invalid())?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix_len = len.unwrap_or(max);
+        if prefix_len > max {
+            return Err(invalid());
+        }
+        let network = match ip {
+            IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & u32::MAX.checked_shl(32 - u32::from(prefix_len)).unwrap_or(0)).into()),
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & u128::MAX.checked_shl(128 - u32::from(prefix_len)).unwrap_or(0)).into()),
+        };
+        Ok(Self { network, prefix_len })
+    }
+
+    /// The prefix length.
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix_len
+    }
+
     /// Whether `ip` is inside the network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {
@@ -89,6 +117,14 @@ mod tests {
         assert_eq!("::ffff:127.0.0.1".parse::<Cidr>().unwrap().to_string(), "127.0.0.1/32");
         for bad in ["10.0.0.1/8", "10.0.0.0/33", "nope", "::/129", ""] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        let lenient = Cidr::parse_lenient("10.1.2.3/16").unwrap();
+        assert_eq!(lenient.to_string(), "10.1.0.0/16");
+        assert!(lenient.contains("10.1.200.3".parse().unwrap()) && !lenient.contains("10.2.0.1".parse().unwrap()));
+        assert_eq!(Cidr::parse_lenient("1.2.3.4").unwrap().prefix_len(), 32);
+        assert_eq!(Cidr::parse_lenient("2001:db8::1/32").unwrap().to_string(), "2001:db8::/32");
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/", "::/129"] {
+            assert_eq!(Cidr::parse_lenient(bad).unwrap_err(), format!("invalid CIDR {bad:?}"), "{bad}");
         }
     }
 }

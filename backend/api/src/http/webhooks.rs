@@ -13,7 +13,7 @@
 //! trigger is readable by every member of the workspace.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -132,48 +132,9 @@ struct WebhookUpdate {
     include_headers: Option<bool>,
 }
 
-/// An IPv4 or IPv6 network in CIDR notation (a bare address is a /32 or /128).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    /// Parses `10.0.0.0/8`, `2001:db8::/32` or a single address.
-    pub fn parse(text: &str) -> Result<Cidr, String> {
-        let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (text, None),
-        };
-        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("invalid CIDR {text:?}"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("invalid CIDR {text:?}"))?,
-            None => max,
-        };
-        Ok(Cidr { addr, prefix })
-    }
-
-    /// Whether `ip` lies in this network (IPv4-mapped IPv6 addresses count as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
+/// Allow-list entries: the one CIDR type, lenient about host bits (lists typed before that
+/// was checked keep working).
+pub use ferrocat_shared::net::Cidr;
 
 fn validate_settings(update: WebhookUpdate, current: Option<&WebhookRow>) -> Result<WebhookSettings, ApiError> {
     let status = update.status.or_else(|| current.map(|c| c.status.clone())).unwrap_or_else(|| "online".into());
@@ -198,7 +159,7 @@ fn validate_settings(update: WebhookUpdate, current: Option<&WebhookRow>) -> Res
         .or_else(|| current.map(|c| c.allowlisted_cidrs.clone()))
         .unwrap_or_default();
     for cidr in &cidrs {
-        Cidr::parse(cidr).map_err(|msg| ApiError::Unprocessable {
+        Cidr::parse_lenient(cidr).map_err(|msg| ApiError::Unprocessable {
             detail: msg.clone(),
             errors: vec![json!({"loc": "allowlisted_cidrs", "msg": msg})],
         })?;
@@ -493,7 +454,7 @@ fn payload_too_large(size: usize, limit: usize) -> ApiError {
 async fn check_caller(state: &AppState, webhook: &WebhookRow, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
     if !webhook.allowlisted_cidrs.is_empty() {
         let ip = client_ip(peer, headers);
-        let allowed = webhook.allowlisted_cidrs.iter().filter_map(|c| Cidr::parse(c).ok()).any(|c| c.contains(ip));
+        let allowed = webhook.allowlisted_cidrs.iter().filter_map(|c| Cidr::parse_lenient(c).ok()).any(|c| c.contains(ip));
         if !allowed {
             return Err(ApiError::Forbidden("client address is not allowed for this webhook".into()));
         }
@@ -703,17 +664,17 @@ mod tests {
 
     #[test]
     fn cidrs_match_v4_v6_and_mapped() {
-        let net = Cidr::parse("10.1.0.0/16").unwrap();
+        let net = Cidr::parse_lenient("10.1.0.0/16").unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));
         assert!(!net.contains("10.2.0.1".parse().unwrap()));
         assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
-        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        let v6 = Cidr::parse_lenient("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8:1::1".parse().unwrap()));
         assert!(!v6.contains("2001:db9::1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert!(Cidr::parse("10.0.0.0/33").is_err());
-        assert!(Cidr::parse("nope").is_err());
-        assert_eq!(Cidr::parse("1.2.3.4").unwrap().prefix, 32);
+        assert!(Cidr::parse_lenient("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse_lenient("10.0.0.0/33").is_err());
+        assert!(Cidr::parse_lenient("nope").is_err());
+        assert_eq!(Cidr::parse_lenient("1.2.3.4").unwrap().prefix_len(), 32);
     }
 
     #[test]

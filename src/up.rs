@@ -42,8 +42,21 @@ pub struct UpArgs {
     timeout: u64,
 }
 
-/// A free loopback port (the kernel's choice).
+/// A free loopback port for one of the stack's services.
+///
+/// Chosen below Linux's ephemeral range (32768 and up), where nothing else on the host gets a
+/// port without asking for it: a port the kernel handed out for `:0` or an outgoing
+/// connection could be taken again between this check and the service's own bind, and a
+/// service that cannot bind is restarted in vain until it counts as crash-looping.
 fn free_port() -> anyhow::Result<u16> {
+    use rand::Rng as _;
+    let mut rng = rand::thread_rng();
+    for _ in 0..200 {
+        let port = rng.gen_range(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -33,6 +33,23 @@ async fn start_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
     (format!("http://{addr}/notify"), seen)
 }
 
+/// Polls a run until it is no longer running (at most 60 s) and returns its execution view.
+async fn finished_execution(http: &reqwest::Client, api: &str, workspace: &str, exec_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, execution) = json_of(
+            http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{execution}");
+        if execution["status"] != "RUNNING" {
+            return execution;
+        }
+        assert!(Instant::now() < deadline, "run did not finish: {execution}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn workflow_yaml(notify_url: &str) -> String {
     format!(
         r#"
@@ -148,19 +165,7 @@ async fn webhook_runs_end_to_end_through_the_edge() {
     assert!(exec_id.starts_with(&format!("{wf_id}/exec_")), "{exec_id}");
 
     // Poll the execution to completion (bounded).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let execution = loop {
-        let (status, execution) = json_of(
-            http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap(),
-        )
-        .await;
-        assert_eq!(status, 200, "{execution}");
-        if execution["status"] != "RUNNING" {
-            break execution;
-        }
-        assert!(Instant::now() < deadline, "run did not finish: {execution}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let execution = finished_execution(&http, &api, &workspace, &exec_id).await;
     assert_eq!(execution["status"], "COMPLETED", "{execution}");
     assert_eq!(execution["trigger_type"], "webhook");
     let events = execution["events"].as_array().unwrap();
@@ -288,19 +293,7 @@ actions:
     assert_eq!(status, 200, "{started}");
     let exec_id = started["wf_exec_id"].as_str().unwrap().to_owned();
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let execution = loop {
-        let (status, execution) = json_of(
-            http.get(format!("{api}/workflow-executions/{exec_id}?workspace_id={workspace}")).send().await.unwrap(),
-        )
-        .await;
-        assert_eq!(status, 200, "{execution}");
-        if execution["status"] != "RUNNING" {
-            break execution;
-        }
-        assert!(Instant::now() < deadline, "run did not finish: {execution}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let execution = finished_execution(&http, &api, &workspace, &exec_id).await;
     assert_eq!(execution["status"], "COMPLETED", "{execution}");
     let headers = &execution["trigger"]["headers"];
     assert_eq!(headers["sec-fetch-site"], "cross-site", "headers are included: {execution}");

@@ -267,17 +267,7 @@ pub async fn raw_get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("Connection: close\r\n\r\n");
-    let read = async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.unwrap();
-        raw
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), read)
-        .await
-        .expect("response within 10 s");
-    parse_response(&raw)
+    raw_request(addr, &request).await
 }
 
 /// Sends `request` (a whole request head, and body if any) exactly as given and reads the

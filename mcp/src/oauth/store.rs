@@ -72,6 +72,7 @@ pub async fn upsert_client(db: impl PgExecutor<'_>, new: &NewClient<'_>) -> sqlx
 /// A client by id; a registration that expired unused (see [`UNUSED_CLIENT_TTL_HOURS`]) is
 /// gone even before a sweep deletes it.
 pub async fn client(db: impl PgExecutor<'_>, client_id: &str) -> sqlx::Result<Option<Client>> {
+    // Both pieces are constants of this module; the id and the TTL are bound.
     sqlx::query_as::<_, Client>(sqlx::AssertSqlSafe(format!(
         "SELECT {CLIENT_COLUMNS} FROM oauth_clients c WHERE client_id = $2 AND NOT ({EXPIRED_CLIENT})"
     )))
@@ -84,6 +85,7 @@ pub async fn client(db: impl PgExecutor<'_>, client_id: &str) -> sqlx::Result<Op
 /// Deletes dynamically registered clients that never got a grant within
 /// [`UNUSED_CLIENT_TTL_HOURS`]; returns how many.
 pub async fn delete_unused_clients(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    // EXPIRED_CLIENT is a constant of this module (no input in it); the TTL is bound.
     let done = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM oauth_clients c WHERE {EXPIRED_CLIENT}")))
         .bind(UNUSED_CLIENT_TTL_HOURS)
         .execute(db)

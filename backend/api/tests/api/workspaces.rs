@@ -151,6 +151,7 @@ async fn deleting_a_workspace_leaves_nothing_of_it_behind() {
     .unwrap();
     assert!(tables.len() >= 10, "{tables:?}");
     for table in tables {
+        // `table` comes from information_schema (our own schema), quoted; the id is bound.
         let sql = format!("SELECT count(*) FROM \"{table}\" WHERE workspace_id = $1");
         let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(ws_uuid).fetch_one(&app.db).await.unwrap();
         assert_eq!(left, 0, "{table} keeps rows of the deleted workspace");

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Env::from_process();
     // Every process that parses or runs workflows agrees on their caps (FERROCAT_MAX_*).
-    match ferrocat_shared::limits::Limits::from_env(&env) {
+    match ferrocat_shared::config::workflow_limits(&env) {
         Ok(limits) => {
             limits.install();
         }
@@ -149,39 +149,73 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Loads a service's config (or exits 64), honours `--check-config`, then runs it to shutdown.
+/// Loads a service's config (or exits 64), honours `--check-config`, then runs it to shutdown,
+/// which may take at most the shutdown grace.
 macro_rules! serve {
-    ($name:literal, $args:expr, $config:expr, $run:expr) => {{
+    ($name:literal, $args:expr, $grace:expr, $config:expr, $run:expr) => {{
         let _log = ferrocat_shared::telemetry::init($name);
-        let config = match $config {
-            Ok(config) => config,
-            Err(e) => return config_error(e),
+        let (config, grace) = match ($config, $grace) {
+            (Ok(config), Ok(grace)) => (config, grace),
+            (Err(e), _) | (_, Err(e)) => return config_error(e),
         };
         if $args.check_config {
             println!("{} configuration is valid", $name);
             return ExitCode::SUCCESS;
         }
-        report($run(config, signals::shutdown()).await)
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = $run(config, async move {
+            signals::shutdown().await;
+            let _ = stopping.send(());
+        });
+        within_grace($name, grace, run, stopped).await
     }};
 }
 
+/// Runs a service to its end; once it was asked to stop, it has `grace` to finish what it was
+/// doing, after which the process exits anyway (a `/wait` or an activity can take as long as a
+/// run takes).
+async fn within_grace(
+    name: &str,
+    grace: std::time::Duration,
+    run: impl std::future::Future<Output = anyhow::Result<()>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> ExitCode {
+    let deadline = async {
+        match stopped.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The service let go of its shutdown signal without one: no deadline.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = run => report(result),
+        () = deadline => {
+            tracing::warn!(service = name, grace_seconds = grace.as_secs(), "still busy when the shutdown grace ran out; exiting");
+            eprintln!("ferrocat: {name} did not finish within FERROCAT_SHUTDOWN_GRACE ({}s); exiting", grace.as_secs());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn service(command: Command, env: &Env) -> ExitCode {
+    let grace = ferrocat_shared::config::shutdown_grace(env);
     match command {
-        Command::Api(a) => serve!("api", a, ferrocat_api::ApiConfig::from_env(env), ferrocat_api::run),
-        Command::Worker(a) => serve!("worker", a, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_worker),
+        Command::Api(a) => serve!("api", a, grace, ferrocat_api::ApiConfig::from_env(env), ferrocat_api::run),
+        Command::Worker(a) => serve!("worker", a, grace, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_worker),
         Command::Executor(a) => {
-            serve!("executor", a, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_executor)
+            serve!("executor", a, grace, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_executor)
         }
         Command::LlmGateway(a) => serve!(
             "llm-gateway",
             a.service,
+            grace,
             ferrocat_llm_gateway::GatewayConfig::load(env, a.models.as_deref()),
             ferrocat_llm_gateway::run
         ),
-        Command::Mcp(a) => serve!("mcp", a, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
-        Command::Ui(a) => serve!("ui", a, ui::UiConfig::from_env(env), ui::run),
-        Command::ObjectStore(a) => serve!("object-store", a, ferrocat_shared::object_server::ObjectStoreConfig::from_env(env), ferrocat_shared::object_server::run),
-        Command::Migrate(a) => serve!("migrate", a, env.required("FERROCAT_DATABASE_URL"), migrate),
+        Command::Mcp(a) => serve!("mcp", a, grace, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
+        Command::Ui(a) => serve!("ui", a, grace, ui::UiConfig::from_env(env), ui::run),
+        Command::ObjectStore(a) => serve!("object-store", a, grace, ferrocat_shared::object_server::ObjectStoreConfig::from_env(env), ferrocat_shared::object_server::run),
+        Command::Migrate(a) => serve!("migrate", a, grace, env.required("FERROCAT_DATABASE_URL"), migrate),
         Command::Edge(_) | Command::Up(_) | Command::Run(_) => unreachable!("handled in main"),
     }
 }
@@ -192,4 +226,34 @@ async fn migrate(url: String, _shutdown: impl std::future::Future<Output = ()>) 
     ferrocat_shared::db::migrate(&pool).await?;
     tracing::info!("migrations applied");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::within_grace;
+
+    #[tokio::test]
+    async fn a_service_still_busy_when_the_grace_runs_out_is_left_behind() {
+        let (stopping, stopped) = tokio::sync::oneshot::channel();
+        stopping.send(()).unwrap();
+        let never = std::future::pending::<anyhow::Result<()>>();
+        assert_eq!(within_grace("test", Duration::from_millis(10), never, stopped).await, std::process::ExitCode::FAILURE);
+    }
+
+    #[tokio::test]
+    async fn a_service_that_stops_in_time_or_was_never_asked_to_keeps_its_own_outcome() {
+        let (stopping, stopped) = tokio::sync::oneshot::channel();
+        stopping.send(()).unwrap();
+        assert_eq!(within_grace("test", Duration::from_secs(60), async { Ok(()) }, stopped).await, std::process::ExitCode::SUCCESS);
+        // No stop was asked for (the sender is gone): no deadline, whatever the grace.
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        drop(stopping);
+        let slow = async {
+            tokio::task::yield_now().await;
+            Err(anyhow::anyhow!("failed on its own"))
+        };
+        assert_eq!(within_grace("test", Duration::ZERO, slow, stopped).await, std::process::ExitCode::FAILURE);
+    }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 
 /// Options of `ferrocat run`.
 #[derive(Args, Debug)]

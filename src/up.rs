@@ -194,7 +194,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let secrets = load_secrets(&data_dir)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
-    let mut stack = Supervisor::new(&data_dir.join("run"), Policy::default())?;
+    // A child has its shutdown grace (FERROCAT_SHUTDOWN_GRACE, inherited) and a margin to stop.
+    let grace = ferrocat_shared::config::shutdown_grace(&ferrocat_shared::config::Env::from_process())?;
+    let policy = Policy { stop_timeout: grace + Duration::from_secs(5), ..Policy::default() };
+    let mut stack = Supervisor::new(&data_dir.join("run"), policy)?;
     let result = tokio::select! {
         result = bring_up(&args, &data_dir, &stack_id, &exe, &secrets, deadline, &mut stack) => result,
         () = crate::signals::shutdown() => Err(anyhow::anyhow!("stopped while starting")),

@@ -3,7 +3,7 @@
 //! since anyone who may import a workflow controls this text.
 #![no_main]
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

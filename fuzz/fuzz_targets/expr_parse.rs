@@ -4,7 +4,7 @@
 //! workflow authors control this text and it is evaluated inside the workers.
 #![no_main]
 
-use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_dsl::expr::{self, ExprContext};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

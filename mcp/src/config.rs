@@ -1,11 +1,11 @@
-//! The MCP server's configuration, from `FERROCAT_*` variables. It embeds the api's
-//! configuration: the MCP tools act through the api's repositories and run starter, against the
-//! same Postgres and Temporal.
+//! The MCP server's configuration, from `FERROCAT_*` variables. It embeds the platform's
+//! ([`AppConfig`]): the MCP tools act through the same use cases as the api, against the same
+//! Postgres and Temporal.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ferrocat_api::ApiConfig;
+use ferrocat_app::AppConfig;
 use ferrocat_shared::config::{ConfigError, Env};
 use secrecy::SecretString;
 
@@ -14,8 +14,8 @@ use secrecy::SecretString;
 pub struct McpConfig {
     /// `FERROCAT_MCP_ADDR`, default `127.0.0.1:8099`.
     pub addr: SocketAddr,
-    /// The api's settings (database, Temporal, `FERROCAT_PUBLIC_URL`, sessions).
-    pub api: ApiConfig,
+    /// The platform's settings (database, Temporal, `FERROCAT_PUBLIC_URL`, sessions).
+    pub app: AppConfig,
     /// `FERROCAT_PUBLIC_URL` without a trailing `/`: the OAuth issuer.
     pub public_url: String,
     /// `FERROCAT_MCP_ACCESS_TOKEN_TTL_SECONDS`, default 900.
@@ -130,10 +130,10 @@ fn seconds(env: &Env, key: &str, default: u64) -> Result<Duration, ConfigError> 
 }
 
 impl McpConfig {
-    /// Reads `FERROCAT_MCP_*` and the api's variables.
+    /// Reads `FERROCAT_MCP_*` and the platform's variables.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let api = ApiConfig::from_env(env)?;
-        let public_url = api.public_url.trim_end_matches('/').to_owned();
+        let app = AppConfig::from_env(env)?;
+        let public_url = app.public_url.trim_end_matches('/').to_owned();
         if url::Url::parse(&public_url).map(|u| u.host_str().is_none()).unwrap_or(true) {
             return Err(ConfigError::Invalid {
                 key: "FERROCAT_PUBLIC_URL".into(),
@@ -155,7 +155,7 @@ impl McpConfig {
             oidc: OidcConfig::from_env(env)?,
             register_rate_limit: env.parse_or("FERROCAT_MCP_REGISTER_RATE_LIMIT", 20u64)?,
             register_rate_window: seconds(env, "FERROCAT_MCP_REGISTER_RATE_WINDOW_SECONDS", 3600)?,
-            api,
+            app,
         })
     }
 

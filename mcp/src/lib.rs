@@ -1,12 +1,11 @@
 //! The MCP server for IDEs (`ferrocat mcp`): MCP over streamable HTTP at `/mcp` (rmcp; the
 //! 2025-06-18/2025-11-25 session era and the stateless 2026-07-28 era), protected by bearer
 //! tokens from its own OAuth 2.1 authorization server, whose routes (`/authorize`, `/token`,
-//! `/register`, `/consent`, the well-known metadata) are served here too. Tools act through the
-//! api crate's repositories and run starter, as the signed-in user, within that user's roles.
+//! `/register`, `/consent`, the well-known metadata) are served here too. Tools call the use
+//! cases of `ferrocat-app`, as the signed-in user, within that user's roles.
 
 pub mod bearer;
 pub mod config;
-pub mod db;
 pub mod oauth;
 pub mod resources;
 pub mod state;
@@ -27,13 +26,14 @@ use tower_http::trace::TraceLayer;
 pub use config::McpConfig;
 pub use state::McpState;
 
-/// Connects to Postgres and Temporal (through the api crate's builder, which also makes sure
-/// the default workspace and first admin exist) and returns the shared state.
+/// Connects to Postgres, Temporal and Redis and returns the shared state. (The api bootstraps
+/// the first admin and re-seals secrets; this server changes nothing at start but expired
+/// OAuth rows.)
 pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
-    let (api, _api_routes) = ferrocat_api::build(config.api.clone()).await.context("connecting the api's stores")?;
+    let app = ferrocat_app::App::connect(config.app.clone()).await.context("connecting the platform's stores")?;
     // Expired OAuth rows (and registrations never used) go at start; `/authorize` and
     // `/register` sweep now and then afterwards.
-    if let Err(error) = oauth::store::sweep(&api.db).await {
+    if let Err(error) = oauth::store::sweep(&app.db).await {
         tracing::warn!(%error, "sweeping expired oauth rows at start");
     }
     let oidc = match &config.oidc {
@@ -41,7 +41,7 @@ pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
         None => None,
     };
     let http = oauth::cimd::http_client(config.cimd_allow_insecure);
-    Ok(McpState { api, oidc, config: Arc::new(config), http })
+    Ok(McpState { app, oidc, config: Arc::new(config), http })
 }
 
 /// Every route: `/mcp` behind the bearer check, the OAuth routes and `/health` public.

@@ -10,9 +10,8 @@ use crate::oauth::oidc::Provider;
 /// Cheap to clone: pools and clients are shared.
 #[derive(Clone)]
 pub struct McpState {
-    /// The api's state: its pool, Temporal client and configuration, for its repositories and
-    /// run starter.
-    pub api: ferrocat_api::AppState,
+    /// The use cases' pools, clients and settings.
+    pub app: ferrocat_app::App,
     pub config: Arc<McpConfig>,
     /// Fetches client ID metadata documents (public addresses only).
     pub http: ferrocat_shared::egress::EgressClient,
@@ -23,7 +22,7 @@ pub struct McpState {
 impl McpState {
     /// The Postgres pool.
     pub fn db(&self) -> &PgPool {
-        &self.api.db
+        &self.app.db
     }
 
     /// The name on the single sign-on button, when there is one.

@@ -26,6 +26,9 @@ pub struct Policy {
     /// This many exits within `window` is a crash loop.
     pub max_exits: usize,
     pub window: Duration,
+    /// How long a child may take to stop after SIGTERM before it is killed (its shutdown grace
+    /// and a margin).
+    pub stop_timeout: Duration,
 }
 
 impl Default for Policy {
@@ -36,6 +39,7 @@ impl Default for Policy {
             stable_after: Duration::from_secs(30),
             max_exits: 5,
             window: Duration::from_secs(60),
+            stop_timeout: Duration::from_secs(35),
         }
     }
 }
@@ -168,18 +172,19 @@ impl Supervisor {
     }
 
     /// SIGTERM to every child (last started first), then waits for each; kills what does not
-    /// stop within 15 s. Nothing is restarted any more.
+    /// stop within the policy's `stop_timeout`. Nothing is restarted any more.
     pub async fn stop(&mut self) {
         for service in self.services.iter_mut().rev() {
             if let Some(pid) = service.child.as_ref().and_then(Child::id) {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
             }
         }
+        let timeout = self.policy.stop_timeout;
         for service in self.services.iter_mut().rev() {
             if let Some(child) = service.child.as_mut()
-                && tokio::time::timeout(Duration::from_secs(15), child.wait()).await.is_err()
+                && tokio::time::timeout(timeout, child.wait()).await.is_err()
             {
-                eprintln!("{} did not stop in 15s; killing it", service.spec.name);
+                eprintln!("{} did not stop in {}s; killing it", service.spec.name, timeout.as_secs());
                 let _ = child.kill().await;
             }
             let _ = std::fs::remove_file(pid_file(&self.pid_dir, service.spec.name));
@@ -239,6 +244,7 @@ mod tests {
             stable_after: Duration::from_secs(30),
             max_exits: 4,
             window: Duration::from_secs(60),
+            stop_timeout: Duration::from_millis(300),
         }
     }
 
@@ -261,6 +267,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_child_that_ignores_sigterm_is_killed_after_the_stop_timeout() {
+        let dir = std::env::temp_dir().join(format!("ferrocat-supervisor-stubborn-{}", std::process::id()));
+        let mut supervisor = Supervisor::new(&dir, fast()).unwrap();
+        supervisor.start(sh("stubborn", "trap '' TERM; while :; do sleep 1; done")).unwrap();
+        let pid: i32 = std::fs::read_to_string(dir.join("stubborn.pid")).unwrap().trim().parse().unwrap();
+        supervisor.stop().await;
+        // Reaped: the pid names no process any more.
+        assert!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err(), "pid {pid} still alive");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
     async fn the_back_off_starts_over_after_a_stable_run() {
         let dir = std::env::temp_dir().join(format!("ferrocat-supervisor-stable-{}", std::process::id()));
         let policy = Policy {
@@ -269,6 +287,7 @@ mod tests {
             stable_after: Duration::from_millis(100),
             max_exits: 100,
             window: Duration::from_secs(60),
+            ..Policy::default()
         };
         let mut supervisor = Supervisor::new(&dir, policy).unwrap();
         // Runs longer than `stable_after` every time, then fails.

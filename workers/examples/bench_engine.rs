@@ -14,7 +14,7 @@ use temporalio_sdk::{ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowCo
 use uuid::Uuid;
 
 use ferrocat_shared::config::Env;
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::temporal::{DslRunArgs, TemporalConfig};
 use ferrocat_workers::workflow::DslWorkflow;
 use ferrocat_workers::workflow::local::run_locally;

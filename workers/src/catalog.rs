@@ -8,7 +8,7 @@ use temporalio_sdk::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use uuid::Uuid;
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 /// Which workflow a subflow names: an id (`wf_…`) or an alias, and optionally a version.

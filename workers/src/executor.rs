@@ -2,32 +2,40 @@
 //! templated arguments against the run's context and runs the action from the registry.
 
 use futures::StreamExt as _;
+use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value};
 use temporalio_macros::activities;
 use temporalio_sdk::ApplicationFailure;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
-use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_dsl::expr::{self, ExprContext};
 use ferrocat_shared::objects::ResultStore;
 use ferrocat_shared::temporal::RunActionInput;
 
-use crate::actions::{self, ActionError};
+use ferrocat_registry::{ActionDeps, ActionError, Call, Checkpoint};
+
+use crate::config::ExecutorConfig;
 
 /// How many `for_each` iterations of one action run at once (Tracecat's default).
 pub const FOR_EACH_CONCURRENCY: usize = 4;
 
 /// State shared by every activity execution: connection pools and clients.
 pub struct Executor {
-    deps: actions::ActionDeps,
+    deps: ActionDeps,
     secrets: Option<crate::secret_store::SecretStore>,
     /// Object storage for results above the threshold, and for reading them back.
     results: Option<ResultStore>,
 }
 
 impl Executor {
-    /// Builds the executor's shared clients.
+    /// The executor's shared clients as `config` describes them, without the secrets store.
+    pub fn new(config: &ExecutorConfig) -> anyhow::Result<Self> {
+        Ok(Self { deps: ActionDeps::new(&config.actions)?, secrets: None, results: config.results.as_ref().map(ResultStore::new) })
+    }
+
+    /// [`Executor::new`] from settings in `env` (tests, benchmarks, `ferrocat run`).
     pub fn build(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
-        Ok(Self { deps: actions::ActionDeps::from_env(env)?, secrets: None, results: ResultStore::from_env(env)? })
+        Self::new(&ExecutorConfig::from_env(env)?)
     }
 
     /// This executor with every result kept inline (`ferrocat run`: no server, no history).
@@ -35,13 +43,19 @@ impl Executor {
         Self { results: None, ..self }
     }
 
-    /// [`Executor::build`] plus the secrets store when the database and key are configured.
-    pub async fn build_with_store(env: &ferrocat_shared::config::Env) -> anyhow::Result<Self> {
-        let secrets = crate::secret_store::SecretStore::from_env(env).await?;
-        if secrets.is_none() {
-            tracing::warn!("no FERROCAT_DATABASE_URL or FERROCAT_DB_ENCRYPTION_KEY: actions cannot use SECRETS");
-        }
-        Ok(Self { secrets, ..Self::build(env)? })
+    /// [`Executor::new`] plus the secrets store when the database and key are configured.
+    pub async fn with_store(config: &ExecutorConfig) -> anyhow::Result<Self> {
+        let secrets = match &config.secrets {
+            Some((url, keyring)) => {
+                let db = ferrocat_shared::db::connect(url.expose_secret(), 4).await?;
+                Some(crate::secret_store::SecretStore::new(db, keyring.clone()))
+            }
+            None => {
+                tracing::warn!("no FERROCAT_DATABASE_URL or FERROCAT_DB_ENCRYPTION_KEY: actions cannot use SECRETS");
+                None
+            }
+        };
+        Ok(Self { secrets, ..Self::new(config)? })
     }
 
     /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.
@@ -88,9 +102,9 @@ impl Executor {
         &self,
         input: RunActionInput,
         secrets: Map<String, Value>,
-        progress: Option<&actions::ai::Progress>,
+        progress: Option<&dyn Checkpoint>,
     ) -> Result<Value, ActionError> {
-        let masks = crate::masking::secret_values(&secrets);
+        let masks = ferrocat_registry::masking::secret_values(&secrets);
         let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
         let context = ExprContext {
             actions,
@@ -101,10 +115,10 @@ impl Executor {
             ..ExprContext::default()
         };
         match self.run_in(&input.task, &context, &input.run, progress).await {
-            Ok(value) => Ok(crate::masking::mask(value, &masks)),
+            Ok(value) => Ok(ferrocat_registry::masking::mask(value, &masks)),
             Err(error) if masks.is_empty() => Err(error),
             Err(error) => Err(ActionError::Masked {
-                message: crate::masking::mask_text(&error.to_string(), &masks),
+                message: ferrocat_registry::masking::mask_text(&error.to_string(), &masks),
                 type_name: error.type_name(),
                 retryable: error.is_retryable(),
             }),
@@ -147,10 +161,10 @@ impl Executor {
 
     async fn run_in(
         &self,
-        task: &ferrocat_shared::dsl::ActionStatement,
+        task: &ferrocat_dsl::ActionStatement,
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
-        progress: Option<&actions::ai::Progress>,
+        progress: Option<&dyn Checkpoint>,
     ) -> Result<Value, ActionError> {
         let Some(for_each) = &task.for_each else {
             return self.run_once(&task.action, &task.args, context, run, progress).await;
@@ -178,17 +192,15 @@ impl Executor {
         args: &Map<String, Value>,
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
-        progress: Option<&actions::ai::Progress>,
+        progress: Option<&dyn Checkpoint>,
     ) -> Result<Value, ActionError> {
         let args = expr::eval_templated(&Value::Object(args.clone()), context)
             .map_err(|e| ActionError::Expression(e.to_string()))?;
         let Value::Object(args) = args else {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
-        if action.starts_with("ai.") {
-            return actions::ai::run(action, args, &self.deps, &context.secrets, run, progress).await;
-        }
-        actions::dispatch_with(action, args, &self.deps, &context.secrets).await
+        let call = Call::new(action, args, &self.deps, &context.secrets).in_run(run).with_progress(progress);
+        ferrocat_registry::global().run(action, call).await
     }
 }
 
@@ -205,7 +217,7 @@ impl Executor {
         let action_ref = input.task.ref_.clone();
         let owner = self.result_owner(&input);
         let outcome = match self.secrets_for(&input).await {
-            Ok(secrets) => match self.run_with_progress(input, secrets, Some(&actions::ai::Progress(ctx))).await {
+            Ok(secrets) => match self.run_with_progress(input, secrets, Some(&Heartbeat(ctx))).await {
                 Ok(value) => self.externalize(owner, value).await,
                 Err(error) => Err(error),
             },
@@ -225,5 +237,24 @@ impl Executor {
                 Err(ActivityError::Application(Box::new(failure)))
             }
         }
+    }
+}
+
+/// An agent's checkpoint: the activity's heartbeat details, which Temporal keeps and hands to
+/// the next attempt when this one fails or its worker dies, so a resumed agent does not repeat
+/// the model and tool calls it had finished.
+struct Heartbeat(ActivityContext);
+
+impl Checkpoint for Heartbeat {
+    fn resume(&self) -> Option<Value> {
+        self.0.heartbeat_details().deserialize::<Value>().ok().flatten()
+    }
+
+    fn save(&self, state: Value) -> ferrocat_registry::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.0.record_heartbeat(state).await {
+                tracing::warn!(error = %e, "recording the agent's checkpoint failed");
+            }
+        })
     }
 }

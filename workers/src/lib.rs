@@ -1,18 +1,16 @@
 //! The workers of ferrocat: the DSL worker that interprets committed workflow definitions as
 //! Temporal workflows (`workflow/`), and the executor that runs each action as an activity
-//! (`executor.rs`, with the actions themselves under `actions/`).
+//! (`executor.rs`; the actions themselves are `ferrocat-registry`'s).
 
-pub mod actions;
 pub mod catalog;
 pub mod config;
 pub mod executor;
-pub mod masking;
 pub mod secret_store;
 pub mod workflow;
 
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
-pub use config::WorkerConfig;
+pub use config::{ExecutorConfig, WorkerConfig};
 
 /// Runs the DSL worker until `shutdown` resolves, then drains.
 pub async fn run_worker(config: WorkerConfig, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
@@ -25,8 +23,9 @@ pub async fn run_worker(config: WorkerConfig, shutdown: impl std::future::Future
     let options = WorkerOptions::new(config.temporal.task_queue.clone())
         .register_workflow::<workflow::DslWorkflow>()?
         .register_activities(catalog::Catalog::new(db))
-        // Pure actions run here as local activities (see `actions::is_pure`); no secrets store.
-        .register_activities(executor::Executor::build(&ferrocat_shared::config::Env::from_process())?)
+        // Pure actions run here as local activities (see `ferrocat_registry::is_pure`); no
+        // secrets store.
+        .register_activities(executor::Executor::new(&config.executor)?)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     tracing::info!(queue = %config.temporal.task_queue, "worker polling");
@@ -38,7 +37,7 @@ pub async fn run_executor(config: WorkerConfig, shutdown: impl std::future::Futu
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let client = config.temporal.connect_patiently(std::time::Duration::from_secs(30)).await?;
     let options = WorkerOptions::new(config.temporal.executor_queue.clone())
-        .register_activities(executor::Executor::build_with_store(&ferrocat_shared::config::Env::from_process()).await?)
+        .register_activities(executor::Executor::with_store(&config.executor).await?)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     tracing::info!(queue = %config.temporal.executor_queue, "executor polling");

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use ferrocat_shared::dsl::ActionStatement;
+use ferrocat_dsl::ActionStatement;
 pub use ferrocat_shared::secret_store::SecretStore;
 
 /// The secret names a statement needs: those its args, `for_each` and `run_if` use
@@ -30,8 +30,8 @@ pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
             names.insert(name);
         }
     }
-    if let Some(spec) = ferrocat_shared::registry::spec(&task.action) {
-        names.extend(spec.secrets.iter().map(|s| (*s).to_owned()));
+    if let Some(action) = ferrocat_registry::global().get(&task.action) {
+        names.extend(action.secret_names().iter().cloned());
     }
     names
 }

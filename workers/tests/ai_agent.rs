@@ -19,7 +19,7 @@ use ferrocat_llm_gateway::catalog::Catalog;
 use ferrocat_llm_gateway::credentials::EnvCredentials;
 use ferrocat_llm_gateway::{Gateway, GatewayConfig};
 use ferrocat_shared::config::Env;
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 
 const SIGNING_SECRET: &str = "ai-agent-test-signing-secret-0123";
 const PROVIDER_KEY: &str = "sk-mock-provider-key-never-in-results";

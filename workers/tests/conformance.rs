@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_workers::workflow::local::run_locally;
 
 /// One case: a workflow, its trigger, and the exact `returns` value or a piece of the error.

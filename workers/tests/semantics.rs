@@ -1,7 +1,7 @@
 //! Execution semantics, checked on Tracecat's own example cases (reference §6) through the
 //! in-process driver that `ferrocat run` uses: the same scheduler code as `DSLWorkflow`.
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_workers::workflow::local::run_locally;
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use ferrocat_shared::config::Env;
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::objects::{DEFAULT_THRESHOLD_BYTES, ResultStore, STORED_KEY, StoreError, StoredRef};
 
 /// A run's return value, and the decoded payloads of its whole history.

@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use ferrocat_app::AppError;
+
 /// Anything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -56,18 +58,26 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// Postgres refuses a NUL character (or bytes its encoding has no place for) in any text:
-    /// that is the caller's input, not a fault of ours (schemathesis found it at sign-in).
     fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error
-            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
-        {
-            return ApiError::Unprocessable {
-                detail: "a value holds a character that cannot be stored (NUL characters are not supported)".into(),
-                errors: vec![json!({"loc": "body", "msg": "NUL characters are not supported"})],
-            };
+        AppError::from(error).into()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::BadRequest(m) => ApiError::BadRequest(m),
+            AppError::Unauthorized(m) => ApiError::Unauthorized(m),
+            AppError::Forbidden(m) => ApiError::Forbidden(m),
+            AppError::NotFound(m) => ApiError::NotFound(m),
+            AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::PayloadTooLarge(m) => ApiError::PayloadTooLarge(m),
+            AppError::TooManyRequests { detail, retry_after } => ApiError::TooManyRequests { detail, retry_after },
+            AppError::Unprocessable { detail, errors } => ApiError::Unprocessable { detail, errors },
+            AppError::Unavailable(m) => ApiError::Unavailable(m),
+            AppError::ExecutionFailed(m) => ApiError::ExecutionFailed(m),
+            AppError::Internal(e) => ApiError::Internal(e),
         }
-        ApiError::Internal(error.into())
     }
 }
 

@@ -2,26 +2,16 @@
 //! definitions, webhooks, users and secrets in Postgres, counters in Redis, and reads runs from
 //! Temporal.
 
-pub mod api_keys;
 pub mod auth;
 pub mod config;
-pub mod db;
 pub mod error;
 pub mod http;
-pub mod lockout;
-pub mod passwords;
-pub mod rate_limit;
-pub mod runs;
-pub mod schedules;
 pub mod state;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use secrecy::ExposeSecret;
 
 pub use config::ApiConfig;
 pub use state::AppState;
@@ -29,15 +19,10 @@ pub use state::AppState;
 /// Connects to Postgres and Temporal, bootstraps the first admin, re-seals secrets still sealed
 /// by a retired key, and returns the state and every route (not yet listening).
 pub async fn build(config: ApiConfig) -> anyhow::Result<(AppState, Router)> {
-    let db = ferrocat_shared::db::connect(config.database_url.expose_secret(), 20).await.context("connecting to Postgres")?;
-    let temporal = config.temporal.connect_patiently(Duration::from_secs(30)).await?;
-    let redis = redis::Client::open(config.redis_url.expose_secret()).context("opening the Redis client")?;
-    let limiter = rate_limit::RateLimiter::new(redis, &config.redis_prefix);
-    let results = config.results.as_ref().map(ferrocat_shared::objects::ResultStore::new);
-    let state = AppState { db, temporal, config: Arc::new(config), limiter, results };
-    auth::bootstrap(&state).await.context("bootstrapping the first admin")?;
+    let state = ferrocat_app::App::connect(config.app).await?;
+    ferrocat_app::accounts::bootstrap(&state).await.context("bootstrapping the first admin")?;
     reseal_secrets(&state).await.context("re-sealing secrets under the current key")?;
-    Ok((state.clone(), http::api_router(state)))
+    Ok((state.clone(), http::api_router(state, config.max_body_bytes)))
 }
 
 /// Serves `router` on `listener` until `shutdown`.
@@ -54,10 +39,9 @@ pub async fn serve(
 
 /// Builds the api and serves it on the configured address until `shutdown`.
 pub async fn run(config: ApiConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let (state, router) = build(config).await?;
-    let listener = tokio::net::TcpListener::bind(state.config.addr)
-        .await
-        .with_context(|| format!("binding {}", state.config.addr))?;
+    let addr = config.addr;
+    let (_state, router) = build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     serve(listener, router, shutdown).await
 }
 
@@ -66,7 +50,7 @@ pub async fn run(config: ApiConfig, shutdown: impl std::future::Future<Output = 
 async fn reseal_secrets(state: &AppState) -> anyhow::Result<()> {
     let keyring = &state.config.keyring;
     let mut resealed = 0usize;
-    for (id, blob) in db::secrets::all_sealed(&state.db).await? {
+    for (id, blob) in ferrocat_app::db::secrets::all_sealed(&state.db).await? {
         if !keyring.is_stale(&blob) {
             continue;
         }
@@ -78,7 +62,7 @@ async fn reseal_secrets(state: &AppState) -> anyhow::Result<()> {
                 continue;
             }
         };
-        if db::secrets::reseal(&state.db, id, &blob, &keyring.seal_keys(id, &keys)).await? {
+        if ferrocat_app::db::secrets::reseal(&state.db, id, &blob, &keyring.seal_keys(id, &keys)).await? {
             resealed += 1;
         }
     }

@@ -69,3 +69,44 @@ impl Env {
         self.get(key).map(str::to_owned).ok_or_else(|| ConfigError::Missing { key: key.to_owned() })
     }
 }
+
+/// `FERROCAT_SHUTDOWN_GRACE`: how many seconds a service, once asked to stop, lets work in
+/// flight finish (requests, `/wait` calls, activities) before it exits anyway; default 30.
+pub fn shutdown_grace(env: &Env) -> Result<std::time::Duration, ConfigError> {
+    Ok(std::time::Duration::from_secs(env.parse_or("FERROCAT_SHUTDOWN_GRACE", 30u64)?))
+}
+
+/// The workflow caps (`ferrocat_dsl::limits`): the defaults with whatever `env` sets
+/// (`FERROCAT_MAX_WORKFLOW_BYTES`, `_ACTIONS`, `_DEPENDS_ON`, `_FOR_EACH_ITEMS`); each must be a
+/// positive whole number.
+pub fn workflow_limits(env: &Env) -> Result<ferrocat_dsl::limits::Limits, ConfigError> {
+    let defaults = ferrocat_dsl::limits::Limits::default();
+    let positive = |key: &str, default: usize| -> Result<usize, ConfigError> {
+        let value = env.parse_or(key, default)?;
+        if value == 0 {
+            return Err(ConfigError::Invalid { key: key.to_owned(), value: "0".into(), reason: "must be at least 1".into() });
+        }
+        Ok(value)
+    };
+    Ok(ferrocat_dsl::limits::Limits {
+        max_document_bytes: positive("FERROCAT_MAX_WORKFLOW_BYTES", defaults.max_document_bytes)?,
+        max_actions: positive("FERROCAT_MAX_ACTIONS", defaults.max_actions)?,
+        max_depends_on: positive("FERROCAT_MAX_DEPENDS_ON", defaults.max_depends_on)?,
+        max_for_each_items: positive("FERROCAT_MAX_FOR_EACH_ITEMS", defaults.max_for_each_items)?,
+    })
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn limit_settings_override_defaults_and_zero_or_junk_is_refused() {
+        let limits = workflow_limits(&Env::from_pairs([("FERROCAT_MAX_ACTIONS", "50"), ("FERROCAT_MAX_FOR_EACH_ITEMS", "7")])).unwrap();
+        assert_eq!((limits.max_actions, limits.max_for_each_items, limits.max_depends_on), (50, 7, 200));
+        for bad in ["0", "-1", "many"] {
+            let error = workflow_limits(&Env::from_pairs([("FERROCAT_MAX_DEPENDS_ON", bad)])).unwrap_err().to_string();
+            assert!(error.contains("FERROCAT_MAX_DEPENDS_ON"), "{error}");
+        }
+    }
+}

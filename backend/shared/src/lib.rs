@@ -1,18 +1,16 @@
-//! Code that more than one ferrocat service needs: configuration sources, ids, the workflow DSL
-//! and its expression language, database access, secrets, object storage for large results, the Temporal contract between the api
-//! and the workers, and telemetry set-up.
+//! Infrastructure that more than one ferrocat service needs: configuration sources, ids,
+//! database access, secrets, the egress policy, object storage for large results, the Temporal
+//! contract between the api and the workers, and telemetry set-up. The workflow language itself
+//! is `ferrocat-dsl`.
 
 pub mod config;
-pub mod dsl;
-pub mod expr;
 pub mod db;
 pub mod egress;
+pub mod gateway_token;
 pub mod ids;
-pub mod limits;
 pub mod net;
 pub mod object_server;
 pub mod objects;
-pub mod registry;
 pub mod secret_store;
 pub mod secrets;
 pub mod telemetry;

@@ -128,3 +128,52 @@ mod tests {
         }
     }
 }
+
+/// The client address. From a loopback peer (the edge), `X-Real-IP` when the edge set it (on
+/// /api), else the last `X-Forwarded-For` hop, which the edge always writes itself (a
+/// client-sent one never passes it); from anyone else, the peer itself.
+pub fn client_ip(peer: std::net::SocketAddr, headers: &http::HeaderMap) -> std::net::IpAddr {
+    if !peer.ip().is_loopback() {
+        return peer.ip();
+    }
+    let parse = |v: &str| v.trim().parse::<std::net::IpAddr>().ok();
+    headers
+        .get("x-real-ip")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse)
+        .or_else(|| {
+            let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back()?;
+            forwarded.rsplit(',').next().and_then(parse)
+        })
+        .unwrap_or(peer.ip())
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use http::HeaderMap;
+
+    use super::client_ip;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_client_is_what_the_edge_saw_and_only_the_edge_is_believed() {
+        let edge = "127.0.0.1:40000".parse().unwrap();
+        let outsider = "192.0.2.10:40000".parse().unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(client_ip(edge, &headers(&[("x-real-ip", "203.0.113.5"), ("x-forwarded-for", "198.51.100.1")])), ip("203.0.113.5"));
+        // Routes without X-Real-IP: the hop the edge appended last.
+        assert_eq!(client_ip(edge, &headers(&[("x-forwarded-for", "198.51.100.1, 203.0.113.6")])), ip("203.0.113.6"));
+        assert_eq!(client_ip(edge, &headers(&[("x-forwarded-for", "198.51.100.1"), ("x-forwarded-for", "203.0.113.7")])), ip("203.0.113.7"));
+        assert_eq!(client_ip(edge, &headers(&[("x-forwarded-for", "not an address")])), ip("127.0.0.1"));
+        assert_eq!(client_ip(edge, &headers(&[])), ip("127.0.0.1"));
+        // Anyone else's headers are ignored.
+        assert_eq!(client_ip(outsider, &headers(&[("x-real-ip", "203.0.113.5"), ("x-forwarded-for", "203.0.113.6")])), ip("192.0.2.10"));
+    }
+}

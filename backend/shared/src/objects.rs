@@ -55,7 +55,7 @@ impl StoredRef {
     }
 }
 
-pub use crate::expr::typename;
+pub use ferrocat_dsl::expr::typename;
 
 /// Why a result could not be stored or read back.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::config::{ConfigError, Env};
-use crate::dsl::{ActionStatement, Workflow};
+use ferrocat_dsl::{ActionStatement, Workflow};
 
 /// Workflow type of a DSL run (Tracecat's name, so histories read alike).
 pub const DSL_WORKFLOW: &str = "DSLWorkflow";
@@ -134,13 +134,13 @@ pub struct RunActionInput {
 impl RunActionInput {
     /// The expression context the action's fields are evaluated in (without `SECRETS`, which
     /// the executor adds).
-    pub fn expr_context(&self) -> crate::expr::ExprContext {
-        crate::expr::ExprContext {
+    pub fn expr_context(&self) -> ferrocat_dsl::expr::ExprContext {
+        ferrocat_dsl::expr::ExprContext {
             actions: self.actions.clone(),
             trigger: self.trigger.clone(),
             env: self.env.clone(),
             vars: self.vars.clone(),
-            ..crate::expr::ExprContext::default()
+            ..ferrocat_dsl::expr::ExprContext::default()
         }
     }
 }

@@ -17,8 +17,8 @@ use chrono::Utc;
 use rand::Rng as _;
 use serde::Deserialize;
 
-use ferrocat_api::error::ApiError;
-use ferrocat_api::lockout::SignInAttempt;
+use ferrocat_app::AppError;
+use ferrocat_app::lockout::SignInAttempt;
 
 use super::pages::{self, ClientView};
 use super::{SCOPE, cimd, hash, new_secret, redirect, signin, store};
@@ -210,10 +210,10 @@ pub async fn post_sign_in(
         Err(e) => return internal(&e),
     };
     let view = ClientView { name: &client.client_name, client_id: &client.client_id, redirect_uri: &pending.redirect_uri };
-    let attempt = SignInAttempt::new(&form.email, ferrocat_api::http::client_ip(peer, &headers));
-    if let Err(refused) = attempt.check(&state.api).await {
+    let attempt = SignInAttempt::new(&form.email, ferrocat_shared::net::client_ip(peer, &headers));
+    if let Err(refused) = attempt.check(&state.app).await {
         let minutes = match refused {
-            ApiError::TooManyRequests { retry_after, .. } => retry_after.div_ceil(60).max(1),
+            AppError::TooManyRequests { retry_after, .. } => retry_after.div_ceil(60).max(1),
             _ => 1,
         };
         let msg = format!("Too many failed sign-ins: wait {minutes} minute{} and try again.", if minutes == 1 { "" } else { "s" });
@@ -222,13 +222,13 @@ pub async fn post_sign_in(
     let user = match signin::verify(&state, &form.email, form.password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            attempt.failed(&state.api).await;
+            attempt.failed(&state.app).await;
             let msg = "Wrong email or password.";
             return pages::sign_in(StatusCode::UNAUTHORIZED, &view, &form.request_id, &form.email, Some(msg), state.sso_name());
         }
         Err(e) => return internal(&e),
     };
-    attempt.succeeded(&state.api).await;
+    attempt.succeeded(&state.app).await;
     let cookie = match signin::start_session(&state, &user).await {
         Ok(cookie) => cookie,
         Err(e) => return internal(&e),

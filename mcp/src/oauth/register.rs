@@ -92,7 +92,7 @@ async fn check_rate(state: &McpState, ip: std::net::IpAddr) -> Result<(), OAuthE
     if limit == 0 {
         return Ok(());
     }
-    match state.api.limiter.hit(&format!("mcp-register:{ip}"), limit, state.config.register_rate_window).await {
+    match state.app.limiter.hit(&format!("mcp-register:{ip}"), limit, state.config.register_rate_window).await {
         Ok(decision) if !decision.allowed => {
             Err(OAuthError::too_many_requests("too many client registrations from this address", decision.retry_after_seconds()))
         }
@@ -111,7 +111,7 @@ pub async fn register_client(
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, [(&'static str, &'static str); 1], Json<Value>), OAuthError> {
-    check_rate(&state, ferrocat_api::http::client_ip(peer, &headers)).await?;
+    check_rate(&state, ferrocat_shared::net::client_ip(peer, &headers)).await?;
     let Json(raw) = body.map_err(|e| OAuthError::invalid_client_metadata(format!("expected a JSON object: {}", e.body_text())))?;
     let meta: ClientMetadata =
         serde_json::from_value(raw).map_err(|e| OAuthError::invalid_client_metadata(format!("invalid client metadata: {e}")))?;

@@ -1,7 +1,7 @@
 //! Signing in on the authorization pages with a platform account: the api's session cookie when
 //! the browser has one, else email and password, which start an api session (so the console is
 //! signed in too). Failed attempts count against the api's sign-in lockout
-//! ([`ferrocat_api::lockout`], in Redis): the same buckets as `/api/auth/login`.
+//! ([`ferrocat_app::lockout`], in Redis): the same buckets as `/api/auth/login`.
 
 use std::sync::LazyLock;
 
@@ -9,8 +9,8 @@ use axum::http::HeaderMap;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
-use ferrocat_api::auth::{self, SESSION_COOKIE};
-use ferrocat_api::db::users::{self, User};
+use ferrocat_app::accounts::{self as auth, SESSION_COOKIE};
+use ferrocat_app::db::users::{self, User};
 
 use crate::state::McpState;
 
@@ -18,7 +18,7 @@ use crate::state::McpState;
 pub async fn session_user(state: &McpState, headers: &HeaderMap) -> sqlx::Result<Option<User>> {
     let jar = CookieJar::from_headers(headers);
     let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(None) };
-    users::find_by_session(state.db(), &auth::token_hash(cookie.value()), state.config.api.session_idle_seconds).await
+    users::find_by_session(state.db(), &auth::token_hash(cookie.value()), state.config.app.session_idle_seconds).await
 }
 
 /// A real argon2id hash, verified against when the account is unknown, so that timing does not
@@ -38,7 +38,7 @@ pub async fn verify(state: &McpState, email: &str, password: String) -> anyhow::
 
 /// Starts an api session for `user` and returns its cookie.
 pub async fn start_session(state: &McpState, user: &User) -> sqlx::Result<Cookie<'static>> {
-    let ttl = state.config.api.session_ttl_seconds;
+    let ttl = state.config.app.session_ttl_seconds;
     let (token, token_hash) = auth::new_session_token();
     users::insert_session(state.db(), &token_hash, user.id, chrono::Utc::now() + chrono::Duration::seconds(ttl)).await?;
     users::touch_login(state.db(), user.id).await?;

@@ -19,8 +19,8 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::Utc;
 use serde::Deserialize;
 
-use ferrocat_api::auth;
-use ferrocat_api::db::users::{self, User};
+use ferrocat_app::accounts as auth;
+use ferrocat_app::db::users::{self, User};
 
 use super::identities::{self, NewLogin, Taken};
 use super::oidc::{Identity, OidcError, Provider};

@@ -1,10 +1,8 @@
 //! The MCP resources: the DSL reference (a markdown document written for models) and the
-//! action catalogue (the shared registry, as JSON).
+//! action catalogue (the one action table, as JSON).
 
 use rmcp::model::{Resource, ResourceContents};
 use serde_json::json;
-
-use ferrocat_shared::registry::REGISTRY;
 
 /// URI of the DSL reference.
 pub const DSL_URI: &str = "ferrocat://docs/dsl";
@@ -22,21 +20,14 @@ pub fn list() -> Vec<Resource> {
             .with_mime_type("text/markdown"),
         Resource::new(ACTIONS_URI, "action-catalogue")
             .with_title("Action catalogue")
-            .with_description("Every built-in action a workflow can use, with what it does and the JSON schema of its arguments.")
+            .with_description("Every action a workflow can use, with what it does and the JSON schema of its arguments.")
             .with_mime_type("application/json"),
     ]
 }
 
 /// The action catalogue as JSON.
 pub fn actions() -> serde_json::Value {
-    json!({
-        "actions": REGISTRY.iter().map(|spec| json!({
-            "action": spec.name,
-            "namespace": spec.name.rsplit_once('.').map_or("", |(ns, _)| ns),
-            "description": spec.description,
-            "args": ferrocat_workers::actions::arg_schema(spec.name),
-        })).collect::<Vec<_>>()
-    })
+    json!({"actions": ferrocat_registry::global().list().iter().map(|action| action.describe()).collect::<Vec<_>>()})
 }
 
 /// One resource's contents, if `uri` names one.

@@ -8,7 +8,7 @@ use rmcp::{ErrorData, RoleServer, schemars, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use ferrocat_api::db::{secrets, workspaces};
+use ferrocat_app::db::{secrets, workspaces};
 use ferrocat_shared::ids;
 
 use super::{FerrocatMcp, ToolError, caller, respond};

@@ -13,11 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use temporalio_client::WorkflowListOptions;
 
-use ferrocat_api::auth::Role;
-use ferrocat_api::db::workflows;
-use ferrocat_api::error::ApiError;
-use ferrocat_api::runs::{self, NewRun, status_name};
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_app::accounts::Role;
+use ferrocat_app::db::workflows;
+use ferrocat_app::AppError;
+use ferrocat_app::runs::{self, status_name};
 use ferrocat_shared::ids;
 use ferrocat_shared::temporal::DSL_WORKFLOW;
 
@@ -75,30 +74,20 @@ impl FerrocatMcp {
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
         access.require(Role::Editor)?;
         let row = self.load_workflow(&access, &args.workflow_id).await?;
-        let definition = workflows::definition(self.state.db(), access.workspace_id, row.id, None)
-            .await?
-            .ok_or_else(|| ToolError::BadRequest("the workflow has no committed version: call commit_workflow first".into()))?;
-        let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ToolError::Internal(e.into()))?;
-        ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &args.inputs)
-            .map_err(|e| ToolError::BadRequest(format!("the inputs do not fit entrypoint.expects: {e}")))?;
-        let api = &self.state.api;
-        let exec_id = runs::start(api, NewRun {
-            workflow_id: row.id,
-            workspace_id: access.workspace_id,
-            version: definition.version,
-            dsl,
-            trigger: args.inputs,
-            trigger_type: "manual",
-        })
-        .await?;
+        let api = &self.state.app;
+        let (exec_id, version) = runs::start_committed(api, access.workspace_id, &row, args.inputs, "manual").await.map_err(|error| match error {
+            AppError::NotFound(detail) => ToolError::BadRequest(format!("{detail} (commit_workflow)")),
+            AppError::BadRequest(detail) => ToolError::BadRequest(format!("the inputs do not fit entrypoint.expects: {detail}")),
+            other => other.into(),
+        })?;
         tracing::info!(wf_exec_id = %exec_id, user_id = %caller.user_id, "run started over mcp");
         if !args.wait {
-            return Ok(json!({"execution_id": exec_id, "status": "RUNNING", "version": definition.version}));
+            return Ok(json!({"execution_id": exec_id, "status": "RUNNING", "version": version}));
         }
         let wait = Duration::from_secs(args.timeout_seconds.unwrap_or(60).clamp(1, MAX_WAIT_SECONDS));
         Ok(match tokio::time::timeout(wait, runs::wait_result(api, &exec_id)).await {
             Ok(Ok(result)) => json!({"execution_id": exec_id, "status": "COMPLETED", "result": result}),
-            Ok(Err(ApiError::ExecutionFailed(error))) => json!({"execution_id": exec_id, "status": "FAILED", "error": error}),
+            Ok(Err(AppError::ExecutionFailed(error))) => json!({"execution_id": exec_id, "status": "FAILED", "error": error}),
             Ok(Err(other)) => return Err(other.into()),
             Err(_) => json!({
                 "execution_id": exec_id,
@@ -112,7 +101,7 @@ impl FerrocatMcp {
         let caller = caller(context)?;
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
         let exec_id = self.resolve_execution(&access, &args.execution_id).await?;
-        let detail = runs::describe(&self.state.api, &exec_id).await?;
+        let detail = runs::describe(&self.state.app, &exec_id).await?;
         serde_json::to_value(detail).map_err(|e| ToolError::Internal(e.into()))
     }
 
@@ -127,7 +116,7 @@ impl FerrocatMcp {
         let prefix = format!("{}/", ids::workflow_id(row.id));
         // Visibility queries cannot match an id prefix on every backend; filter here instead.
         let query = format!("WorkflowType = '{DSL_WORKFLOW}'");
-        let mut stream = self.state.api.temporal.list_workflows(query, WorkflowListOptions::builder().limit(5000).build());
+        let mut stream = self.state.app.temporal.list_workflows(query, WorkflowListOptions::builder().limit(5000).build());
         let mut items = Vec::new();
         while let Some(next) = stream.next().await {
             let execution = next.map_err(|e| ToolError::Internal(anyhow::anyhow!("listing executions: {e}")))?;

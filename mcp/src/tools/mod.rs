@@ -16,12 +16,11 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use serde_json::{Value, json};
-use http::StatusCode;
 use uuid::Uuid;
 
-use ferrocat_api::auth::Role;
-use ferrocat_api::db::workspaces;
-use ferrocat_api::error::ApiError;
+use ferrocat_app::accounts::Role;
+use ferrocat_app::db::workspaces;
+use ferrocat_app::AppError;
 use ferrocat_shared::ids;
 
 use crate::bearer::Caller;
@@ -56,21 +55,18 @@ impl From<sqlx::Error> for ToolError {
     }
 }
 
-impl From<ApiError> for ToolError {
-    fn from(error: ApiError) -> Self {
+impl From<AppError> for ToolError {
+    fn from(error: AppError) -> Self {
         match error {
-            ApiError::Unprocessable { detail, errors } => ToolError::Invalid { detail, errors },
-            ApiError::ExecutionFailed(message) => ToolError::ExecutionFailed(message),
-            ApiError::Internal(error) => ToolError::Internal(error),
-            other => {
-                let message = other.to_string();
-                match other.status_code() {
-                    StatusCode::NOT_FOUND => ToolError::NotFound(message),
-                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ToolError::Forbidden(message),
-                    StatusCode::CONFLICT => ToolError::Conflict(message),
-                    StatusCode::SERVICE_UNAVAILABLE => ToolError::Unavailable(message),
-                    _ => ToolError::BadRequest(message),
-                }
+            AppError::Unprocessable { detail, errors } => ToolError::Invalid { detail, errors },
+            AppError::ExecutionFailed(message) => ToolError::ExecutionFailed(message),
+            AppError::Internal(error) => ToolError::Internal(error),
+            AppError::NotFound(message) => ToolError::NotFound(message),
+            AppError::Unauthorized(message) | AppError::Forbidden(message) => ToolError::Forbidden(message),
+            AppError::Conflict(message) => ToolError::Conflict(message),
+            AppError::Unavailable(message) => ToolError::Unavailable(message),
+            other @ (AppError::BadRequest(_) | AppError::PayloadTooLarge(_) | AppError::TooManyRequests { .. }) => {
+                ToolError::BadRequest(other.to_string())
             }
         }
     }

@@ -8,9 +8,9 @@ use rmcp::{ErrorData, RoleServer, schemars, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use ferrocat_api::auth::Role;
-use ferrocat_api::db::workflows::{self, WorkflowRow};
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_app::accounts::Role;
+use ferrocat_app::db::workflows::{self, WorkflowRow};
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 use super::{Access, FerrocatMcp, ToolError, caller, respond};
@@ -64,11 +64,7 @@ pub struct CommitWorkflowArgs {
 
 /// `{valid, errors: [{loc, msg}]}` for a parsed definition.
 fn validation_report(dsl: &Workflow) -> Value {
-    let errors: Vec<Value> = match dsl.validate() {
-        Ok(()) => Vec::new(),
-        Err(issues) => issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
-    };
-    json!({"valid": errors.is_empty(), "errors": errors})
+    ferrocat_app::workflows::validation_report(Ok(dsl.clone()))
 }
 
 fn parse(yaml: &str) -> Result<Workflow, ToolError> {
@@ -94,9 +90,7 @@ fn summary(row: &WorkflowRow) -> Value {
 impl FerrocatMcp {
     /// A workflow of the workspace, or not found.
     pub(crate) async fn load_workflow(&self, access: &Access, workflow_id: &str) -> Result<WorkflowRow, ToolError> {
-        let not_found = || ToolError::NotFound(format!("workflow {workflow_id} not found in this workspace"));
-        let id = ids::parse_workflow_id(workflow_id).map_err(|_| not_found())?;
-        workflows::get(self.state.db(), access.workspace_id, id).await?.ok_or_else(not_found)
+        Ok(ferrocat_app::workflows::load(&self.state.app, access.workspace_id, workflow_id).await?)
     }
 
     async fn do_list_workflows(&self, context: &RequestContext<RoleServer>, args: ListWorkflowsArgs) -> Result<Value, ToolError> {
@@ -144,11 +138,7 @@ impl FerrocatMcp {
         access.require(Role::Editor)?;
         let row = self.load_workflow(&access, &args.workflow_id).await?;
         let dsl = parse(&args.yaml)?;
-        let draft = serde_json::to_value(&dsl).map_err(|e| ToolError::Internal(e.into()))?;
-        if !crate::db::replace_draft(self.state.db(), access.workspace_id, row.id, &dsl.title, &dsl.description, &draft).await? {
-            return Err(ToolError::NotFound(format!("workflow {} not found in this workspace", args.workflow_id)));
-        }
-        let row = self.load_workflow(&access, &args.workflow_id).await?;
+        let row = ferrocat_app::workflows::replace_draft(&self.state.app, access.workspace_id, row.id, &dsl).await?;
         Ok(json!({"workflow": summary(&row), "validation": validation_report(&dsl)}))
     }
 
@@ -174,22 +164,20 @@ impl FerrocatMcp {
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
         access.require(Role::Editor)?;
         let row = self.load_workflow(&access, &args.workflow_id).await?;
-        let dsl: Workflow = serde_json::from_value(row.draft.clone()).map_err(|e| ToolError::Invalid {
-            detail: "the draft is not a valid workflow".into(),
-            errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
+        let committed = ferrocat_app::workflows::commit(&self.state.app, access.workspace_id, &row).await.map_err(|error| match error {
+            ferrocat_app::AppError::Unprocessable { detail, errors } => {
+                ToolError::Invalid { detail: format!("{detail}; fix them with update_workflow"), errors }
+            }
+            other => other.into(),
         })?;
-        if let Err(issues) = dsl.validate() {
-            return Err(ToolError::Invalid {
-                detail: format!("workflow validation failed with {} error(s); fix them with update_workflow", issues.len()),
-                errors: issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
-            });
-        }
-        let content = serde_json::to_value(&dsl).map_err(|e| ToolError::Internal(e.into()))?;
-        let mut tx = self.state.db().begin().await?;
-        let version = workflows::commit(&mut tx, access.workspace_id, row.id, &content, &dsl.title, &dsl.description).await?;
-        tx.commit().await?;
+        let version = committed.version;
         tracing::info!(workflow_id = %row.id, version, user_id = %caller.user_id, "workflow committed over mcp");
-        Ok(json!({"workflow_id": ids::workflow_id(row.id), "version": version}))
+        Ok(json!({
+            "workflow_id": ids::workflow_id(row.id),
+            "version": version,
+            "schedules_updated": committed.schedules_updated,
+            "warnings": committed.warnings,
+        }))
     }
 }
 

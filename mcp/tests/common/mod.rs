@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use ferrocat_api::{auth, db};
+use ferrocat_app::{accounts as auth, db};
 use ferrocat_shared::config::Env;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
@@ -101,6 +101,8 @@ async fn spawn_on(db_name: &str, public: Option<&str>, extra_env: &[(&str, &str)
     .collect();
     let config = ferrocat_mcp::McpConfig::from_env(&Env::from_pairs(env.clone())).expect("test configuration is valid");
     let state = ferrocat_mcp::build(config).await.expect("build the mcp server");
+    // In a deployment the api makes the first admin; here the MCP server runs alone.
+    ferrocat_app::accounts::bootstrap(&state.app).await.expect("bootstrap the first admin");
     let db = state.db().clone();
     let router = ferrocat_mcp::router(state, tokio_util::sync::CancellationToken::new());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -59,9 +59,9 @@ async fn the_whole_flow_signs_in_and_reaches_the_tools() {
 #[tokio::test]
 async fn an_api_session_cookie_skips_the_sign_in_form() {
     let app = spawn().await;
-    let (user, _) = ferrocat_api::db::users::find_credentials(&app.db, ADMIN_EMAIL).await.unwrap().unwrap();
-    let (token, hash) = ferrocat_api::auth::new_session_token();
-    ferrocat_api::db::users::insert_session(&app.db, &hash, user.id, chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap();
+    let (user, _) = ferrocat_app::db::users::find_credentials(&app.db, ADMIN_EMAIL).await.unwrap().unwrap();
+    let (token, hash) = ferrocat_app::accounts::new_session_token();
+    ferrocat_app::db::users::insert_session(&app.db, &hash, user.id, chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap();
     let client_id = app.register(&[REDIRECT_URI]).await;
     let (verifier, challenge) = pkce();
     let resource = app.resource();

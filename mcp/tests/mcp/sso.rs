@@ -286,8 +286,8 @@ async fn an_unreachable_provider_leaves_the_password_form() {
 async fn an_unverified_account_is_taken_over_by_single_sign_on_never_adopted_with_its_password() {
     let idp = Idp::start().await;
     let app = app_with(&idp, &[]).await;
-    let hash = ferrocat_api::auth::hash_password("squatter-knows-this").unwrap();
-    let id = ferrocat_api::db::users::insert_unverified(&app.db, "ceo@example.com", &hash).await.unwrap();
+    let hash = ferrocat_app::accounts::hash_password("squatter-knows-this").unwrap();
+    let id = ferrocat_app::db::users::insert_unverified(&app.db, "ceo@example.com", &hash).await.unwrap();
     sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 day')")
         .bind(vec![7u8; 32])
         .bind(id)
@@ -307,7 +307,7 @@ async fn an_unverified_account_is_taken_over_by_single_sign_on_never_adopted_wit
     let (verified, password): (bool, String) =
         sqlx::query_as("SELECT email_verified, hashed_password FROM users WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
     assert!(verified, "the provider proved the address");
-    assert!(!ferrocat_api::auth::verify_password("squatter-knows-this", &password), "the maker's password is gone");
+    assert!(!ferrocat_app::accounts::verify_password("squatter-knows-this", &password), "the maker's password is gone");
     assert_eq!(count(&app, "SELECT count(*) FROM sessions WHERE token_hash = '\\x0707070707070707070707070707070707070707070707070707070707070707'").await, 0);
     let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM identities WHERE user_id = $1").bind(id).fetch_one(&app.db).await.unwrap();
     assert_eq!(linked, 1);

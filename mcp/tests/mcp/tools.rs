@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use ferrocat_api::db::{secrets, workflows};
+use ferrocat_app::db::{secrets, workflows};
 use ferrocat_shared::ids;
 
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, ECHO_WORKFLOW, spawn};
@@ -53,6 +53,67 @@ async fn a_workflow_is_created_committed_run_and_read_in_both_eras() {
     assert_eq!(http["args"]["required"], json!(["url"]), "an IDE sees each action's arguments");
 }
 
+/// Two actions only this test knows: one pure (the DSL worker runs it itself), one with effects
+/// (the executor runs it).
+const TABLE_WORKFLOW: &str = r#"
+title: Table
+description: a pure action and an effect, both added at run time
+entrypoint:
+  expects:
+    name: {type: str}
+actions:
+  - ref: shout
+    action: test.mcp_table.shout
+    args:
+      text: ${{ TRIGGER.name }}
+  - ref: wrap
+    action: test.mcp_table.wrap
+    depends_on: [shout]
+    args:
+      value: ${{ ACTIONS.shout.result }}
+returns: ${{ ACTIONS.wrap.result }}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_added_at_run_time_is_listed_and_run_by_the_worker_and_the_executor() {
+    use ferrocat_registry::{Action, ActionError, global};
+    global()
+        .add(Action::pure("test.mcp_table.shout", "Shout", "Upper-cases `text`.", |c| {
+            Box::pin(async move {
+                let text = c.args.get("text").and_then(Value::as_str).ok_or_else(|| ActionError::Invalid("text must be a string".into()))?;
+                Ok(json!(text.to_uppercase()))
+            })
+        }))
+        .unwrap();
+    global()
+        .add(Action::effect("test.mcp_table.wrap", "Wrap", "Wraps `value` as {wrapped: value}.", |c| {
+            Box::pin(async move { Ok(json!({"wrapped": c.args.get("value").cloned().unwrap_or_default(), "in_run": c.run.is_some()})) })
+        }))
+        .unwrap();
+    let shout: ferrocat_dsl::ActionStatement = serde_json::from_value(json!({"ref": "shout", "action": "test.mcp_table.shout"})).unwrap();
+    assert!(ferrocat_registry::is_pure(&shout), "the worker reads the table to decide where an action runs");
+    // A built-in cannot be replaced by a run-time entry.
+    let shadow = Action::effect("core.http_request", "x", "x", |_| Box::pin(async { Ok(Value::Null) }));
+    assert!(global().add(shadow).is_err());
+
+    let mut app = spawn().await;
+    app.start_worker();
+    let (_, tokens) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let token = tokens.access.as_str();
+    let actions = app.modern(token, 1, "resources/read", json!({"uri": "ferrocat://registry/actions"})).await;
+    let catalogue: Value = serde_json::from_str(actions.message["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    for name in ["test.mcp_table.shout", "test.mcp_table.wrap"] {
+        assert!(catalogue["actions"].as_array().unwrap().iter().any(|a| a["action"] == name), "{name} in the MCP catalogue");
+    }
+    let session = app.initialize(token).await;
+    let created = app.call(token, &session, "create_workflow", json!({"yaml": TABLE_WORKFLOW})).await;
+    let wf_id = created["structuredContent"]["workflow"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    let committed = app.call(token, &session, "commit_workflow", json!({"workflow_id": wf_id})).await;
+    assert_eq!(committed["structuredContent"]["version"], 1, "{committed}");
+    let run = app.call(token, &session, "run_workflow", json!({"workflow_id": wf_id, "inputs": {"name": "ada"}, "wait": true, "timeout_seconds": 60})).await;
+    assert_eq!(run["structuredContent"]["result"], json!({"wrapped": "ADA", "in_run": true}), "{run}");
+}
+
 #[tokio::test]
 async fn invalid_workflows_come_back_as_errors_the_model_can_fix() {
     let app = spawn().await;
@@ -86,7 +147,7 @@ async fn invalid_workflows_come_back_as_errors_the_model_can_fix() {
 async fn a_user_without_access_to_a_workspace_cannot_list_or_run_its_workflows() {
     let app = spawn().await;
     let other = app.create_workspace("Incident Response").await;
-    let dsl = ferrocat_shared::dsl::Workflow::parse(ECHO_WORKFLOW).unwrap();
+    let dsl = ferrocat_dsl::Workflow::parse(ECHO_WORKFLOW).unwrap();
     let content = serde_json::to_value(&dsl).unwrap();
     let row = workflows::insert(&app.db, other, &dsl.title, &dsl.description, &content).await.unwrap();
     let mut tx = app.db.begin().await.unwrap();

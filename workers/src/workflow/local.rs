@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use ferrocat_shared::config::Env;
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::egress::Mode;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
@@ -33,7 +33,7 @@ impl LocalDriver {
             Mode::Strict => "strict",
             Mode::Permissive => "permissive",
         };
-        vars.push((crate::actions::MODE_KEY.to_owned(), mode.to_owned()));
+        vars.push((ferrocat_registry::deps::MODE_KEY.to_owned(), mode.to_owned()));
         Ok(Self { executor: Executor::build(&Env::from_pairs(vars))?.without_result_store(), secrets })
     }
 }

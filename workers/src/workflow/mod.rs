@@ -19,7 +19,7 @@ use temporalio_sdk::{
     WorkflowResult,
 };
 
-use ferrocat_shared::dsl::ActionStatement;
+use ferrocat_dsl::ActionStatement;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
 use crate::catalog::{Catalog, ResolveWorkflow, ResolvedWorkflow};
@@ -69,7 +69,7 @@ struct TemporalDriver<'a> {
 
 impl Driver for TemporalDriver<'_> {
     fn execute(&self, input: RunActionInput) -> LocalBoxFuture<'_, Result<Value, Failure>> {
-        if crate::actions::is_pure(&input.task) {
+        if ferrocat_registry::is_pure(&input.task) {
             // Pure actions run on this worker as local activities: no round trip through the
             // server's task queue, and the marker still records the input and the result.
             let options = local_activity_options(&input.task, input.stream_id.as_deref());

@@ -10,11 +10,11 @@ use futures::future::{LocalBoxFuture, select_all};
 use serde_json::{Map, Value, json};
 
 use chrono::{DateTime, Utc};
-use ferrocat_shared::dsl::{
+use ferrocat_dsl::{
     ActionStatement, EdgeKind, GATHER, JoinStrategy, LOOP_END, LOOP_START, SCATTER, ScopePlan, Workflow, dependencies,
     normalize_trigger_inputs, plan_scopes,
 };
-use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_dsl::expr::{self, ExprContext};
 use ferrocat_shared::objects::{StoredRef, typename};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
@@ -742,12 +742,12 @@ impl<'p, 'w> Run<'p, 'w> {
         };
         let items = match evaluate("collection") {
             Ok(None | Some(Value::Null)) => Vec::new(),
-            Ok(Some(Value::Array(items))) if items.len() > ferrocat_shared::limits::get().max_for_each_items => {
+            Ok(Some(Value::Array(items))) if items.len() > ferrocat_dsl::limits::get().max_for_each_items => {
                 let failure = Failure::new(
                     format!(
                         "Scatter collection has {} items; a scatter runs at most {} (FERROCAT_MAX_FOR_EACH_ITEMS)",
                         items.len(),
-                        ferrocat_shared::limits::get().max_for_each_items
+                        ferrocat_dsl::limits::get().max_for_each_items
                     ),
                     "ValueError",
                 );

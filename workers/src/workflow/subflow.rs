@@ -6,67 +6,20 @@
 use std::time::Duration;
 
 use futures::future::{LocalBoxFuture, select_all};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use ferrocat_shared::expr::{self, ExprContext};
+use ferrocat_dsl::expr::{self, ExprContext};
 use ferrocat_shared::ids;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput};
+
+use ferrocat_registry::control::{ExecuteArgs, FailStrategy, LoopStrategy, WaitStrategy};
 
 use super::scheduler::{Driver, Failure};
 use crate::catalog::ResolveWorkflow;
 
-/// The registry name this module implements.
-pub const EXECUTE: &str = "core.workflow.execute";
+pub use ferrocat_dsl::EXECUTE;
 /// Most iterations a subflow loop may have.
 pub const MAX_ITERATIONS: usize = 4096;
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum LoopStrategy {
-    #[default]
-    Batch,
-    Parallel,
-    Sequential,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum FailStrategy {
-    #[default]
-    Isolated,
-    All,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum WaitStrategy {
-    Wait,
-    Detach,
-}
-
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExecuteArgs {
-    workflow_id: Option<String>,
-    workflow_alias: Option<String>,
-    #[serde(default)]
-    trigger_inputs: Value,
-    environment: Option<String>,
-    timeout: Option<f64>,
-    version: Option<i32>,
-    #[serde(default)]
-    loop_strategy: LoopStrategy,
-    #[serde(default = "default_batch_size")]
-    batch_size: usize,
-    #[serde(default)]
-    fail_strategy: FailStrategy,
-    wait_strategy: Option<WaitStrategy>,
-}
-
-fn default_batch_size() -> usize {
-    32
-}
 
 fn invalid(message: impl Into<String>) -> Failure {
     Failure::new(message, "ValueError")

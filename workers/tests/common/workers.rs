@@ -9,7 +9,7 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use uuid::Uuid;
 
 use ferrocat_shared::config::Env;
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::temporal::{DslRunArgs, TemporalConfig};
 use ferrocat_workers::executor::Executor;
 use ferrocat_workers::workflow::DslWorkflow;

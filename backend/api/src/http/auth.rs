@@ -2,7 +2,7 @@
 //! `POST /auth/logout`, `GET /users/me`, `POST /users/me/password`, `GET /users` (superusers).
 //!
 //! Failed sign-ins are counted in Redis per account name and per client address
-//! ([`crate::lockout`], shared with the MCP sign-in page); past the limit, attempts get 429 with
+//! ([`ferrocat_app::lockout`], shared with the MCP sign-in page); past the limit, attempts get 429 with
 //! `Retry-After` until the window closes, without checking the password.
 
 use std::net::SocketAddr;
@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 
 use super::{JsonBody, client_ip};
 use crate::auth::{self, AuthUser, Principal, SESSION_COOKIE};
-use crate::db::{users, workspaces};
+use ferrocat_app::db::{users, workspaces};
 use crate::error::ApiError;
-use crate::lockout::SignInAttempt;
+use ferrocat_app::lockout::SignInAttempt;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -67,7 +67,7 @@ async fn login(
         None => (None, DUMMY_HASH.clone()),
     };
     let password = form.password;
-    let ok = auth::verify_password_blocking(password, hash).await?;
+    let ok = ferrocat_app::accounts::verify_password_blocking(password, hash).await?;
     let user = match user {
         Some(user) if ok && user.is_active => user,
         _ => {
@@ -76,7 +76,7 @@ async fn login(
         }
     };
     attempt.succeeded(&state).await;
-    let (token, token_hash) = auth::new_session_token();
+    let (token, token_hash) = ferrocat_app::accounts::new_session_token();
     let expires = chrono::Utc::now() + chrono::Duration::seconds(state.config.session_ttl_seconds);
     users::insert_session(&state.db, &token_hash, user.id, expires).await?;
     users::touch_login(&state.db, user.id).await?;
@@ -99,7 +99,7 @@ fn time_duration(seconds: i64) -> time::Duration {
 
 /// A real argon2id hash, verified against when the username is unknown.
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    auth::hash_password("ferrocat-timing-equaliser").expect("argon2 with default parameters cannot fail")
+    ferrocat_app::accounts::hash_password("ferrocat-timing-equaliser").expect("argon2 with default parameters cannot fail")
 });
 
 #[utoipa::path(
@@ -110,7 +110,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 )]
 async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        users::delete_session(&state.db, &auth::token_hash(cookie.value())).await?;
+        users::delete_session(&state.db, &ferrocat_app::accounts::token_hash(cookie.value())).await?;
     }
     Ok((StatusCode::NO_CONTENT, jar.remove(Cookie::build(SESSION_COOKIE).path("/"))))
 }
@@ -195,7 +195,7 @@ async fn change_password(
     let Some((_, hash)) = users::find_credentials(&state.db, &user.email).await? else {
         return Err(ApiError::Unauthorized("session expired or invalid".into()));
     };
-    if !auth::verify_password_blocking(body.current_password, hash).await? {
+    if !ferrocat_app::accounts::verify_password_blocking(body.current_password, hash).await? {
         attempt.failed(&state).await;
         return Err(ApiError::Unprocessable {
             detail: "the current password is wrong".into(),
@@ -203,12 +203,12 @@ async fn change_password(
         });
     }
     attempt.succeeded(&state).await;
-    crate::passwords::check(&body.new_password, state.config.min_password_length, &user.email).map_err(|weak| {
+    ferrocat_app::passwords::check(&body.new_password, state.config.min_password_length, &user.email).map_err(|weak| {
         ApiError::Unprocessable { detail: weak.to_string(), errors: vec![json!({"loc": "new_password", "msg": weak.to_string()})] }
     })?;
-    let hash = auth::hash_password_blocking(body.new_password).await?;
+    let hash = ferrocat_app::accounts::hash_password_blocking(body.new_password).await?;
     users::set_password(&state.db, user.id, &hash).await?;
-    let keep = auth::session_token(&headers).map(|token| auth::token_hash(&token));
+    let keep = auth::session_token(&headers).map(|token| ferrocat_app::accounts::token_hash(&token));
     users::revoke_sessions(&state.db, user.id, keep.as_deref()).await?;
     tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -11,16 +11,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use temporalio_client::WorkflowListOptions;
 
-use ferrocat_shared::dsl::Workflow;
 use ferrocat_shared::ids;
 use ferrocat_shared::temporal::DSL_WORKFLOW;
 
 use super::{JsonBody, Path, Query};
 use super::workflows::load;
 use crate::auth::{Role, WorkspaceAccess};
-use crate::db::workflows;
+use ferrocat_app::db::workflows;
 use crate::error::ApiError;
-use crate::runs::{self, NewRun, status_name};
+use ferrocat_app::runs::{self, status_name};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -53,21 +52,7 @@ async fn create_execution(
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
     let workflow = load(&state, &access, &body.workflow_id).await?;
-    let definition = workflows::definition(&state.db, access.workspace_id, workflow.id, None)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the workflow has no committed definition".into()))?;
-    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ApiError::Internal(e.into()))?;
-    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &body.inputs)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let exec_id = runs::start(&state, NewRun {
-        workflow_id: workflow.id,
-        workspace_id: access.workspace_id,
-        version: definition.version,
-        dsl,
-        trigger: body.inputs,
-        trigger_type: "manual",
-    })
-    .await?;
+    let (exec_id, _version) = runs::start_committed(&state, access.workspace_id, &workflow, body.inputs, "manual").await?;
     Ok(Json(json!({
         "message": "Workflow execution started",
         "wf_id": ids::workflow_id(workflow.id),

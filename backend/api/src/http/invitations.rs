@@ -28,11 +28,11 @@ use uuid::Uuid;
 
 use super::validate::invalid;
 use super::{JsonBody, Path, client_ip};
-use crate::auth::{self, Role, SESSION_COOKIE, WorkspaceAccess};
-use crate::db::invitations::{self, InvitationRow};
-use crate::db::{users, workspaces};
+use crate::auth::{Role, SESSION_COOKIE, WorkspaceAccess};
+use ferrocat_app::db::invitations::{self, InvitationRow};
+use ferrocat_app::db::{users, workspaces};
 use crate::error::{ApiError, ResultExt as _};
-use crate::lockout::SignInAttempt;
+use ferrocat_app::lockout::SignInAttempt;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -212,7 +212,7 @@ async fn accept_invitation(
     let gone = || ApiError::NotFound("this invitation is not valid: unknown, expired, used or revoked".into());
     let signed_in = match axum_extra::extract::CookieJar::from_headers(&headers).get(SESSION_COOKIE) {
         Some(cookie) => {
-            users::find_by_session(&state.db, &auth::token_hash(cookie.value()), state.config.session_idle_seconds).await?
+            users::find_by_session(&state.db, &ferrocat_app::accounts::token_hash(cookie.value()), state.config.session_idle_seconds).await?
         }
         None => None,
     };
@@ -231,7 +231,7 @@ async fn accept_invitation(
             };
             let attempt = SignInAttempt::new(&invitation.email, client_ip(peer, &headers));
             attempt.check(&state).await?;
-            let verified = auth::verify_password_blocking(password, hash).await?;
+            let verified = ferrocat_app::accounts::verify_password_blocking(password, hash).await?;
             if !verified || !user.is_active {
                 // The failure outlives this transaction.
                 drop(tx);
@@ -260,9 +260,9 @@ async fn accept_invitation(
             let Some(password) = body.password else {
                 return Err(invalid("password", "a password is needed to create the account".to_owned()));
             };
-            crate::passwords::check(&password, state.config.min_password_length, &invitation.email)
+            ferrocat_app::passwords::check(&password, state.config.min_password_length, &invitation.email)
                 .map_err(|weak| invalid("password", weak.to_string()))?;
-            let hash = auth::hash_password_blocking(password).await?;
+            let hash = ferrocat_app::accounts::hash_password_blocking(password).await?;
             let id = users::insert_unverified(&mut *tx, &invitation.email, &hash)
                 .await
                 .on_constraint("users_email_key", "an account with this email was just created; accept again")?;

@@ -1,10 +1,9 @@
-//! `GET /registry/actions` and `GET /registry/actions/{name}`: the built-in actions.
+//! `GET /registry/actions` and `GET /registry/actions/{name}`: the action table.
 
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use ferrocat_shared::registry::{ActionSpec, REGISTRY};
 
 use super::Path;
 use crate::auth::Principal;
@@ -17,26 +16,14 @@ pub(super) fn router() -> Router<AppState> {
         .route("/registry/actions/{name}", get(get_action))
 }
 
-fn read_model(spec: &ActionSpec) -> Value {
-    let namespace = spec.name.rsplit_once('.').map_or("", |(ns, _)| ns);
-    json!({
-        "action": spec.name,
-        "name": spec.name,
-        "namespace": namespace,
-        "description": spec.description,
-        "origin": "ferrocat",
-        "args": ferrocat_workers::actions::arg_schema(spec.name),
-    })
-}
-
 #[utoipa::path(
     get,
     path = "/registry/actions",
     tag = "registry",
-    responses((status = 200, description = "every built-in action with its argument schema", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "every action with its argument schema", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_actions(_caller: Principal) -> Json<Vec<Value>> {
-    Json(REGISTRY.iter().map(read_model).collect())
+    Json(ferrocat_registry::global().list().iter().map(|action| action.describe()).collect())
 }
 
 #[utoipa::path(
@@ -47,9 +34,8 @@ async fn list_actions(_caller: Principal) -> Json<Vec<Value>> {
     responses((status = 200, description = "one action", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_action(_caller: Principal, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    REGISTRY
-        .iter()
-        .find(|spec| spec.name == name)
-        .map(|spec| Json(read_model(spec)))
+    ferrocat_registry::global()
+        .get(&name)
+        .map(|action| Json(action.describe()))
         .ok_or_else(|| ApiError::NotFound(format!("action {name} not found")))
 }

@@ -12,17 +12,17 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 use super::{JsonBody, Path, Query};
 use super::validate::invalid;
 use super::workflows::load;
 use crate::auth::{Role, WorkspaceAccess};
-use crate::db::schedules::{self, ScheduleRow, ScheduleSettings};
-use crate::db::workflows;
+use ferrocat_app::db::schedules::{self, ScheduleRow, ScheduleSettings};
+use ferrocat_app::db::workflows;
 use crate::error::ApiError;
-use crate::schedules::{parse_schedule_id, schedule_id};
+use ferrocat_app::schedules::{parse_schedule_id, schedule_id};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -231,7 +231,7 @@ async fn committed(state: &AppState, workspace_id: Uuid, workflow_id: Uuid, inpu
         .ok_or_else(|| ApiError::Conflict("commit the workflow before scheduling it".into()))?;
     let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ApiError::Internal(e.into()))?;
     // Inputs the workflow's `expects` would refuse are refused now, not at every firing.
-    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, inputs).map_err(|e| invalid("inputs", e.to_string()))?;
+    ferrocat_dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, inputs).map_err(|e| invalid("inputs", e.to_string()))?;
     Ok((dsl, definition.version))
 }
 
@@ -290,10 +290,10 @@ async fn create_schedule(
     let (dsl, version) = committed(&state, access.workspace_id, workflow.id, &settings.inputs).await?;
     let mut tx = state.db.begin().await?;
     let row = schedules::insert(&mut *tx, Uuid::now_v7(), access.workspace_id, workflow.id, &settings).await?;
-    crate::schedules::create(&state, &row, dsl, version).await?;
+    ferrocat_app::schedules::create(&state, &row, dsl, version).await?;
     if let Err(error) = tx.commit().await {
         // Keep Temporal and the table in step: no schedule fires without its row.
-        let _ = crate::schedules::delete(&state, row.id).await;
+        let _ = ferrocat_app::schedules::delete(&state, row.id).await;
         return Err(error.into());
     }
     tracing::info!(schedule_id = %schedule_id(row.id), wf_id = %ids::workflow_id(row.workflow_id), "schedule created");
@@ -319,7 +319,7 @@ async fn get_schedule(
     let id = parse_schedule_id(&text).ok_or_else(|| not_found(&text))?;
     let row = schedules::get_for_update(&state.db, access.workspace_id, id).await?.ok_or_else(|| not_found(&text))?;
     let mut model = read_model(&row);
-    model["temporal"] = crate::schedules::describe(&state, row.id).await?;
+    model["temporal"] = ferrocat_app::schedules::describe(&state, row.id).await?;
     Ok(Json(model))
 }
 
@@ -371,7 +371,7 @@ async fn update_schedule(
     check(&settings)?;
     let (dsl, version) = committed(&state, access.workspace_id, current.workflow_id, &settings.inputs).await?;
     let row = schedules::update(&mut *tx, id, &settings).await?;
-    crate::schedules::replace(&state, &row, dsl, version).await?;
+    ferrocat_app::schedules::replace(&state, &row, dsl, version).await?;
     tx.commit().await?;
     tracing::info!(schedule_id = %schedule_id(row.id), status = %row.status, "schedule updated");
     Ok(Json(read_model(&row)))
@@ -394,7 +394,7 @@ async fn delete_schedule(
     let mut tx = state.db.begin().await?;
     schedules::get_for_update(&mut *tx, access.workspace_id, id).await?.ok_or_else(|| not_found(&text))?;
     schedules::delete(&mut *tx, id).await?;
-    crate::schedules::delete(&state, id).await?;
+    ferrocat_app::schedules::delete(&state, id).await?;
     tx.commit().await?;
     tracing::info!(schedule_id = %schedule_id(id), "schedule deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{JsonBody, Path, Query};
 use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{AuthUser, Role, WorkspaceAccess};
-use crate::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
+use ferrocat_app::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

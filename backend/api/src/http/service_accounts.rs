@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{JsonBody, Path};
-use crate::api_keys;
+use ferrocat_app::api_keys;
 use crate::auth::{Role, WorkspaceAccess};
-use crate::db::service_accounts::{self, ApiKeyRow, ServiceAccountRow};
+use ferrocat_app::db::service_accounts::{self, ApiKeyRow, ServiceAccountRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

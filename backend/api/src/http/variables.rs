@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{JsonBody, Path, Query};
 use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{Role, WorkspaceAccess};
-use crate::db::variables::{self, NewVariable, VariableChanges, VariableRow};
+use ferrocat_app::db::variables::{self, NewVariable, VariableChanges, VariableRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

@@ -28,17 +28,17 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 use super::{Path, Query, client_ip};
 use super::workflows::{load, parse_workflow_path};
 use crate::auth::{Role, WorkspaceAccess};
-use crate::api_keys;
-use crate::db::webhooks::{self, WebhookKeyRow, WebhookRow, WebhookSettings};
-use crate::db::workflows;
+use ferrocat_app::api_keys;
+use ferrocat_app::db::webhooks::{self, WebhookKeyRow, WebhookRow, WebhookSettings};
+use ferrocat_app::db::workflows;
 use crate::error::ApiError;
-use crate::runs::{self, NewRun};
+use ferrocat_app::runs::{self, NewRun};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -439,7 +439,7 @@ async fn accept(
         }
     }
     // Refuse inputs the workflow's `expects` would reject, before anything starts.
-    ferrocat_shared::dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
+    ferrocat_dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Accepted { webhook, dsl, version: definition.version, trigger })
 }

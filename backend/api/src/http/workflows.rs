@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use ferrocat_shared::dsl::Workflow;
+use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 use crate::auth::{Role, WorkspaceAccess};
 use super::{JsonBody, Path, Query};
-use crate::db::workflows::{self, WorkflowChanges, WorkflowRow};
+use ferrocat_app::db::workflows::{self, WorkflowChanges, WorkflowRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 
@@ -42,10 +42,7 @@ pub(crate) fn parse_workflow_path(text: &str) -> Result<Uuid, ApiError> {
 
 /// Loads a workflow of the caller's workspace, or 404.
 pub(crate) async fn load(state: &AppState, access: &WorkspaceAccess, workflow_id: &str) -> Result<WorkflowRow, ApiError> {
-    let id = parse_workflow_path(workflow_id)?;
-    workflows::get(&state.db, access.workspace_id, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("workflow {workflow_id} not found")))
+    Ok(ferrocat_app::workflows::load(state, access.workspace_id, workflow_id).await?)
 }
 
 fn read_model(row: &WorkflowRow) -> Value {
@@ -209,17 +206,6 @@ async fn get_workflow(
 }
 
 /// `{valid, errors}` for a definition: parse errors and validation issues, each with a `loc`.
-fn validation_report(parsed: Result<Workflow, String>) -> Value {
-    let errors: Vec<Value> = match parsed {
-        Err(msg) => vec![json!({"loc": "definition", "msg": msg})],
-        Ok(dsl) => match dsl.validate() {
-            Ok(()) => Vec::new(),
-            Err(issues) => issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
-        },
-    };
-    json!({"valid": errors.is_empty(), "errors": errors})
-}
-
 /// `POST /workflows/validate`: checks a YAML or JSON document (a DSL definition or a Tracecat
 /// export) without storing anything; 200 with `{valid, errors}`.
 #[utoipa::path(
@@ -232,7 +218,7 @@ fn validation_report(parsed: Result<Workflow, String>) -> Value {
 )]
 async fn validate_document(_access: WorkspaceAccess, body: Bytes) -> Result<Json<Value>, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
-    Ok(Json(validation_report(Workflow::parse(text).map_err(|e| e.to_string()))))
+    Ok(Json(ferrocat_app::workflows::validation_report(Workflow::parse(text).map_err(|e| e.to_string()))))
 }
 
 /// `POST /workflows/{id}/validate`: checks the draft as a commit would; 200 with `{valid, errors}`.
@@ -249,7 +235,7 @@ async fn validate_draft(
     Path(workflow_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let row = load(&state, &access, &workflow_id).await?;
-    Ok(Json(validation_report(serde_json::from_value(row.draft).map_err(|e| e.to_string()))))
+    Ok(Json(ferrocat_app::workflows::validation_report(serde_json::from_value(row.draft).map_err(|e| e.to_string()))))
 }
 
 /// `POST /workflows/{id}/definitions/{version}/restore`: the draft becomes that version again
@@ -289,33 +275,8 @@ async fn commit_workflow(
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
     let row = load(&state, &access, &workflow_id).await?;
-    let dsl: Workflow = serde_json::from_value(row.draft.clone()).map_err(|e| ApiError::Unprocessable {
-        detail: "the draft is not a valid workflow".into(),
-        errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
-    })?;
-    if let Err(issues) = dsl.validate() {
-        return Err(ApiError::Unprocessable {
-            detail: format!("workflow validation failed with {} error(s)", issues.len()),
-            errors: issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
-        });
-    }
-    let content = serde_json::to_value(&dsl).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut tx = state.db.begin().await?;
-    let version = workflows::commit(&mut tx, access.workspace_id, row.id, &content, &dsl.title, &dsl.description).await?;
-    tx.commit().await?;
-    // The workflow's schedules run what is committed: point each at the new version.
-    let mut schedules_updated = 0;
-    let mut warnings = Vec::new();
-    for schedule in crate::db::schedules::list(&state.db, access.workspace_id, Some(row.id)).await? {
-        match crate::schedules::replace(&state, &schedule, dsl.clone(), version).await {
-            Ok(()) => schedules_updated += 1,
-            Err(e) => {
-                let id = crate::schedules::schedule_id(schedule.id);
-                tracing::error!(schedule_id = %id, error = %e, "schedule still runs the previous version");
-                warnings.push(format!("schedule {id} still runs the previous version: {e}"));
-            }
-        }
-    }
+    let committed = ferrocat_app::workflows::commit(&state, access.workspace_id, &row).await?;
+    let (version, schedules_updated, warnings) = (committed.version, committed.schedules_updated, committed.warnings);
     Ok(Json(json!({
         "workflow_id": ids::workflow_id(row.id),
         "status": "success",
@@ -433,8 +394,8 @@ async fn delete_workflow(
     access.require(Role::Admin)?;
     let row = load(&state, &access, &workflow_id).await?;
     // Its schedules go first, so no Temporal schedule outlives the workflow it would start.
-    for schedule in crate::db::schedules::list(&state.db, access.workspace_id, Some(row.id)).await? {
-        crate::schedules::delete(&state, schedule.id).await?;
+    for schedule in ferrocat_app::db::schedules::list(&state.db, access.workspace_id, Some(row.id)).await? {
+        ferrocat_app::schedules::delete(&state, schedule.id).await?;
     }
     if !workflows::delete(&state.db, access.workspace_id, row.id).await? {
         return Err(ApiError::NotFound(format!("workflow {workflow_id} not found")));

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::validate::invalid;
 use super::{JsonBody, Path};
 use crate::auth::{AuthUser, Principal, Role};
-use crate::db::{schedules, users, workspaces};
+use ferrocat_app::db::{schedules, users, workspaces};
 use crate::error::{ApiError, ResultExt as _};
 use crate::state::AppState;
 
@@ -237,7 +237,7 @@ async fn delete_workspace(State(state): State<AppState>, user: AuthUser, Path(id
     user.require_superuser("deleting a workspace")?;
     let workspace = authorize(&state, &user.0, &id, Role::Admin).await?;
     for schedule in schedules::list(&state.db, workspace.id, None).await? {
-        crate::schedules::delete(&state, schedule.id).await?;
+        ferrocat_app::schedules::delete(&state, schedule.id).await?;
     }
     if !workspaces::delete(&state.db, workspace.id).await? {
         return Err(ApiError::NotFound(format!("workspace {id:?} not found")));

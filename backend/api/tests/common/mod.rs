@@ -15,7 +15,8 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use ferrocat_api::{ApiConfig, AppState, auth, db};
+use ferrocat_api::{ApiConfig, AppState};
+use ferrocat_app::{accounts as auth, db};
 use ferrocat_shared::config::Env;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";

@@ -1,0 +1,51 @@
+//! The use cases of ferrocat, written once for every face (the api, the MCP server, and through
+//! the api the console): workflows, runs, schedules, accounts and their repositories, with one
+//! domain error ([`AppError`]). A face authenticates and authorises the caller, calls a use
+//! case, and renders what comes back.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod lockout;
+pub mod passwords;
+pub mod rate_limit;
+pub mod runs;
+pub mod schedules;
+pub mod workflows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use sqlx::PgPool;
+
+pub use config::AppConfig;
+pub use error::AppError;
+
+/// What the use cases work with: the pools and clients, and the settings. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub db: PgPool,
+    pub temporal: temporalio_client::Client,
+    pub config: Arc<AppConfig>,
+    /// Counters in Redis (webhook rate limits, sign-in failures).
+    pub limiter: rate_limit::RateLimiter,
+    /// Reads back results kept in object storage.
+    pub results: Option<ferrocat_shared::objects::ResultStore>,
+}
+
+impl App {
+    /// Connects to Postgres and Temporal (waiting up to 30 s for Temporal) and opens the Redis
+    /// and object store clients. Changes nothing in the database.
+    pub async fn connect(config: AppConfig) -> anyhow::Result<Self> {
+        let db = ferrocat_shared::db::connect(config.database_url.expose_secret(), 20).await.context("connecting to Postgres")?;
+        let temporal = config.temporal.connect_patiently(Duration::from_secs(30)).await?;
+        let redis = redis::Client::open(config.redis_url.expose_secret()).context("opening the Redis client")?;
+        let limiter = rate_limit::RateLimiter::new(redis, &config.redis_prefix);
+        let results = config.results.as_ref().map(ferrocat_shared::objects::ResultStore::new);
+        Ok(Self { db, temporal, config: Arc::new(config), limiter, results })
+    }
+}

@@ -1,0 +1,406 @@
+//! Runs live in Temporal: starting them, waiting for their result, and rebuilding their state
+//! and per-action events from Temporal's history.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use temporalio_client::errors::WorkflowInteractionError;
+use temporalio_client::{
+    WorkflowCancelOptions, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions,
+    WorkflowStartOptions, WorkflowTerminateOptions,
+};
+use temporalio_common::UntypedWorkflow;
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use uuid::Uuid;
+
+use ferrocat_dsl::Workflow;
+use ferrocat_shared::objects::StoredRef;
+use ferrocat_shared::temporal::{DSL_WORKFLOW, DslRunArgs};
+
+use crate::error::AppError;
+use crate::App;
+
+/// A run to start.
+pub struct NewRun {
+    pub workflow_id: Uuid,
+    pub workspace_id: Uuid,
+    pub version: i32,
+    pub dsl: Workflow,
+    pub trigger: Value,
+    pub trigger_type: &'static str,
+}
+
+pub(crate) fn json_payload(value: &impl Serialize) -> Result<Payload, AppError> {
+    Ok(Payload {
+        metadata: HashMap::from([("encoding".to_owned(), b"json/plain".to_vec())]),
+        data: serde_json::to_vec(value).map_err(|e| AppError::Internal(e.into()))?,
+        ..Default::default()
+    })
+}
+
+/// Decodes a payload written by the SDK's default converter.
+fn decode_payload(payload: &Payload) -> Value {
+    match payload.metadata.get("encoding").map(Vec::as_slice) {
+        Some(b"json/plain") => serde_json::from_slice(&payload.data).unwrap_or(Value::Null),
+        Some(b"binary/null") | None => Value::Null,
+        Some(other) => Value::String(format!("<{} payload>", String::from_utf8_lossy(other))),
+    }
+}
+
+fn decode_first(payloads: Option<&temporalio_common::protos::temporal::api::common::v1::Payloads>) -> Value {
+    payloads.and_then(|p| p.payloads.first()).map(decode_payload).unwrap_or(Value::Null)
+}
+
+/// The input of a run: the definition, the trigger, and the workspace's variables of the run's
+/// environment (`VARS`), read now so the run sees one consistent set.
+pub async fn run_args(state: &App, run: NewRun) -> Result<DslRunArgs, AppError> {
+    let vars = crate::db::variables::resolve(&state.db, run.workspace_id, &run.dsl.config.environment).await?;
+    Ok(DslRunArgs {
+        wf_id: ferrocat_shared::ids::workflow_id(run.workflow_id),
+        workspace_id: run.workspace_id,
+        version: run.version,
+        dsl: run.dsl,
+        trigger: run.trigger,
+        trigger_type: run.trigger_type.to_owned(),
+        executor_queue: state.config.temporal.executor_queue.clone(),
+        vars,
+    })
+}
+
+/// Starts a run and returns its execution id once Temporal has accepted it.
+#[tracing::instrument(skip(state, run), fields(workflow_id = %run.workflow_id, workspace_id = %run.workspace_id, version = run.version, trigger = run.trigger_type, exec_id))]
+pub async fn start(state: &App, run: NewRun) -> Result<String, AppError> {
+    let exec_id = ferrocat_shared::ids::new_execution_id(run.workflow_id);
+    tracing::Span::current().record("exec_id", exec_id.as_str());
+    let timeout = run.dsl.config.timeout;
+    let args = run_args(state, run).await?;
+    let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.clone())
+        .maybe_execution_timeout((timeout > 0.0).then(|| Duration::from_secs_f64(timeout)))
+        .build();
+    options.task_timeout = Some(Duration::from_secs(10));
+    state
+        .temporal
+        .start_workflow(UntypedWorkflow::new(DSL_WORKFLOW), RawValue::new(vec![json_payload(&args)?]), options)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, exec_id = %exec_id, "temporal refused the start");
+            AppError::Unavailable("the workflow engine did not accept the run".into())
+        })?;
+    tracing::info!("run started");
+    Ok(exec_id)
+}
+
+/// Starts a run of `workflow`'s latest committed version with `inputs` as its trigger, after
+/// checking them against `entrypoint.expects`; returns the execution id and the version.
+#[tracing::instrument(skip(state, workflow, inputs), fields(workflow_id = %workflow.id))]
+pub async fn start_committed(
+    state: &App,
+    workspace_id: Uuid,
+    workflow: &crate::db::workflows::WorkflowRow,
+    inputs: Value,
+    trigger_type: &'static str,
+) -> Result<(String, i32), AppError> {
+    let definition = crate::db::workflows::definition(&state.db, workspace_id, workflow.id, None)
+        .await?
+        .ok_or_else(|| AppError::NotFound("the workflow has no committed definition: commit it first".into()))?;
+    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| AppError::Internal(e.into()))?;
+    ferrocat_dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &inputs).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let run = NewRun { workflow_id: workflow.id, workspace_id, version: definition.version, dsl, trigger: inputs, trigger_type };
+    Ok((start(state, run).await?, definition.version))
+}
+
+/// Waits for a run to close and returns its result, or its failure message.
+#[tracing::instrument(skip(state))]
+pub async fn wait_result(state: &App, exec_id: &str) -> Result<Value, AppError> {
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    match handle.get_result(WorkflowGetResultOptions::default()).await {
+        Ok(raw) => Ok(raw.payloads.first().map(decode_payload).unwrap_or(Value::Null)),
+        Err(error) => {
+            // The failure text is the user's own workflow error: safe to show.
+            let detail = describe(state, exec_id).await.ok().and_then(|d| d.error).unwrap_or_else(|| error.to_string());
+            Err(AppError::ExecutionFailed(detail))
+        }
+    }
+}
+
+/// Fails with 409 unless the run is still running (Temporal accepts a cancel request for a
+/// closed run and ignores it; the caller should know).
+async fn ensure_running(state: &App, exec_id: &str) -> Result<(), AppError> {
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let description = handle.describe(WorkflowDescribeOptions::default()).await.map_err(|e| interaction_error(exec_id, e))?;
+    if description.status() != WorkflowExecutionStatus::Running {
+        return Err(AppError::Conflict(format!("execution {exec_id} is no longer running")));
+    }
+    Ok(())
+}
+
+/// Asks a run to cancel (its workflow code sees the request and winds down).
+#[tracing::instrument(skip(state))]
+pub async fn cancel(state: &App, exec_id: &str, reason: &str) -> Result<(), AppError> {
+    ensure_running(state, exec_id).await?;
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let options = WorkflowCancelOptions::builder().reason(reason).build();
+    handle.cancel(options).await.map_err(|e| interaction_error(exec_id, e))
+}
+
+/// Ends a run at once, without running any more of its code.
+#[tracing::instrument(skip(state))]
+pub async fn terminate(state: &App, exec_id: &str, reason: &str) -> Result<(), AppError> {
+    ensure_running(state, exec_id).await?;
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let options = WorkflowTerminateOptions::builder().reason(reason).build();
+    handle.terminate(options).await.map_err(|e| interaction_error(exec_id, e))
+}
+
+fn interaction_error(exec_id: &str, error: WorkflowInteractionError) -> AppError {
+    match &error {
+        // Temporal answers NotFound for runs that exist but already closed.
+        WorkflowInteractionError::NotFound(status) if status.message().contains("already completed") => {
+            AppError::Conflict(format!("execution {exec_id} is no longer running"))
+        }
+        WorkflowInteractionError::NotFound(_) => AppError::NotFound(format!("execution {exec_id} not found")),
+        _ => AppError::Internal(anyhow::anyhow!("controlling {exec_id}: {error}")),
+    }
+}
+
+/// Marker name of a local activity's result in history (Temporal's core SDK).
+const LOCAL_ACTIVITY_MARKER: &str = "core_local_activity";
+
+/// One action's progress in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionEvent {
+    pub event_id: i64,
+    pub event_type: &'static str,
+    pub status: &'static str,
+    pub action_ref: String,
+    pub action_name: String,
+    pub action_input: Value,
+    pub action_result: Option<Value>,
+    pub action_error: Option<Value>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub close_time: Option<DateTime<Utc>>,
+}
+
+/// A run as the api shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionDetail {
+    pub id: String,
+    pub run_id: String,
+    pub workflow_type: String,
+    pub task_queue: String,
+    pub status: String,
+    pub start_time: Option<DateTime<Utc>>,
+    pub close_time: Option<DateTime<Utc>>,
+    pub history_length: usize,
+    pub trigger_type: Option<String>,
+    pub trigger: Value,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub events: Vec<ActionEvent>,
+}
+
+fn to_utc(time: Option<SystemTime>) -> Option<DateTime<Utc>> {
+    time.map(DateTime::<Utc>::from)
+}
+
+fn innermost(failure: &Failure) -> &Failure {
+    let mut current = failure;
+    while let Some(cause) = current.cause.as_deref() {
+        current = cause;
+    }
+    current
+}
+
+/// Tracecat's status names (`RUNNING`, `COMPLETED`, ...).
+pub fn status_name(status: WorkflowExecutionStatus) -> &'static str {
+    match status {
+        WorkflowExecutionStatus::Running => "RUNNING",
+        WorkflowExecutionStatus::Completed => "COMPLETED",
+        WorkflowExecutionStatus::Failed => "FAILED",
+        WorkflowExecutionStatus::Canceled => "CANCELED",
+        WorkflowExecutionStatus::Terminated => "TERMINATED",
+        WorkflowExecutionStatus::ContinuedAsNew => "CONTINUED_AS_NEW",
+        WorkflowExecutionStatus::TimedOut => "TIMED_OUT",
+        _ => "UNSPECIFIED",
+    }
+}
+
+/// Reads a run's status, result and per-action events from Temporal, with stored results read
+/// back; 404 when unknown.
+pub async fn describe(state: &App, exec_id: &str) -> Result<ExecutionDetail, AppError> {
+    let mut detail = describe_raw(state, exec_id).await?;
+    present_stored(state, &mut detail, StoredView::Inline).await;
+    Ok(detail)
+}
+
+/// [`describe`] with stored results left as references.
+pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail, AppError> {
+    let handle = state.temporal.get_workflow_handle::<UntypedWorkflow>(exec_id.to_owned());
+    let description = handle.describe(WorkflowDescribeOptions::default()).await.map_err(|e| {
+        let text = e.to_string();
+        if text.contains("not found") || text.contains("NotFound") {
+            AppError::NotFound(format!("execution {exec_id} not found"))
+        } else {
+            AppError::Internal(anyhow::anyhow!("describing {exec_id}: {text}"))
+        }
+    })?;
+    let events = handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .into_events()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("history of {exec_id}: {e}")))?;
+
+    let mut detail = ExecutionDetail {
+        id: exec_id.to_owned(),
+        run_id: description.run_id().to_owned(),
+        workflow_type: description.workflow_type().to_owned(),
+        task_queue: description.task_queue().to_owned(),
+        status: status_name(description.status()).to_owned(),
+        start_time: to_utc(description.start_time()),
+        close_time: to_utc(description.close_time()),
+        history_length: events.len(),
+        trigger_type: None,
+        trigger: Value::Null,
+        result: None,
+        error: None,
+        events: Vec::new(),
+    };
+    let mut by_schedule: HashMap<i64, usize> = HashMap::new();
+    for event in &events {
+        let time = event.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32));
+        match &event.attributes {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+                let args = decode_first(a.input.as_ref());
+                detail.trigger = args.get("trigger").cloned().unwrap_or(Value::Null);
+                detail.trigger_type = args.get("trigger_type").and_then(Value::as_str).map(str::to_owned);
+            }
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                let input = decode_first(a.input.as_ref());
+                let task = input.get("task").cloned().unwrap_or(Value::Null);
+                by_schedule.insert(event.event_id, detail.events.len());
+                detail.events.push(ActionEvent {
+                    event_id: event.event_id,
+                    event_type: "ACTIVITY_TASK_SCHEDULED",
+                    status: "SCHEDULED",
+                    // The ref itself: activity ids carry the scatter stream too.
+                    action_ref: task.get("ref").and_then(Value::as_str).map_or_else(|| a.activity_id.clone(), str::to_owned),
+                    action_name: task.get("action").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    action_input: task.get("args").cloned().unwrap_or(Value::Null),
+                    action_result: None,
+                    action_error: None,
+                    start_time: time,
+                    close_time: None,
+                });
+            }
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    detail.events[i].status = "STARTED";
+                }
+            }
+            Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    let e = &mut detail.events[i];
+                    e.status = "COMPLETED";
+                    e.action_result = Some(decode_first(a.result.as_ref()));
+                    e.close_time = time;
+                }
+            }
+            Some(Attributes::ActivityTaskFailedEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    let e = &mut detail.events[i];
+                    e.status = "FAILED";
+                    e.close_time = time;
+                    if let Some(failure) = &a.failure {
+                        let inner = innermost(failure);
+                        e.action_error = Some(serde_json::json!({"message": inner.message}));
+                    }
+                }
+            }
+            Some(Attributes::ActivityTaskTimedOutEventAttributes(a)) => {
+                if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
+                    let e = &mut detail.events[i];
+                    e.status = "TIMED_OUT";
+                    e.close_time = time;
+                    e.action_error = Some(serde_json::json!({"message": "action timed out"}));
+                }
+            }
+            // Pure actions run as local activities on the DSL worker: one marker each, holding
+            // the input and the result (or the failure).
+            Some(Attributes::MarkerRecordedEventAttributes(a)) if a.marker_name == LOCAL_ACTIVITY_MARKER => {
+                let input = decode_first(a.details.get("input"));
+                let task = input.get("task").cloned().unwrap_or(Value::Null);
+                let failed = a.failure.as_ref().map(|f| serde_json::json!({"message": innermost(f).message}));
+                detail.events.push(ActionEvent {
+                    event_id: event.event_id,
+                    event_type: "MARKER_RECORDED",
+                    status: if failed.is_some() { "FAILED" } else { "COMPLETED" },
+                    action_ref: task.get("ref").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    action_name: task.get("action").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    action_input: task.get("args").cloned().unwrap_or(Value::Null),
+                    action_result: if failed.is_some() { None } else { Some(decode_first(a.details.get("result"))) },
+                    action_error: failed,
+                    start_time: time,
+                    close_time: time,
+                });
+            }
+            Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                detail.result = Some(decode_first(a.result.as_ref()));
+            }
+            Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
+                detail.error = a.failure.as_ref().map(|f| innermost(f).message.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(detail)
+}
+
+/// How a run's detail shows results kept in object storage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StoredView {
+    /// Read back: the values themselves.
+    Inline,
+    /// `{"kind": "download", "url", ...}`: a short-lived presigned link through /s3.
+    Links,
+}
+
+/// How long a download link to a stored result works.
+pub const DOWNLOAD_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The download envelope of a stored value: a presigned link and what it holds.
+pub async fn download_envelope(store: &ferrocat_shared::objects::ResultStore, stored: &StoredRef) -> Result<Value, AppError> {
+    let url = store.presigned_url(stored, DOWNLOAD_LINK_TTL).await.map_err(|e| AppError::Internal(e.into()))?;
+    Ok(serde_json::json!({
+        "kind": "download",
+        "url": url,
+        "expires_in": DOWNLOAD_LINK_TTL.as_secs(),
+        "size_bytes": stored.size_bytes,
+        "content_type": stored.content_type,
+        "sha256": stored.sha256,
+        "typename": stored.typename,
+    }))
+}
+
+/// Replaces each stored reference in the run's result and events by its value or its link;
+/// one that cannot be read stays a reference (and is logged).
+pub async fn present_stored(state: &App, detail: &mut ExecutionDetail, view: StoredView) {
+    let Some(store) = &state.results else { return };
+    let slots = detail.result.iter_mut().chain(detail.events.iter_mut().filter_map(|e| e.action_result.as_mut()));
+    for slot in slots {
+        let shown = match (view, StoredRef::from_value(slot)) {
+            (StoredView::Links, Some(stored)) => download_envelope(store, &stored).await,
+            (StoredView::Links, None) => continue,
+            (StoredView::Inline, _) => store.materialize(slot.clone()).await.map_err(|e| AppError::Internal(e.into())),
+        };
+        match shown {
+            Ok(value) => *slot = value,
+            Err(e) => tracing::warn!(exec_id = %detail.id, error = %e, "could not present a stored result"),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Workflow use cases: find one, validate a definition, replace a draft, commit the draft as
+//! the next immutable version (and point the workflow's schedules at it). The api's handlers
+//! and the MCP tools both call these, so a commit means the same thing through either.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use ferrocat_dsl::Workflow;
+use ferrocat_shared::ids;
+
+use crate::db::workflows::{self, WorkflowRow};
+use crate::{App, AppError};
+
+/// The workflow `workflow_id` (`wf_…`) of the workspace; not found when the id is not one or
+/// names a workflow of another workspace.
+pub async fn load(app: &App, workspace_id: Uuid, workflow_id: &str) -> Result<WorkflowRow, AppError> {
+    let not_found = || AppError::NotFound(format!("workflow {workflow_id} not found"));
+    let id = ids::parse_workflow_id(workflow_id).map_err(|_| not_found())?;
+    workflows::get(&app.db, workspace_id, id).await?.ok_or_else(not_found)
+}
+
+/// `{valid, errors: [{loc, msg}]}` for a definition, or for why it did not parse.
+pub fn validation_report(parsed: Result<Workflow, String>) -> Value {
+    let errors: Vec<Value> = match parsed {
+        Err(msg) => vec![json!({"loc": "definition", "msg": msg})],
+        Ok(dsl) => match dsl.validate() {
+            Ok(()) => Vec::new(),
+            Err(issues) => issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
+        },
+    };
+    json!({"valid": errors.is_empty(), "errors": errors})
+}
+
+/// Replaces the draft of workflow `id` with `dsl` (and its title and description); not found
+/// when there is no such workflow in the workspace.
+#[tracing::instrument(skip(app, dsl))]
+pub async fn replace_draft(app: &App, workspace_id: Uuid, id: Uuid, dsl: &Workflow) -> Result<WorkflowRow, AppError> {
+    let draft = serde_json::to_value(dsl).map_err(|e| AppError::Internal(e.into()))?;
+    workflows::replace_draft(&app.db, workspace_id, id, &dsl.title, &dsl.description, &draft)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("workflow {} not found", ids::workflow_id(id))))
+}
+
+/// What a commit made.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The new version's number.
+    pub version: i32,
+    /// The committed definition.
+    pub dsl: Workflow,
+    /// Schedules now running the new version.
+    pub schedules_updated: usize,
+    /// Schedules still running an older one, and why.
+    pub warnings: Vec<String>,
+}
+
+/// Commits the draft of `row` as its next immutable version, after validating it as a run
+/// would; then points each of the workflow's schedules at the new version (a schedule that
+/// cannot be updated is reported in `warnings`, the commit stands).
+#[tracing::instrument(skip(app, row), fields(workflow_id = %row.id))]
+pub async fn commit(app: &App, workspace_id: Uuid, row: &WorkflowRow) -> Result<Committed, AppError> {
+    let dsl: Workflow = serde_json::from_value(row.draft.clone()).map_err(|e| AppError::Unprocessable {
+        detail: "the draft is not a valid workflow".into(),
+        errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
+    })?;
+    if let Err(issues) = dsl.validate() {
+        return Err(AppError::Unprocessable {
+            detail: format!("workflow validation failed with {} error(s)", issues.len()),
+            errors: issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
+        });
+    }
+    let content = serde_json::to_value(&dsl).map_err(|e| AppError::Internal(e.into()))?;
+    let mut tx = app.db.begin().await?;
+    let version = workflows::commit(&mut tx, workspace_id, row.id, &content, &dsl.title, &dsl.description).await?;
+    tx.commit().await?;
+    let mut schedules_updated = 0;
+    let mut warnings = Vec::new();
+    for schedule in crate::db::schedules::list(&app.db, workspace_id, Some(row.id)).await? {
+        match crate::schedules::replace(app, &schedule, dsl.clone(), version).await {
+            Ok(()) => schedules_updated += 1,
+            Err(e) => {
+                let id = crate::schedules::schedule_id(schedule.id);
+                tracing::error!(schedule_id = %id, error = %e, "schedule still runs the previous version");
+                warnings.push(format!("schedule {id} still runs the previous version: {e}"));
+            }
+        }
+    }
+    tracing::info!(version, schedules_updated, "workflow committed");
+    Ok(Committed { version, dsl, schedules_updated, warnings })
+}

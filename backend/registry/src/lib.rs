@@ -1,0 +1,51 @@
+//! The one action table and the built-in actions behind it. Every action is described once
+//! ([`builtins`]: name, title, description, argument schema from the type its arguments are
+//! read into, secrets, pure or not, handler); the api's registry routes, the MCP catalogue, the
+//! DSL worker and the executor all read [`global`], and integrations add to it at run time.
+
+pub mod actions;
+mod builtins;
+pub mod control;
+mod dedup_store;
+pub mod deps;
+pub mod error;
+mod gateway;
+pub mod masking;
+mod table;
+
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+use ferrocat_shared::egress::EgressClient;
+
+pub use deps::{ActionDeps, ActionSettings};
+pub use error::ActionError;
+pub use dedup_store::RedisSettings;
+pub use gateway::GatewaySettings;
+pub use table::{Action, BUILTIN_ORIGIN, BoxFuture, Call, Checkpoint, Handler, Kind, Registry, RegistryError};
+
+/// The process's table: the built-in actions, and whatever was added since.
+pub fn global() -> &'static Registry {
+    static GLOBAL: OnceLock<Registry> = OnceLock::new();
+    GLOBAL.get_or_init(|| Registry::new(builtins::builtins()))
+}
+
+/// Runs the action `name` with evaluated `args`, outside any run, with no Redis (persistent
+/// deduplication fails with a message saying so), no gateway and no secrets.
+pub async fn dispatch(name: &str, args: Map<String, Value>, http: &EgressClient) -> Result<Value, ActionError> {
+    dispatch_with(name, args, &ActionDeps::with_http(http.clone()), &Map::new()).await
+}
+
+/// Runs the action `name` with evaluated `args` outside any run; `secrets` (name →
+/// `{KEY: value}`) serve the actions that read a secret of their own (`core.send_email_smtp`).
+pub async fn dispatch_with(name: &str, args: Map<String, Value>, deps: &ActionDeps, secrets: &Map<String, Value>) -> Result<Value, ActionError> {
+    global().run(name, Call::new(name, args, deps, secrets)).await
+}
+
+/// Whether `task` may run on the DSL worker instead of the executor: a pure action that names
+/// no secret (secrets are only ever resolved on the executor).
+pub fn is_pure(task: &ferrocat_dsl::ActionStatement) -> bool {
+    global().get(&task.action).is_some_and(|action| action.is_pure())
+        && !serde_json::to_string(task).is_ok_and(|text| text.contains("SECRETS"))
+}

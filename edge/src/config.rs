@@ -1,7 +1,6 @@
 //! The edge's typed configuration: `FERROCAT_EDGE_*` variables read from an [`Env`], validated
 //! at load, and turned into Pingora's [`ServerConf`] here so nothing else reads the environment.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use pingora::server::configuration::ServerConf;
 use url::Url;
 
 use crate::forwarded::TrustedProxies;
-use crate::routes::{RouteDefaults, RouteTable, UpstreamName};
+use crate::routes::{RouteDefaults, RouteTable, UpstreamName, UpstreamUrl};
 
 /// Everything the edge needs to start, validated.
 #[derive(Debug, Clone)]
@@ -96,60 +95,6 @@ impl UpstreamUrls {
             UpstreamName::Mcp => &self.mcp,
             UpstreamName::Ui => &self.ui,
             UpstreamName::S3 => &self.s3,
-        }
-    }
-}
-
-/// A validated upstream URL: plain `http`, a host, a port (explicit or 80), no path or query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamUrl {
-    host: String,
-    port: u16,
-}
-
-impl UpstreamUrl {
-    /// Parses and validates an upstream URL such as `http://api:8000`.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw).map_err(|e| e.to_string())?;
-        if url.scheme() != "http" {
-            return Err(format!("scheme must be http, not {:?}", url.scheme()));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err("credentials are not allowed in an upstream url".into());
-        }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err("an upstream url is scheme, host and port only (no path or query)".into());
-        }
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            _ => return Err("missing host".into()),
-        };
-        let port = url.port_or_known_default().ok_or("missing port")?;
-        if port == 0 {
-            return Err("port 0 is not a valid upstream port".into());
-        }
-        Ok(Self { host, port })
-    }
-
-    /// Host name or IP literal (IPv6 without brackets), ready for resolution.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The TCP port (80 when the URL names none).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-impl fmt::Display for UpstreamUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "http://[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "http://{}:{}", self.host, self.port)
         }
     }
 }

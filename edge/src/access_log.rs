@@ -243,7 +243,7 @@ pub const REDACTED: &str = "<redacted>";
 /// The path as logged: a webhook URL's secret segment (`/api/webhooks/{id}/{secret}...`) is
 /// replaced by [`REDACTED`], since anyone who reads the log could otherwise run the workflow.
 pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
-    let prefix = crate::proxy::WEBHOOK_PREFIX;
+    let prefix = crate::routes::WEBHOOK_PREFIX;
     let is_webhook = path.len() > prefix.len()
         && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
     if !is_webhook {

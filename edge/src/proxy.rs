@@ -20,7 +20,7 @@ use crate::acme::Acme;
 use crate::config::ClientLimits;
 use crate::forwarded::TrustedProxies;
 use crate::metrics::Metrics;
-use crate::routes::{self, Route, RouteTable};
+use crate::routes::{self, Route, RouteTable, WEBHOOK_PREFIX, starts_with_ignore_case};
 use crate::shutdown::{InFlight, InFlightGuard};
 use crate::tls::HSTS;
 use crate::upstreams::Upstreams;
@@ -30,10 +30,6 @@ const EDGE_PREFIX: &str = "/__edge/";
 
 /// Where ACME HTTP-01 validations ask for their token; never redirected to HTTPS.
 const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
-
-/// The public webhook receivers (normalised path). Requests here never carry the caller's
-/// cookies upstream: a browser following a link to a webhook would hand over its session.
-pub const WEBHOOK_PREFIX: &str = "/api/webhooks/";
 
 /// The edge's proxy logic; one instance serves every request.
 pub struct Edge {
@@ -554,10 +550,6 @@ fn host_without_port(host: &str) -> &str {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
-}
-
-fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn millis(since: Instant) -> u64 {

@@ -12,8 +12,8 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use pingora::upstreams::peer::HttpPeer;
 
-use crate::config::{EdgeConfig, UpstreamUrl};
-use crate::routes::{Route, RouteTable, UpstreamName, UpstreamRef};
+use crate::config::EdgeConfig;
+use crate::routes::{Route, RouteTable, UpstreamName, UpstreamRef, UpstreamUrl};
 
 /// The resolved address of every upstream, shared by the proxy and the resolver service.
 #[derive(Debug)]

@@ -214,7 +214,7 @@ async fn service(command: Command, env: &Env) -> ExitCode {
         ),
         Command::Mcp(a) => serve!("mcp", a, grace, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
         Command::Ui(a) => serve!("ui", a, grace, ui::UiConfig::from_env(env), ui::run),
-        Command::ObjectStore(a) => serve!("object-store", a, grace, ferrocat_shared::object_server::ObjectStoreConfig::from_env(env), ferrocat_shared::object_server::run),
+        Command::ObjectStore(a) => serve!("object-store", a, grace, ferrocat_object_store::ObjectStoreConfig::from_env(env), ferrocat_object_store::run),
         Command::Migrate(a) => serve!("migrate", a, grace, env.required("FERROCAT_DATABASE_URL"), migrate),
         Command::Edge(_) | Command::Up(_) | Command::Run(_) => unreachable!("handled in main"),
     }

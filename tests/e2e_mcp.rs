@@ -6,10 +6,10 @@
 //! `FERROCAT_TEST_INSPECTOR` (deploy/test.sh sets both up).
 
 mod common;
-#[path = "../mcp/tests/common/inspector.rs"]
-mod inspector;
 
 use std::path::Path;
+
+use ferrocat_test_support::inspector;
 
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack};
 

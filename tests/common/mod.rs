@@ -18,6 +18,8 @@ pub struct Stack {
     pub url: String,
     pub data_dir: PathBuf,
     logs: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Says when up's stderr has been read to its end (so `logs` holds its last lines).
+    logs_done: mpsc::Receiver<()>,
     /// Leave the data dir behind when dropped (for a second `up` on it).
     keep_data: bool,
 }
@@ -64,6 +66,7 @@ impl Stack {
         let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = logs.clone();
+        let (read_all, logs_done) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("{line}");
@@ -71,6 +74,7 @@ impl Stack {
                 all.push_str(&line);
                 all.push('\n');
             }
+            let _ = read_all.send(());
         });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -89,7 +93,7 @@ impl Stack {
             }
         };
         assert_eq!(url, format!("http://127.0.0.1:{port}"));
-        Stack { child, url, data_dir, logs, keep_data: false }
+        Stack { child, url, data_dir, logs, logs_done, keep_data: false }
     }
 
     /// The pid of one of the stack's children, from the pid file `up` keeps for it.
@@ -111,7 +115,15 @@ impl Stack {
     /// waits for `up` to exit and returns whether it exited successfully.
     pub fn interrupt(&mut self) -> bool {
         let _ = Command::new("kill").args(["-INT", "--", &format!("-{}", self.child.id())]).status();
-        self.child.wait().map(|s| s.success()).unwrap_or(false)
+        let clean = self.child.wait().map(|s| s.success()).unwrap_or(false);
+        self.drain_logs();
+        clean
+    }
+
+    /// Waits (a while) until up's stderr is read to its end: its last lines are in `logs` once
+    /// it has exited.
+    fn drain_logs(&self) {
+        let _ = self.logs_done.recv_timeout(Duration::from_secs(10));
     }
 
     /// Whether `ferrocat up` itself is still running.
@@ -133,7 +145,9 @@ impl Stack {
     /// Sends SIGTERM and waits for a clean stop; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        self.child.wait().map(|s| s.success()).unwrap_or(false)
+        let clean = self.child.wait().map(|s| s.success()).unwrap_or(false);
+        self.drain_logs();
+        clean
     }
 }
 

@@ -3,9 +3,7 @@
 //! asks for a `core.http_request` tool call, the executor runs it against a real HTTP server,
 //! and the model's final JSON answer is the action's result.
 
-mod common;
-#[path = "common/workers.rs"]
-mod workers;
+use ferrocat_test_support::workers;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};

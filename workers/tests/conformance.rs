@@ -2,11 +2,7 @@
 //! driver of `ferrocat run` and through Temporal (a real dev server, with the DSL worker and the
 //! executor polling from this process), and must give the same expected result on both paths.
 
-mod common;
-#[path = "common/workers.rs"]
-mod workers;
-#[path = "common/objects.rs"]
-mod objects;
+use ferrocat_test_support::{objects, workers};
 
 use std::path::PathBuf;
 

@@ -1,11 +1,7 @@
 //! Results above the threshold go to object storage (the embedded S3 store, over real HTTP),
 //! history keeps a reference, and the actions that read them see the real values.
 
-mod common;
-#[path = "common/workers.rs"]
-mod workers;
-#[path = "common/objects.rs"]
-mod objects;
+use ferrocat_test_support::{objects, workers};
 
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -9,7 +9,6 @@ pub mod egress;
 pub mod gateway_token;
 pub mod ids;
 pub mod net;
-pub mod object_server;
 pub mod objects;
 pub mod secret_store;
 pub mod secrets;

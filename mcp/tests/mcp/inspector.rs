@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, inspector, spawn};
+use ferrocat_test_support::inspector;
+
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, spawn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_npm_inspector_cli_signs_in_and_runs_a_workflow_in_both_eras() {

@@ -1,9 +1,7 @@
 //! Integration tests of the MCP server: the OAuth flow over HTTP, and the MCP tools in both
 //! protocol eras, against real Postgres and Temporal.
 
-#[path = "../common/mod.rs"]
 mod common;
-
 mod inspector;
 mod oauth;
 mod python;

@@ -1,10 +1,8 @@
 //! The api's integration tests: one binary (one Temporal dev server), one module per route group.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod accounts;
 mod auth;
+mod common;
 mod executions;
 mod invitations;
 mod limits;

@@ -1,8 +1,5 @@
 //! A real Temporal dev server for the tests of one test binary, started on free ports (in
-//! memory) the first time a test asks for it, and killed when the test process exits. The api's
-//! and the MCP server's test harnesses include this file too (`#[path]`).
-
-#![allow(dead_code)]
+//! memory) the first time a test asks for it, and killed when the test process exits.
 
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;

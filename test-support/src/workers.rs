@@ -1,8 +1,6 @@
 //! Runs workflows through the real Temporal dev server with a DSL worker and an executor polling
 //! from this process, as `ferrocat worker` and `ferrocat executor` do.
 
-#![allow(dead_code)]
-
 use serde_json::{Map, Value};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -32,7 +30,7 @@ pub struct Ran {
 /// Starts every run at once with workers configured from `env` (plus the dev server's
 /// address), waits for them all, and stops the workers.
 pub async fn run_all(env: &[(&str, String)], runs: Vec<Run>) -> Vec<Ran> {
-    let temporal = crate::common::temporal().await;
+    let temporal = crate::temporal::temporal().await;
     let mut pairs: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     pairs.push(("FERROCAT_TEMPORAL_ADDRESS".into(), temporal.address.clone()));
     // The tests' fake providers and services listen on loopback, which the services' strict

@@ -6,8 +6,6 @@
 
 #![allow(dead_code)]
 
-pub mod inspector;
-
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -30,11 +28,7 @@ fn postgres_base() -> String {
     std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// The binary's Temporal dev server: the workers' test module, one implementation for every
-/// test harness.
-#[path = "../../../workers/tests/common/mod.rs"]
-mod temporal_dev;
-use temporal_dev::temporal;
+use ferrocat_test_support::temporal;
 
 /// One MCP server under test.
 pub struct TestMcp {

@@ -32,11 +32,7 @@ fn postgres_base() -> String {
     std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// The binary's Temporal dev server: the workers' test module, one implementation for every
-/// test harness.
-#[path = "../../../../workers/tests/common/mod.rs"]
-mod temporal_dev;
-use temporal_dev::temporal;
+use ferrocat_test_support::temporal;
 
 /// Log lines of every test in this binary, at every level.
 pub fn logs() -> &'static Arc<Mutex<Vec<u8>>> {

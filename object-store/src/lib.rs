@@ -1,5 +1,5 @@
 //! `ferrocat object-store`: the embedded S3-compatible store over a local folder (s3s-fs), so
-//! the same S3 client code ([`crate::objects`]) serves both this and MinIO/S3.
+//! the same S3 client code (`ferrocat_shared::objects`) serves both this and MinIO/S3.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 
-use crate::config::{ConfigError, Env};
+use ferrocat_shared::config::{ConfigError, Env};
 
 /// The buckets ferrocat uses, created as folders at start.
 pub const BUCKETS: &[&str] = &["ferrocat-workflow", "ferrocat-attachments"];

@@ -106,7 +106,7 @@ fn read(path: &Path) -> String {
 }
 
 /// The workflow every MCP client test creates (shared with the Python client's test).
-const ECHO_WORKFLOW: &str = include_str!("../py/echo_workflow.yaml");
+const ECHO_WORKFLOW: &str = include_str!("../../mcp/tests/py/echo_workflow.yaml");
 
 /// The whole IDE path in one era: sign in (on the first call), `tools/list`, `resources/list`,
 /// then a workflow created, committed and run, and its run read back. A line saying so.

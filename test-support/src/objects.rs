@@ -2,13 +2,11 @@
 //! one test binary: started on a free port the first time a test asks, on a thread of its own
 //! so that it outlives each test's runtime.
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ferrocat_shared::config::Env;
-use ferrocat_shared::object_server::{self, ObjectStoreConfig};
+use ferrocat_object_store::{self as object_server, ObjectStoreConfig};
 
 pub struct ObjectStore {
     pub addr: String,

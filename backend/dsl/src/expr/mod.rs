@@ -7,8 +7,10 @@
 //! evaluated with no logical time in the context, i.e. outside any run.
 
 mod ast;
+mod datetime;
 mod eval;
 mod functions;
+mod ops;
 mod parser;
 mod path;
 mod template;
@@ -298,7 +300,9 @@ pub fn eval_for_each(
     if len > limit {
         return Err(ExprError::ForEach {
             input: format!("of {len} items"),
-            msg: format!("a for_each runs at most {limit} iterations (FERROCAT_MAX_FOR_EACH_ITEMS)"),
+            msg: format!(
+                "a for_each runs at most {limit} iterations (FERROCAT_MAX_FOR_EACH_ITEMS)"
+            ),
         });
     }
     Ok((0..len)

@@ -11,8 +11,8 @@ use std::collections::{BinaryHeap, HashMap};
 
 use serde_json::Value;
 
+use super::issues::ValidationIssue;
 use super::model::{ActionStatement, EdgeKind, Workflow, dependencies};
-use super::validate::ValidationIssue;
 use crate::expr;
 
 /// `core.transform.scatter`.
@@ -85,7 +85,10 @@ impl ScopePlan {
 /// those first).
 pub fn plan_scopes(wf: &Workflow) -> Option<ScopePlan> {
     let walk = walk(wf)?;
-    Some(ScopePlan { scopes: walk.scopes, scope_of: walk.scope_of })
+    Some(ScopePlan {
+        scopes: walk.scopes,
+        scope_of: walk.scope_of,
+    })
 }
 
 struct Walk {
@@ -105,7 +108,14 @@ pub(crate) fn has_scopes(wf: &Workflow) -> bool {
 
 /// Validates scopes. The caller guarantees unique refs, known dependencies and no cycle.
 pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
-    let Some(Walk { scopes, scope_of, result_scope, index, mut issues }) = walk(wf) else {
+    let Some(Walk {
+        scopes,
+        scope_of,
+        result_scope,
+        index,
+        mut issues,
+    }) = walk(wf)
+    else {
         return Vec::new();
     };
     for s in &scopes {
@@ -238,7 +248,13 @@ fn walk(wf: &Workflow) -> Option<Walk> {
     }
 
     let index = index.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    Some(Walk { scopes, scope_of, result_scope, index, issues })
+    Some(Walk {
+        scopes,
+        scope_of,
+        result_scope,
+        index,
+        issues,
+    })
 }
 
 /// Every action of a loop region (and its `loop.start`) needs a success path to the region's
@@ -272,7 +288,8 @@ fn loop_paths(
     };
     let mut issues = Vec::new();
     for (s_idx, s) in scopes.iter().enumerate() {
-        let (ScopeKind::Loop, Some(end), Some(start)) = (s.kind, s.closer_index, s.opener_index) else {
+        let (ScopeKind::Loop, Some(end), Some(start)) = (s.kind, s.closer_index, s.opener_index)
+        else {
             continue;
         };
         let members = (0..wf.actions.len()).filter(|&i| scope_of[i] == s_idx && i != end);

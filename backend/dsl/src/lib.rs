@@ -19,9 +19,7 @@ pub use model::{
     ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,
     RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency,
 };
-pub use scope::{
-    EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER, Scope, ScopeKind, ScopePlan, plan_scopes,
-};
+pub use scope::{EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER, Scope, ScopeKind, ScopePlan, plan_scopes};
 pub use slug::{slugify, slugify_ref};
 
 /// What parsing a workflow document can fail with.

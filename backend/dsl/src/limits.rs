@@ -22,12 +22,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_document_bytes: 4 * 1024 * 1024,
-            max_actions: 1000,
-            max_depends_on: 200,
-            max_for_each_items: 10_000,
-        }
+        Self { max_document_bytes: 4 * 1024 * 1024, max_actions: 1000, max_depends_on: 200, max_for_each_items: 10_000 }
     }
 }
 

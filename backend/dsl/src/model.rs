@@ -349,10 +349,7 @@ fn parse_document(text: &str) -> Result<Value, DslError> {
     let limit = crate::limits::get().max_document_bytes;
     if text.len() > limit {
         return Err(DslError::Syntax {
-            msg: format!(
-                "the document is {} bytes; the limit is {limit} (FERROCAT_MAX_WORKFLOW_BYTES)",
-                text.len()
-            ),
+            msg: format!("the document is {} bytes; the limit is {limit} (FERROCAT_MAX_WORKFLOW_BYTES)", text.len()),
         });
     }
     if text.trim_start().starts_with('{')

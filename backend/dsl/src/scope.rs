@@ -85,10 +85,7 @@ impl ScopePlan {
 /// those first).
 pub fn plan_scopes(wf: &Workflow) -> Option<ScopePlan> {
     let walk = walk(wf)?;
-    Some(ScopePlan {
-        scopes: walk.scopes,
-        scope_of: walk.scope_of,
-    })
+    Some(ScopePlan { scopes: walk.scopes, scope_of: walk.scope_of })
 }
 
 struct Walk {
@@ -108,14 +105,7 @@ pub(crate) fn has_scopes(wf: &Workflow) -> bool {
 
 /// Validates scopes. The caller guarantees unique refs, known dependencies and no cycle.
 pub(crate) fn validate_scopes(wf: &Workflow) -> Vec<ValidationIssue> {
-    let Some(Walk {
-        scopes,
-        scope_of,
-        result_scope,
-        index,
-        mut issues,
-    }) = walk(wf)
-    else {
+    let Some(Walk { scopes, scope_of, result_scope, index, mut issues }) = walk(wf) else {
         return Vec::new();
     };
     for s in &scopes {
@@ -248,13 +238,7 @@ fn walk(wf: &Workflow) -> Option<Walk> {
     }
 
     let index = index.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    Some(Walk {
-        scopes,
-        scope_of,
-        result_scope,
-        index,
-        issues,
-    })
+    Some(Walk { scopes, scope_of, result_scope, index, issues })
 }
 
 /// Every action of a loop region (and its `loop.start`) needs a success path to the region's
@@ -288,8 +272,7 @@ fn loop_paths(
     };
     let mut issues = Vec::new();
     for (s_idx, s) in scopes.iter().enumerate() {
-        let (ScopeKind::Loop, Some(end), Some(start)) = (s.kind, s.closer_index, s.opener_index)
-        else {
+        let (ScopeKind::Loop, Some(end), Some(start)) = (s.kind, s.closer_index, s.opener_index) else {
             continue;
         };
         let members = (0..wf.actions.len()).filter(|&i| scope_of[i] == s_idx && i != end);

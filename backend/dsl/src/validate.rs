@@ -176,11 +176,7 @@ impl Workflow {
                 ),
             ));
         }
-        for action in self
-            .actions
-            .iter()
-            .filter(|a| a.depends_on.len() > limits.max_depends_on)
-        {
+        for action in self.actions.iter().filter(|a| a.depends_on.len() > limits.max_depends_on) {
             issues.push(ValidationIssue::new(
                 format!("actions.{}.depends_on", action.ref_),
                 format!(

@@ -41,18 +41,10 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
     if text.len() > MAX_EXPRESSION_BYTES {
         return Err(ExprError::Parse {
             expr: shown(text),
-            detail: format!(
-                "the expression is {} bytes long; the limit is {MAX_EXPRESSION_BYTES}",
-                text.len()
-            ),
+            detail: format!("the expression is {} bytes long; the limit is {MAX_EXPRESSION_BYTES}", text.len()),
         });
     }
-    let mut p = Parser {
-        src: text,
-        pos: 0,
-        depth: 0,
-        operators: 0,
-    };
+    let mut p = Parser { src: text, pos: 0, depth: 0, operators: 0 };
     let result = p.root();
     result.map_err(|fail| match fail {
         Fail::Syntax(detail) => ExprError::Parse {
@@ -225,10 +217,7 @@ impl<'a> Parser<'a> {
     /// One more level of nesting, refused past [`MAX_NESTING`].
     fn nested<T>(&mut self, parse: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         if self.depth >= MAX_NESTING {
-            return Err(Fail::Syntax(format!(
-                "the expression nests deeper than {MAX_NESTING} levels at position {}",
-                self.pos
-            )));
+            return Err(Fail::Syntax(format!("the expression nests deeper than {MAX_NESTING} levels at position {}", self.pos)));
         }
         self.depth += 1;
         let result = parse(self);
@@ -240,9 +229,7 @@ impl<'a> Parser<'a> {
     fn operator(&mut self) -> PResult<()> {
         self.operators += 1;
         if self.operators > MAX_OPERATORS {
-            return Err(Fail::Syntax(format!(
-                "the expression has more than {MAX_OPERATORS} operators"
-            )));
+            return Err(Fail::Syntax(format!("the expression has more than {MAX_OPERATORS} operators")));
         }
         Ok(())
     }
@@ -910,12 +897,7 @@ fn parse_filter(body: &str, depth: usize) -> PResult<Filter> {
     if text.len() >= 2 && text.starts_with('(') && text.ends_with(')') {
         text = text[1..text.len() - 1].trim();
     }
-    let mut p = Parser {
-        src: text,
-        pos: 0,
-        depth,
-        operators: 0,
-    };
+    let mut p = Parser { src: text, pos: 0, depth, operators: 0 };
     let mut conditions = Vec::new();
     loop {
         let left = filter_operand(&mut p)?;
@@ -1244,11 +1226,7 @@ mod tests {
     #[test]
     fn nesting_length_and_operators_are_limited_before_the_stack_is() {
         let deep = format!("{}1{}", "(".repeat(30_000), ")".repeat(30_000));
-        assert!(
-            detail(&deep).contains("nests deeper than 24 levels"),
-            "{}",
-            detail(&deep)
-        );
+        assert!(detail(&deep).contains("nests deeper than 24 levels"), "{}", detail(&deep));
         let lists = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(detail(&lists).contains("nests deeper than 24 levels"));
         let calls = format!("{}1{}", "FN.to_base64(".repeat(3_000), ")".repeat(3_000));
@@ -1257,70 +1235,33 @@ mod tests {
         assert!(detail(&ternaries).contains("nests deeper than 24 levels"));
         let filters = format!("TRIGGER.a{}", "[?(@.b".repeat(4_000)) + &")]".repeat(4_000);
         assert!(parse(&filters).is_err());
-        for chain in [
-            "-".repeat(60_000) + "1",
-            "not ".repeat(2_000) + "1",
-            "1".to_owned() + &" + 1".repeat(2_000),
-            "[1]".to_owned() + &"[0]".repeat(2_000),
-        ] {
+        for chain in ["-".repeat(60_000) + "1", "not ".repeat(2_000) + "1", "1".to_owned() + &" + 1".repeat(2_000), "[1]".to_owned() + &"[0]".repeat(2_000)] {
             let error = detail(&chain);
             assert!(error.contains("more than 128 operators"), "{error}");
         }
         // Evaluation budgets: copies of a large value are refused before they are made.
         let ctx = crate::expr::ExprContext::default();
-        let error = crate::expr::eval_expression("['x' * 10000000] * 1000000", &ctx)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("repetition result would exceed 64 MiB"),
-            "{error}"
-        );
-        let error = crate::expr::eval_expression("FN.range(100000000)", &ctx)
-            .unwrap_err()
-            .to_string();
+        let error = crate::expr::eval_expression("['x' * 10000000] * 1000000", &ctx).unwrap_err().to_string();
+        assert!(error.contains("repetition result would exceed 64 MiB"), "{error}");
+        let error = crate::expr::eval_expression("FN.range(100000000)", &ctx).unwrap_err().to_string();
         assert!(error.contains("would exceed"), "{error}");
         let long = format!("'{}'", "a".repeat(MAX_EXPRESSION_BYTES));
         let error = parse(&long).unwrap_err().to_string();
-        assert!(
-            error.contains("bytes long; the limit is 65536") && error.len() < 600,
-            "{error}"
-        );
+        assert!(error.contains("bytes long; the limit is 65536") && error.len() < 600, "{error}");
 
         // Just inside the limits, alone and together, parses and evaluates on a thread with
         // the stack of a tokio worker (2 MiB), in a debug build.
-        let inside = format!(
-            "{}1{}",
-            "(".repeat(MAX_NESTING - 1),
-            ")".repeat(MAX_NESTING - 1)
-        );
+        let inside = format!("{}1{}", "(".repeat(MAX_NESTING - 1), ")".repeat(MAX_NESTING - 1));
         let sum = "1".to_owned() + &" + 1".repeat(MAX_OPERATORS);
-        let nested_lists = format!(
-            "{}1{}",
-            "[".repeat(MAX_NESTING - 1),
-            "]".repeat(MAX_NESTING - 1)
-        );
-        let both = format!(
-            "{}{}{}",
-            "(".repeat(MAX_NESTING - 2),
-            "1".to_owned() + &" + 1".repeat(MAX_OPERATORS),
-            ")".repeat(MAX_NESTING - 2)
-        );
+        let nested_lists = format!("{}1{}", "[".repeat(MAX_NESTING - 1), "]".repeat(MAX_NESTING - 1));
+        let both = format!("{}{}{}", "(".repeat(MAX_NESTING - 2), "1".to_owned() + &" + 1".repeat(MAX_OPERATORS), ")".repeat(MAX_NESTING - 2));
         std::thread::Builder::new()
             .stack_size(2 * 1024 * 1024)
             .spawn(move || {
                 let ctx = crate::expr::ExprContext::default();
-                assert_eq!(
-                    crate::expr::eval_parsed(&parse(&inside).unwrap(), &ctx).unwrap(),
-                    serde_json::json!(1)
-                );
-                assert_eq!(
-                    crate::expr::eval_parsed(&parse(&sum).unwrap(), &ctx).unwrap(),
-                    serde_json::json!(129)
-                );
-                assert_eq!(
-                    crate::expr::eval_parsed(&parse(&both).unwrap(), &ctx).unwrap(),
-                    serde_json::json!(129)
-                );
+                assert_eq!(crate::expr::eval_parsed(&parse(&inside).unwrap(), &ctx).unwrap(), serde_json::json!(1));
+                assert_eq!(crate::expr::eval_parsed(&parse(&sum).unwrap(), &ctx).unwrap(), serde_json::json!(129));
+                assert_eq!(crate::expr::eval_parsed(&parse(&both).unwrap(), &ctx).unwrap(), serde_json::json!(129));
                 let value = crate::expr::eval_parsed(&parse(&nested_lists).unwrap(), &ctx).unwrap();
                 assert!(value.is_array());
             })

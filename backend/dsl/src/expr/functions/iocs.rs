@@ -358,9 +358,9 @@ fn is_email(s: &str) -> bool {
     };
     let atom_ok = |part: &str| {
         !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
+            && part.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+            })
     };
     let domain = domain.to_ascii_lowercase();
     let label_ok = |l: &str| {
@@ -386,8 +386,9 @@ fn is_email(s: &str) -> bool {
 
 /// pydantic's `AnyUrl` / `AnyHttpUrl`, which parse with the same `url` crate.
 fn is_url(s: &str, http_only: bool) -> bool {
-    url::Url::parse(s)
-        .is_ok_and(|u| !http_only || (matches!(u.scheme(), "http" | "https") && u.host().is_some()))
+    url::Url::parse(s).is_ok_and(|u| {
+        !http_only || (matches!(u.scheme(), "http" | "https") && u.host().is_some())
+    })
 }
 
 // ---- candidates ----
@@ -438,10 +439,7 @@ fn extract_mac_candidates(text: &str) -> Vec<&str> {
 /// Tracecat's final `(?<![?&=/#.])` makes the path give back trailing `? & = / # .` characters
 /// (never more: the host part before the path cannot end with one).
 fn trim_url(text: &str, start: usize, end: usize) -> usize {
-    start
-        + text[start..end]
-            .trim_end_matches(['?', '&', '=', '/', '#', '.'])
-            .len()
+    start + text[start..end].trim_end_matches(['?', '&', '=', '/', '#', '.']).len()
 }
 
 fn extract_url_candidates(text: &str, http_only: bool) -> Vec<&str> {

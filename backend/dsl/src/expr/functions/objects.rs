@@ -208,8 +208,9 @@ pub(super) fn serialize_yaml(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 1, 1)?;
     let value = sorted_keys(&args[0]);
     let mut out = serde_yaml::to_string(&value).map_err(|e| value_error(e.to_string()))?;
-    let bare_scalar =
-        !value.is_object() && !value.is_array() && !out.starts_with(['\'', '"', '|', '>']);
+    let bare_scalar = !value.is_object()
+        && !value.is_array()
+        && !out.starts_with(['\'', '"', '|', '>']);
     if bare_scalar {
         out.push_str("...\n");
     }

@@ -67,17 +67,28 @@ fn ipv4_candidates_are_validated_like_python_ipaddress() {
                 bad 256.1.1.1 and 01.2.3.4 and 1.2.3; deny 172.16.0.0/12";
     assert_eq!(
         extract("extract_ipv4", text, ""),
-        json!(["185.220.101.4", "10.0.0.5", "198.51.100.7", "172.16.0.0"])
+        json!([
+            "185.220.101.4",
+            "10.0.0.5",
+            "198.51.100.7",
+            "172.16.0.0"
+        ])
     );
     // Five dotted numbers still contain one address at a word boundary.
-    assert_eq!(extract("extract_ipv4", "1.2.3.4.5", ""), json!(["1.2.3.4"]));
+    assert_eq!(
+        extract("extract_ipv4", "1.2.3.4.5", ""),
+        json!(["1.2.3.4"])
+    );
 }
 
 #[test]
 fn defanged_ipv4_is_found_only_when_asked() {
     let text = "C2 beacons to 45[.]77[.]12[.]9 and 103(.)20(.)5(.)4, staging at \
                 8\\.8\\.4\\.4, backup [192.0.2.10] and 198[dot]51[dot]100[dot]23";
-    assert_eq!(extract("extract_ipv4", text, ""), json!(["192.0.2.10"]));
+    assert_eq!(
+        extract("extract_ipv4", text, ""),
+        json!(["192.0.2.10"])
+    );
     assert_eq!(
         extract("extract_ipv4", text, ", True"),
         json!([
@@ -142,12 +153,7 @@ fn extract_ip_lists_ipv4_then_ipv6() {
     let text = "conn 2606:4700:4700::1111 -> 1.1.1.1, then 10.1.2.3 -> [2001:db8::53]:53";
     assert_eq!(
         extract("extract_ip", text, ""),
-        json!([
-            "1.1.1.1",
-            "10.1.2.3",
-            "2606:4700:4700::1111",
-            "2001:db8::53"
-        ])
+        json!(["1.1.1.1", "10.1.2.3", "2606:4700:4700::1111", "2001:db8::53"])
     );
     assert_eq!(
         extract("extract_ip", "hxxp://203[.]0[.]113[.]9/x", ", True"),
@@ -217,7 +223,10 @@ fn normalize_email_lowercases_and_drops_the_subaddress() {
         ev("FN.normalize_email('Alice.Smith+Phish-Report@Example.COM')"),
         json!("alice.smith@example.com")
     );
-    assert_eq!(ev("FN.normalize_email('a+b+c@x.org')"), json!("a@x.org"));
+    assert_eq!(
+        ev("FN.normalize_email('a+b+c@x.org')"),
+        json!("a@x.org")
+    );
     assert_eq!(
         ev_err("FN.normalize_email('not-an-email')"),
         "email must contain exactly one '@', got 'not-an-email'"

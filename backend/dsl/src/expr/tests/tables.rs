@@ -46,10 +46,7 @@ fn flatten_dict_uses_jsonpath_keys() {
         ev("FN.flatten_dict('{\"user\": {\"groups\": [\"admins\"]}}')"),
         json!({"user.groups[0]": "admins"})
     );
-    assert_eq!(
-        ev("FN.flatten_dict([[1], 2])"),
-        json!({"[0][0]": 1, "[1]": 2})
-    );
+    assert_eq!(ev("FN.flatten_dict([[1], 2])"), json!({"[0][0]": 1, "[1]": 2}));
     assert_eq!(ev("FN.flatten_dict(5)"), json!({"": 5}));
     // A later path that repeats an earlier key replaces its value in place.
     assert_eq!(
@@ -64,7 +61,10 @@ fn flatten_dict_errors() {
         ev_err("FN.flatten_dict({'a': {'b': {'c': 1}}}, 1)"),
         "Maximum recursion depth (1) exceeded while flattening object"
     );
-    assert_eq!(ev("FN.flatten_dict({'a': {'b': 1}}, 1)"), json!({"a.b": 1}));
+    assert_eq!(
+        ev("FN.flatten_dict({'a': {'b': 1}}, 1)"),
+        json!({"a.b": 1})
+    );
     assert_eq!(
         ev_err("FN.flatten_dict('42')"),
         "Input string must decode to a JSON object or array, got <class 'int'>."
@@ -89,7 +89,10 @@ fn markdown_table_sorts_columns_and_blanks_nulls() {
              |1||Tor exit <node>|||"
         )
     );
-    assert_eq!(ev_with("FN.tabulate(TRIGGER, 'markdown')", alerts()), table);
+    assert_eq!(
+        ev_with("FN.tabulate(TRIGGER, 'markdown')", alerts()),
+        table
+    );
     assert_eq!(ev("FN.to_markdown_table([])"), json!(""));
     assert_eq!(ev("FN.to_markdown_table([{}, {}])"), json!(""));
     assert_eq!(
@@ -136,8 +139,7 @@ fn tabulate_csv_quotes_minimally_with_crlf() {
 
 #[test]
 fn tabulate_xml_keeps_record_order() {
-    let rows =
-        json!([{"user": "alice", "action": "login & <mfa>", "ok": true}, {}, {"note": null}]);
+    let rows = json!([{"user": "alice", "action": "login & <mfa>", "ok": true}, {}, {"note": null}]);
     assert_eq!(
         ev_with("FN.tabulate(TRIGGER, 'xml')", rows),
         json!(
@@ -253,7 +255,10 @@ fn parse_csv_edge_cases_follow_python() {
         json!([{"note": "twolines"}])
     );
     // An unterminated quote keeps the rest of the input (non-strict reader).
-    assert_eq!(ev("FN.parse_csv('a\n\"open')"), json!([{"a": "open"}]));
+    assert_eq!(
+        ev("FN.parse_csv('a\n\"open')"),
+        json!([{"a": "open"}])
+    );
     assert_eq!(
         ev_err("FN.parse_csv(['a'])"),
         "argument 1 must be str, not list"

@@ -7,19 +7,20 @@ pub mod expr;
 pub mod limits;
 
 mod expects;
+mod issues;
 mod model;
 mod scope;
 mod slug;
 mod validate;
 
 pub use expects::{TypeExpr, coerce, normalize_trigger_inputs};
+pub use issues::ValidationIssue;
 pub use model::{
     ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,
     RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency,
 };
 pub use scope::{EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER, Scope, ScopeKind, ScopePlan, plan_scopes};
 pub use slug::{slugify, slugify_ref};
-pub use validate::ValidationIssue;
 
 /// What parsing a workflow document can fail with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -11,8 +11,8 @@ use std::collections::{BinaryHeap, HashMap};
 
 use serde_json::Value;
 
+use super::issues::ValidationIssue;
 use super::model::{ActionStatement, EdgeKind, Workflow, dependencies};
-use super::validate::ValidationIssue;
 use crate::expr;
 
 /// `core.transform.scatter`.

@@ -2,12 +2,11 @@
 //! checks of its commit-time validator), reporting every problem with its location.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::expects::TypeExpr;
+use super::issues::ValidationIssue;
 use super::model::{EdgeKind, Workflow, parse_dependency};
 use crate::expr::{self, ContextRoot, Expr, PathSegment};
 
@@ -22,30 +21,6 @@ const TASK_RESULT_FIELDS: &[&str] = &[
     "interaction_type",
     "collection_index",
 ];
-
-/// One validation problem: where (`actions.<ref>.<field>`, `returns`, …) and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ValidationIssue {
-    /// Location, e.g. `actions.notify.depends_on`.
-    pub loc: String,
-    /// What is wrong, e.g. `unknown action 'x'`.
-    pub msg: String,
-}
-
-impl ValidationIssue {
-    fn new(loc: impl Into<String>, msg: impl Into<String>) -> Self {
-        ValidationIssue {
-            loc: loc.into(),
-            msg: msg.into(),
-        }
-    }
-}
-
-impl fmt::Display for ValidationIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.loc, self.msg)
-    }
-}
 
 fn valid_ref(s: &str) -> bool {
     !s.is_empty()

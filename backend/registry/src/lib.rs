@@ -43,9 +43,46 @@ pub async fn dispatch_with(name: &str, args: Map<String, Value>, deps: &ActionDe
     global().run(name, Call::new(name, args, deps, secrets)).await
 }
 
-/// Whether `task` may run on the DSL worker instead of the executor: a pure action that names
-/// no secret (secrets are only ever resolved on the executor).
+/// Whether `task` may run on the DSL worker instead of the executor: a pure action none of whose
+/// `${{ … }}` templates reads `SECRETS` (secrets are only ever resolved on the executor).
 pub fn is_pure(task: &ferrocat_dsl::ActionStatement) -> bool {
-    global().get(&task.action).is_some_and(|action| action.is_pure())
-        && !serde_json::to_string(task).is_ok_and(|text| text.contains("SECRETS"))
+    global().get(&task.action).is_some_and(|action| action.is_pure()) && !reads_secrets(task)
+}
+
+/// Whether any template anywhere in `task` reads `SECRETS`.
+fn reads_secrets(task: &ferrocat_dsl::ActionStatement) -> bool {
+    // Serializing a statement cannot fail; if it did, the executor is the safe place to run.
+    let Ok(doc) = serde_json::to_value(task) else { return true };
+    let refs = ferrocat_dsl::expr::references(&doc);
+    // A template that does not parse has no AST; the text test keeps such an action on the
+    // executor when it mentions SECRETS, as before the walker.
+    refs.uses(ferrocat_dsl::expr::ContextRoot::Secrets) || refs.unparsed.iter().any(|text| text.contains("SECRETS"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(doc: Value) -> ferrocat_dsl::ActionStatement {
+        serde_json::from_value(doc).unwrap()
+    }
+
+    #[test]
+    fn a_pure_action_stays_on_the_worker_unless_a_template_reads_secrets() {
+        let plain = task(serde_json::json!({
+            "ref": "a", "action": "core.require",
+            "description": "checks SECRETS.api is set up elsewhere",
+            "args": {"conditions": ["${{ TRIGGER.ok }}"]},
+        }));
+        assert!(is_pure(&plain), "a mention outside a template is not a read");
+        let reads = task(serde_json::json!({
+            "ref": "a", "action": "core.require",
+            "args": {"conditions": ["${{ FN.is_null(SECRETS.api.KEY) }}"]},
+        }));
+        assert!(!is_pure(&reads));
+        let broken = task(serde_json::json!({"ref": "a", "action": "core.require", "run_if": "${{ SECRETS.api.KEY + }}"}));
+        assert!(!is_pure(&broken), "an unparsable template naming SECRETS stays on the executor");
+        let impure = task(serde_json::json!({"ref": "a", "action": "core.http_request"}));
+        assert!(!is_pure(&impure));
+    }
 }

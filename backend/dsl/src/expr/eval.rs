@@ -4,9 +4,10 @@
 use serde_json::{Map, Value};
 
 use super::ast::{BinaryOp, CastType, ContextRoot, Expr};
+use super::ops::{py_add, py_div, py_mod, py_mul, py_neg, py_sub};
 use super::value::{
-    cast_bool, cast_float, cast_int, py_add, py_cmp, py_contains, py_div, py_eq, py_index, py_is,
-    py_mod, py_mul, py_neg, py_sub, python_str, truthy,
+    cast_bool, cast_float, cast_int, py_cmp, py_contains, py_eq, py_index, py_is, python_str,
+    truthy,
 };
 use super::{ExprContext, ExprError, functions, path};
 

@@ -7,10 +7,13 @@
 //! evaluated with no logical time in the context, i.e. outside any run.
 
 mod ast;
+mod datetime;
 mod eval;
 mod functions;
+mod ops;
 mod parser;
 mod path;
+mod references;
 mod template;
 mod value;
 
@@ -22,6 +25,9 @@ pub use ast::{
 };
 pub use eval::{IteratorValues, eval_iterator};
 pub use functions::function_names;
+pub use references::{
+    Reference, References, referenced_actions, referenced_contexts, references, walk,
+};
 pub use template::{eval_template_str, eval_templated, find_templates, standalone_expression};
 pub use value::{
     cast_bool, format_float, py_cmp, py_contains, py_eq, python_repr, python_str, truthy, typename,
@@ -187,70 +193,6 @@ pub fn eval_parsed(expr: &Expr, ctx: &ExprContext) -> Result<Value, ExprError> {
     eval::eval(expr, ctx)
 }
 
-/// The action refs named by `ACTIONS.<ref>` anywhere in the expression, first occurrence first.
-pub fn referenced_actions(expr: &Expr) -> Vec<String> {
-    let mut out = Vec::new();
-    walk(expr, &mut |e| {
-        if let Expr::Context {
-            root: ContextRoot::Actions,
-            path,
-        } = e
-            && let Some(PathSegment::Key(r)) = path.segments.first()
-            && !out.contains(r)
-        {
-            out.push(r.clone());
-        }
-    });
-    out
-}
-
-/// The contexts used anywhere in the expression, first occurrence first.
-pub fn referenced_contexts(expr: &Expr) -> Vec<ContextRoot> {
-    let mut out = Vec::new();
-    walk(expr, &mut |e| {
-        if let Expr::Context { root, .. } = e
-            && !out.contains(root)
-        {
-            out.push(*root);
-        }
-    });
-    out
-}
-
-/// Calls `f` on `expr` and every sub-expression, parents first.
-pub fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(expr);
-    match expr {
-        Expr::Literal(_) | Expr::Context { .. } => {}
-        Expr::List(items) | Expr::Call { args: items, .. } => items.iter().for_each(|e| walk(e, f)),
-        Expr::Dict(entries) => entries.iter().for_each(|(_, e)| walk(e, f)),
-        Expr::Cast { expr, .. }
-        | Expr::TrailingCast { expr, .. }
-        | Expr::Unary { expr, .. }
-        | Expr::Not(expr)
-        | Expr::Iterator {
-            collection: expr, ..
-        } => walk(expr, f),
-        Expr::Index { target, index } => {
-            walk(target, f);
-            walk(index, f);
-        }
-        Expr::Binary { left, right, .. } => {
-            walk(left, f);
-            walk(right, f);
-        }
-        Expr::Ternary {
-            then,
-            cond,
-            otherwise,
-        } => {
-            walk(then, f);
-            walk(cond, f);
-            walk(otherwise, f);
-        }
-    }
-}
-
 /// Evaluates an action's `for_each` (one `${{ for var.x in … }}` string or a list of them) into
 /// the `var` bindings of each iteration: several iterators are zipped to the shortest one, and
 /// each binding map starts from `ctx.var` so nested loops keep outer variables.
@@ -298,7 +240,9 @@ pub fn eval_for_each(
     if len > limit {
         return Err(ExprError::ForEach {
             input: format!("of {len} items"),
-            msg: format!("a for_each runs at most {limit} iterations (FERROCAT_MAX_FOR_EACH_ITEMS)"),
+            msg: format!(
+                "a for_each runs at most {limit} iterations (FERROCAT_MAX_FOR_EACH_ITEMS)"
+            ),
         });
     }
     Ok((0..len)

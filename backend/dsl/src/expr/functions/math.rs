@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::{arity, list_at, value_error};
 use crate::expr::ExprError;
-use crate::expr::value::{py_add, py_cmp, py_div, py_mod, py_mul, py_pow, py_sub};
+use crate::expr::ops::{py_add, py_div, py_mod, py_mul, py_pow, py_sub};
+use crate::expr::value::py_cmp;
 
 pub(super) fn add(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 2, 2)?;

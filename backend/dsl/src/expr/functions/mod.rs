@@ -35,8 +35,6 @@ use self::time::*;
 use super::value::{Num, typename};
 use super::{ExprContext, ExprError};
 
-pub(crate) use self::time::datetime_arith;
-
 type Func = fn(&[Value]) -> Result<Value, ExprError>;
 
 /// Every registered function, by the name used after `FN.`.

@@ -13,57 +13,14 @@
 //! accepts it. Naive datetimes are UTC wherever Python would use the machine's local zone
 //! (ferrocat runs in UTC); IANA zone names come from the bundled `chrono-tz` database.
 
-use chrono::{
-    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
-};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::{arity, int_at, opt_bool_at, opt_str_at, str_at, string, value_error, wrong_type};
+use crate::expr::datetime::{Dt, iso, naive_and_aware_check, parse_iso};
 use crate::expr::value::{Num, float_value, int_value, repr_str, typename};
 use crate::expr::{ExprContext, ExprError};
-
-/// A Python datetime: naive or with a fixed UTC offset.
-#[derive(Debug, Clone, Copy)]
-enum Dt {
-    Naive(NaiveDateTime),
-    Aware(DateTime<FixedOffset>),
-}
-
-impl Dt {
-    fn naive(self) -> NaiveDateTime {
-        match self {
-            Dt::Naive(n) => n,
-            Dt::Aware(a) => a.naive_local(),
-        }
-    }
-
-    /// Seconds since the epoch; naive datetimes are taken as UTC.
-    fn timestamp(self) -> f64 {
-        let utc = match self {
-            Dt::Naive(n) => n.and_utc(),
-            Dt::Aware(a) => a.with_timezone(&Utc),
-        };
-        // Sub-second precision as Python's float timestamp has it.
-        #[allow(clippy::cast_precision_loss)]
-        let secs = utc.timestamp() as f64;
-        secs + f64::from(utc.timestamp_subsec_micros()) / 1e6
-    }
-
-    /// Python's `datetime.isoformat()`.
-    fn isoformat(self) -> String {
-        let n = self.naive();
-        let micros = n.and_utc().timestamp_subsec_micros();
-        let mut s = n.format("%Y-%m-%dT%H:%M:%S").to_string();
-        if micros != 0 {
-            s.push_str(&format!(".{micros:06}"));
-        }
-        if let Dt::Aware(a) = self {
-            s.push_str(&a.format("%:z").to_string());
-        }
-        s
-    }
-}
 
 fn dt_at(args: &[Value], i: usize) -> Result<Dt, ExprError> {
     match &args[i] {
@@ -91,45 +48,6 @@ fn from_epoch(secs: f64) -> Result<DateTime<Utc>, ExprError> {
     Utc.timestamp_opt(s, nanos.min(999_999_999))
         .single()
         .ok_or_else(|| value_error(format!("timestamp {secs} is out of range")))
-}
-
-/// Python's `datetime.fromisoformat` (3.11+): date, date and time with `T` or a space,
-/// fractional seconds, and a `Z` or `±HH:MM` offset.
-fn parse_iso(s: &str) -> Result<Dt, ExprError> {
-    let t = s.trim();
-    if let Ok(a) = DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
-        return Ok(Dt::Aware(a));
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%dT%H:%M%:z",
-    ] {
-        if let Ok(a) = DateTime::parse_from_str(t, fmt) {
-            return Ok(Dt::Aware(a));
-        }
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
-            return Ok(Dt::Naive(n));
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(Dt::Naive(d.and_hms_opt(0, 0, 0).unwrap_or_default()));
-    }
-    Err(value_error(format!(
-        "Invalid isoformat string: {}",
-        repr_str(s)
-    )))
-}
-
-fn iso(dt: Dt) -> Result<Value, ExprError> {
-    string(dt.isoformat())
 }
 
 /// An IANA zone name, as Python's `zoneinfo.ZoneInfo(name)`.
@@ -188,13 +106,18 @@ pub(super) fn windows_filetime(args: &[Value]) -> Result<Value, ExprError> {
     // `total_seconds()` is the correctly rounded quotient micros / 10**6, which the decimal
     // text parses to exactly; the product is then truncated like Python's int().
     let sign = if micros < 0 { "-" } else { "" };
-    let (whole, frac) = (micros.unsigned_abs() / 1_000_000, micros.unsigned_abs() % 1_000_000);
+    let (whole, frac) = (
+        micros.unsigned_abs() / 1_000_000,
+        micros.unsigned_abs() % 1_000_000,
+    );
     let seconds: f64 = format!("{sign}{whole}.{frac:06}")
         .parse()
         .map_err(|_| value_error("datetime is out of range for a Windows filetime"))?;
     let ticks = (seconds * 10_000_000.0).trunc();
     if ticks.abs() >= 9.2e18 {
-        return Err(value_error("datetime is out of range for a Windows filetime"));
+        return Err(value_error(
+            "datetime is out of range for a Windows filetime",
+        ));
     }
     // In range by the check above.
     #[allow(clippy::cast_possible_truncation)]
@@ -217,7 +140,9 @@ fn parse_clock(s: &str) -> Result<NaiveTime, ExprError> {
     let parts: Vec<&str> = s.split(':').collect();
     let num = |p: &str, max: u32| -> Option<u32> {
         let ok = (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
-        ok.then(|| p.parse::<u32>().ok()).flatten().filter(|n| *n <= max)
+        ok.then(|| p.parse::<u32>().ok())
+            .flatten()
+            .filter(|n| *n <= max)
     };
     let parsed = match parts.as_slice() {
         [h, m, sec] => num(h, 23).zip(num(m, 59)).zip(num(sec, 59)),
@@ -511,64 +436,6 @@ pub(super) fn get_month(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 1, 2)?;
     let month = dt_at(args, 0)?.naive().month();
     named(&MONTHS, month as usize - 1, month, opt_str_at(args, 1)?)
-}
-
-/// The `+` and `-` operators on datetimes, after Python's `datetime ± timedelta` and
-/// `datetime - datetime`, with datetimes as ISO strings (with a time part) and timedeltas as
-/// seconds: `FN.utcnow() - FN.days(7)` is a datetime, `b - a` a number of seconds. `None`
-/// when the operands are not a datetime and a number (or two datetimes for `-`).
-pub(crate) fn datetime_arith(
-    a: &Value,
-    b: &Value,
-    subtract: bool,
-) -> Option<Result<Value, ExprError>> {
-    let seconds = |v: &Value| match v {
-        Value::Number(_) => Num::of(v).map(Num::as_f64),
-        _ => None,
-    };
-    let as_dt = |v: &Value| {
-        v.as_str()
-            .filter(|s| s.trim().len() > 10)
-            .and_then(|s| parse_iso(s).ok())
-    };
-    match (as_dt(a), as_dt(b)) {
-        (Some(x), None) => {
-            let secs = seconds(b)?;
-            Some(shift(x, if subtract { -secs } else { secs }))
-        }
-        (None, Some(y)) if !subtract => Some(shift(y, seconds(a)?)),
-        (Some(x), Some(y)) if subtract => Some(
-            naive_and_aware_check(y, x).and_then(|()| float_value(x.timestamp() - y.timestamp())),
-        ),
-        _ => None,
-    }
-}
-
-fn shift(dt: Dt, secs: f64) -> Result<Value, ExprError> {
-    let overflow = || ExprError::Overflow {
-        value: "date value out of range".to_owned(),
-    };
-    if !secs.is_finite() || secs.abs() > 1e15 {
-        return Err(overflow());
-    }
-    // Python's timedelta resolution; in range by the check above.
-    #[allow(clippy::cast_possible_truncation)]
-    let delta = chrono::TimeDelta::microseconds((secs * 1e6).round_ties_even() as i64);
-    match dt {
-        Dt::Naive(n) => n.checked_add_signed(delta).map(Dt::Naive),
-        Dt::Aware(a) => a.checked_add_signed(delta).map(Dt::Aware),
-    }
-    .ok_or_else(overflow)
-    .and_then(iso)
-}
-
-fn naive_and_aware_check(start: Dt, end: Dt) -> Result<(), ExprError> {
-    if matches!(start, Dt::Naive(_)) != matches!(end, Dt::Naive(_)) {
-        return Err(ExprError::Type {
-            msg: "can't subtract offset-naive and offset-aware datetimes".to_owned(),
-        });
-    }
-    Ok(())
 }
 
 /// `(end - start)` in seconds; both must be naive or both aware, as in Python.

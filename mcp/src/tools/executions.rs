@@ -4,21 +4,18 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, schemars, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use temporalio_client::WorkflowListOptions;
 
 use ferrocat_app::accounts::Role;
 use ferrocat_app::db::workflows;
 use ferrocat_app::AppError;
-use ferrocat_app::runs::{self, status_name};
+use ferrocat_app::runs;
 use ferrocat_shared::ids;
-use ferrocat_shared::temporal::DSL_WORKFLOW;
 
 use super::{Access, FerrocatMcp, ToolError, caller, respond};
 
@@ -113,26 +110,8 @@ impl FerrocatMcp {
             return Err(ToolError::BadRequest("limit must be between 1 and 500".into()));
         }
         let row = self.load_workflow(&access, &args.workflow_id).await?;
-        let prefix = format!("{}/", ids::workflow_id(row.id));
-        // Visibility queries cannot match an id prefix on every backend; filter here instead.
-        let query = format!("WorkflowType = '{DSL_WORKFLOW}'");
-        let mut stream = self.state.app.temporal.list_workflows(query, WorkflowListOptions::builder().limit(5000).build());
-        let mut items = Vec::new();
-        while let Some(next) = stream.next().await {
-            let execution = next.map_err(|e| ToolError::Internal(anyhow::anyhow!("listing executions: {e}")))?;
-            if !execution.id().starts_with(&prefix) {
-                continue;
-            }
-            items.push(json!({
-                "id": execution.id(),
-                "status": status_name(execution.status()),
-                "start_time": execution.start_time().map(chrono::DateTime::<chrono::Utc>::from),
-                "close_time": execution.close_time().map(chrono::DateTime::<chrono::Utc>::from),
-            }));
-            if items.len() >= limit {
-                break;
-            }
-        }
+        let filter = runs::RunFilter { limit, status: None, before: None };
+        let items = runs::list(&self.state.app, row.id, &filter).await?;
         Ok(json!({"executions": items}))
     }
 }

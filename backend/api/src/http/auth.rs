@@ -18,11 +18,12 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use ferrocat_app::db::{users, workspaces};
+use ferrocat_app::lockout::SignInAttempt;
+
 use super::{JsonBody, client_ip};
 use crate::auth::{self, AuthUser, Principal, SESSION_COOKIE};
-use ferrocat_app::db::{users, workspaces};
 use crate::error::ApiError;
-use ferrocat_app::lockout::SignInAttempt;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {

@@ -6,20 +6,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use temporalio_client::WorkflowListOptions;
 
+use ferrocat_app::db::workflows;
+use ferrocat_app::runs;
 use ferrocat_shared::ids;
-use ferrocat_shared::temporal::DSL_WORKFLOW;
 
 use super::{JsonBody, Path, Query};
 use super::workflows::load;
 use crate::auth::{Role, WorkspaceAccess};
-use ferrocat_app::db::workflows;
 use crate::error::ApiError;
-use ferrocat_app::runs::{self, status_name};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -74,8 +71,6 @@ struct ListQuery {
     before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-const STATUSES: [&str; 7] = ["RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT", "CONTINUED_AS_NEW"];
-
 fn default_limit() -> usize {
     50
 }
@@ -95,42 +90,10 @@ async fn list_executions(
     if !(1..=500).contains(&query.limit) {
         return Err(ApiError::BadRequest("limit must be between 1 and 500".into()));
     }
-    if let Some(status) = &query.status
-        && !STATUSES.contains(&status.as_str())
-    {
-        return Err(ApiError::Unprocessable {
-            detail: format!("status must be one of {}", STATUSES.join(", ")),
-            errors: vec![json!({"loc": "query.status", "msg": format!("unknown status {status:?}")})],
-        });
-    }
     let workflow = load(&state, &access, &query.workflow_id).await?;
-    let prefix = format!("{}/", ids::workflow_id(workflow.id));
-    // Visibility queries cannot match an id prefix on every backend; filter here instead.
-    let visibility = format!("WorkflowType = '{DSL_WORKFLOW}'");
-    let mut stream = state.temporal.list_workflows(visibility, WorkflowListOptions::builder().limit(5000).build());
-    let mut items = Vec::new();
-    while let Some(next) = stream.next().await {
-        let execution = next.map_err(|e| ApiError::Internal(anyhow::anyhow!("listing executions: {e}")))?;
-        let started = execution.start_time().map(chrono::DateTime::<chrono::Utc>::from);
-        let status = status_name(execution.status());
-        if !execution.id().starts_with(&prefix)
-            || query.status.as_deref().is_some_and(|wanted| wanted != status)
-            || query.before.is_some_and(|before| started.is_none_or(|t| t >= before))
-        {
-            continue;
-        }
-        items.push(json!({
-            "id": execution.id(),
-            "run_id": execution.run_id(),
-            "status": status,
-            "start_time": started,
-            "close_time": execution.close_time().map(chrono::DateTime::<chrono::Utc>::from),
-        }));
-        if items.len() >= query.limit {
-            break;
-        }
-    }
-    Ok(Json(items))
+    let filter = runs::RunFilter { limit: query.limit, status: query.status, before: query.before };
+    let items = runs::list(&state, workflow.id, &filter).await?;
+    Ok(Json(items.iter().map(|run| serde_json::to_value(run).unwrap_or_default()).collect()))
 }
 
 /// Resolves an execution id of the caller's workspace to Temporal's id (`/`-separated); 404

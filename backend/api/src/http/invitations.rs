@@ -26,13 +26,14 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
+use ferrocat_app::db::invitations::{self, InvitationRow};
+use ferrocat_app::db::{users, workspaces};
+use ferrocat_app::lockout::SignInAttempt;
+
 use super::validate::invalid;
 use super::{JsonBody, Path, client_ip};
 use crate::auth::{Role, SESSION_COOKIE, WorkspaceAccess};
-use ferrocat_app::db::invitations::{self, InvitationRow};
-use ferrocat_app::db::{users, workspaces};
 use crate::error::{ApiError, ResultExt as _};
-use ferrocat_app::lockout::SignInAttempt;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {

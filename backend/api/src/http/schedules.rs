@@ -12,6 +12,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use ferrocat_app::db::schedules::{self, ScheduleRow, ScheduleSettings};
+use ferrocat_app::db::workflows;
+use ferrocat_app::schedules::{parse_schedule_id, schedule_id};
 use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
@@ -19,10 +22,7 @@ use super::{JsonBody, Path, Query};
 use super::validate::invalid;
 use super::workflows::load;
 use crate::auth::{Role, WorkspaceAccess};
-use ferrocat_app::db::schedules::{self, ScheduleRow, ScheduleSettings};
-use ferrocat_app::db::workflows;
 use crate::error::ApiError;
-use ferrocat_app::schedules::{parse_schedule_id, schedule_id};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use ferrocat_app::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
+
 use super::{JsonBody, Path, Query};
 use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{AuthUser, Role, WorkspaceAccess};
-use ferrocat_app::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

@@ -10,10 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{JsonBody, Path};
 use ferrocat_app::api_keys;
-use crate::auth::{Role, WorkspaceAccess};
 use ferrocat_app::db::service_accounts::{self, ApiKeyRow, ServiceAccountRow};
+
+use super::{JsonBody, Path};
+use crate::auth::{Role, WorkspaceAccess};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

@@ -10,10 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use ferrocat_app::db::variables::{self, NewVariable, VariableChanges, VariableRow};
+
 use super::{JsonBody, Path, Query};
 use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{Role, WorkspaceAccess};
-use ferrocat_app::db::variables::{self, NewVariable, VariableChanges, VariableRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

@@ -28,17 +28,17 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use ferrocat_app::api_keys;
+use ferrocat_app::db::webhooks::{self, WebhookKeyRow, WebhookRow, WebhookSettings};
+use ferrocat_app::db::workflows;
+use ferrocat_app::runs::{self, NewRun};
 use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 use super::{Path, Query, client_ip};
 use super::workflows::{load, parse_workflow_path};
 use crate::auth::{Role, WorkspaceAccess};
-use ferrocat_app::api_keys;
-use ferrocat_app::db::webhooks::{self, WebhookKeyRow, WebhookRow, WebhookSettings};
-use ferrocat_app::db::workflows;
 use crate::error::ApiError;
-use ferrocat_app::runs::{self, NewRun};
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {

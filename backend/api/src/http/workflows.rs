@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use ferrocat_app::db::workflows::{self, WorkflowChanges, WorkflowRow};
 use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
 use crate::auth::{Role, WorkspaceAccess};
 use super::{JsonBody, Path, Query};
-use ferrocat_app::db::workflows::{self, WorkflowChanges, WorkflowRow};
 use crate::error::{ApiError, ResultExt};
 use crate::state::AppState;
 

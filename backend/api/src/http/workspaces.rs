@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use ferrocat_app::db::{schedules, users, workspaces};
+
 use super::validate::invalid;
 use super::{JsonBody, Path};
 use crate::auth::{AuthUser, Principal, Role};
-use ferrocat_app::db::{schedules, users, workspaces};
 use crate::error::{ApiError, ResultExt as _};
 use crate::state::AppState;
 

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod llm_catalog;
 pub mod lockout;
 pub mod passwords;
 pub mod rate_limit;

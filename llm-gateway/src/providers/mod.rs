@@ -14,8 +14,8 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, RequestBuilder};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::{Deserialize, Serialize};
-use url::Url;
+
+use ferrocat_app::llm_catalog::{ProviderEntry, ProviderKind};
 
 use crate::translate::Format;
 
@@ -23,19 +23,6 @@ pub use anthropic::Anthropic;
 pub use azure::Azure;
 pub use gemini::Gemini;
 pub use openai::OpenAi;
-
-/// The provider families the catalog can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    #[serde(rename = "openai")]
-    OpenAi,
-    Anthropic,
-    Azure,
-    Gemini,
-    #[serde(rename = "openai_compatible")]
-    OpenAiCompatible,
-}
 
 /// The credential to put on one upstream request.
 pub enum Auth<'a> {
@@ -88,55 +75,18 @@ pub trait Provider: Send + Sync + fmt::Debug {
     }
 }
 
-/// A provider entry of the catalog, as written in TOML (and stored by the api).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderEntry {
-    /// Which API family it speaks.
-    pub kind: ProviderKind,
-    /// Base URL; defaults to the vendor's public API for `openai`, `anthropic` and `gemini`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<String>,
-    /// `secret:NAME` or `secret:NAME.KEY` (a secret of the calling workspace), or `env:NAME` in
-    /// a catalog file; the key injected into every call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-    /// Forward the caller's own credential headers instead of injecting one.
-    #[serde(default)]
-    pub passthrough: bool,
-    /// Azure: the `api-version` query parameter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
-    /// OpenAI-compatible: the header that carries the key (default `Authorization`, as `Bearer`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_header: Option<String>,
-}
-
 /// Builds the provider of a catalog entry.
 pub fn build(name: &str, entry: &ProviderEntry) -> Result<Arc<dyn Provider>, String> {
-    let base = |default: &str| -> Result<String, String> {
-        match (&entry.base_url, default) {
-            (Some(url), _) => {
-                let parsed = Url::parse(url).map_err(|e| format!("provider {name:?}: base_url {url:?}: {e}"))?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(format!("provider {name:?}: base_url {url:?} must be http or https"));
-                }
-                Ok(url.trim_end_matches('/').to_owned())
-            }
-            (None, "") => Err(format!("provider {name:?} of kind {:?} needs base_url", entry.kind)),
-            (None, d) => Ok(d.to_owned()),
-        }
-    };
     Ok(match entry.kind {
-        ProviderKind::OpenAi => Arc::new(OpenAi::new(name, base("https://api.openai.com/v1")?)),
+        ProviderKind::OpenAi => Arc::new(OpenAi::new(name, entry.base_url(name)?)),
         ProviderKind::OpenAiCompatible => {
-            Arc::new(openai_compatible::build(name, base("")?, entry.api_key_header.as_deref())?)
+            Arc::new(openai_compatible::build(name, entry.base_url(name)?, entry.key_header(name)?))
         }
-        ProviderKind::Anthropic => Arc::new(Anthropic::new(name, base("https://api.anthropic.com")?)),
-        ProviderKind::Gemini => Arc::new(Gemini::new(name, base("https://generativelanguage.googleapis.com/v1beta")?)),
+        ProviderKind::Anthropic => Arc::new(Anthropic::new(name, entry.base_url(name)?)),
+        ProviderKind::Gemini => Arc::new(Gemini::new(name, entry.base_url(name)?)),
         ProviderKind::Azure => {
-            let version = entry.api_version.clone().ok_or_else(|| format!("azure provider {name:?} needs api_version"))?;
-            Arc::new(Azure::new(name, base("")?, version))
+            let version = entry.api_version(name)?;
+            Arc::new(Azure::new(name, entry.base_url(name)?, version))
         }
     })
 }

@@ -15,10 +15,12 @@ pub mod metrics;
 pub mod providers;
 pub mod ratelimit;
 pub mod redact;
+pub mod sse;
 pub mod store;
 pub mod stream;
 pub mod translate;
 pub mod usage;
+pub mod wire;
 
 use std::ops::Deref;
 use std::sync::Arc;

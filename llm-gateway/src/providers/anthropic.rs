@@ -5,7 +5,7 @@ use http::header::AUTHORIZATION;
 use reqwest::{Client, RequestBuilder};
 
 use super::{Auth, Provider, forward_first, secret_header};
-use crate::translate::Format;
+use crate::wire::Format;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 /// The API version sent to Anthropic.

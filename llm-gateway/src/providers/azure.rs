@@ -6,7 +6,7 @@ use http::header::AUTHORIZATION;
 use reqwest::{Client, RequestBuilder};
 
 use super::{Auth, Provider, ProviderError, forward_first, secret_header};
-use crate::translate::Format;
+use crate::wire::Format;
 
 const API_KEY: HeaderName = HeaderName::from_static("api-key");
 

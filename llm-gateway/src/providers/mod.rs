@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use ferrocat_app::llm_catalog::{ProviderEntry, ProviderKind};
 
-use crate::translate::Format;
+use crate::wire::Format;
 
 pub use anthropic::Anthropic;
 pub use azure::Azure;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Options, TranslateError, copy_keys, openai_text, parse_arguments};
 use crate::auth::unix_now;
-use crate::stream::SseEvent;
+use crate::sse::SseEvent;
 
 /// Name of the tool that carries a JSON-schema response through Anthropic.
 pub const JSON_TOOL: &str = "ferrocat_json_response";

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{TranslateError, openai_text, parse_arguments};
 use crate::auth::unix_now;
-use crate::stream::SseEvent;
+use crate::sse::SseEvent;
 
 fn parts_of(content: Option<&Value>) -> Vec<Value> {
     match content {

@@ -7,25 +7,8 @@ pub mod gemini;
 
 use serde_json::{Map, Value};
 
-use crate::error::Dialect;
-use crate::stream::SseEvent;
-
-/// A wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    OpenAi,
-    Anthropic,
-    Gemini,
-}
-
-impl From<Dialect> for Format {
-    fn from(d: Dialect) -> Self {
-        match d {
-            Dialect::OpenAi => Format::OpenAi,
-            Dialect::Anthropic => Format::Anthropic,
-        }
-    }
-}
+use crate::sse::SseEvent;
+use crate::wire::Format;
 
 /// A request that cannot be expressed in the target format.
 #[derive(Debug, thiserror::Error)]

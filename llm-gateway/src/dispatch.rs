@@ -11,7 +11,7 @@ use bytes::Bytes;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value};
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::auth::Claims;
 use crate::catalog::Model;
 use crate::error::{ApiError, GatewayError};

@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{Caller, JsonBody};
-use crate::AppState;
+use crate::state::AppState;
 use crate::dispatch::{self, Call, Op};
 use crate::error::ApiError;
 use crate::wire::Dialect;

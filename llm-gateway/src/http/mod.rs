@@ -20,7 +20,7 @@ use axum::Router;
 use futures::StreamExt as _;
 use serde_json::{Map, Value};
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::auth::{Claims, token_from_headers, unix_now};
 use crate::error::{ApiError, GatewayError};
 use crate::wire::Dialect;

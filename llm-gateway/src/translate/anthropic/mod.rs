@@ -17,7 +17,7 @@ mod tests {
 
     use super::*;
     use crate::sse::SseEvent;
-    use crate::translate::{Options, StreamTranslator as _};
+    use crate::translate::translator::{Options, StreamTranslator as _};
 
     const OPTS: Options = Options { default_max_tokens: 1024 };
 

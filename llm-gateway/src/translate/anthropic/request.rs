@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::translate::{Options, TranslateError, copy_keys, openai_text, parse_arguments};
+use crate::translate::openai::{copy_keys, openai_text, parse_arguments};
+use crate::translate::translator::{Options, TranslateError};
 
 /// Name of the tool that carries a JSON-schema response through Anthropic.
 pub const JSON_TOOL: &str = "ferrocat_json_response";

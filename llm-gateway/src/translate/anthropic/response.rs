@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::request::JSON_TOOL;
 use crate::auth::unix_now;
-use crate::translate::{openai_text, parse_arguments};
+use crate::translate::openai::{openai_text, parse_arguments};
 
 /// An Anthropic `stop_reason` as an OpenAI `finish_reason`.
 pub(super) fn stop_to_openai(reason: Option<&str>) -> &'static str {

@@ -10,7 +10,7 @@ use super::request::JSON_TOOL;
 use super::response::{stop_from_openai, stop_to_openai};
 use crate::auth::unix_now;
 use crate::sse::SseEvent;
-use crate::translate::StreamTranslator;
+use crate::translate::translator::StreamTranslator;
 
 /// Anthropic stream events -> OpenAI chunks.
 pub struct StreamToOpenAi {

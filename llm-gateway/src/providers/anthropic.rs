@@ -4,7 +4,7 @@ use http::HeaderName;
 use http::header::AUTHORIZATION;
 use reqwest::{Client, RequestBuilder};
 
-use super::{Auth, Provider, forward_first, secret_header};
+use super::provider::{Auth, Provider, forward_first, secret_header};
 use crate::wire::Format;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");

@@ -4,7 +4,7 @@
 use http::HeaderName;
 use http::header::AUTHORIZATION;
 
-use super::OpenAi;
+use super::openai::OpenAi;
 
 /// An OpenAI-format provider at `base`, its key in `key_header` when given (else
 /// `Authorization: Bearer`).

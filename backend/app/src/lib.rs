@@ -1,7 +1,7 @@
 //! The use cases of ferrocat, written once for every face (the api, the MCP server, and through
-//! the api the console): workflows, runs, schedules, accounts and their repositories, with one
-//! domain error ([`AppError`]). A face authenticates and authorises the caller, calls a use
-//! case, and renders what comes back.
+//! the api the console): workflows, runs, schedules, accounts and their repositories, and the
+//! model gateway's catalog contract ([`llm_catalog`]), with one domain error ([`AppError`]). A
+//! face authenticates and authorises the caller, calls a use case, and renders what comes back.
 
 pub mod accounts;
 pub mod api_keys;

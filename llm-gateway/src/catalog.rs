@@ -19,21 +19,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::credentials::CredentialRef;
-use crate::providers::{self, Provider, ProviderEntry, ProviderKind};
+use ferrocat_app::llm_catalog::{CatalogError, CatalogParts, CredentialRef, ModelSpec, ProviderEntry};
 
-/// A catalog that cannot be used, with what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("model catalog: {0}")]
-pub struct CatalogError(String);
-
-impl CatalogError {
-    pub fn new(message: String) -> Self {
-        Self(message)
-    }
-}
+use crate::providers::{self, Provider};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,60 +34,20 @@ struct CatalogFile {
     models: Vec<toml::Table>,
 }
 
-/// One model as the api stores it (and as a TOML `[[models]]` entry reads, without `name`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSpec {
-    /// The catalog provider that serves it.
-    pub provider: String,
-    /// The model name sent upstream (the deployment name for Azure); default: the model's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upstream_model: Option<String>,
-    /// Overrides the provider's credential: `secret:NAME` or `secret:NAME.KEY` (`env:NAME` in a
-    /// catalog file only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-    /// Other catalog models tried, in order, on 429/5xx/timeouts.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fallbacks: Vec<String>,
-    /// Requests per minute per workspace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rpm: Option<u64>,
-    /// Cap on a request's `max_tokens` (and the default for Anthropic).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u64>,
-}
-
-/// A catalog as written: provider entries by name, and models in order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CatalogParts {
-    pub providers: BTreeMap<String, ProviderEntry>,
-    pub models: Vec<(String, ModelSpec)>,
-}
-
-impl CatalogParts {
-    /// Reads a TOML catalog file (not yet validated: see [`Catalog::build`]).
-    pub fn parse_toml(text: &str) -> Result<Self, CatalogError> {
-        let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError(e.to_string()))?;
-        let mut models = Vec::with_capacity(file.models.len());
-        for (i, mut table) in file.models.into_iter().enumerate() {
-            let name = match table.remove("name") {
-                Some(toml::Value::String(name)) => name,
-                _ => return Err(CatalogError(format!("models[{i}] needs a name (a string)"))),
-            };
-            let spec = ModelSpec::deserialize(toml::Value::Table(table))
-                .map_err(|e| CatalogError(format!("model {name:?}: {}", e.message())))?;
-            models.push((name, spec));
-        }
-        Ok(Self { providers: file.providers, models })
+/// Reads a TOML catalog file (not yet validated: see [`Catalog::build`]).
+pub fn parse_parts(text: &str) -> Result<CatalogParts, CatalogError> {
+    let file: CatalogFile = toml::from_str(text).map_err(|e| CatalogError::new(e.to_string()))?;
+    let mut models = Vec::with_capacity(file.models.len());
+    for (i, mut table) in file.models.into_iter().enumerate() {
+        let name = match table.remove("name") {
+            Some(toml::Value::String(name)) => name,
+            _ => return Err(CatalogError::new(format!("models[{i}] needs a name (a string)"))),
+        };
+        let spec = ModelSpec::deserialize(toml::Value::Table(table))
+            .map_err(|e| CatalogError::new(format!("model {name:?}: {}", e.message())))?;
+        models.push((name, spec));
     }
-
-    /// Every credential reference the entries name, with where each is written.
-    pub fn credentials(&self) -> impl Iterator<Item = (String, &str)> {
-        let providers = self.providers.iter().filter_map(|(n, p)| Some((format!("provider {n:?}"), p.credential.as_deref()?)));
-        let models = self.models.iter().filter_map(|(n, m)| Some((format!("model {n:?}"), m.credential.as_deref()?)));
-        providers.chain(models)
-    }
+    Ok(CatalogParts { providers: file.providers, models })
 }
 
 /// Where and how one model is served.
@@ -140,42 +90,28 @@ pub struct Catalog {
 impl Catalog {
     /// Parses and validates a catalog from TOML.
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
-        Self::build(&CatalogParts::parse_toml(text)?)
+        Self::build(&parse_parts(text)?)
     }
 
-    /// Validates `parts` whole: every provider buildable, every model's provider and fallbacks
-    /// known, credentials well formed, names unique.
+    /// Validates `parts` whole ([`CatalogParts::validate`]) and builds its providers.
     pub fn build(parts: &CatalogParts) -> Result<Self, CatalogError> {
+        parts.validate()?;
+        let credential = |owner: &str, raw: Option<&str>| {
+            raw.map(CredentialRef::parse).transpose().map_err(|e| CatalogError::new(format!("{owner}: {e}")))
+        };
         let mut providers = BTreeMap::new();
         for (name, entry) in &parts.providers {
-            if name.is_empty() || name.len() > 128 {
-                return Err(CatalogError(format!("provider name {name:?} must be 1 to 128 characters")));
-            }
-            let provider = providers::build(name, entry).map_err(CatalogError)?;
-            let credential = entry
-                .credential
-                .as_deref()
-                .map(CredentialRef::parse)
-                .transpose()
-                .map_err(|e| CatalogError(format!("provider {name:?}: {e}")))?;
-            if credential.is_some() && entry.passthrough {
-                return Err(CatalogError(format!("provider {name:?}: credential and passthrough exclude each other")));
-            }
-            if credential.is_none() && !entry.passthrough && entry.kind != ProviderKind::OpenAiCompatible {
-                return Err(CatalogError(format!("provider {name:?} needs a credential (or passthrough = true)")));
-            }
+            let provider = providers::build(name, entry).map_err(CatalogError::new)?;
+            let credential = credential(&format!("provider {name:?}"), entry.credential.as_deref())?;
             providers.insert(name.clone(), (provider, credential, entry.passthrough));
         }
         let mut catalog = Catalog::default();
         for (name, m) in &parts.models {
-            if name.is_empty() || name.len() > 256 {
-                return Err(CatalogError(format!("model name {name:?} must be 1 to 256 characters")));
-            }
             let (provider, provider_credential, passthrough) = providers
                 .get(&m.provider)
-                .ok_or_else(|| CatalogError(format!("model {name:?}: unknown provider {:?}", m.provider)))?;
+                .ok_or_else(|| CatalogError::new(format!("model {name:?}: unknown provider {:?}", m.provider)))?;
             let credential = match m.credential.as_deref() {
-                Some(raw) => Some(CredentialRef::parse(raw).map_err(|e| CatalogError(format!("model {name:?}: {e}")))?),
+                Some(raw) => credential(&format!("model {name:?}"), Some(raw))?,
                 None => provider_credential.clone(),
             };
             let model = Model {
@@ -191,17 +127,8 @@ impl Catalog {
                 rpm: m.rpm,
                 max_tokens: m.max_tokens,
             };
-            if catalog.models.insert(name.clone(), Arc::new(model)).is_some() {
-                return Err(CatalogError(format!("model {name:?} is listed twice")));
-            }
+            catalog.models.insert(name.clone(), Arc::new(model));
             catalog.order.push(name.clone());
-        }
-        for model in catalog.models.values() {
-            for f in &model.fallbacks {
-                if !catalog.models.contains_key(f) || f == &model.name {
-                    return Err(CatalogError(format!("model {:?}: fallback {f:?} is not another catalog model", model.name)));
-                }
-            }
         }
         Ok(catalog)
     }
@@ -338,14 +265,14 @@ mod tests {
 
     #[test]
     fn stored_catalogs_take_secrets_not_the_gateways_environment() {
-        let mut parts = CatalogParts::parse_toml("[providers.p]\nkind='openai'\ncredential='secret:openai.KEY'\n[[models]]\nname='m'\nprovider='p'").unwrap();
-        assert!(crate::store::validate_stored(&parts).is_ok());
+        let mut parts = parse_parts("[providers.p]\nkind='openai'\ncredential='secret:openai.KEY'\n[[models]]\nname='m'\nprovider='p'").unwrap();
+        assert!(ferrocat_app::llm_catalog::validate_stored(&parts).is_ok());
         parts.models[0].1.credential = Some("env:FERROCAT_SIGNING_SECRET".into());
-        let err = crate::store::validate_stored(&parts).unwrap_err().to_string();
+        let err = ferrocat_app::llm_catalog::validate_stored(&parts).unwrap_err().to_string();
         assert!(err.contains("model \"m\"") && err.contains("env:"), "{err}");
-        let err = CatalogParts::parse_toml("[[models]]\nprovider='p'").unwrap_err().to_string();
+        let err = parse_parts("[[models]]\nprovider='p'").unwrap_err().to_string();
         assert!(err.contains("needs a name"), "{err}");
-        let err = CatalogParts::parse_toml("[[models]]\nname='m'\nprovider='p'\nbogus=1").unwrap_err().to_string();
+        let err = parse_parts("[[models]]\nname='m'\nprovider='p'\nbogus=1").unwrap_err().to_string();
         assert!(err.contains("model \"m\"") && err.contains("bogus"), "{err}");
     }
 }

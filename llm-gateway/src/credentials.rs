@@ -11,39 +11,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use secrecy::SecretString;
 
+use ferrocat_app::llm_catalog::CredentialRef;
 use ferrocat_shared::config::Env;
 use ferrocat_shared::secret_store::SecretStore;
-
-/// Where a credential comes from, as written in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CredentialRef {
-    /// `env:NAME`: a variable of the gateway's environment, read once at start.
-    Env(String),
-    /// `secret:NAME` or `secret:NAME.KEY`: a key of the calling workspace's secret NAME (its
-    /// `default` environment), else of the organisation's, resolved by [`StoredCredentials`].
-    /// Without `.KEY` the secret must hold exactly one key.
-    Secret(String),
-}
-
-impl CredentialRef {
-    /// Parses `env:NAME` or `secret:NAME`.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.split_once(':') {
-            Some(("env", name)) if !name.is_empty() => Ok(Self::Env(name.to_owned())),
-            Some(("secret", name)) if !name.is_empty() => Ok(Self::Secret(name.to_owned())),
-            _ => Err(format!("credential {raw:?} must be `env:NAME` or `secret:NAME`")),
-        }
-    }
-}
-
-impl fmt::Display for CredentialRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Env(n) => write!(f, "env:{n}"),
-            Self::Secret(n) => write!(f, "secret:{n}"),
-        }
-    }
-}
 
 /// A credential that could not be resolved. The message names the reference, never a value.
 #[derive(Debug, thiserror::Error)]

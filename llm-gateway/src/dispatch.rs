@@ -11,15 +11,16 @@ use bytes::Bytes;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value};
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::auth::Claims;
 use crate::catalog::Model;
-use crate::error::{ApiError, Dialect, GatewayError};
+use crate::error::{ApiError, GatewayError};
 use crate::providers::{Auth, ProviderError};
 use crate::redact::redact;
-use crate::stream::{self, Start, StreamContext, StreamEnd};
-use crate::translate::{self, Format, Options};
+use crate::stream::{self, Start, StreamContext, StreamEnd, Upstream};
+use crate::translate::{self, Options};
 use crate::usage::{Usage, UsageRecord};
+use crate::wire::{Dialect, Format};
 
 /// Largest upstream error body read (the rest is not needed for a message).
 const ERROR_BODY_LIMIT: usize = 64 << 10;
@@ -41,14 +42,6 @@ pub struct Call {
     /// The caller's headers, forwarded to passthrough providers.
     pub headers: HeaderMap,
     pub started: Instant,
-}
-
-/// A successful upstream response and who gave it.
-pub struct Upstream {
-    pub response: reqwest::Response,
-    pub model: Arc<Model>,
-    pub format: Format,
-    pub attempts: u32,
 }
 
 struct Plan {

@@ -9,16 +9,7 @@ use serde_json::json;
 use crate::auth::AuthError;
 use crate::credentials::CredentialError;
 use crate::providers::ProviderError;
-
-/// The API family a caller speaks; errors and streams are rendered in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Dialect {
-    /// OpenAI's chat completions, models and embeddings.
-    #[default]
-    OpenAi,
-    /// Anthropic's messages.
-    Anthropic,
-}
+use crate::wire::Dialect;
 
 /// What went wrong while serving one call.
 #[derive(Debug, thiserror::Error)]

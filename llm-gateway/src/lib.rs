@@ -15,12 +15,14 @@ pub mod metrics;
 pub mod providers;
 pub mod ratelimit;
 pub mod redact;
+pub mod sse;
+pub mod state;
 pub mod store;
 pub mod stream;
 pub mod translate;
 pub mod usage;
+pub mod wire;
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::GatewayConfig;
+pub use state::{AppState, Shared};
 
 use ferrocat_shared::secret_store::SecretStore;
 
@@ -39,30 +42,6 @@ use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::{DbUsageSink, LiveCatalog};
 use crate::usage::{LogSink, UsageRecorder, UsageSink};
-
-/// What every handler shares.
-pub struct Shared {
-    pub config: GatewayConfig,
-    /// The catalog in force (the file's, over the api's when a database is configured).
-    pub catalog: Arc<LiveCatalog>,
-    pub key: TokenKey,
-    pub credentials: Arc<dyn CredentialSource>,
-    pub http: reqwest::Client,
-    pub limiter: Option<RateLimiter>,
-    pub usage: UsageRecorder,
-    pub metrics: Arc<Metrics>,
-}
-
-/// The handlers' state (cheap to clone).
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
 
 /// A built gateway, ready to serve.
 pub struct Gateway {

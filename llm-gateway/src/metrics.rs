@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
-use crate::usage::UsageRecord;
-
 /// The gateway's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -59,13 +57,14 @@ impl Metrics {
         self.request_seconds.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     }
 
-    /// Counts one finished model call (from the usage task).
-    pub fn record_usage(&self, r: &UsageRecord) {
-        let provider = r.served_by.as_ref().map(|s| s.1.as_str()).unwrap_or("");
-        self.calls.with_label_values(&[r.model.as_str(), provider, itoa(r.status).as_str()]).inc();
-        self.tokens.with_label_values(&[r.model.as_str(), "input"]).inc_by(r.usage.input);
-        self.tokens.with_label_values(&[r.model.as_str(), "output"]).inc_by(r.usage.output);
-        self.call_seconds.with_label_values(&[r.model.as_str()]).observe(r.latency.as_secs_f64());
+    /// Counts one finished model call (from the usage task): the model asked for, the provider
+    /// that served it (empty when none did), its status, its tokens in and out, and how long
+    /// it took.
+    pub fn record_call(&self, model: &str, provider: &str, status: u16, (input, output): (u64, u64), latency: Duration) {
+        self.calls.with_label_values(&[model, provider, itoa(status).as_str()]).inc();
+        self.tokens.with_label_values(&[model, "input"]).inc_by(input);
+        self.tokens.with_label_values(&[model, "output"]).inc_by(output);
+        self.call_seconds.with_label_values(&[model]).observe(latency.as_secs_f64());
     }
 
     /// The Prometheus text exposition.

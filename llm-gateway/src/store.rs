@@ -1,7 +1,8 @@
-//! The gateway's tables: the catalog as edited through the api (`llm_providers`, `llm_models`)
-//! and the usage of every call (`llm_usage`). The api writes the catalog with the functions here
-//! and announces each change (`NOTIFY ferrocat_llm_catalog`); a running gateway listens and swaps
-//! in the new catalog without a restart. A catalog file (`--models`) stays in force over it.
+//! The gateway's side of its tables: the catalog as edited through the api (`llm_providers`,
+//! `llm_models`, written and announced by the api through `ferrocat_app::db::llm`), which a
+//! running gateway listens for and swaps in without a restart, and the usage of every call
+//! (`llm_usage`), which the gateway writes. A catalog file (`--models`) stays in force over the
+//! stored catalog.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,109 +10,17 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgExecutor, PgPool};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::catalog::{Catalog, CatalogError, CatalogParts, ModelSpec};
-use crate::credentials::{CredentialRef, StoredCredentials};
-use crate::providers::ProviderEntry;
+use ferrocat_app::db::llm::load_parts;
+use ferrocat_app::llm_catalog::{CATALOG_CHANNEL, SECRETS_CHANNEL};
+
+use crate::catalog::Catalog;
+use crate::credentials::StoredCredentials;
 use crate::usage::{UsageRecord, UsageSink};
-
-/// Channel the api notifies when the stored catalog changes.
-pub const CATALOG_CHANNEL: &str = "ferrocat_llm_catalog";
-/// Channel the api notifies when a secret changes (payload: the workspace id, empty for an
-/// organisation secret).
-pub const SECRETS_CHANNEL: &str = "ferrocat_secrets";
-
-/// The stored catalog, in order (providers by name, models by creation).
-pub async fn load_parts(db: &mut PgConnection) -> Result<CatalogParts, sqlx::Error> {
-    let mut parts = CatalogParts::default();
-    for row in sqlx::query!("SELECT name, entry FROM llm_providers ORDER BY name").fetch_all(&mut *db).await? {
-        let entry: ProviderEntry = serde_json::from_value(row.entry).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        parts.providers.insert(row.name, entry);
-    }
-    for row in sqlx::query!("SELECT name, spec FROM llm_models ORDER BY created_at, name").fetch_all(&mut *db).await? {
-        let spec: ModelSpec = serde_json::from_value(row.spec).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        parts.models.push((row.name, spec));
-    }
-    Ok(parts)
-}
-
-/// Checks a stored catalog whole, as the api must before committing a change. Stored entries
-/// may not name `env:` credentials: whoever edits the catalog through the api would otherwise
-/// be able to send any variable of the gateway's environment to a base URL of their choosing.
-pub fn validate_stored(parts: &CatalogParts) -> Result<Catalog, CatalogError> {
-    for (owner, raw) in parts.credentials() {
-        if matches!(CredentialRef::parse(raw), Ok(CredentialRef::Env(_))) {
-            return Err(CatalogError::new(format!(
-                "{owner}: env: credentials can only be set in a catalog file; store the key as a workspace secret and write secret:NAME"
-            )));
-        }
-    }
-    Catalog::build(parts)
-}
-
-/// Serializes catalog edits until the transaction ends, so each validates what it commits.
-pub async fn lock_catalog(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext($1))", CATALOG_CHANNEL).execute(db).await?;
-    Ok(())
-}
-
-/// Creates or replaces a provider; true when it was new.
-pub async fn put_provider(db: impl PgExecutor<'_>, name: &str, entry: &ProviderEntry) -> Result<bool, sqlx::Error> {
-    let entry = serde_json::to_value(entry).expect("a provider entry serializes");
-    let row = sqlx::query!(
-        r#"INSERT INTO llm_providers (name, entry) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET entry = EXCLUDED.entry, updated_at = now()
-           RETURNING (xmax = 0) AS "created!""#,
-        name,
-        entry
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(row.created)
-}
-
-/// Creates or replaces a model; true when it was new (a replaced model keeps its place).
-pub async fn put_model(db: impl PgExecutor<'_>, name: &str, spec: &ModelSpec) -> Result<bool, sqlx::Error> {
-    let spec = serde_json::to_value(spec).expect("a model spec serializes");
-    let row = sqlx::query!(
-        r#"INSERT INTO llm_models (name, spec) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()
-           RETURNING (xmax = 0) AS "created!""#,
-        name,
-        spec
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(row.created)
-}
-
-/// Deletes a provider; false when there was none.
-pub async fn delete_provider(db: impl PgExecutor<'_>, name: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM llm_providers WHERE name = $1", name).execute(db).await?.rows_affected() > 0)
-}
-
-/// Deletes a model; false when there was none.
-pub async fn delete_model(db: impl PgExecutor<'_>, name: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM llm_models WHERE name = $1", name).execute(db).await?.rows_affected() > 0)
-}
-
-/// Tells running gateways that the catalog changed (delivered when the transaction commits).
-pub async fn notify_catalog(db: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT pg_notify($1, '')", CATALOG_CHANNEL).execute(db).await?;
-    Ok(())
-}
-
-/// Tells running gateways that a secret of `workspace_id` (`None`: the organisation) changed.
-pub async fn notify_secrets(db: impl PgExecutor<'_>, workspace_id: Option<Uuid>) -> Result<(), sqlx::Error> {
-    let payload = workspace_id.map(|w| w.to_string()).unwrap_or_default();
-    sqlx::query!("SELECT pg_notify($1, $2)", SECRETS_CHANNEL, payload).execute(db).await?;
-    Ok(())
-}
 
 /// The catalog in force: the file's (fixed at start) over the stored one (reloaded on change).
 pub struct LiveCatalog {
@@ -262,43 +171,4 @@ impl UsageSink for DbUsageSink {
             tracing::error!(error = %e, records = rows.len(), "storing usage records failed; they are dropped");
         }
     }
-}
-
-/// Usage of one model in a period.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ModelUsage {
-    pub model: String,
-    pub requests: i64,
-    /// Calls answered with a status of 400 or more.
-    pub errors: i64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    pub p50_latency_ms: Option<f64>,
-    pub p99_latency_ms: Option<f64>,
-}
-
-/// Usage of a workspace between `since` and `until`, per model; only one run's with `run_id`.
-pub async fn usage_by_model(
-    db: &PgPool,
-    workspace_id: Uuid,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    run_id: Option<&str>,
-) -> Result<Vec<ModelUsage>, sqlx::Error> {
-    sqlx::query_as!(
-        ModelUsage,
-        r#"SELECT model AS "model!", count(*) AS "requests!", count(*) FILTER (WHERE status >= 400) AS "errors!",
-                  coalesce(sum(input_tokens), 0)::int8 AS "input_tokens!", coalesce(sum(output_tokens), 0)::int8 AS "output_tokens!",
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency_ms,
-                  percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency_ms
-           FROM llm_usage
-           WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 AND ($4::text IS NULL OR run_id = $4)
-           GROUP BY model ORDER BY model"#,
-        workspace_id,
-        since,
-        until,
-        run_id
-    )
-    .fetch_all(db)
-    .await
 }

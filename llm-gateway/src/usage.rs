@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
-use crate::stream::SseEvent;
-use crate::translate::Format;
+use crate::sse::SseEvent;
+use crate::wire::Format;
 
 /// Token counts of one call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -155,7 +155,9 @@ impl UsageRecorder {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 for record in &batch {
-                    task_metrics.record_usage(record);
+                    let provider = record.served_by.as_ref().map(|s| s.1.as_str()).unwrap_or("");
+                    let tokens = (record.usage.input, record.usage.output);
+                    task_metrics.record_call(&record.model, provider, record.status, tokens, record.latency);
                 }
                 for sink in &sinks {
                     sink.record_batch(&batch).await;

@@ -1,13 +1,14 @@
 //! The use cases of ferrocat, written once for every face (the api, the MCP server, and through
-//! the api the console): workflows, runs, schedules, accounts and their repositories, with one
-//! domain error ([`AppError`]). A face authenticates and authorises the caller, calls a use
-//! case, and renders what comes back.
+//! the api the console): workflows, runs, schedules, accounts and their repositories, and the
+//! model gateway's catalog contract ([`llm_catalog`]), with one domain error ([`AppError`]). A
+//! face authenticates and authorises the caller, calls a use case, and renders what comes back.
 
 pub mod accounts;
 pub mod api_keys;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod llm_catalog;
 pub mod lockout;
 pub mod passwords;
 pub mod rate_limit;

@@ -8,9 +8,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{Caller, JsonBody};
-use crate::AppState;
+use crate::state::AppState;
 use crate::dispatch::{self, Call, Op};
-use crate::error::{ApiError, Dialect};
+use crate::error::ApiError;
+use crate::wire::Dialect;
 
 /// Answers a chat completion request.
 pub async fn create_chat_completion(State(state): State<AppState>, Caller(claims): Caller, headers: HeaderMap, JsonBody(body): JsonBody) -> Result<Response, ApiError> {

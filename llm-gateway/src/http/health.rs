@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The health and about routes.
 pub fn routes() -> Router<AppState> {

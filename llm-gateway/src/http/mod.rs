@@ -20,9 +20,10 @@ use axum::Router;
 use futures::StreamExt as _;
 use serde_json::{Map, Value};
 
-use crate::AppState;
+use crate::state::AppState;
 use crate::auth::{Claims, token_from_headers, unix_now};
-use crate::error::{ApiError, Dialect, GatewayError};
+use crate::error::{ApiError, GatewayError};
+use crate::wire::Dialect;
 
 /// Every route of the gateway.
 pub fn router(state: AppState) -> Router {

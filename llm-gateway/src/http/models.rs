@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::Caller;
-use crate::AppState;
+use crate::state::AppState;
 
 /// Lists the models the caller may use.
 pub async fn list_models(State(state): State<AppState>, Caller(claims): Caller) -> Json<Value> {

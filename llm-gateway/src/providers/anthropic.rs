@@ -4,8 +4,8 @@ use http::HeaderName;
 use http::header::AUTHORIZATION;
 use reqwest::{Client, RequestBuilder};
 
-use super::{Auth, Provider, forward_first, secret_header};
-use crate::translate::Format;
+use super::provider::{Auth, Provider, forward_first, secret_header};
+use crate::wire::Format;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 /// The API version sent to Anthropic.

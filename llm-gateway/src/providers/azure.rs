@@ -5,8 +5,8 @@ use http::HeaderName;
 use http::header::AUTHORIZATION;
 use reqwest::{Client, RequestBuilder};
 
-use super::{Auth, Provider, ProviderError, forward_first, secret_header};
-use crate::translate::Format;
+use super::provider::{Auth, Provider, ProviderError, forward_first, secret_header};
+use crate::wire::Format;
 
 const API_KEY: HeaderName = HeaderName::from_static("api-key");
 

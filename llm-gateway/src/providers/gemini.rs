@@ -5,8 +5,8 @@
 use http::HeaderName;
 use reqwest::{Client, RequestBuilder};
 
-use super::{Auth, Provider, ProviderError, forward_first, secret_header};
-use crate::translate::Format;
+use super::provider::{Auth, Provider, ProviderError, forward_first, secret_header};
+use crate::wire::Format;
 
 const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
 

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{TranslateError, openai_text, parse_arguments};
+use super::openai::{openai_text, parse_arguments};
+use super::translator::{StreamTranslator, TranslateError};
 use crate::auth::unix_now;
-use crate::stream::SseEvent;
+use crate::sse::SseEvent;
 
 fn parts_of(content: Option<&Value>) -> Vec<Value> {
     match content {
@@ -237,7 +238,7 @@ impl StreamToOpenAi {
     }
 }
 
-impl super::StreamTranslator for StreamToOpenAi {
+impl StreamTranslator for StreamToOpenAi {
     fn event(&mut self, event: SseEvent, out: &mut Vec<SseEvent>) {
         let Ok(v) = serde_json::from_str::<Value>(&event.data) else { return };
         if let Some(err) = v.get("error") {
@@ -328,7 +329,6 @@ pub fn embeddings_response(body: Value, model: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::translate::StreamTranslator as _;
 
     #[test]
     fn tool_round_trip_keeps_names_and_json_mode() {

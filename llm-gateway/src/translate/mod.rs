@@ -4,40 +4,15 @@
 
 pub mod anthropic;
 pub mod gemini;
+mod openai;
+mod translator;
 
 use serde_json::{Map, Value};
 
-use crate::error::Dialect;
-use crate::stream::SseEvent;
+use crate::sse::SseEvent;
+use crate::wire::Format;
 
-/// A wire format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    OpenAi,
-    Anthropic,
-    Gemini,
-}
-
-impl From<Dialect> for Format {
-    fn from(d: Dialect) -> Self {
-        match d {
-            Dialect::OpenAi => Format::OpenAi,
-            Dialect::Anthropic => Format::Anthropic,
-        }
-    }
-}
-
-/// A request that cannot be expressed in the target format.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot translate the request: {0}")]
-pub struct TranslateError(pub String);
-
-/// Per-call translation settings.
-#[derive(Debug, Clone, Copy)]
-pub struct Options {
-    /// `max_tokens` for Anthropic when the request has none.
-    pub default_max_tokens: u64,
-}
+pub use translator::{Options, StreamTranslator, TranslateError};
 
 /// The upstream request body in `to`'s format, for `upstream_model`.
 pub fn request(from: Format, to: Format, body: &Map<String, Value>, upstream_model: &str, opts: Options) -> Result<Vec<u8>, TranslateError> {
@@ -70,14 +45,6 @@ pub fn response(from: Format, to: Format, body: Value, model: &str) -> Value {
         (_, Format::Gemini) => body,
         (_, _) => unreachable!("all pairs covered"),
     }
-}
-
-/// Turns upstream stream events into the caller's, keeping whatever state the formats need.
-pub trait StreamTranslator: Send {
-    /// Translates one upstream event, appending the caller's events to `out`.
-    fn event(&mut self, event: SseEvent, out: &mut Vec<SseEvent>);
-    /// The upstream stream ended; appends any closing events.
-    fn finish(&mut self, out: &mut Vec<SseEvent>);
 }
 
 /// Two translators in a row (Gemini -> OpenAI -> Anthropic).
@@ -115,38 +82,5 @@ pub fn stream(from: Format, to: Format, model: &str, include_usage: bool) -> Opt
             Box::new(anthropic::StreamFromOpenAi::new(model)),
         ))),
         (_, _) => None,
-    }
-}
-
-/// The text of an OpenAI `content` (a string, null, or an array of parts).
-pub(crate) fn openai_text(content: Option<&Value>) -> String {
-    match content {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(""),
-        _ => String::new(),
-    }
-}
-
-/// `arguments` of an OpenAI tool call (a JSON string) as a JSON object.
-pub(crate) fn parse_arguments(arguments: Option<&Value>) -> Value {
-    match arguments {
-        Some(Value::String(s)) if !s.trim().is_empty() => {
-            serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({ "_raw": s }))
-        }
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => Value::Object(Map::new()),
-    }
-}
-
-/// Copies `from` keys of `src` to `to` keys of `dst` when present.
-pub(crate) fn copy_keys(src: &Map<String, Value>, dst: &mut Map<String, Value>, pairs: &[(&str, &str)]) {
-    for (from, to) in pairs {
-        if let Some(v) = src.get(*from).filter(|v| !v.is_null()) {
-            dst.insert((*to).to_owned(), v.clone());
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! The model gateway's catalog and usage: providers and models, which anyone signed in may read
 //! (a provider's `base_url`, often an internal host, and credential reference only superusers)
-//! and superusers edit (the gateway picks up every change at once, `ferrocat_llm_gateway::store`),
+//! and superusers edit (the gateway picks up every change at once, `ferrocat_app::db::llm`),
 //! and a workspace's token usage per model.
 //!
 //! Each change is validated against the whole stored catalog before it commits, under a lock, so
@@ -16,9 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use ferrocat_llm_gateway::catalog::ModelSpec;
-use ferrocat_llm_gateway::providers::ProviderEntry;
-use ferrocat_llm_gateway::store;
+use ferrocat_app::db;
+use ferrocat_app::llm_catalog::{self, ModelSpec, ProviderEntry};
 
 use super::validate::invalid;
 use super::{JsonBody, Path, Query};
@@ -59,16 +58,16 @@ fn named(name: &str, entry: impl serde::Serialize) -> Value {
 /// whole, announces it and commits; a change that leaves the catalog invalid is a 422 and
 /// leaves it as it was.
 async fn commit(mut tx: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), ApiError> {
-    let parts = store::load_parts(&mut tx).await?;
-    store::validate_stored(&parts).map_err(|e| invalid("body", e.to_string()))?;
-    store::notify_catalog(&mut tx).await?;
+    let parts = db::llm::load_parts(&mut tx).await?;
+    llm_catalog::validate_stored(&parts).map_err(|e| invalid("body", e.to_string()))?;
+    db::llm::notify_catalog(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
 
 async fn begin(state: &AppState) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApiError> {
     let mut tx = state.db.begin().await?;
-    store::lock_catalog(&mut *tx).await?;
+    db::llm::lock_catalog(&mut *tx).await?;
     Ok(tx)
 }
 
@@ -79,7 +78,7 @@ async fn begin(state: &AppState) -> Result<sqlx::Transaction<'static, sqlx::Post
     responses((status = 200, description = "the stored providers", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_providers(State(state): State<AppState>, who: Principal) -> Result<Json<Vec<Value>>, ApiError> {
-    let parts = store::load_parts(&mut *state.db.acquire().await?).await?;
+    let parts = db::llm::load_parts(&mut *state.db.acquire().await?).await?;
     Ok(Json(parts.providers.iter().map(|(name, entry)| provider_view(&who, name, entry)).collect()))
 }
 
@@ -103,7 +102,7 @@ fn provider_view(who: &Principal, name: &str, entry: &ProviderEntry) -> Value {
     responses((status = 200, description = "the provider", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_provider(State(state): State<AppState>, who: Principal, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    let parts = store::load_parts(&mut *state.db.acquire().await?).await?;
+    let parts = db::llm::load_parts(&mut *state.db.acquire().await?).await?;
     let entry = parts.providers.get(&name).ok_or_else(|| ApiError::NotFound(format!("no provider {name:?}")))?;
     Ok(Json(provider_view(&who, &name, entry)))
 }
@@ -125,7 +124,7 @@ async fn put_provider(
     user.require_superuser("editing the model catalog")?;
     check_name("provider", &name)?;
     let mut tx = begin(&state).await?;
-    let created = store::put_provider(&mut *tx, &name, &entry).await?;
+    let created = db::llm::put_provider(&mut *tx, &name, &entry).await?;
     commit(tx).await?;
     tracing::info!(provider = %name, kind = ?entry.kind, created, "llm provider saved");
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(named(&name, &entry))))
@@ -141,7 +140,7 @@ async fn put_provider(
 async fn delete_provider(State(state): State<AppState>, user: AuthUser, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     user.require_superuser("editing the model catalog")?;
     let mut tx = begin(&state).await?;
-    if !store::delete_provider(&mut *tx, &name).await? {
+    if !db::llm::delete_provider(&mut *tx, &name).await? {
         return Err(ApiError::NotFound(format!("no provider {name:?}")));
     }
     commit(tx).await?;
@@ -156,7 +155,7 @@ async fn delete_provider(State(state): State<AppState>, user: AuthUser, Path(nam
     responses((status = 200, description = "the stored models, in creation order", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_models(State(state): State<AppState>, _who: Principal) -> Result<Json<Vec<Value>>, ApiError> {
-    let parts = store::load_parts(&mut *state.db.acquire().await?).await?;
+    let parts = db::llm::load_parts(&mut *state.db.acquire().await?).await?;
     Ok(Json(parts.models.iter().map(|(name, spec)| named(name, spec)).collect()))
 }
 
@@ -168,7 +167,7 @@ async fn list_models(State(state): State<AppState>, _who: Principal) -> Result<J
     responses((status = 200, description = "the model", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_model(State(state): State<AppState>, _who: Principal, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    let parts = store::load_parts(&mut *state.db.acquire().await?).await?;
+    let parts = db::llm::load_parts(&mut *state.db.acquire().await?).await?;
     let (_, spec) = parts.models.iter().find(|(n, _)| n == &name).ok_or_else(|| ApiError::NotFound(format!("no model {name:?}")))?;
     Ok(Json(named(&name, spec)))
 }
@@ -190,7 +189,7 @@ async fn put_model(
     user.require_superuser("editing the model catalog")?;
     check_name("model", &name)?;
     let mut tx = begin(&state).await?;
-    let created = store::put_model(&mut *tx, &name, &spec).await?;
+    let created = db::llm::put_model(&mut *tx, &name, &spec).await?;
     commit(tx).await?;
     tracing::info!(model = %name, provider = %spec.provider, created, "llm model saved");
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(named(&name, &spec))))
@@ -206,7 +205,7 @@ async fn put_model(
 async fn delete_model(State(state): State<AppState>, user: AuthUser, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     user.require_superuser("editing the model catalog")?;
     let mut tx = begin(&state).await?;
-    if !store::delete_model(&mut *tx, &name).await? {
+    if !db::llm::delete_model(&mut *tx, &name).await? {
         return Err(ApiError::NotFound(format!("no model {name:?}")));
     }
     commit(tx).await?;
@@ -244,7 +243,7 @@ async fn get_usage(
     if since > until {
         return Err(invalid("since", "since must not be after until".into()));
     }
-    let models = store::usage_by_model(&state.db, access.workspace_id, since, until, query.run_id.as_deref()).await?;
+    let models = db::llm::usage_by_model(&state.db, access.workspace_id, since, until, query.run_id.as_deref()).await?;
     let total = json!({
         "requests": models.iter().map(|m| m.requests).sum::<i64>(),
         "errors": models.iter().map(|m| m.errors).sum::<i64>(),

@@ -319,7 +319,7 @@ fn name_key(owner: Option<Uuid>) -> &'static str {
 /// Tells the model gateway to read secrets again (it caches provider keys). A lost
 /// notification only delays that by the cache's lifetime, so it does not fail the request.
 async fn announce(state: &AppState, owner: Option<Uuid>) {
-    if let Err(e) = ferrocat_llm_gateway::store::notify_secrets(&state.db, owner).await {
+    if let Err(e) = ferrocat_app::db::llm::notify_secrets(&state.db, owner).await {
         tracing::warn!(error = %e, "announcing a secret change failed");
     }
 }

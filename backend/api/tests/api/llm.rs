@@ -8,7 +8,8 @@ use chrono::{TimeZone as _, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use ferrocat_llm_gateway::store::{self, DbUsageSink};
+use ferrocat_app::llm_catalog::{CATALOG_CHANNEL, SECRETS_CHANNEL};
+use ferrocat_llm_gateway::store::DbUsageSink;
 use ferrocat_llm_gateway::usage::{Usage, UsageRecord, UsageSink as _};
 
 use crate::common::spawn_app;
@@ -23,7 +24,7 @@ async fn superusers_edit_the_catalog_and_a_bad_change_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let mut listener = sqlx::postgres::PgListener::connect_with(&app.db).await.unwrap();
-    listener.listen_all([store::CATALOG_CHANNEL, store::SECRETS_CHANNEL]).await.unwrap();
+    listener.listen_all([CATALOG_CHANNEL, SECRETS_CHANNEL]).await.unwrap();
     let provider = json!({"kind": "openai_compatible", "base_url": "http://127.0.0.1:11434/v1"});
 
     // A workspace admin who is not a superuser reads but does not edit.
@@ -55,7 +56,7 @@ async fn superusers_edit_the_catalog_and_a_bad_change_changes_nothing() {
     assert_eq!(status, StatusCode::CREATED, "{saved}");
     assert_eq!(saved, json!({"name": "local", "kind": "openai_compatible", "base_url": "http://127.0.0.1:11434/v1", "passthrough": false}));
     let notified = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await.unwrap().unwrap();
-    assert_eq!(notified.channel(), store::CATALOG_CHANNEL, "gateways are told of the change");
+    assert_eq!(notified.channel(), CATALOG_CHANNEL, "gateways are told of the change");
 
     for (name, spec) in [("small", json!({"provider": "local", "upstream_model": "llama3.2:1b"})), ("big", json!({"provider": "local", "fallbacks": ["small"], "rpm": 60}))] {
         let (status, saved) = status_and_body(admin.put(app.at(&format!("/llm/models/{name}"))).json(&spec).send().await.unwrap()).await;
@@ -96,7 +97,7 @@ async fn superusers_edit_the_catalog_and_a_bad_change_changes_nothing() {
     assert_eq!(response.status(), StatusCode::CREATED);
     let notified = loop {
         let n = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await.unwrap().unwrap();
-        if n.channel() == store::SECRETS_CHANNEL {
+        if n.channel() == SECRETS_CHANNEL {
             break n;
         }
     };

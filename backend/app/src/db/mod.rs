@@ -1,6 +1,7 @@
 //! Repositories: one module per aggregate, each function taking an executor or transaction.
 
 pub mod invitations;
+pub mod llm;
 pub mod schedules;
 pub mod secrets;
 pub mod service_accounts;

@@ -13,7 +13,8 @@ use ferrocat_dsl::Workflow;
 use ferrocat_shared::egress::Mode;
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
-use super::scheduler::{self, Driver, Failure, Finished};
+use super::driver::{Driver, Failure};
+use super::scheduler::{self, Finished};
 use crate::catalog::{ResolveWorkflow, ResolvedWorkflow};
 use crate::executor::Executor;
 

@@ -2,7 +2,11 @@
 //! driver behind `ferrocat run`. Workflow code must be deterministic (no clock, no I/O, no
 //! randomness, no `FuturesUnordered`): Temporal replays it.
 
+pub mod driver;
+mod inputs;
 pub mod local;
+mod plan;
+mod run_state;
 pub mod scheduler;
 pub(crate) mod subflow;
 mod when;
@@ -24,7 +28,7 @@ use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
 use crate::catalog::{Catalog, ResolveWorkflow, ResolvedWorkflow};
 use crate::executor::Executor;
-use scheduler::{Driver, Failure};
+use driver::{Driver, Failure};
 
 /// The DSL interpreter as a Temporal workflow.
 #[workflow]

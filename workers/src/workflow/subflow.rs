@@ -14,7 +14,7 @@ use ferrocat_shared::temporal::{DslRunArgs, RunActionInput};
 
 use ferrocat_registry::control::{ExecuteArgs, FailStrategy, LoopStrategy, WaitStrategy};
 
-use super::scheduler::{Driver, Failure};
+use super::driver::{Driver, Failure};
 use crate::catalog::ResolveWorkflow;
 
 pub use ferrocat_dsl::EXECUTE;

@@ -1,0 +1,156 @@
+//! Which earlier results each action reads (`ACTIONS.<ref>` in its expressions), so that its
+//! context and its activity's input carry those only, and which results the workflow reads
+//! itself, which must come back inline rather than as references to object storage.
+
+use serde_json::{Map, Value};
+
+use ferrocat_dsl::{ActionStatement, EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER, Workflow};
+
+/// The refs `texts` name as `ACTIONS.<ref>`; `None` when one uses `ACTIONS` any other way, so
+/// that all of them are needed.
+pub(super) fn refs_named<'t>(texts: impl IntoIterator<Item = &'t str>) -> Option<Vec<String>> {
+    let mut used = Vec::new();
+    for text in texts {
+        for (start, _) in text.match_indices("ACTIONS") {
+            let rest = text[start + "ACTIONS".len()..].strip_prefix('.')?;
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if !used.contains(&name) {
+                used.push(name);
+            }
+        }
+    }
+    Some(used)
+}
+
+/// The refs an action's expressions name as `ACTIONS.<ref>` (args, for_each, retry_until,
+/// environment, and with `workflow_side` also run_if and wait_until, which the workflow itself
+/// evaluates); `None` when `ACTIONS` is used any other way.
+pub(super) fn refs_used_by(task: &ActionStatement, workflow_side: bool) -> Option<Vec<String>> {
+    let args = Value::Object(task.args.clone()).to_string();
+    let for_each = task.for_each.as_ref().map(Value::to_string);
+    let texts = [Some(args.as_str()), for_each.as_deref(), task.retry_policy.retry_until.as_deref(), task.environment.as_deref()];
+    let activity = refs_named(texts.into_iter().flatten());
+    if workflow_side { with_workflow_side(task, activity) } else { activity }
+}
+
+/// `activity` (an action's activity-side refs) and those its run_if and wait_until name.
+pub(super) fn with_workflow_side(task: &ActionStatement, activity: Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut refs = activity?;
+    for name in refs_named([task.run_if.as_deref(), task.wait_until.as_deref()].into_iter().flatten())? {
+        if !refs.contains(&name) {
+            refs.push(name);
+        }
+    }
+    Some(refs)
+}
+
+/// The refs whose results the workflow reads itself rather than through an activity: in
+/// run_if, wait_until and retry_until, and in every argument of the actions it orchestrates
+/// (scatter, gather, loops, subflows). Those results must come back inline.
+fn refs_read_by_workflow(task: &ActionStatement) -> Option<Vec<String>> {
+    let orchestrated = [SCATTER, GATHER, LOOP_START, LOOP_END, EXECUTE].contains(&task.action.as_str());
+    let mut texts = vec![task.run_if.as_deref(), task.wait_until.as_deref(), task.retry_policy.retry_until.as_deref()];
+    let (args, for_each);
+    if orchestrated {
+        args = Value::Object(task.args.clone()).to_string();
+        for_each = task.for_each.as_ref().map(Value::to_string);
+        texts.extend([Some(args.as_str()), for_each.as_deref(), task.environment.as_deref()]);
+    }
+    refs_named(texts.into_iter().flatten())
+}
+
+/// Per action: whether the workflow reads its result itself (see [`refs_read_by_workflow`]),
+/// so that it must not be swapped for a reference to object storage. (`returns` is not among
+/// them: when it names a stored result, the executor evaluates it.)
+pub(super) fn read_by_workflow(dsl: &Workflow) -> Vec<bool> {
+    let mut read: Vec<String> = Vec::new();
+    for refs in dsl.actions.iter().map(refs_read_by_workflow) {
+        match refs {
+            Some(refs) => read.extend(refs),
+            None => return vec![true; dsl.actions.len()],
+        }
+    }
+    dsl.actions.iter().map(|a| read.contains(&a.ref_)).collect()
+}
+
+/// `actions` narrowed to `refs` (`None`: all of them), so each activity input (and so the
+/// history) carries what the action needs rather than every earlier result.
+pub(super) fn only(actions: Map<String, Value>, refs: Option<&[String]>) -> Map<String, Value> {
+    match refs {
+        None => actions,
+        Some(refs) => {
+            let mut actions = actions;
+            refs.iter().filter_map(|r| actions.remove(r).map(|entry| (r.clone(), entry))).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn statement(yaml: &str) -> ActionStatement {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn an_action_reaches_the_results_its_expressions_name_or_all_of_them() {
+        let task = statement(
+            "ref: c\naction: core.transform.reshape\nargs: {value: '${{ ACTIONS.a.result }} ${{ ACTIONS.a.error }}'}\n\
+             run_if: '${{ ACTIONS.b.result > 1 }}'\nwait_until: '${{ ACTIONS.w.result }}'",
+        );
+        assert_eq!(refs_used_by(&task, true), Some(vec!["a".to_owned(), "b".to_owned(), "w".to_owned()]));
+        // The activity is sent what its own expressions read: run_if and wait_until stay behind.
+        assert_eq!(refs_used_by(&task, false), Some(vec!["a".to_owned()]));
+        let dynamic = statement("ref: d\naction: core.transform.reshape\nargs: {value: '${{ ACTIONS }}'}");
+        assert_eq!(refs_used_by(&dynamic, true), None);
+        let none = statement("ref: e\naction: core.transform.reshape\nargs: {value: 1}");
+        assert_eq!(refs_used_by(&none, true), Some(vec![]));
+        let mut actions = Map::new();
+        for r in ["a", "b", "z"] {
+            actions.insert(r.into(), json!({"result": r}));
+        }
+        assert_eq!(only(actions.clone(), refs_used_by(&task, false).as_deref()).keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(only(actions.clone(), refs_used_by(&dynamic, false).as_deref()).len(), 3);
+    }
+
+    #[test]
+    fn activity_inputs_carry_only_the_actions_they_name() {
+        let actions: Map<String, Value> =
+            serde_json::from_value(json!({"a": {"result": 1}, "b": {"result": 2}, "c": {"result": 3}})).unwrap();
+        let task: ActionStatement = serde_json::from_value(json!({
+            "ref": "d", "action": "core.transform.reshape",
+            "args": {"value": "${{ ACTIONS.a.result + 1 }}"},
+            "retry_policy": {"retry_until": "${{ ACTIONS.c.result > 0 }}"},
+        }))
+        .unwrap();
+        assert_eq!(Value::Object(only(actions.clone(), refs_used_by(&task, false).as_deref())), json!({"a": {"result": 1}, "c": {"result": 3}}));
+        let indexed: ActionStatement = serde_json::from_value(json!({
+            "ref": "d", "action": "core.transform.reshape", "args": {"value": "${{ ACTIONS['b'].result }}"},
+        }))
+        .unwrap();
+        assert_eq!(only(actions.clone(), refs_used_by(&indexed, false).as_deref()), actions, "other forms keep everything");
+    }
+
+    #[test]
+    fn results_the_workflow_reads_itself_stay_inline() {
+        let dsl: Workflow = serde_yaml::from_str(
+            "title: t\ndescription: d\nentrypoint: {ref: a}\nreturns: '${{ ACTIONS.r.result }}'\nactions:\n\
+             - {ref: a, action: core.http_request, args: {url: x}}\n\
+             - {ref: b, action: core.http_request, args: {url: x}}\n\
+             - {ref: c, action: core.http_request, args: {url: x}}\n\
+             - {ref: r, action: core.http_request, args: {url: x}}\n\
+             - {ref: s, action: core.transform.scatter, depends_on: [a], args: {collection: '${{ ACTIONS.a.result }}'}}\n\
+             - {ref: u, action: core.transform.reshape, depends_on: [b], run_if: '${{ ACTIONS.b.result }}', args: {value: '${{ ACTIONS.c.result }}'}}\n",
+        )
+        .unwrap();
+        // a: a scatter's collection; b: a run_if. c is only read by an activity, r by returns
+        // (which the executor evaluates when it names a stored result).
+        assert_eq!(read_by_workflow(&dsl), [true, true, false, false, false, false]);
+        let mut wholesale = dsl.clone();
+        wholesale.actions[5].run_if = Some("${{ ACTIONS['c'].result }}".into());
+        assert!(read_by_workflow(&wholesale).iter().all(|inline| *inline), "ACTIONS used wholesale keeps every result inline");
+    }
+}

@@ -1,330 +1,32 @@
-//! Webhooks. Management under `/workflows/{id}/webhook` (and its optional API key under
-//! `/workflows/{id}/webhook/api-key`); the public receiver at `/webhooks/{workflow_id}/{secret}`
-//! (start a run, answer once Temporal accepted it) and `/webhooks/{workflow_id}/{secret}/wait`
-//! (answer with the run's result). Checks, in order: the webhook exists, the secret matches
-//! (constant time), online (400), method (405), client address (403), the API key when the
-//! webhook has one (401), the per-webhook rate limit (429), then the body (413 beyond
-//! `FERROCAT_WEBHOOK_MAX_PAYLOAD_BYTES`). Only requests that pass the secret, address and key
-//! checks count against the webhook's rate limit; refused ones count in a bucket of their own,
-//! so someone with the URL but not the key cannot lock out the real sender.
-//!
-//! With `include_headers` the trigger carries the request's headers, except credentials
-//! ([`CREDENTIAL_HEADERS`]): a browser following a link sends its session cookie, and a run's
-//! trigger is readable by every member of the workspace.
+//! The public receiver: `/webhooks/{workflow_id}/{secret}` starts a run and answers once
+//! Temporal accepted it, `/wait` answers with the run's result. The checks run in the order the
+//! module above describes; the body is parsed by its content type.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
-use axum::{Json, Router};
-use secrecy::ExposeSecret;
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use ferrocat_app::api_keys;
-use ferrocat_app::db::webhooks::{self, WebhookKeyRow, WebhookRow, WebhookSettings};
+use ferrocat_app::db::webhooks::{self, WebhookRow};
 use ferrocat_app::db::workflows;
 use ferrocat_app::runs::{self, NewRun};
 use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
+use ferrocat_shared::net::Cidr;
 
-use super::{Path, Query, client_ip};
-use super::workflows::{load, parse_workflow_path};
-use crate::auth::{Role, WorkspaceAccess};
+use super::{API_KEY_HEADER, Path, Query, client_ip, is_credential_header, secret_of};
+use crate::http::workflows::parse_workflow_path;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workflows/{workflow_id}/webhook", get(get_webhook).post(create_webhook).patch(create_webhook))
-        .route("/workflows/{workflow_id}/webhook/api-key", post(create_webhook_api_key).delete(delete_webhook_api_key))
-        .route("/workflows/{workflow_id}/webhook/api-key/revoke", post(revoke_webhook_api_key))
-        .route("/workflows/{workflow_id}/webhook/rotate", post(rotate_webhook_secret))
-        .route("/webhooks/{workflow_id}/{secret}", any(receive_webhook))
-        .route("/webhooks/{workflow_id}/{secret}/wait", post(receive_webhook_wait))
-}
-
-/// The secret in a webhook's URL: `sha256_hex("wh-" + id.hex + signing_secret)`, as Tracecat,
-/// until the secret is first rotated; then `sha256_hex("wh-" + id.hex + ":" + salt + ":" +
-/// signing_secret)` with the webhook's stored random salt.
-pub fn webhook_secret(webhook_id: Uuid, salt: Option<&str>, signing_secret: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"wh-");
-    hasher.update(webhook_id.simple().to_string().as_bytes());
-    if let Some(salt) = salt {
-        hasher.update(b":");
-        hasher.update(salt.as_bytes());
-        hasher.update(b":");
-    }
-    hasher.update(signing_secret.as_bytes());
-    hex::encode(hasher.finalize())
-}
-
-fn secret_of(state: &AppState, row: &WebhookRow) -> String {
-    webhook_secret(row.id, row.secret_salt.as_deref(), state.config.signing_secret.expose_secret())
-}
-
-/// The header that carries a webhook's API key.
-pub const API_KEY_HEADER: &str = "x-tracecat-api-key";
-
-/// Request headers never copied into a trigger: the credentials of this stack (session cookie,
-/// bearer tokens, API keys, the model gateway's token) and of proxies. Header names arrive
-/// lowercased, so every spelling of these is caught.
-pub const CREDENTIAL_HEADERS: &[&str] = &[
-    "cookie",
-    "authorization",
-    "proxy-authorization",
-    API_KEY_HEADER,
-    "x-api-key",
-    "x-ferrocat-token",
-];
-
-/// Whether a request header is a credential that must not reach a run (see
-/// [`CREDENTIAL_HEADERS`]; also every `x-ferrocat-*` header, which only this stack sets).
-pub fn is_credential_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    CREDENTIAL_HEADERS.contains(&name.as_str()) || name.starts_with("x-ferrocat-")
-}
-
-fn key_model(key: Option<&WebhookKeyRow>) -> Value {
-    match key {
-        Some(key) => json!({"preview": key.preview, "created_at": key.created_at, "revoked_at": key.revoked_at}),
-        None => Value::Null,
-    }
-}
-
-/// The webhook as the management routes show it. The secret and the URL (which carries it) are
-/// a credential that runs the workflow: only for editors and above (`with_secret`).
-fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>, with_secret: bool) -> Value {
-    let wf = ids::workflow_id(row.workflow_id);
-    let mut model = json!({
-        "id": row.id,
-        "workflow_id": wf,
-        "status": row.status,
-        "methods": row.methods,
-        "allowlisted_cidrs": row.allowlisted_cidrs,
-        "include_headers": row.include_headers,
-        "api_key": key_model(key),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    });
-    if with_secret {
-        let secret = secret_of(state, row);
-        model["url"] = Value::String(format!("{}/api/webhooks/{wf}/{secret}", state.config.public_url));
-        model["secret"] = Value::String(secret);
-    }
-    model
-}
-
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct WebhookUpdate {
-    status: Option<String>,
-    methods: Option<Vec<String>>,
-    allowlisted_cidrs: Option<Vec<String>>,
-    include_headers: Option<bool>,
-}
-
-/// Allow-list entries: the one CIDR type, lenient about host bits (lists typed before that
-/// was checked keep working).
-pub use ferrocat_shared::net::Cidr;
-
-fn validate_settings(update: WebhookUpdate, current: Option<&WebhookRow>) -> Result<WebhookSettings, ApiError> {
-    let status = update.status.or_else(|| current.map(|c| c.status.clone())).unwrap_or_else(|| "online".into());
-    if status != "online" && status != "offline" {
-        return Err(ApiError::Unprocessable {
-            detail: "status must be online or offline".into(),
-            errors: vec![json!({"loc": "status", "msg": format!("invalid status {status:?}")})],
-        });
-    }
-    let methods: Vec<String> = match update.methods {
-        Some(m) => m.into_iter().map(|m| m.to_ascii_uppercase()).collect(),
-        None => current.map(|c| c.methods.clone()).unwrap_or_else(|| vec!["POST".into()]),
-    };
-    if methods.is_empty() || methods.iter().any(|m| m != "GET" && m != "POST") {
-        return Err(ApiError::Unprocessable {
-            detail: "methods must be a non-empty subset of GET, POST".into(),
-            errors: vec![json!({"loc": "methods", "msg": format!("invalid methods {methods:?}")})],
-        });
-    }
-    let cidrs = update
-        .allowlisted_cidrs
-        .or_else(|| current.map(|c| c.allowlisted_cidrs.clone()))
-        .unwrap_or_default();
-    for cidr in &cidrs {
-        Cidr::parse_lenient(cidr).map_err(|msg| ApiError::Unprocessable {
-            detail: msg.clone(),
-            errors: vec![json!({"loc": "allowlisted_cidrs", "msg": msg})],
-        })?;
-    }
-    Ok(WebhookSettings {
-        status,
-        methods,
-        allowlisted_cidrs: cidrs,
-        include_headers: update.include_headers.or(current.map(|c| c.include_headers)).unwrap_or(false),
-    })
-}
-
-#[utoipa::path(
-    get,
-    path = "/workflows/{workflow_id}/webhook",
-    tag = "webhooks",
-    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the webhook; its secret and URL only for editors and above", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
-)]
-async fn get_webhook(
-    State(state): State<AppState>,
-    access: WorkspaceAccess,
-    Path(workflow_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let workflow = load(&state, &access, &workflow_id).await?;
-    let row = webhooks::for_workflow(&state.db, workflow.id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
-    let key = webhooks::api_key(&state.db, row.id).await?;
-    let with_secret = access.require(Role::Editor).is_ok();
-    Ok(Json(read_model(&state, &row, key.as_ref(), with_secret)))
-}
-
-#[utoipa::path(
-    post,
-    path = "/workflows/{workflow_id}/webhook",
-    tag = "webhooks",
-    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    request_body(content = WebhookUpdate, content_type = "application/json"),
-    responses((status = 200, description = "the webhook, with its URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
-)]
-async fn create_webhook(
-    State(state): State<AppState>,
-    access: WorkspaceAccess,
-    Path(workflow_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    access.require(Role::Editor)?;
-    let workflow = load(&state, &access, &workflow_id).await?;
-    let update: WebhookUpdate = if body.iter().all(u8::is_ascii_whitespace) {
-        WebhookUpdate::default()
-    } else {
-        // Settings are JSON like every other body here: a text/plain form is not read as JSON.
-        super::require_json(&headers)?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid webhook settings: {e}")))?
-    };
-    let current = webhooks::for_workflow(&state.db, workflow.id).await?;
-    let settings = validate_settings(update, current.as_ref())?;
-    let row = webhooks::upsert(&state.db, access.workspace_id, workflow.id, &settings).await?;
-    let key = webhooks::api_key(&state.db, row.id).await?;
-    Ok(Json(read_model(&state, &row, key.as_ref(), true)))
-}
-
-/// `POST /workflows/{id}/webhook/rotate`: a new URL secret (editor role). The old URL stops
-/// working at once (401); settings and the API key stay.
-#[utoipa::path(
-    post,
-    path = "/workflows/{workflow_id}/webhook/rotate",
-    tag = "webhooks",
-    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the webhook, with its new secret and URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
-)]
-async fn rotate_webhook_secret(
-    State(state): State<AppState>,
-    access: WorkspaceAccess,
-    Path(workflow_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    access.require(Role::Editor)?;
-    let workflow = load(&state, &access, &workflow_id).await?;
-    let mut salt = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
-    let row = webhooks::rotate_secret(&state.db, workflow.id, &hex::encode(salt))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
-    tracing::info!(webhook_id = %row.id, "webhook secret rotated");
-    let key = webhooks::api_key(&state.db, row.id).await?;
-    Ok(Json(read_model(&state, &row, key.as_ref(), true)))
-}
-
-/// The caller's workflow's webhook, for key management (editor role, people only).
-async fn webhook_for_keys(state: &AppState, access: &WorkspaceAccess, workflow_id: &str) -> Result<(WebhookRow, Option<Uuid>), ApiError> {
-    let user = access.require_user(Role::Editor)?.id;
-    let workflow = load(state, access, workflow_id).await?;
-    let row = webhooks::for_workflow(&state.db, workflow.id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
-    Ok((row, Some(user)))
-}
-
-/// `POST /workflows/{id}/webhook/api-key`: issues the webhook's key, replacing any previous one
-/// (rotation). The key is in this answer only.
-#[utoipa::path(
-    post,
-    path = "/workflows/{workflow_id}/webhook/api-key",
-    tag = "webhooks",
-    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 201, description = "the new key, shown once", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
-)]
-async fn create_webhook_api_key(
-    State(state): State<AppState>,
-    access: WorkspaceAccess,
-    Path(workflow_id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (webhook, user) = webhook_for_keys(&state, &access, &workflow_id).await?;
-    let (key, hash, preview) = api_keys::generate_webhook_key();
-    let row = webhooks::put_api_key(&state.db, webhook.id, &hash, &preview, user).await?;
-    tracing::info!(webhook_id = %webhook.id, "webhook API key issued");
-    let mut body = key_model(Some(&row));
-    body["api_key"] = Value::String(key);
-    Ok((StatusCode::CREATED, Json(body)))
-}
-
-/// `POST /workflows/{id}/webhook/api-key/revoke`: the key stops working and, until a new one is
-/// issued or the key is deleted, so does the webhook.
-#[utoipa::path(
-    post,
-    path = "/workflows/{workflow_id}/webhook/api-key/revoke",
-    tag = "webhooks",
-    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 204, description = "revoked"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
-)]
-async fn revoke_webhook_api_key(
-    State(state): State<AppState>,
-    access: WorkspaceAccess,
-    Path(workflow_id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let (webhook, _) = webhook_for_keys(&state, &access, &workflow_id).await?;
-    if !webhooks::revoke_api_key(&state.db, webhook.id).await? {
-        return Err(ApiError::NotFound("this webhook has no active API key".into()));
-    }
-    tracing::info!(webhook_id = %webhook.id, "webhook API key revoked");
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `DELETE /workflows/{id}/webhook/api-key`: the webhook no longer needs a key.
-#[utoipa::path(
-    delete,
-    path = "/workflows/{workflow_id}/webhook/api-key",
-    tag = "webhooks",
-    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 204, description = "deleted"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
-)]
-async fn delete_webhook_api_key(
-    State(state): State<AppState>,
-    access: WorkspaceAccess,
-    Path(workflow_id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let (webhook, _) = webhook_for_keys(&state, &access, &workflow_id).await?;
-    if !webhooks::delete_api_key(&state.db, webhook.id).await? {
-        return Err(ApiError::NotFound("this webhook has no API key".into()));
-    }
-    tracing::info!(webhook_id = %webhook.id, "webhook API key deleted");
-    Ok(StatusCode::NO_CONTENT)
-}
 
 #[derive(Deserialize, Default)]
 struct ReceiveQuery {
@@ -530,7 +232,7 @@ pub(super) struct ReceiveParams {
     request_body(content = serde_json::Value, description = "any payload: JSON, form-encoded or NDJSON"),
     responses((status = 200, description = "accepted: the run's ids (or the echo)", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn receive_webhook(
+pub(super) async fn receive_webhook(
     State(state): State<AppState>,
     Path((workflow_id, secret)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
@@ -583,7 +285,7 @@ async fn receive_webhook(
     request_body(content = serde_json::Value, description = "any payload: JSON, form-encoded or NDJSON"),
     responses((status = 200, description = "the run's return value", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn receive_webhook_wait(
+pub(super) async fn receive_webhook_wait(
     State(state): State<AppState>,
     Path((workflow_id, secret)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
@@ -640,27 +342,6 @@ fn parse_query(raw: &HashMap<String, String>) -> Result<ReceiveQuery, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secret_is_sha256_of_prefixed_hex_id_and_signing_secret() {
-        let id = Uuid::parse_str("0193a7a0-0000-7000-8000-000000000001").unwrap();
-        let expected = hex::encode(Sha256::digest(b"wh-0193a7a0000070008000000000000001signing"));
-        assert_eq!(webhook_secret(id, None, "signing"), expected);
-        assert_ne!(webhook_secret(id, None, "other"), expected);
-        let rotated = webhook_secret(id, Some("00ff"), "signing");
-        assert_eq!(rotated, hex::encode(Sha256::digest(b"wh-0193a7a0000070008000000000000001:00ff:signing")));
-        assert_ne!(rotated, webhook_secret(id, Some("00fe"), "signing"));
-    }
-
-    #[test]
-    fn credential_headers_are_caught_in_any_case() {
-        for name in ["cookie", "Cookie", "AUTHORIZATION", "Proxy-Authorization", "X-Tracecat-Api-Key", "x-api-key", "X-Ferrocat-Token", "x-ferrocat-anything"] {
-            assert!(is_credential_header(name), "{name}");
-        }
-        for name in ["content-type", "x-alert-source", "x-hub-signature-256", "user-agent"] {
-            assert!(!is_credential_header(name), "{name}");
-        }
-    }
 
     #[test]
     fn cidrs_match_v4_v6_and_mapped() {

@@ -1,8 +1,7 @@
 //! The mock LLM provider of the tests as a standalone server, for the benchmark and for trying
 //! the gateway by hand: `cargo run --release -p ferrocat-llm-gateway --example mock_provider -- 127.0.0.1:9000`.
 
-#[path = "../tests/mock/mod.rs"]
-mod mock;
+use ferrocat_test_support::llm_mock as mock;
 
 #[tokio::main]
 async fn main() {

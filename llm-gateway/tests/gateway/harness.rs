@@ -12,11 +12,10 @@ use ferrocat_llm_gateway::credentials::EnvCredentials;
 use ferrocat_llm_gateway::usage::{UsageRecord, UsageSink};
 use ferrocat_llm_gateway::{Gateway, GatewayConfig};
 use ferrocat_shared::config::Env;
+use ferrocat_test_support::llm_mock::MockProvider;
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::mpsc;
-
-use crate::mock::MockProvider;
 
 pub const SIGNING_SECRET: &str = "test-signing-secret-0123456789";
 pub const OPENAI_KEY: &str = "sk-test-openai-0123456789SECRET";

@@ -1,6 +1,6 @@
 //! A mock LLM provider: a real HTTP server (port 0 in tests, any port for the benchmark) that
 //! speaks OpenAI, Azure OpenAI, Anthropic and Gemini paths and answers from recorded fixtures
-//! (`tests/fixtures/*.json|*.sse`), and records every request it receives (path, headers, body)
+//! (`llm-gateway/tests/fixtures/*.json|*.sse`), and records every request it receives (path, headers, body)
 //! so tests can check what the gateway injected.
 //!
 //! The upstream model name picks a behaviour:
@@ -12,8 +12,6 @@
 //! - contains `slowhead`: waits for [`MockProvider::release`] before answering at all;
 //! - otherwise: the tool-call fixture when the request has tools, else the text fixture;
 //!   streamed when the request asks for it (Gemini: the `streamGenerateContent` path).
-
-#![allow(dead_code)] // the benchmark binary uses part of it
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -30,7 +28,7 @@ use tokio::sync::Semaphore;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/", $name))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../llm-gateway/tests/fixtures/", $name))
     };
 }
 

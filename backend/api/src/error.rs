@@ -159,20 +159,8 @@ fn field_of(message: &str) -> String {
     }
 }
 
-/// Maps unique-constraint violations to 409 with a message, by constraint name.
-pub trait ResultExt<T> {
-    /// Turns a violation of `constraint` into `ApiError::Conflict(message)`.
-    fn on_constraint(self, constraint: &str, message: &str) -> Result<T, ApiError>;
-}
-
-impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn on_constraint(self, constraint: &str, message: &str) -> Result<T, ApiError> {
-        self.map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => ApiError::Conflict(message.to_owned()),
-            _ => error.into(),
-        })
-    }
-}
+/// Unique-constraint violations as conflicts (the use cases' rule, for the api's own writes).
+pub use ferrocat_app::checks::ResultExt;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod checks;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -14,6 +15,8 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod runs;
 pub mod schedules;
+pub mod secrets;
+pub mod variables;
 pub mod workflows;
 
 use std::sync::Arc;

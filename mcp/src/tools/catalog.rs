@@ -53,7 +53,7 @@ impl FerrocatMcp {
     async fn do_list_secrets(&self, context: &RequestContext<RoleServer>, args: ListSecretsArgs) -> Result<Value, ToolError> {
         let caller = caller(context)?;
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
-        let rows = secrets::list(self.state.db(), Some(access.workspace_id), args.environment.as_deref(), None).await?;
+        let rows = ferrocat_app::secrets::list(&self.state.app, Some(access.workspace_id), args.environment.as_deref(), None).await?;
         Ok(json!({"secrets": rows.iter().map(secret_model).collect::<Vec<_>>()}))
     }
 
@@ -61,9 +61,7 @@ impl FerrocatMcp {
         let caller = caller(context)?;
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
         let environment = args.environment.as_deref().unwrap_or("default");
-        let row = secrets::get_by_name(self.state.db(), Some(access.workspace_id), &args.name, environment)
-            .await?
-            .ok_or_else(|| ToolError::NotFound(format!("no secret {} in environment {environment}", args.name)))?;
+        let row = ferrocat_app::secrets::get(&self.state.app, Some(access.workspace_id), &args.name, environment).await?;
         Ok(secret_model(&row))
     }
 }

@@ -12,12 +12,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use ferrocat_app::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
+use ferrocat_app::db::secrets::SecretRow;
+use ferrocat_app::secrets::{self, SecretInput, SecretUpdate};
 
 use super::{JsonBody, Path, Query};
-use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{AuthUser, Role, WorkspaceAccess};
-use crate::error::{ApiError, ResultExt};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -28,10 +28,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/organization/secrets", get(list_org_secrets).post(create_org_secret))
         .route("/organization/secrets/{secret}", get(get_org_secret).post(update_org_secret).delete(delete_org_secret))
 }
-
-const TYPES: &[&str] = &["custom", "ssh_key", "mtls", "ca_cert", "github_app"];
-const MAX_KEYS: usize = 100;
-const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// One `{key, value}` pair. `Debug` is not derived so a value cannot end up in a log line.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -76,37 +72,6 @@ fn default_environment() -> String {
     "default".into()
 }
 
-fn check_type(kind: &str) -> Result<(), ApiError> {
-    if !TYPES.contains(&kind) {
-        return Err(invalid("type", format!("type must be one of {}", TYPES.join(", "))));
-    }
-    Ok(())
-}
-
-/// Checked `{KEY: value}` pairs, in order, and their names.
-type CheckedKeys = (Vec<(String, String)>, Vec<String>);
-
-/// Checks the pairs and returns them with their names; the values are never echoed in errors.
-fn check_keys(keys: Vec<KeyValue>) -> Result<CheckedKeys, ApiError> {
-    if keys.is_empty() || keys.len() > MAX_KEYS {
-        return Err(invalid("keys", format!("a secret has between 1 and {MAX_KEYS} keys")));
-    }
-    let mut names: Vec<String> = Vec::with_capacity(keys.len());
-    let mut pairs = Vec::with_capacity(keys.len());
-    for KeyValue { key, value } in keys {
-        check_identifier("keys.key", &key, 255)?;
-        if names.contains(&key) {
-            return Err(invalid("keys.key", format!("duplicate key {key:?}")));
-        }
-        if value.is_empty() || value.len() > MAX_VALUE_BYTES {
-            return Err(invalid("keys.value", format!("the value of {key:?} must be 1 to {MAX_VALUE_BYTES} bytes")));
-        }
-        names.push(key.clone());
-        pairs.push((key, value));
-    }
-    Ok((pairs, names))
-}
-
 fn read_model(row: &SecretRow) -> Value {
     json!({
         "id": row.id,
@@ -121,8 +86,6 @@ fn read_model(row: &SecretRow) -> Value {
         "updated_at": row.updated_at,
     })
 }
-
-const NAME_TAKEN: &str = "a secret with this name already exists in this environment";
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -148,7 +111,7 @@ async fn list_secrets(
 }
 
 async fn list_in(state: &AppState, owner: Option<Uuid>, query: ListQuery) -> Result<Json<Vec<Value>>, ApiError> {
-    let rows = secrets::list(&state.db, owner, query.environment.as_deref(), query.kind.as_deref()).await?;
+    let rows = secrets::list(state, owner, query.environment.as_deref(), query.kind.as_deref()).await?;
     Ok(Json(rows.iter().map(read_model).collect()))
 }
 
@@ -170,33 +133,21 @@ async fn create_secret(
 }
 
 async fn create_in(state: &AppState, owner: Option<Uuid>, body: CreateSecret) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_identifier("name", &body.name, 100)?;
-    check_type(&body.kind)?;
-    check_environment(&body.environment)?;
-    let tags = body.tags.unwrap_or_else(|| json!({}));
-    check_tags(&tags)?;
-    let (pairs, names) = check_keys(body.keys)?;
-    let id = Uuid::now_v7();
-    let sealed = state.config.keyring.seal_keys(id, &pairs);
-    let row = secrets::insert(
-        &state.db,
-        &NewSecret {
-            id,
-            workspace_id: owner,
-            name: &body.name,
-            kind: &body.kind,
-            environment: &body.environment,
-            description: &body.description,
-            sealed: &sealed,
-            key_names: &names,
-            tags: &tags,
-        },
-    )
-    .await
-    .on_constraint(name_key(owner), NAME_TAKEN)?;
-    tracing::info!(secret = %row.name, environment = %row.environment, keys = ?row.key_names, organization = owner.is_none(), "secret created");
-    announce(state, owner).await;
+    let input = SecretInput {
+        name: body.name,
+        kind: body.kind,
+        description: body.description,
+        keys: pairs(body.keys),
+        tags: body.tags,
+        environment: body.environment,
+    };
+    let row = secrets::create(state, owner, input).await?;
     Ok((StatusCode::CREATED, Json(read_model(&row))))
+}
+
+/// The body's pairs as the use case takes them.
+fn pairs(keys: Vec<KeyValue>) -> Vec<(String, String)> {
+    keys.into_iter().map(|KeyValue { key, value }| (key, value)).collect()
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -223,14 +174,8 @@ async fn get_secret(
 }
 
 async fn get_in(state: &AppState, owner: Option<Uuid>, name: String, query: GetQuery) -> Result<Json<Value>, ApiError> {
-    let row = secrets::get_by_name(&state.db, owner, &name, &query.environment)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("secret {name:?} not found in environment {:?}", query.environment)))?;
+    let row = secrets::get(state, owner, &name, &query.environment).await?;
     Ok(Json(read_model(&row)))
-}
-
-fn parse_secret_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(text).map_err(|_| ApiError::NotFound(format!("secret {text:?} not found")))
 }
 
 #[utoipa::path(
@@ -252,37 +197,15 @@ async fn update_secret(
 }
 
 async fn update_in(state: &AppState, owner: Option<Uuid>, secret: String, body: UpdateSecret) -> Result<Json<Value>, ApiError> {
-    let id = parse_secret_id(&secret)?;
-    if let Some(name) = &body.name {
-        check_identifier("name", name, 100)?;
-    }
-    if let Some(kind) = &body.kind {
-        check_type(kind)?;
-    }
-    if let Some(environment) = &body.environment {
-        check_environment(environment)?;
-    }
-    if let Some(tags) = &body.tags {
-        check_tags(tags)?;
-    }
-    // New keys replace the old ones wholesale, sealed for this row.
-    let replaced = body.keys.map(check_keys).transpose()?;
-    let sealed = replaced.as_ref().map(|(pairs, names)| (state.config.keyring.seal_keys(id, pairs), names));
-    let changes = SecretChanges {
-        name: body.name.as_deref(),
-        kind: body.kind.as_deref(),
-        environment: body.environment.as_deref(),
-        description: body.description.as_deref(),
-        tags: body.tags.as_ref(),
-        sealed: sealed.as_ref().map(|(blob, names)| (blob.as_slice(), names.as_slice())),
+    let changes = SecretUpdate {
+        name: body.name,
+        kind: body.kind,
+        description: body.description,
+        keys: body.keys.map(pairs),
+        tags: body.tags,
+        environment: body.environment,
     };
-    let row = secrets::update(&state.db, owner, id, &changes)
-        .await
-        .on_constraint(name_key(owner), NAME_TAKEN)?
-        .ok_or_else(|| ApiError::NotFound(format!("secret {secret:?} not found")))?;
-    tracing::info!(secret = %row.name, environment = %row.environment, keys_replaced = sealed.is_some(), organization = owner.is_none(), "secret updated");
-    announce(state, owner).await;
-    Ok(Json(read_model(&row)))
+    Ok(Json(read_model(&secrets::update(state, owner, &secret, changes).await?)))
 }
 
 #[utoipa::path(
@@ -302,26 +225,8 @@ async fn delete_secret(
 }
 
 async fn delete_in(state: &AppState, owner: Option<Uuid>, secret: String) -> Result<StatusCode, ApiError> {
-    let id = parse_secret_id(&secret)?;
-    if !secrets::delete(&state.db, owner, id).await? {
-        return Err(ApiError::NotFound(format!("secret {secret:?} not found")));
-    }
-    tracing::info!(secret_id = %id, organization = owner.is_none(), "secret deleted");
-    announce(state, owner).await;
+    secrets::delete(state, owner, &secret).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The unique constraint a name clash of `owner`'s secrets violates.
-fn name_key(owner: Option<Uuid>) -> &'static str {
-    if owner.is_some() { "secrets_name_key" } else { "secrets_org_name_key" }
-}
-
-/// Tells the model gateway to read secrets again (it caches provider keys). A lost
-/// notification only delays that by the cache's lifetime, so it does not fail the request.
-async fn announce(state: &AppState, owner: Option<Uuid>) {
-    if let Err(e) = ferrocat_app::db::llm::notify_secrets(&state.db, owner).await {
-        tracing::warn!(error = %e, "announcing a secret change failed");
-    }
 }
 
 // Organisation secrets are for superusers only, reads included (names say which vendors the

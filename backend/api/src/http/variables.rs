@@ -8,14 +8,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use ferrocat_app::db::variables::{self, NewVariable, VariableChanges, VariableRow};
+use ferrocat_app::db::variables::VariableRow;
+use ferrocat_app::variables::{self, VariableInput, VariableUpdate};
 
 use super::{JsonBody, Path, Query};
-use super::validate::{check_environment, check_identifier, check_tags, invalid};
 use crate::auth::{Role, WorkspaceAccess};
-use crate::error::{ApiError, ResultExt};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -24,11 +23,6 @@ pub(super) fn router() -> Router<AppState> {
         // One segment serves both a name (GET) and an id (update, delete), as for secrets.
         .route("/variables/{variable}", get(get_variable).post(update_variable).delete(delete_variable))
 }
-
-const MAX_KEYS: usize = 100;
-/// The serialized values of one variable, at most (they travel in every run's input).
-const MAX_VALUES_BYTES: usize = 64 * 1024;
-const NAME_TAKEN: &str = "a variable with this name already exists in this environment";
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,23 +49,6 @@ struct UpdateVariable {
 
 fn default_environment() -> String {
     "default".into()
-}
-
-/// `values` is an object of identifier keys (`VARS.name.key`) and any JSON values.
-fn check_values(values: &Value) -> Result<(), ApiError> {
-    let Some(map) = values.as_object() else {
-        return Err(invalid("values", "values must be an object of {key: value}".into()));
-    };
-    if map.is_empty() || map.len() > MAX_KEYS {
-        return Err(invalid("values", format!("a variable has between 1 and {MAX_KEYS} keys")));
-    }
-    for key in map.keys() {
-        check_identifier("values.key", key, 255)?;
-    }
-    if values.to_string().len() > MAX_VALUES_BYTES {
-        return Err(invalid("values", format!("values must be at most {MAX_VALUES_BYTES} bytes as JSON")));
-    }
-    Ok(())
 }
 
 fn read_model(row: &VariableRow) -> Value {
@@ -110,7 +87,7 @@ async fn list_variables(
     access: WorkspaceAccess,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let rows = variables::list(&state.db, access.workspace_id, query.environment.as_deref()).await?;
+    let rows = variables::list(&state, access.workspace_id, query.environment.as_deref()).await?;
     Ok(Json(rows.iter().map(read_model).collect()))
 }
 
@@ -128,25 +105,14 @@ async fn create_variable(
     JsonBody(body): JsonBody<CreateVariable>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Role::Editor)?;
-    check_identifier("name", &body.name, 100)?;
-    check_environment(&body.environment)?;
-    check_values(&body.values)?;
-    let tags = body.tags.unwrap_or_else(|| json!({}));
-    check_tags(&tags)?;
-    let row = variables::insert(
-        &state.db,
-        &NewVariable {
-            workspace_id: access.workspace_id,
-            name: &body.name,
-            description: &body.description,
-            environment: &body.environment,
-            values: &body.values,
-            tags: &tags,
-        },
-    )
-    .await
-    .on_constraint("variables_name_key", NAME_TAKEN)?;
-    tracing::info!(variable = %row.name, environment = %row.environment, "variable created");
+    let input = VariableInput {
+        name: body.name,
+        description: body.description,
+        values: body.values,
+        tags: body.tags,
+        environment: body.environment,
+    };
+    let row = variables::create(&state, access.workspace_id, input).await?;
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
@@ -174,14 +140,8 @@ async fn get_variable(
     Path(name): Path<String>,
     Query(query): Query<GetQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = variables::get_by_name(&state.db, access.workspace_id, &name, &query.environment)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("variable {name:?} not found in environment {:?}", query.environment)))?;
+    let row = variables::get(&state, access.workspace_id, &name, &query.environment).await?;
     Ok(Json(read_model(&row)))
-}
-
-fn parse_variable_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(text).map_err(|_| ApiError::NotFound(format!("variable {text:?} not found")))
 }
 
 #[utoipa::path(
@@ -199,31 +159,14 @@ async fn update_variable(
     JsonBody(body): JsonBody<UpdateVariable>,
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
-    let id = parse_variable_id(&variable)?;
-    if let Some(name) = &body.name {
-        check_identifier("name", name, 100)?;
-    }
-    if let Some(environment) = &body.environment {
-        check_environment(environment)?;
-    }
-    if let Some(values) = &body.values {
-        check_values(values)?;
-    }
-    if let Some(tags) = &body.tags {
-        check_tags(tags)?;
-    }
-    let changes = VariableChanges {
-        name: body.name.as_deref(),
-        description: body.description.as_deref(),
-        environment: body.environment.as_deref(),
-        values: body.values.as_ref(),
-        tags: body.tags.as_ref(),
+    let changes = VariableUpdate {
+        name: body.name,
+        description: body.description,
+        values: body.values,
+        tags: body.tags,
+        environment: body.environment,
     };
-    let row = variables::update(&state.db, access.workspace_id, id, &changes)
-        .await
-        .on_constraint("variables_name_key", NAME_TAKEN)?
-        .ok_or_else(|| ApiError::NotFound(format!("variable {variable:?} not found")))?;
-    tracing::info!(variable = %row.name, environment = %row.environment, "variable updated");
+    let row = variables::update(&state, access.workspace_id, &variable, changes).await?;
     Ok(Json(read_model(&row)))
 }
 
@@ -240,10 +183,6 @@ async fn delete_variable(
     Path(variable): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     access.require(Role::Editor)?;
-    let id = parse_variable_id(&variable)?;
-    if !variables::delete(&state.db, access.workspace_id, id).await? {
-        return Err(ApiError::NotFound(format!("variable {variable:?} not found")));
-    }
-    tracing::info!(variable_id = %id, "variable deleted");
+    variables::delete(&state, access.workspace_id, &variable).await?;
     Ok(StatusCode::NO_CONTENT)
 }

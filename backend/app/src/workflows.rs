@@ -1,5 +1,6 @@
-//! Workflow use cases: find one, validate a definition, replace a draft, commit the draft as
-//! the next immutable version (and point the workflow's schedules at it). The api's handlers
+//! Workflow use cases: create one (from a definition, or blank), find one, validate a
+//! definition, replace a draft, commit the draft as the next immutable version (and point the
+//! workflow's schedules at it), list the versions, restore one into the draft. The api's handlers
 //! and the MCP tools both call these, so a commit means the same thing through either.
 
 use serde_json::{Value, json};
@@ -8,8 +9,43 @@ use uuid::Uuid;
 use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
 
-use crate::db::workflows::{self, WorkflowRow};
+use crate::db::workflows::{self, VersionRow, WorkflowRow};
 use crate::{App, AppError};
+
+/// A new workflow whose draft is `dsl` (an imported or written definition).
+#[tracing::instrument(skip(app, dsl), fields(title = %dsl.title))]
+pub async fn create(app: &App, workspace_id: Uuid, dsl: &Workflow) -> Result<WorkflowRow, AppError> {
+    let draft = serde_json::to_value(dsl).map_err(|e| AppError::Internal(e.into()))?;
+    let row = workflows::insert(&app.db, workspace_id, &dsl.title, &dsl.description, &draft).await?;
+    tracing::info!(workflow_id = %row.id, "workflow created");
+    Ok(row)
+}
+
+/// A new workflow with a title and nothing else yet.
+#[tracing::instrument(skip(app))]
+pub async fn create_blank(app: &App, workspace_id: Uuid, title: &str, description: &str) -> Result<WorkflowRow, AppError> {
+    if title.trim().is_empty() {
+        return Err(AppError::BadRequest("title must not be empty".into()));
+    }
+    let draft = json!({"title": title, "description": description, "entrypoint": {}, "actions": []});
+    Ok(workflows::insert(&app.db, workspace_id, title, description, &draft).await?)
+}
+
+/// Every committed version of `row`, newest first.
+pub async fn versions(app: &App, workspace_id: Uuid, row: &WorkflowRow) -> Result<Vec<VersionRow>, AppError> {
+    Ok(workflows::versions(&app.db, workspace_id, row.id).await?)
+}
+
+/// The draft of `row` becomes its committed version `version` (as the caller wrote it) again;
+/// commit it to run it. Versions themselves never change.
+#[tracing::instrument(skip(app, row), fields(workflow_id = %row.id))]
+pub async fn restore(app: &App, workspace_id: Uuid, row: &WorkflowRow, version: &str) -> Result<WorkflowRow, AppError> {
+    let not_found = || AppError::NotFound(format!("workflow {} has no version {version}", ids::workflow_id(row.id)));
+    let number: i32 = version.parse().map_err(|_| not_found())?;
+    let restored = workflows::restore(&app.db, workspace_id, row.id, number).await?.ok_or_else(not_found)?;
+    tracing::info!(version = number, "definition restored into the draft");
+    Ok(restored)
+}
 
 /// The workflow `workflow_id` (`wf_…`) of the workspace; not found when the id is not one or
 /// names a workflow of another workspace.

@@ -126,8 +126,7 @@ impl FerrocatMcp {
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
         access.require(Role::Editor)?;
         let dsl = parse(&args.yaml)?;
-        let draft = serde_json::to_value(&dsl).map_err(|e| ToolError::Internal(e.into()))?;
-        let row = workflows::insert(self.state.db(), access.workspace_id, &dsl.title, &dsl.description, &draft).await?;
+        let row = ferrocat_app::workflows::create(&self.state.app, access.workspace_id, &dsl).await?;
         tracing::info!(workflow_id = %row.id, user_id = %caller.user_id, "workflow created over mcp");
         Ok(json!({"workflow": summary(&row), "validation": validation_report(&dsl)}))
     }

@@ -130,24 +130,18 @@ async fn create_workflow(
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Role::Editor)?;
-    let (title, description, draft) = match read_create_body(request, &state).await? {
+    let row = match read_create_body(request, &state).await? {
         CreateBody::Import(text) => {
             let dsl = Workflow::parse(&text).map_err(|e| ApiError::Unprocessable {
                 detail: format!("could not import the workflow: {e}"),
                 errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
             })?;
-            let draft = serde_json::to_value(&dsl).map_err(|e| ApiError::Internal(e.into()))?;
-            (dsl.title.clone(), dsl.description.clone(), draft)
+            ferrocat_app::workflows::create(&state, access.workspace_id, &dsl).await?
         }
         CreateBody::Blank { title, description } => {
-            if title.trim().is_empty() {
-                return Err(ApiError::BadRequest("title must not be empty".into()));
-            }
-            let draft = json!({"title": title, "description": description, "entrypoint": {}, "actions": []});
-            (title, description, draft)
+            ferrocat_app::workflows::create_blank(&state, access.workspace_id, &title, &description).await?
         }
     };
-    let row = workflows::insert(&state.db, access.workspace_id, &title, &description, &draft).await?;
     Ok((StatusCode::CREATED, Json(read_model(&row))))
 }
 
@@ -254,10 +248,7 @@ async fn restore_definition(
 ) -> Result<Json<Value>, ApiError> {
     access.require(Role::Editor)?;
     let row = load(&state, &access, &workflow_id).await?;
-    let not_found = || ApiError::NotFound(format!("workflow {workflow_id} has no version {version}"));
-    let number: i32 = version.parse().map_err(|_| not_found())?;
-    let restored = workflows::restore(&state.db, access.workspace_id, row.id, number).await?.ok_or_else(not_found)?;
-    tracing::info!(workflow_id = %row.id, version = number, "definition restored into the draft");
+    let restored = ferrocat_app::workflows::restore(&state, access.workspace_id, &row, &version).await?;
     Ok(Json(read_model(&restored)))
 }
 
@@ -417,7 +408,7 @@ async fn list_definitions(
     Path(workflow_id): Path<String>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     let row = load(&state, &access, &workflow_id).await?;
-    let versions = workflows::versions(&state.db, access.workspace_id, row.id).await?;
+    let versions = ferrocat_app::workflows::versions(&state, access.workspace_id, &row).await?;
     Ok(Json(
         versions
             .into_iter()

@@ -1,42 +1,61 @@
-//! Which earlier results each action reads (`ACTIONS.<ref>` in its expressions), so that its
+//! Which earlier results each action reads (`ACTIONS.<ref>` in its expressions, found by the
+//! language's one reference walker over the parsed templates), so that its
 //! context and its activity's input carry those only, and which results the workflow reads
 //! itself, which must come back inline rather than as references to object storage.
 
 use serde_json::{Map, Value};
 
+use ferrocat_dsl::expr::{self, ContextRoot, References};
 use ferrocat_dsl::{ActionStatement, EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER, Workflow};
 
-/// The refs `texts` name as `ACTIONS.<ref>`; `None` when one uses `ACTIONS` any other way, so
-/// that all of them are needed.
-pub(super) fn refs_named<'t>(texts: impl IntoIterator<Item = &'t str>) -> Option<Vec<String>> {
-    let mut used = Vec::new();
-    for text in texts {
-        for (start, _) in text.match_indices("ACTIONS") {
-            let rest = text[start + "ACTIONS".len()..].strip_prefix('.')?;
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if !used.contains(&name) {
-                used.push(name);
-            }
-        }
+/// The refs `refs` names as `ACTIONS.<ref>` (or `ACTIONS['<ref>']`); `None` when a template
+/// reads `ACTIONS` any other way (whole, or by a computed key) or does not parse, so that all
+/// of them are needed.
+fn action_refs(refs: &References) -> Option<Vec<String>> {
+    let wholesale = refs.found.iter().any(|r| r.root == ContextRoot::Actions && r.key.is_none());
+    if wholesale || !refs.unparsed.is_empty() {
+        return None;
     }
-    Some(used)
+    Some(refs.keys(ContextRoot::Actions).map(str::to_owned).collect())
+}
+
+/// The refs the templates in `value` name (see [`action_refs`]): what `returns` reads.
+pub(super) fn refs_in(value: &Value) -> Option<Vec<String>> {
+    action_refs(&expr::references(value))
+}
+
+/// The references of an action's arguments and `for_each`, keys included.
+fn args_references(task: &ActionStatement, refs: &mut References) {
+    for (key, value) in &task.args {
+        refs.add_str(key);
+        refs.add_value(value);
+    }
+    if let Some(for_each) = &task.for_each {
+        refs.add_value(for_each);
+    }
 }
 
 /// The refs an action's expressions name as `ACTIONS.<ref>` (args, for_each, retry_until,
 /// environment, and with `workflow_side` also run_if and wait_until, which the workflow itself
 /// evaluates); `None` when `ACTIONS` is used any other way.
 pub(super) fn refs_used_by(task: &ActionStatement, workflow_side: bool) -> Option<Vec<String>> {
-    let args = Value::Object(task.args.clone()).to_string();
-    let for_each = task.for_each.as_ref().map(Value::to_string);
-    let texts = [Some(args.as_str()), for_each.as_deref(), task.retry_policy.retry_until.as_deref(), task.environment.as_deref()];
-    let activity = refs_named(texts.into_iter().flatten());
+    let mut refs = References::default();
+    args_references(task, &mut refs);
+    for text in [task.retry_policy.retry_until.as_deref(), task.environment.as_deref()].into_iter().flatten() {
+        refs.add_str(text);
+    }
+    let activity = action_refs(&refs);
     if workflow_side { with_workflow_side(task, activity) } else { activity }
 }
 
 /// `activity` (an action's activity-side refs) and those its run_if and wait_until name.
 pub(super) fn with_workflow_side(task: &ActionStatement, activity: Option<Vec<String>>) -> Option<Vec<String>> {
     let mut refs = activity?;
-    for name in refs_named([task.run_if.as_deref(), task.wait_until.as_deref()].into_iter().flatten())? {
+    let mut workflow_side = References::default();
+    for text in [task.run_if.as_deref(), task.wait_until.as_deref()].into_iter().flatten() {
+        workflow_side.add_str(text);
+    }
+    for name in action_refs(&workflow_side)? {
         if !refs.contains(&name) {
             refs.push(name);
         }
@@ -49,14 +68,17 @@ pub(super) fn with_workflow_side(task: &ActionStatement, activity: Option<Vec<St
 /// (scatter, gather, loops, subflows). Those results must come back inline.
 fn refs_read_by_workflow(task: &ActionStatement) -> Option<Vec<String>> {
     let orchestrated = [SCATTER, GATHER, LOOP_START, LOOP_END, EXECUTE].contains(&task.action.as_str());
-    let mut texts = vec![task.run_if.as_deref(), task.wait_until.as_deref(), task.retry_policy.retry_until.as_deref()];
-    let (args, for_each);
-    if orchestrated {
-        args = Value::Object(task.args.clone()).to_string();
-        for_each = task.for_each.as_ref().map(Value::to_string);
-        texts.extend([Some(args.as_str()), for_each.as_deref(), task.environment.as_deref()]);
+    let mut refs = References::default();
+    for text in [task.run_if.as_deref(), task.wait_until.as_deref(), task.retry_policy.retry_until.as_deref()].into_iter().flatten() {
+        refs.add_str(text);
     }
-    refs_named(texts.into_iter().flatten())
+    if orchestrated {
+        args_references(task, &mut refs);
+        if let Some(environment) = &task.environment {
+            refs.add_str(environment);
+        }
+    }
+    action_refs(&refs)
 }
 
 /// Per action: whether the workflow reads its result itself (see [`refs_read_by_workflow`]),
@@ -131,7 +153,17 @@ mod tests {
             "ref": "d", "action": "core.transform.reshape", "args": {"value": "${{ ACTIONS['b'].result }}"},
         }))
         .unwrap();
-        assert_eq!(only(actions.clone(), refs_used_by(&indexed, false).as_deref()), actions, "other forms keep everything");
+        assert_eq!(Value::Object(only(actions.clone(), refs_used_by(&indexed, false).as_deref())), json!({"b": {"result": 2}}), "a quoted key is a name too");
+        let computed: ActionStatement = serde_json::from_value(json!({
+            "ref": "d", "action": "core.transform.reshape", "args": {"value": "${{ ACTIONS[TRIGGER.which].result }}"},
+        }))
+        .unwrap();
+        assert_eq!(only(actions.clone(), refs_used_by(&computed, false).as_deref()), actions, "a computed key keeps everything");
+        let mentioned: ActionStatement = serde_json::from_value(json!({
+            "ref": "d", "action": "core.transform.reshape", "args": {"value": "ACTIONS.a is not a template", "x": "${{ ACTIONS.c.result }}"},
+        }))
+        .unwrap();
+        assert_eq!(refs_used_by(&mentioned, false), Some(vec!["c".to_owned()]), "text outside templates is not a read");
     }
 
     #[test]
@@ -150,7 +182,7 @@ mod tests {
         // (which the executor evaluates when it names a stored result).
         assert_eq!(read_by_workflow(&dsl), [true, true, false, false, false, false]);
         let mut wholesale = dsl.clone();
-        wholesale.actions[5].run_if = Some("${{ ACTIONS['c'].result }}".into());
+        wholesale.actions[5].run_if = Some("${{ FN.length(ACTIONS) > 0 }}".into());
         assert!(read_by_workflow(&wholesale).iter().all(|inline| *inline), "ACTIONS used wholesale keeps every result inline");
     }
 }

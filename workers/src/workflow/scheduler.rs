@@ -14,7 +14,7 @@ use ferrocat_dsl::{ActionStatement, normalize_trigger_inputs};
 use ferrocat_shared::temporal::{DslRunArgs, RunActionInput, RunContext};
 
 use super::driver::{Driver, Failure};
-use super::inputs::{only, refs_named};
+use super::inputs::{only, refs_in};
 use super::plan::Plan;
 use super::run_state::{ROOT, Run, entry};
 use super::subflow;
@@ -122,7 +122,7 @@ pub async fn interpret(driver: &impl Driver, args: &DslRunArgs, run_context: Run
 
     let context = run.context(ROOT);
     // The refs `returns` names (inner `None`: it uses ACTIONS wholesale).
-    let returns_refs = args.dsl.returns.as_ref().map(|t| refs_named([t.to_string().as_str()]));
+    let returns_refs = args.dsl.returns.as_ref().map(refs_in);
     let value = match (&args.dsl.returns, returns_refs) {
         (Some(template), Some(refs)) if returns_reads_stored(refs.as_deref(), &context.actions) => {
             returns_by_executor(driver, template, refs.as_deref(), &context, &run).await?

@@ -46,7 +46,8 @@ pub struct EdgeConfig {
     /// Where `routes` came from (`None`: built in).
     pub routes_file: Option<PathBuf>,
     /// After SIGTERM: how long listeners stay closed while in-flight requests finish, before the
-    /// runtimes are stopped (`FERROCAT_EDGE_GRACE_PERIOD_SECS`, default 5).
+    /// runtimes are stopped (`FERROCAT_EDGE_GRACE_PERIOD_SECS`, else `FERROCAT_SHUTDOWN_GRACE`,
+    /// default 5).
     pub grace_period: Duration,
     /// How often upstream host names are resolved again (Docker DNS can move a container).
     pub resolve_interval: Duration,
@@ -113,7 +114,11 @@ impl EdgeConfig {
             read_timeout,
             routes,
             routes_file,
-            grace_period: secs(env, "FERROCAT_EDGE_GRACE_PERIOD_SECS", 5, 0)?,
+            // The edge's own setting, else the one every service honours, else 5 s.
+            grace_period: match env.get("FERROCAT_EDGE_GRACE_PERIOD_SECS") {
+                Some(_) => secs(env, "FERROCAT_EDGE_GRACE_PERIOD_SECS", 5, 0)?,
+                None => secs(env, "FERROCAT_SHUTDOWN_GRACE", 5, 0)?,
+            },
             resolve_interval: Duration::from_secs(10),
             tls: TlsConfig::from_env(env)?,
             limits,
@@ -191,6 +196,15 @@ mod tests {
         assert_eq!(config.limits.max_header_bytes, 64 * 1024);
         assert_eq!(config.limits.client_idle_timeout, Duration::from_secs(60));
         assert_eq!(config.metrics_addr, None);
+    }
+
+    #[test]
+    fn the_grace_period_is_the_edges_own_else_every_services_else_five_seconds() {
+        assert_eq!(load(&[]).unwrap().grace_period, Duration::from_secs(5));
+        assert_eq!(load(&[("FERROCAT_SHUTDOWN_GRACE", "40")]).unwrap().grace_period, Duration::from_secs(40));
+        let both = load(&[("FERROCAT_SHUTDOWN_GRACE", "40"), ("FERROCAT_EDGE_GRACE_PERIOD_SECS", "2")]).unwrap();
+        assert_eq!(both.grace_period, Duration::from_secs(2));
+        assert!(load(&[("FERROCAT_SHUTDOWN_GRACE", "soon")]).unwrap_err().to_string().contains("FERROCAT_SHUTDOWN_GRACE"));
     }
 
     #[test]

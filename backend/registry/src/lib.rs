@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 
 use ferrocat_shared::egress::EgressClient;
 
+pub use dedup_store::RedisSettings;
 pub use deps::{ActionDeps, ActionSettings};
 pub use error::ActionError;
-pub use dedup_store::RedisSettings;
 pub use gateway::GatewaySettings;
 pub use table::{Action, BUILTIN_ORIGIN, BoxFuture, Call, Checkpoint, Handler, Kind, Registry, RegistryError};
 

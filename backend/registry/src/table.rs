@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use ferrocat_shared::temporal::RunContext;
 
-use crate::error::ActionError;
 use crate::deps::ActionDeps;
+use crate::error::ActionError;
 
 /// A future that may cross threads, as every handler's is.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

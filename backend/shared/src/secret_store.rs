@@ -8,7 +8,6 @@ use serde_json::{Map, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::config::Env;
 use crate::secrets::Keyring;
 
 /// The encrypted secrets table and the key that opens it.
@@ -21,16 +20,6 @@ impl SecretStore {
     /// A store over `db`, opening values with `keyring`.
     pub fn new(db: PgPool, keyring: Keyring) -> Self {
         Self { db, keyring }
-    }
-
-    /// A store when both `FERROCAT_DATABASE_URL` and `FERROCAT_DB_ENCRYPTION_KEY` are set.
-    pub async fn from_env(env: &Env) -> anyhow::Result<Option<Self>> {
-        let (Some(url), Some(_)) = (env.get("FERROCAT_DATABASE_URL"), env.get("FERROCAT_DB_ENCRYPTION_KEY")) else {
-            return Ok(None);
-        };
-        let keyring = Keyring::from_env(env)?;
-        let db = crate::db::connect(url, 4).await?;
-        Ok(Some(Self { db, keyring }))
     }
 
     /// `name → {KEY: value}` for each of `names` in the workspace's `environment`; a missing

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 install_deps
 # The edge's ACME tests run against a real ACME server and its DNS (pebble, pebble-challtestsrv).
 apt_install pebble
+# The browser tests drive Debian's Chromium through its WebDriver (same source, same version).
+apt_install chromium chromium-driver
 ensure_postgres
 ensure_redis
 # The MCP server is also driven by the official PyPI `mcp` client, and the api's OpenAPI

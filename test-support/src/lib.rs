@@ -1,8 +1,10 @@
 //! What the test suites share: a real Temporal dev server, the embedded object store, workflows
 //! run through an in-process worker and executor (feature `workers`), the MCP inspector CLI,
-//! and a mock LLM provider (a real HTTP server speaking the vendors' formats). Real parts,
-//! started on free ports the first time a test binary asks for them.
+//! a mock LLM provider (a real HTTP server speaking the vendors' formats) and a headless
+//! Chromium (`browser`). Real parts, started on free ports the first time a test binary asks
+//! for them.
 
+pub mod browser;
 pub mod inspector;
 pub mod llm_mock;
 pub mod objects;

@@ -41,6 +41,8 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]}),
         );
+        // A plain client is right here: it only asks the test's own driver, on loopback, whether
+        // it listens; no workflow can point it anywhere.
         let http = reqwest::Client::new();
         // The driver answers /status once it listens.
         for _ in 0..200 {

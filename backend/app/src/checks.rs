@@ -11,6 +11,11 @@ pub fn invalid(loc: &str, msg: impl Into<String>) -> AppError {
     AppError::Unprocessable { detail: msg.clone(), errors: vec![json!({"loc": loc, "msg": msg})] }
 }
 
+/// The id a route names (`kind`'s id as text); not found when it is not one.
+pub fn parse_id(kind: &str, text: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::try_parse(text).map_err(|_| AppError::NotFound(format!("{kind} {text:?} not found")))
+}
+
 /// Names used in expressions (`SECRETS.name.KEY`, `VARS.name.key`): identifiers only.
 pub fn check_identifier(loc: &str, text: &str, max: usize) -> Result<(), AppError> {
     let mut chars = text.chars();

@@ -97,6 +97,21 @@ pub async fn start(state: &App, run: NewRun) -> Result<String, AppError> {
     Ok(exec_id)
 }
 
+/// The latest committed definition of workflow `workflow_id` and its version; not found when
+/// nothing was committed yet.
+pub async fn latest_committed(state: &App, workspace_id: Uuid, workflow_id: Uuid) -> Result<(Workflow, i32), AppError> {
+    let definition = crate::db::workflows::definition(&state.db, workspace_id, workflow_id, None)
+        .await?
+        .ok_or_else(|| AppError::NotFound("the workflow has no committed definition: commit it first".into()))?;
+    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((dsl, definition.version))
+}
+
+/// Refuses `inputs` that `dsl`'s `entrypoint.expects` would reject, before anything starts.
+pub fn check_inputs(dsl: &Workflow, inputs: &Value) -> Result<(), AppError> {
+    ferrocat_dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, inputs).map(drop).map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
 /// Starts a run of `workflow`'s latest committed version with `inputs` as its trigger, after
 /// checking them against `entrypoint.expects`; returns the execution id and the version.
 #[tracing::instrument(skip(state, workflow, inputs), fields(workflow_id = %workflow.id))]
@@ -107,13 +122,10 @@ pub async fn start_committed(
     inputs: Value,
     trigger_type: &'static str,
 ) -> Result<(String, i32), AppError> {
-    let definition = crate::db::workflows::definition(&state.db, workspace_id, workflow.id, None)
-        .await?
-        .ok_or_else(|| AppError::NotFound("the workflow has no committed definition: commit it first".into()))?;
-    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| AppError::Internal(e.into()))?;
-    ferrocat_dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &inputs).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let run = NewRun { workflow_id: workflow.id, workspace_id, version: definition.version, dsl, trigger: inputs, trigger_type };
-    Ok((start(state, run).await?, definition.version))
+    let (dsl, version) = latest_committed(state, workspace_id, workflow.id).await?;
+    check_inputs(&dsl, &inputs)?;
+    let run = NewRun { workflow_id: workflow.id, workspace_id, version, dsl, trigger: inputs, trigger_type };
+    Ok((start(state, run).await?, version))
 }
 
 /// One run in a list.

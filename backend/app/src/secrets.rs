@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::checks::{ResultExt as _, check_environment, check_identifier, check_tags, invalid};
+use crate::checks::{ResultExt as _, check_environment, check_identifier, check_tags, invalid, parse_id};
 use crate::db::secrets::{self, NewSecret, SecretChanges, SecretRow};
 use crate::{App, AppError};
 
@@ -70,10 +70,6 @@ fn name_key(owner: Option<Uuid>) -> &'static str {
     if owner.is_some() { "secrets_name_key" } else { "secrets_org_name_key" }
 }
 
-fn parse_id(text: &str) -> Result<Uuid, AppError> {
-    Uuid::try_parse(text).map_err(|_| AppError::NotFound(format!("secret {text:?} not found")))
-}
-
 /// Tells the model gateway to read secrets again. A lost notification only delays that by the
 /// cache's lifetime, so it does not fail the change.
 async fn announce(app: &App, owner: Option<Uuid>) {
@@ -130,7 +126,7 @@ pub async fn create(app: &App, owner: Option<Uuid>, input: SecretInput) -> Resul
 #[tracing::instrument(skip(app, changes))]
 pub async fn update(app: &App, owner: Option<Uuid>, id: &str, changes: SecretUpdate) -> Result<SecretRow, AppError> {
     let text = id;
-    let id = parse_id(text)?;
+    let id = parse_id("secret", text)?;
     if let Some(name) = &changes.name {
         check_identifier("name", name, 100)?;
     }
@@ -166,7 +162,7 @@ pub async fn update(app: &App, owner: Option<Uuid>, id: &str, changes: SecretUpd
 /// Deletes `owner`'s secret `id` (as text).
 #[tracing::instrument(skip(app))]
 pub async fn delete(app: &App, owner: Option<Uuid>, id: &str) -> Result<(), AppError> {
-    let parsed = parse_id(id)?;
+    let parsed = parse_id("secret", id)?;
     if !secrets::delete(&app.db, owner, parsed).await? {
         return Err(AppError::NotFound(format!("secret {id:?} not found")));
     }

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::checks::{ResultExt as _, check_environment, check_identifier, check_tags, invalid};
+use crate::checks::{ResultExt as _, check_environment, check_identifier, check_tags, invalid, parse_id};
 use crate::db::variables::{self, NewVariable, VariableChanges, VariableRow};
 use crate::{App, AppError};
 
@@ -52,10 +52,6 @@ fn check_values(values: &Value) -> Result<(), AppError> {
     Ok(())
 }
 
-fn parse_id(text: &str) -> Result<Uuid, AppError> {
-    Uuid::try_parse(text).map_err(|_| AppError::NotFound(format!("variable {text:?} not found")))
-}
-
 /// The workspace's variables, optionally of one environment.
 pub async fn list(app: &App, workspace_id: Uuid, environment: Option<&str>) -> Result<Vec<VariableRow>, AppError> {
     Ok(variables::list(&app.db, workspace_id, environment).await?)
@@ -96,7 +92,7 @@ pub async fn create(app: &App, workspace_id: Uuid, input: VariableInput) -> Resu
 /// Applies `changes` to the workspace's variable `id` (its id as text, as the route has it).
 #[tracing::instrument(skip(app, changes))]
 pub async fn update(app: &App, workspace_id: Uuid, id: &str, changes: VariableUpdate) -> Result<VariableRow, AppError> {
-    let parsed = parse_id(id)?;
+    let parsed = parse_id("variable", id)?;
     if let Some(name) = &changes.name {
         check_identifier("name", name, 100)?;
     }
@@ -127,7 +123,7 @@ pub async fn update(app: &App, workspace_id: Uuid, id: &str, changes: VariableUp
 /// Deletes the workspace's variable `id` (as text).
 #[tracing::instrument(skip(app))]
 pub async fn delete(app: &App, workspace_id: Uuid, id: &str) -> Result<(), AppError> {
-    let parsed = parse_id(id)?;
+    let parsed = parse_id("variable", id)?;
     if !variables::delete(&app.db, workspace_id, parsed).await? {
         return Err(AppError::NotFound(format!("variable {id:?} not found")));
     }

@@ -17,7 +17,6 @@ use uuid::Uuid;
 
 use ferrocat_app::api_keys;
 use ferrocat_app::db::webhooks::{self, WebhookRow};
-use ferrocat_app::db::workflows;
 use ferrocat_app::runs::{self, NewRun};
 use ferrocat_dsl::Workflow;
 use ferrocat_shared::ids;
@@ -45,6 +44,21 @@ struct Accepted {
     dsl: Workflow,
     version: i32,
     trigger: Value,
+}
+
+impl Accepted {
+    /// Starts the run this request asked for; its execution id.
+    async fn start(self, state: &AppState) -> Result<String, ApiError> {
+        let run = NewRun {
+            workflow_id: self.webhook.workflow_id,
+            workspace_id: self.webhook.workspace_id,
+            version: self.version,
+            dsl: self.dsl,
+            trigger: self.trigger,
+            trigger_type: "webhook",
+        };
+        Ok(runs::start(state, run).await?)
+    }
 }
 
 fn parse_payload(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
@@ -116,10 +130,7 @@ async fn accept(
     if body.len() > state.config.webhook_max_payload_bytes {
         return Err(payload_too_large(body.len(), state.config.webhook_max_payload_bytes));
     }
-    let definition = workflows::definition(&state.db, webhook.workspace_id, id, None)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the workflow has no committed definition".into()))?;
-    let dsl: Workflow = serde_json::from_value(definition.content).map_err(|e| ApiError::Internal(e.into()))?;
+    let (dsl, version) = runs::latest_committed(state, webhook.workspace_id, id).await?;
     let mut trigger = parse_payload(headers, body)?;
     if webhook.include_headers {
         let mut header_map = Map::new();
@@ -140,10 +151,8 @@ async fn accept(
             return Err(payload_too_large(size, state.config.webhook_max_payload_bytes));
         }
     }
-    // Refuse inputs the workflow's `expects` would reject, before anything starts.
-    ferrocat_dsl::normalize_trigger_inputs(&dsl.entrypoint.expects, &trigger)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(Accepted { webhook, dsl, version: definition.version, trigger })
+    runs::check_inputs(&dsl, &trigger)?;
+    Ok(Accepted { webhook, dsl, version, trigger })
 }
 
 fn payload_too_large(size: usize, limit: usize) -> ApiError {
@@ -253,22 +262,15 @@ pub(super) async fn receive_webhook(
         return Ok(Json(json!({"verification": challenge})).into_response());
     }
     let echo_payload = query.echo.then(|| accepted.trigger.clone());
-    let exec_id = runs::start(&state, NewRun {
-        workflow_id: accepted.webhook.workflow_id,
-        workspace_id: accepted.webhook.workspace_id,
-        version: accepted.version,
-        dsl: accepted.dsl,
-        trigger: accepted.trigger,
-        trigger_type: "webhook",
-    })
-    .await?;
+    let workflow_id = accepted.webhook.workflow_id;
+    let exec_id = accepted.start(&state).await?;
     tracing::info!(wf_exec_id = %exec_id, "webhook started a run");
     if query.empty_echo {
         return Ok(().into_response());
     }
     let mut body = json!({
         "message": "Workflow execution created",
-        "wf_id": ids::workflow_id(accepted.webhook.workflow_id),
+        "wf_id": ids::workflow_id(workflow_id),
         "wf_exec_id": exec_id,
     });
     if let Some(payload) = echo_payload {
@@ -295,15 +297,7 @@ pub(super) async fn receive_webhook_wait(
 ) -> Result<Response, ApiError> {
     let query = parse_query(&query)?;
     let accepted = accept(&state, &workflow_id, &secret, &Method::POST, peer, &headers, &body).await?;
-    let exec_id = runs::start(&state, NewRun {
-        workflow_id: accepted.webhook.workflow_id,
-        workspace_id: accepted.webhook.workspace_id,
-        version: accepted.version,
-        dsl: accepted.dsl,
-        trigger: accepted.trigger,
-        trigger_type: "webhook",
-    })
-    .await?;
+    let exec_id = accepted.start(&state).await?;
     let value = runs::wait_result(&state, &exec_id).await?;
     // A return value kept in object storage: a short-lived download link, or (unwrap) the value.
     if let Some(stored) = ferrocat_shared::objects::StoredRef::from_value(&value)

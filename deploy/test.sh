@@ -30,6 +30,10 @@ if ! cmp -s mcp/tests/npm/package-lock.json .ferrocat/npm/package-lock.json || [
   (cd .ferrocat/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 export FERROCAT_TEST_INSPECTOR="$PWD/.ferrocat/npm/node_modules/.bin/mcp-inspector"
+# The console is built first: the binary under test embeds it, and the browser tests use it.
+build_console
+# axe-core, which the browser tests inject into pages, comes from the console's packages.
+export FERROCAT_TEST_AXE="$PWD/console/node_modules/axe-core/axe.min.js"
 # Builds use the committed .sqlx query data, never a live database.
 export SQLX_OFFLINE=true
 log "clippy"

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 install_deps
 ensure_postgres
 ensure_redis
+build_console
 log "building ferrocat (release; the first build takes several minutes)"
 cargo build --release --locked --bin ferrocat
 exec "${CARGO_TARGET_DIR:-target}/release/ferrocat" up "$@"

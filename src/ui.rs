@@ -46,6 +46,16 @@ impl UiConfig {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Where `index.html` carries its page's nonce (`<meta name="csp-nonce" content="…">`): the
+/// code editor writes its styles into `<style>` elements, which the policy admits only with
+/// the nonce of that very page load. Scripts get no nonce: they all come from files.
+const NONCE_SLOT: &str = "__CSP_NONCE__";
+
+/// The policy of one page load whose `<style>` elements carry `nonce`.
+fn csp_with_nonce(nonce: &str) -> String {
+    CSP.replace("style-src 'self'", &format!("style-src 'self' 'nonce-{nonce}'"))
+}
+
 const NOT_BUILT: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ferrocat</title></head>
@@ -80,6 +90,9 @@ fn respond(assets: &'static [Asset], path: &str, headers: &HeaderMap) -> Respons
         }
         None => index,
     };
+    if asset.path == "/index.html" {
+        return index_page(asset);
+    }
     let gzip_ok = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -94,6 +107,16 @@ fn respond(assets: &'static [Asset], path: &str, headers: &HeaderMap) -> Respons
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     secured(response)
+}
+
+/// The app's page with a fresh nonce in its policy and its meta tag; never cached.
+fn index_page(asset: &Asset) -> Response {
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
+    let page = String::from_utf8_lossy(asset.body).replace(NONCE_SLOT, &nonce);
+    let mut response = secured(([(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, "no-cache")], page).into_response());
+    let policy = HeaderValue::from_str(&csp_with_nonce(&nonce)).expect("a hex nonce is a valid header value");
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+    response
 }
 
 /// Adds the headers every answer carries.
@@ -119,7 +142,13 @@ mod tests {
     use super::*;
 
     static BUILT: &[Asset] = &[
-        Asset { path: "/index.html", body: b"<!doctype html><div id=app></div>", gzip: None, content_type: "text/html; charset=utf-8", immutable: false },
+        Asset {
+            path: "/index.html",
+            body: b"<!doctype html><meta name=csp-nonce content=__CSP_NONCE__><div id=app></div>",
+            gzip: None,
+            content_type: "text/html; charset=utf-8",
+            immutable: false,
+        },
         Asset {
             path: "/assets/index-3b9c1a2f.js",
             body: b"console.log('ferrocat')",
@@ -152,12 +181,18 @@ mod tests {
         let packed = client.get(format!("{url}/assets/index-3b9c1a2f.js")).header("accept-encoding", "br, gzip;q=0.8").send().await.unwrap();
         assert_eq!(header(&packed, "content-encoding"), "gzip");
         assert_eq!(packed.bytes().await.unwrap().as_ref(), b"\x1f\x8bpretend");
+        let mut nonces = std::collections::HashSet::new();
         for route in ["/", "/workflows/wf_1/runs", "/index.html"] {
             let page = client.get(format!("{url}{route}")).send().await.unwrap();
             assert_eq!(page.status(), 200, "{route}");
             assert_eq!(header(&page, "cache-control"), "no-cache", "{route}");
-            assert!(header(&page, "content-security-policy").contains("frame-ancestors 'none'"), "{route}");
-            assert_eq!(page.text().await.unwrap(), "<!doctype html><div id=app></div>", "{route}");
+            let policy = header(&page, "content-security-policy").to_owned();
+            assert!(policy.contains("frame-ancestors 'none'") && policy.contains("script-src 'self';"), "{route}: {policy}");
+            let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a style nonce").to_owned();
+            assert_eq!(nonce.len(), 32, "{route}: {policy}");
+            let text = page.text().await.unwrap();
+            assert_eq!(text, format!("<!doctype html><meta name=csp-nonce content={nonce}><div id=app></div>"), "{route}");
+            assert!(nonces.insert(nonce), "every page load has a nonce of its own");
         }
         let missing = client.get(format!("{url}/assets/gone-00000000.js")).send().await.unwrap();
         assert_eq!(missing.status(), 404, "a missing file is not the app");

@@ -1,48 +1,285 @@
-//! The web console's place in a real browser: headless Chromium (through chromium-driver)
-//! opens the stack's one URL through the edge and sees what `ferrocat ui` serves under its
-//! Content-Security-Policy; a binary built without the console says how to build it, and its
-//! link to the api works. A failing test leaves a screenshot in the system's temp folder.
+//! The web console in a real browser (Debian's Chromium through chromium-driver), against a
+//! whole stack through the edge's one port: sign in, import a two-action workflow, see its
+//! validation error inline and fix it, commit, create its webhook and post to the copied URL,
+//! watch the run go green and read an action's result, create a secret whose value never
+//! comes back, and restore an earlier version. axe-core runs on every page and fails the test
+//! on serious or critical accessibility problems. On failure a screenshot of the page is left
+//! in the test's output folder; with `FERROCAT_SCREENSHOTS=<dir>` every page is saved there
+//! (the README's screenshots under docs/ are made this way).
 
 mod common;
 
+use std::path::PathBuf;
+
 use fantoccini::Locator;
+use fantoccini::key::Key;
+use serde_json::json;
 
 use ferrocat_test_support::browser::Browser;
 
-use common::Stack;
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, Stack, json_of};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_page_opens_in_a_browser_through_the_edge() {
-    let stack = Stack::up();
-    let browser = Browser::start().await;
-    let shot = std::env::temp_dir().join(format!("ferrocat-console-{}.png", std::process::id()));
-    let outcome = check(&browser, &stack.url).await;
-    if let Err(problem) = outcome {
-        browser.screenshot(&shot).await;
-        panic!("{problem} (screenshot: {})", shot.display());
+/// Two actions; the second names its dependency wrongly (`shap`), which the editor must show.
+const WORKFLOW: &str = "title: Console tour
+description: Two actions, run from the browser
+entrypoint: {ref: shape}
+actions:
+  - ref: shape
+    action: core.transform.reshape
+    args:
+      value:
+        alert: ${{ TRIGGER.alert }}
+        severity: ${{ TRIGGER.severity }}
+  - ref: loud
+    action: core.transform.reshape
+    depends_on:
+      - shap
+    args:
+      value: ${{ ACTIONS.shape.result.severity > 2 }}
+returns:
+  alert: ${{ ACTIONS.shape.result.alert }}
+  loud: ${{ ACTIONS.loud.result }}
+";
+
+const SECRET_VALUE: &str = "sk-console-tour-5a1e7c";
+
+struct Tour {
+    browser: Browser,
+    url: String,
+    axe: String,
+    /// Where failure screenshots go.
+    out: PathBuf,
+    /// Where every page's screenshot goes, when asked for.
+    docs: Option<PathBuf>,
+    /// Pages axe-core found problems on.
+    a11y: Vec<String>,
+}
+
+impl Tour {
+    fn el(&self) -> &fantoccini::Client {
+        &self.browser.client
+    }
+
+    async fn goto(&self, path: &str) -> Result<(), String> {
+        self.el().goto(&format!("{}{path}", self.url)).await.map_err(|e| format!("opening {path}: {e}"))
+    }
+
+    async fn click_css(&self, css: &str) -> Result<(), String> {
+        self.browser.wait_css(css).await?.click().await.map_err(|e| format!("clicking {css}: {e}"))
+    }
+
+    /// Clicks the button (or link) whose text is `text`.
+    async fn click_text(&self, text: &str) -> Result<(), String> {
+        let xpath = format!("//*[self::button or self::a][normalize-space(.)='{text}']");
+        let found = self.el().wait().at_most(std::time::Duration::from_secs(30)).for_element(Locator::XPath(&xpath)).await;
+        found.map_err(|e| format!("no button {text:?}: {e}"))?.click().await.map_err(|e| format!("clicking {text:?}: {e}"))
+    }
+
+    /// The input labelled `label`.
+    async fn field(&self, label: &str) -> Result<fantoccini::elements::Element, String> {
+        let xpath = format!("//label[.//span[normalize-space(.)='{label}']]//*[self::input or self::textarea or self::select]");
+        self.el()
+            .wait()
+            .at_most(std::time::Duration::from_secs(30))
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .map_err(|e| format!("no field {label:?}: {e}"))
+    }
+
+    /// Checks the page with axe-core and, when asked, saves its screenshot as `name`.
+    async fn page(&mut self, name: &str) -> Result<(), String> {
+        let found = self.browser.axe(&self.axe).await?;
+        if !found.is_empty() {
+            self.a11y.push(format!("{name}: {}", found.join("; ")));
+        }
+        if let Some(dir) = &self.docs {
+            self.browser.screenshot(&dir.join(format!("{name}.png"))).await;
+        }
+        Ok(())
     }
 }
 
-async fn check(browser: &Browser, url: &str) -> Result<(), String> {
-    let client = &browser.client;
-    client.goto(&format!("{url}/workflows")).await.map_err(|e| format!("opening the console: {e}"))?;
-    let title = client.title().await.map_err(|e| e.to_string())?;
-    if title != "ferrocat" {
-        return Err(format!("title {title:?}"));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_engineer_does_the_tour_in_the_browser() {
+    let stack = Stack::up();
+    let axe_path = std::env::var("FERROCAT_TEST_AXE").unwrap_or_else(|_| "console/node_modules/axe-core/axe.min.js".into());
+    let axe = std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|e| panic!("axe-core at {axe_path} ({e}): run `npm --prefix console ci` (deploy/test.sh does)"));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console");
+    std::fs::create_dir_all(&out).unwrap();
+    let docs = std::env::var_os("FERROCAT_SCREENSHOTS").map(PathBuf::from);
+    if let Some(dir) = &docs {
+        std::fs::create_dir_all(dir).unwrap();
     }
-    let heading = client.find(Locator::Css("h1")).await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
-    if heading != "ferrocat" {
-        return Err(format!("heading {heading:?}"));
+    let mut tour = Tour { browser: Browser::start().await, url: stack.url.clone(), axe, out, docs, a11y: Vec::new() };
+    let outcome = run(&mut tour).await;
+    if let Err(problem) = outcome {
+        let shot = tour.out.join("failure.png");
+        tour.browser.screenshot(&shot).await;
+        panic!("{problem}\n(screenshot of the page: {})\n{}", shot.display(), stack.logs());
     }
-    let body = client.find(Locator::Css("body")).await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
-    if !body.contains("npm --prefix console run build") {
-        return Err(format!("no build instructions in {body:?}"));
+    assert!(tour.a11y.is_empty(), "axe-core found serious or critical problems:\n{}", tour.a11y.join("\n"));
+}
+
+async fn run(tour: &mut Tour) -> Result<(), String> {
+    let http = reqwest::Client::new();
+
+    // Sign in.
+    tour.goto("/").await?;
+    let body = tour.browser.wait_css("body").await?.text().await.unwrap_or_default();
+    if body.contains("npm --prefix console run build") {
+        return Err("this binary was built without the console: run `npm --prefix console ci && npm --prefix console run build` first (deploy/test.sh does)".into());
     }
-    // The page's link to the api goes through the same edge.
-    client.find(Locator::LinkText("/api/health")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
-    let health = client.find(Locator::Css("body")).await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
-    if !health.contains("\"status\"") {
-        return Err(format!("/api/health showed {health:?}"));
+    tour.browser.wait_text("h1", "Sign in").await?;
+    tour.page("sign-in").await?;
+    tour.field("Email").await?.send_keys(ADMIN_EMAIL).await.map_err(|e| e.to_string())?;
+    tour.field("Password").await?.send_keys(ADMIN_PASSWORD).await.map_err(|e| e.to_string())?;
+    tour.click_text("Sign in").await?;
+    tour.browser.wait_text("h1", "Workflows").await?;
+    tour.browser.wait_text(".empty h2", "No workflows yet").await?;
+    tour.page("workflows-empty").await?;
+    let path = tour.el().current_url().await.map_err(|e| e.to_string())?.path().to_owned();
+    let ws = path.split('/').nth(2).ok_or(format!("no workspace in {path}"))?.to_owned();
+
+    // Import the workflow: the editor opens on it and points at the wrong dependency.
+    tour.click_text("Import").await?;
+    let textarea = tour.field("Or paste it here").await?;
+    tour.el()
+        .execute("const t = arguments[0]; const set = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set; set.call(t, arguments[1]); t.dispatchEvent(new Event('input', {bubbles: true}));", vec![serde_json::to_value(&textarea).unwrap(), json!(WORKFLOW)])
+        .await
+        .map_err(|e| format!("pasting the workflow: {e}"))?;
+    tour.click_css("dialog[open] button[type=submit]").await?;
+    tour.browser.wait_text("h1", "Console tour").await?;
+    let problems = tour.browser.wait_text("[aria-label=Problems]", "unknown action 'shap'").await?;
+    // The editor shows the YAML as imported, comments and all, and the problem names its line.
+    if !problems.contains("line 14") {
+        return Err(format!("the problem should point at line 14 (the depends_on list): {problems:?}"));
+    }
+    let line = tour.el().find_all(Locator::Css(".cm-line")).await.map_err(|e| e.to_string())?;
+    let line14 = match line.get(13) {
+        Some(element) => element.text().await.unwrap_or_default(),
+        None => String::new(),
+    };
+    if line14.trim() != "- shap" {
+        return Err(format!("line 14 of the editor is {line14:?}"));
+    }
+    tour.browser.wait_css(".cm-lintRange-error").await?;
+    tour.browser.wait_css(".graph-node[data-ref=loud]").await?;
+    tour.page("editor-invalid").await?;
+    // Jump to the problem (its text is selected) and type the fix over it.
+    tour.click_text("line 14").await?;
+    tour.el().active_element().await.map_err(|e| e.to_string())?.send_keys("- shape").await.map_err(|e| e.to_string())?;
+    tour.browser.wait_text("[role=status]", "No problems found.").await?;
+    tour.click_text("Commit").await?;
+    tour.browser.wait_text(".note-ok", "Committed version 1.").await?;
+    tour.page("editor").await?;
+
+    // The webhook: create it, copy its URL, post an alert to it as a SIEM would.
+    tour.click_css("#tab-webhook").await?;
+    tour.click_text("Create webhook").await?;
+    let hook = tour.browser.wait_css("[data-testid=webhook-url]").await?.text().await.map_err(|e| e.to_string())?;
+    if !hook.starts_with(&format!("{}/api/webhooks/", tour.url)) {
+        return Err(format!("the webhook URL {hook:?} is not on this stack's URL {}", tour.url));
+    }
+    tour.browser.wait_text("code", "curl -X POST").await?;
+    tour.page("webhook").await?;
+    let (status, started) = json_of(http.post(&hook).json(&json!({"alert": "A-77", "severity": 4})).send().await.unwrap()).await;
+    if status != 200 {
+        return Err(format!("posting to the copied webhook URL: {status} {started}"));
+    }
+    let exec = started["wf_exec_id"].as_str().ok_or(format!("no run id in {started}"))?.to_owned();
+
+    // The run goes green in the runs list, and its page shows each action's result.
+    tour.click_text("Runs").await?;
+    tour.browser.wait_text("table[aria-label=Runs] tbody tr", "Completed").await?;
+    tour.browser.wait_text("table[aria-label=Runs] tbody tr", "webhook").await?;
+    tour.page("runs").await?;
+    tour.goto(&format!("/workspaces/{ws}/runs/{exec}")).await?;
+    tour.browser.wait_css(".graph-node[data-ref=shape][data-status=completed]").await?;
+    tour.browser.wait_css(".graph-node[data-ref=loud][data-status=completed]").await?;
+    tour.click_css("details.action-card[data-ref=shape] summary").await?;
+    let result = tour.browser.wait_text("details.action-card[data-ref=shape] pre", "A-77").await?;
+    if !result.contains("\"severity\": 4") {
+        return Err(format!("the shape action's result: {result:?}"));
+    }
+    tour.browser.wait_text("details[open] pre[aria-label='Run result']", "\"loud\": true").await?;
+    tour.page("run").await?;
+
+    // A secret: its value goes in once and never comes back, to the page or over the wire.
+    tour.goto(&format!("/workspaces/{ws}/secrets")).await?;
+    tour.browser.wait_text("h1", "Secrets").await?;
+    tour.page("secrets-empty").await?;
+    create_secret(tour).await?;
+    tour.browser.wait_text("table tbody tr", "tour_api").await?;
+    tour.el().refresh().await.map_err(|e| e.to_string())?;
+    tour.browser.wait_text("table tbody tr", "tour_api").await?;
+    tour.page("secrets").await?;
+    let html = tour.el().source().await.map_err(|e| e.to_string())?;
+    if html.contains(SECRET_VALUE) {
+        return Err("the secret's value is in the page".into());
+    }
+    let wire = tour
+        .el()
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch(`/api/secrets?workspace_id=${arguments[0]}`).then((r) => r.text()).then(done, (e) => done(String(e)));",
+            vec![json!(ws)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let wire = wire.as_str().unwrap_or_default();
+    if !wire.contains("tour_api") || wire.contains(SECRET_VALUE) {
+        return Err(format!("the secrets list as the console reads it: {wire}"));
+    }
+
+    // A second version, then back to the first.
+    let wf = workflow_id(tour, &ws).await?;
+    tour.goto(&format!("/workspaces/{ws}/workflows/{wf}")).await?;
+    tour.browser.wait_text("h1", "Console tour").await?;
+    tour.click_css(".cm-content").await?;
+    let content = tour.browser.wait_css(".cm-content").await?;
+    let keys = format!("{}{}{}{} v2", Key::Control, Key::Home, Key::Null, Key::End);
+    content.send_keys(&keys).await.map_err(|e| e.to_string())?;
+    tour.browser.wait_text(".tag", "unsaved changes").await?;
+    tour.click_text("Commit").await?;
+    tour.browser.wait_text(".note-ok", "Committed version 2.").await?;
+    tour.browser.wait_text("h1", "Console tour v2").await?;
+    tour.click_css("#tab-versions").await?;
+    tour.click_text("Compare version 1").await?;
+    tour.browser.wait_text(".diff .add", "title: Console tour v2").await?;
+    tour.page("versions").await?;
+    tour.click_text("Restore version 1").await?;
+    tour.browser.wait_text(".note-ok", "Version 1 is the draft again").await?;
+    let title = tour.browser.wait_css("h1").await?.text().await.map_err(|e| e.to_string())?;
+    if title != "Console tour" {
+        return Err(format!("after restoring version 1 the title is {title:?}"));
+    }
+    let (_, draft) = json_of(
+        signed_in(&tour.url).await.get(format!("{}/api/workflows/{wf}?workspace_id={ws}", tour.url)).send().await.unwrap(),
+    )
+    .await;
+    if draft["definition"]["title"] != json!("Console tour") {
+        return Err(format!("the api's draft after the restore: {draft}"));
     }
     Ok(())
+}
+
+async fn create_secret(tour: &Tour) -> Result<(), String> {
+    tour.click_text("New secret").await?;
+    tour.field("Name").await?.send_keys("tour_api").await.map_err(|e| e.to_string())?;
+    tour.field("Key 1").await?.send_keys("API_KEY").await.map_err(|e| e.to_string())?;
+    tour.field("Value 1").await?.send_keys(SECRET_VALUE).await.map_err(|e| e.to_string())?;
+    tour.click_css("dialog[open] button[type=submit]").await
+}
+
+async fn workflow_id(tour: &Tour, ws: &str) -> Result<String, String> {
+    let http = signed_in(&tour.url).await;
+    let (_, page) = json_of(http.get(format!("{}/api/workflows?workspace_id={ws}", tour.url)).send().await.unwrap()).await;
+    page["items"][0]["id"].as_str().map(str::to_owned).ok_or(format!("no workflow in {page}"))
+}
+
+async fn signed_in(url: &str) -> reqwest::Client {
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let response = http.post(format!("{url}/api/auth/login")).form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    http
 }

@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
+
+/// How long the helpers wait for the page.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// One headless Chromium session and the driver behind it.
 pub struct Browser {
@@ -57,6 +61,62 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("opening a Chromium session through {url}: {e}"));
         Browser { client, driver }
+    }
+
+    /// The first element `css` matches, once there is one (within 30 s); an error naming `css`
+    /// otherwise.
+    pub async fn wait_css(&self, css: &str) -> Result<Element, String> {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| format!("nothing matched {css:?} within {WAIT:?}: {e}"))
+    }
+
+    /// Waits (within 30 s) until an element `css` matches shows `needle` in its text; returns
+    /// that text. The error says what the elements showed instead.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> Result<String, String> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        loop {
+            seen.clear();
+            if let Ok(found) = self.client.find_all(Locator::Css(css)).await {
+                for element in found {
+                    let text = element.text().await.unwrap_or_default();
+                    if text.contains(needle) {
+                        return Ok(text);
+                    }
+                    seen.push(text);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!("no {css:?} showed {needle:?} within {WAIT:?}; they showed {seen:?}"));
+            }
+            // Polling a condition of the page, which the browser changes on its own time.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs axe-core (its `axe.min.js` is `axe_source`) in the page and returns its serious and
+    /// critical accessibility violations, one line each.
+    pub async fn axe(&self, axe_source: &str) -> Result<Vec<String>, String> {
+        let loaded = self.client.execute("return typeof window.axe === 'object';", vec![]).await.map_err(|e| e.to_string())?;
+        if loaded != serde_json::Value::Bool(true) {
+            // WebDriver's scripts run outside the page's Content-Security-Policy.
+            self.client.execute(&format!("{axe_source}\n;return true;"), vec![]).await.map_err(|e| format!("loading axe-core: {e}"))?;
+        }
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            window.axe.run(document, { resultTypes: ["violations"] }).then(
+              (r) => done(r.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)),
+              (e) => done([`axe failed: ${e}`]));
+        "#;
+        let found = self.client.execute_async(script, vec![]).await.map_err(|e| format!("running axe-core: {e}"))?;
+        Ok(serde_json::from_value(found).unwrap_or_default())
     }
 
     /// Saves a screenshot of the page as `path` (a PNG).

@@ -13,7 +13,7 @@ use temporalio_client::{
     WorkflowCancelOptions, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions,
     WorkflowListOptions, WorkflowStartOptions, WorkflowTerminateOptions,
 };
-use temporalio_common::UntypedWorkflow;
+use temporalio_common::{MemoValues, UntypedWorkflow};
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
@@ -80,9 +80,13 @@ pub async fn start(state: &App, run: NewRun) -> Result<String, AppError> {
     let exec_id = ferrocat_shared::ids::new_execution_id(run.workflow_id);
     tracing::Span::current().record("exec_id", exec_id.as_str());
     let timeout = run.dsl.config.timeout;
+    // Lists show how each run was started without reading its history.
+    let mut memo = MemoValues::new();
+    memo.insert(TRIGGER_TYPE_MEMO, run.trigger_type.to_owned());
     let args = run_args(state, run).await?;
     let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.clone())
         .maybe_execution_timeout((timeout > 0.0).then(|| Duration::from_secs_f64(timeout)))
+        .memo(memo)
         .build();
     options.task_timeout = Some(Duration::from_secs(10));
     state
@@ -128,31 +132,43 @@ pub async fn start_committed(
     Ok((start(state, run).await?, version))
 }
 
+/// The memo key that carries how a run was started (`manual`, `webhook`, ...).
+const TRIGGER_TYPE_MEMO: &str = "trigger_type";
+
 /// One run in a list.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub id: String,
     pub run_id: String,
+    /// The workflow it runs (`wf_…`).
+    pub workflow_id: String,
     pub status: &'static str,
+    /// How it was started: `manual`, `webhook`, `schedule`, `subflow`, ...; `None` for runs
+    /// from before this was recorded.
+    pub trigger_type: Option<String>,
     pub start_time: Option<DateTime<Utc>>,
     pub close_time: Option<DateTime<Utc>>,
 }
 
-/// Which runs of a workflow to list: at most `limit`, newest first, only in `status` if given,
-/// only started before `before` if given (the next page).
-#[derive(Debug, Clone)]
+/// Which runs to list: at most `limit`, newest first, only in `status` if given, only started
+/// by `trigger_type` if given, only started after `after` and before `before` if given (the
+/// next page is `before` the last item's start).
+#[derive(Debug, Clone, Default)]
 pub struct RunFilter {
     pub limit: usize,
     pub status: Option<String>,
+    pub trigger_type: Option<String>,
+    pub after: Option<DateTime<Utc>>,
     pub before: Option<DateTime<Utc>>,
 }
 
 /// Tracecat's run states, as [`status_name`] spells them.
 pub const STATUSES: [&str; 7] = ["RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT", "CONTINUED_AS_NEW"];
 
-/// The runs of workflow `workflow_id`, newest first, as `filter` asks.
-#[tracing::instrument(skip(state))]
-pub async fn list(state: &App, workflow_id: Uuid, filter: &RunFilter) -> Result<Vec<RunSummary>, AppError> {
+/// The runs of the given workflows (`wf_…` ids), newest first, as `filter` asks: one workflow's
+/// runs, or a workspace's across all its workflows.
+#[tracing::instrument(skip(state, workflow_ids), fields(workflows = workflow_ids.len()))]
+pub async fn list(state: &App, workflow_ids: &[String], filter: &RunFilter) -> Result<Vec<RunSummary>, AppError> {
     if let Some(status) = &filter.status
         && !STATUSES.contains(&status.as_str())
     {
@@ -161,25 +177,36 @@ pub async fn list(state: &App, workflow_id: Uuid, filter: &RunFilter) -> Result<
             errors: vec![serde_json::json!({"loc": "query.status", "msg": format!("unknown status {status:?}")})],
         });
     }
-    let prefix = format!("{}/", ferrocat_shared::ids::workflow_id(workflow_id));
+    let wanted: std::collections::HashSet<&str> = workflow_ids.iter().map(String::as_str).collect();
     // Visibility queries cannot match an id prefix on every backend; filter here instead.
     let visibility = format!("WorkflowType = '{DSL_WORKFLOW}'");
     let mut stream = state.temporal.list_workflows(visibility, WorkflowListOptions::builder().limit(5000).build());
     let mut items = Vec::new();
     while let Some(next) = stream.next().await {
         let execution = next.map_err(|e| AppError::Internal(anyhow::anyhow!("listing executions: {e}")))?;
+        let Some((workflow_id, _)) = execution.id().split_once('/') else { continue };
+        if !wanted.contains(workflow_id) {
+            continue;
+        }
         let started = execution.start_time().map(DateTime::<Utc>::from);
         let status = status_name(execution.status());
-        if !execution.id().starts_with(&prefix)
-            || filter.status.as_deref().is_some_and(|wanted| wanted != status)
+        let trigger_type = execution.memo().get::<String>(TRIGGER_TYPE_MEMO).ok().flatten().or_else(|| {
+            // A schedule's runs carry `-<scheduled time>` after the execution id.
+            execution.id().rsplit_once("exec_").is_some_and(|(_, rest)| rest.contains('-')).then(|| "schedule".to_owned())
+        });
+        if filter.status.as_deref().is_some_and(|wanted| wanted != status)
+            || filter.trigger_type.as_deref().is_some_and(|wanted| trigger_type.as_deref() != Some(wanted))
             || filter.before.is_some_and(|before| started.is_none_or(|t| t >= before))
+            || filter.after.is_some_and(|after| started.is_none_or(|t| t < after))
         {
             continue;
         }
         items.push(RunSummary {
             id: execution.id().to_owned(),
             run_id: execution.run_id().to_owned(),
+            workflow_id: workflow_id.to_owned(),
             status,
+            trigger_type,
             start_time: started,
             close_time: execution.close_time().map(DateTime::<Utc>::from),
         });
@@ -258,6 +285,8 @@ pub struct ActionEvent {
     pub action_input: Value,
     pub action_result: Option<Value>,
     pub action_error: Option<Value>,
+    /// Which attempt ran last (1 unless the action was retried).
+    pub attempt: i32,
     pub start_time: Option<DateTime<Utc>>,
     pub close_time: Option<DateTime<Utc>>,
 }
@@ -273,6 +302,9 @@ pub struct ExecutionDetail {
     pub start_time: Option<DateTime<Utc>>,
     pub close_time: Option<DateTime<Utc>>,
     pub history_length: usize,
+    /// The workflow (`wf_…`) and its committed version the run runs.
+    pub workflow_id: Option<String>,
+    pub version: Option<i64>,
     pub trigger_type: Option<String>,
     pub trigger: Value,
     pub result: Option<Value>,
@@ -340,6 +372,8 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
         start_time: to_utc(description.start_time()),
         close_time: to_utc(description.close_time()),
         history_length: events.len(),
+        workflow_id: None,
+        version: None,
         trigger_type: None,
         trigger: Value::Null,
         result: None,
@@ -354,6 +388,8 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
                 let args = decode_first(a.input.as_ref());
                 detail.trigger = args.get("trigger").cloned().unwrap_or(Value::Null);
                 detail.trigger_type = args.get("trigger_type").and_then(Value::as_str).map(str::to_owned);
+                detail.workflow_id = args.get("wf_id").and_then(Value::as_str).map(str::to_owned);
+                detail.version = args.get("version").and_then(Value::as_i64);
             }
             Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
                 let input = decode_first(a.input.as_ref());
@@ -369,6 +405,7 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
                     action_input: task.get("args").cloned().unwrap_or(Value::Null),
                     action_result: None,
                     action_error: None,
+                    attempt: 1,
                     start_time: time,
                     close_time: None,
                 });
@@ -376,6 +413,7 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
             Some(Attributes::ActivityTaskStartedEventAttributes(a)) => {
                 if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
                     detail.events[i].status = "STARTED";
+                    detail.events[i].attempt = a.attempt.max(1);
                 }
             }
             Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => {
@@ -420,6 +458,7 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
                     action_input: task.get("args").cloned().unwrap_or(Value::Null),
                     action_result: if failed.is_some() { None } else { Some(decode_first(a.details.get("result"))) },
                     action_error: failed,
+                    attempt: 1,
                     start_time: time,
                     close_time: time,
                 });

@@ -12,11 +12,12 @@ use ferrocat_shared::ids;
 use crate::db::workflows::{self, VersionRow, WorkflowRow};
 use crate::{App, AppError};
 
-/// A new workflow whose draft is `dsl` (an imported or written definition).
-#[tracing::instrument(skip(app, dsl), fields(title = %dsl.title))]
-pub async fn create(app: &App, workspace_id: Uuid, dsl: &Workflow) -> Result<WorkflowRow, AppError> {
+/// A new workflow whose draft is `dsl` (an imported or written definition), with `text`, the
+/// document it was written as, when it is one the editor can show as it is.
+#[tracing::instrument(skip(app, dsl, text), fields(title = %dsl.title))]
+pub async fn create(app: &App, workspace_id: Uuid, dsl: &Workflow, text: Option<&str>) -> Result<WorkflowRow, AppError> {
     let draft = serde_json::to_value(dsl).map_err(|e| AppError::Internal(e.into()))?;
-    let row = workflows::insert(&app.db, workspace_id, &dsl.title, &dsl.description, &draft).await?;
+    let row = workflows::insert(&app.db, workspace_id, &dsl.title, &dsl.description, &draft, text).await?;
     tracing::info!(workflow_id = %row.id, "workflow created");
     Ok(row)
 }
@@ -28,7 +29,15 @@ pub async fn create_blank(app: &App, workspace_id: Uuid, title: &str, descriptio
         return Err(AppError::BadRequest("title must not be empty".into()));
     }
     let draft = json!({"title": title, "description": description, "entrypoint": {}, "actions": []});
-    Ok(workflows::insert(&app.db, workspace_id, title, description, &draft).await?)
+    Ok(workflows::insert(&app.db, workspace_id, title, description, &draft, None).await?)
+}
+
+/// `text` when it is a workflow document as its author wrote it (top-level `actions`), which
+/// the editor can show with its comments; `None` for an export envelope, whose definition is
+/// nested.
+pub fn authored_text(text: &str) -> Option<&str> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    doc.as_mapping()?.contains_key("actions").then_some(text)
 }
 
 /// Every committed version of `row`, newest first.
@@ -67,12 +76,13 @@ pub fn validation_report(parsed: Result<Workflow, String>) -> Value {
     json!({"valid": errors.is_empty(), "errors": errors})
 }
 
-/// Replaces the draft of workflow `id` with `dsl` (and its title and description); not found
-/// when there is no such workflow in the workspace.
-#[tracing::instrument(skip(app, dsl))]
-pub async fn replace_draft(app: &App, workspace_id: Uuid, id: Uuid, dsl: &Workflow) -> Result<WorkflowRow, AppError> {
+/// Replaces the draft of workflow `id` with `dsl` (and its title and description), keeping
+/// `text`, the YAML or JSON it was written as, when given; not found when there is no such
+/// workflow in the workspace.
+#[tracing::instrument(skip(app, dsl, text))]
+pub async fn replace_draft(app: &App, workspace_id: Uuid, id: Uuid, dsl: &Workflow, text: Option<&str>) -> Result<WorkflowRow, AppError> {
     let draft = serde_json::to_value(dsl).map_err(|e| AppError::Internal(e.into()))?;
-    workflows::replace_draft(&app.db, workspace_id, id, &dsl.title, &dsl.description, &draft)
+    workflows::replace_draft(&app.db, workspace_id, id, &dsl.title, &dsl.description, &draft, text)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("workflow {} not found", ids::workflow_id(id))))
 }

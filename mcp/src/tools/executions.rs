@@ -110,8 +110,8 @@ impl FerrocatMcp {
             return Err(ToolError::BadRequest("limit must be between 1 and 500".into()));
         }
         let row = self.load_workflow(&access, &args.workflow_id).await?;
-        let filter = runs::RunFilter { limit, status: None, before: None };
-        let items = runs::list(&self.state.app, row.id, &filter).await?;
+        let filter = runs::RunFilter { limit, ..Default::default() };
+        let items = runs::list(&self.state.app, &[ferrocat_shared::ids::workflow_id(row.id)], &filter).await?;
         Ok(json!({"executions": items}))
     }
 }

@@ -126,7 +126,7 @@ impl FerrocatMcp {
         let access = self.access(&caller, args.workspace_id.as_deref()).await?;
         access.require(Role::Editor)?;
         let dsl = parse(&args.yaml)?;
-        let row = ferrocat_app::workflows::create(&self.state.app, access.workspace_id, &dsl).await?;
+        let row = ferrocat_app::workflows::create(&self.state.app, access.workspace_id, &dsl, None).await?;
         tracing::info!(workflow_id = %row.id, user_id = %caller.user_id, "workflow created over mcp");
         Ok(json!({"workflow": summary(&row), "validation": validation_report(&dsl)}))
     }
@@ -137,7 +137,7 @@ impl FerrocatMcp {
         access.require(Role::Editor)?;
         let row = self.load_workflow(&access, &args.workflow_id).await?;
         let dsl = parse(&args.yaml)?;
-        let row = ferrocat_app::workflows::replace_draft(&self.state.app, access.workspace_id, row.id, &dsl).await?;
+        let row = ferrocat_app::workflows::replace_draft(&self.state.app, access.workspace_id, row.id, &dsl, None).await?;
         Ok(json!({"workflow": summary(&row), "validation": validation_report(&dsl)}))
     }
 

@@ -149,7 +149,7 @@ async fn a_user_without_access_to_a_workspace_cannot_list_or_run_its_workflows()
     let other = app.create_workspace("Incident Response").await;
     let dsl = ferrocat_dsl::Workflow::parse(ECHO_WORKFLOW).unwrap();
     let content = serde_json::to_value(&dsl).unwrap();
-    let row = workflows::insert(&app.db, other, &dsl.title, &dsl.description, &content).await.unwrap();
+    let row = workflows::insert(&app.db, other, &dsl.title, &dsl.description, &content, None).await.unwrap();
     let mut tx = app.db.begin().await.unwrap();
     workflows::commit(&mut tx, other, row.id, &content, &dsl.title, &dsl.description).await.unwrap();
     tx.commit().await.unwrap();

@@ -60,13 +60,18 @@ async fn create_execution(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    workflow_id: String,
+    /// One workflow's runs; without it, the runs of every workflow of the workspace.
+    workflow_id: Option<String>,
     /// At most this many, newest first (1 to 500, default 50).
     #[serde(default = "default_limit")]
     limit: usize,
     /// Only runs in this state: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT or
     /// CONTINUED_AS_NEW.
     status: Option<String>,
+    /// Only runs started this way: manual, webhook, schedule, subflow, ...
+    trigger_type: Option<String>,
+    /// Only runs started at or after this time.
+    after: Option<chrono::DateTime<chrono::Utc>>,
     /// The next page: runs started before this time (the last item's `start_time`).
     before: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -80,7 +85,7 @@ fn default_limit() -> usize {
     path = "/workflow-executions",
     tag = "executions",
     params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
-    responses((status = 200, description = "runs of a workflow", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "runs of a workflow, or of the workspace", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_executions(
     State(state): State<AppState>,
@@ -90,9 +95,18 @@ async fn list_executions(
     if !(1..=500).contains(&query.limit) {
         return Err(ApiError::BadRequest("limit must be between 1 and 500".into()));
     }
-    let workflow = load(&state, &access, &query.workflow_id).await?;
-    let filter = runs::RunFilter { limit: query.limit, status: query.status, before: query.before };
-    let items = runs::list(&state, workflow.id, &filter).await?;
+    let workflow_ids = match &query.workflow_id {
+        Some(id) => vec![ids::workflow_id(load(&state, &access, id).await?.id)],
+        None => workflows::ids(&state.db, access.workspace_id).await?.into_iter().map(ids::workflow_id).collect(),
+    };
+    let filter = runs::RunFilter {
+        limit: query.limit,
+        status: query.status,
+        trigger_type: query.trigger_type,
+        after: query.after,
+        before: query.before,
+    };
+    let items = runs::list(&state, &workflow_ids, &filter).await?;
     Ok(Json(items.iter().map(|run| serde_json::to_value(run).unwrap_or_default()).collect()))
 }
 

@@ -52,6 +52,7 @@ use crate::state::AppState;
         workflows::get_workflow,
         workflows::update_workflow,
         workflows::delete_workflow,
+        workflows::put_draft,
         workflows::commit_workflow,
         workflows::get_definition,
         workflows::list_definitions,
@@ -121,4 +122,27 @@ impl Modify for Security {
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The console's typed client is generated from a copy of this document
+    /// (`console/src/api/openapi.json`): the copy must be this document, or the console would
+    /// call routes that no longer exist.
+    #[test]
+    fn the_console_client_is_generated_from_this_document() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console/src/api/openapi.json");
+        let want = serde_json::to_string_pretty(&ApiDoc::openapi()).expect("the document serialises") + "\n";
+        if std::env::var_os("FERROCAT_UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &want).expect("console/src/api is writable");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "console/src/api/openapi.json is not the api's document: run `FERROCAT_UPDATE_OPENAPI=1 cargo test -p ferrocat-api --lib openapi` \
+             and rebuild the console (npm --prefix console run build)"
+        );
+    }
 }

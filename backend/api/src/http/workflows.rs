@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -26,6 +26,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/workflows", post(create_workflow).get(list_workflows))
         .route("/workflows/{workflow_id}", get(get_workflow).patch(update_workflow).delete(delete_workflow))
+        .route("/workflows/{workflow_id}/draft", put(put_draft))
         .route("/workflows/{workflow_id}/commit", post(commit_workflow))
         .route("/workflows/{workflow_id}/definition", get(get_definition))
         .route("/workflows/{workflow_id}/definitions", get(list_definitions))
@@ -57,6 +58,7 @@ fn read_model(row: &WorkflowRow) -> Value {
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "definition": row.draft,
+        "definition_yaml": row.draft_yaml,
     })
 }
 
@@ -136,7 +138,7 @@ async fn create_workflow(
                 detail: format!("could not import the workflow: {e}"),
                 errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
             })?;
-            ferrocat_app::workflows::create(&state, access.workspace_id, &dsl).await?
+            ferrocat_app::workflows::create(&state, access.workspace_id, &dsl, ferrocat_app::workflows::authored_text(&text)).await?
         }
         CreateBody::Blank { title, description } => {
             ferrocat_app::workflows::create_blank(&state, access.workspace_id, &title, &description).await?
@@ -250,6 +252,34 @@ async fn restore_definition(
     let row = load(&state, &access, &workflow_id).await?;
     let restored = ferrocat_app::workflows::restore(&state, access.workspace_id, &row, &version).await?;
     Ok(Json(read_model(&restored)))
+}
+
+/// The editor's save: the draft becomes the document sent (YAML or JSON), kept as written so
+/// its comments and layout come back; it must be a workflow, not yet a valid one (commit
+/// checks that).
+#[utoipa::path(
+    put,
+    path = "/workflows/{workflow_id}/draft",
+    tag = "workflows",
+    params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body(content = String, content_type = "application/yaml", description = "the draft in YAML or JSON"),
+    responses((status = 200, description = "the workflow with its new draft", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn put_draft(
+    State(state): State<AppState>,
+    access: WorkspaceAccess,
+    Path(workflow_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    access.require(Role::Editor)?;
+    let row = load(&state, &access, &workflow_id).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
+    let dsl = Workflow::parse(text).map_err(|e| ApiError::Unprocessable {
+        detail: "the draft is not a workflow document".into(),
+        errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
+    })?;
+    let row = ferrocat_app::workflows::replace_draft(&state, access.workspace_id, row.id, &dsl, ferrocat_app::workflows::authored_text(text)).await?;
+    Ok(Json(read_model(&row)))
 }
 
 #[utoipa::path(

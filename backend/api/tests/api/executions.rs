@@ -172,3 +172,43 @@ async fn runs_list_newest_first_in_pages_and_by_status() {
     let bad = admin.get(app.at(&format!("/workflow-executions?workflow_id={wf}&status=DONE"))).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_workspace_lists_runs_of_all_its_workflows_with_their_trigger_and_no_others() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let first = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let second = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let other = app.create_workspace("Elsewhere").await;
+    let outsider = app.user("outsider@example.com", other, "admin").await;
+    let theirs = app.committed_workflow(&outsider, ECHO_WORKFLOW).await;
+    let runs = [start(&app, &admin, &first).await, start(&app, &admin, &second).await];
+    let foreign = start(&app, &outsider, &theirs).await;
+
+    let listed = eventually(std::time::Duration::from_secs(20), "both runs listed", || async {
+        let all: Value = admin.get(app.at("/workflow-executions")).send().await.unwrap().json().await.unwrap();
+        (all.as_array().map_or(0, Vec::len) >= 2).then_some(all)
+    })
+    .await;
+    let items = listed.as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [runs[1].as_str(), runs[0].as_str()], "this workspace's runs, newest first, not {foreign}");
+    assert_eq!(items[0]["workflow_id"], second.as_str());
+    assert_eq!(items[1]["workflow_id"], first.as_str());
+    assert!(items.iter().all(|r| r["trigger_type"] == "manual"), "{listed}");
+
+    let by_trigger: Value = admin.get(app.at("/workflow-executions?trigger_type=webhook")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(by_trigger, json!([]));
+    let manual: Value = admin.get(app.at("/workflow-executions?trigger_type=manual")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(manual.as_array().unwrap().len(), 2);
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339().replace('+', "%2B");
+    let future: Value = admin.get(app.at(&format!("/workflow-executions?after={later}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(future, json!([]));
+    let one: Value = admin.get(app.at(&format!("/workflow-executions?workflow_id={first}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(one.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect::<Vec<_>>(), [runs[0].as_str()]);
+
+    // The run's detail names its workflow and version.
+    let detail: Value = admin.get(app.at(&format!("/workflow-executions/{}", runs[0]))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(detail["workflow_id"], first.as_str());
+    assert_eq!(detail["version"], 1);
+}

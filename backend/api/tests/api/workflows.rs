@@ -241,3 +241,50 @@ async fn unknown_routes_methods_and_bad_query_strings_answer_in_json() {
     assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.json::<Value>().await.unwrap()["errors"][0]["loc"], "query.workflow_id");
 }
+
+#[tokio::test]
+async fn the_editor_saves_a_draft_as_written_and_restores_and_imports_keep_or_drop_the_text() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let written = "# triage\ntitle: Draft\ndescription: saved from the editor\nentrypoint: {ref: a}\nactions:\n  - ref: a   # first\n    action: core.transform.reshape\n    args: {value: 1}\n";
+    let imported = admin.post(app.at("/workflows")).header("content-type", "application/yaml").body(written).send().await.unwrap();
+    assert_eq!(imported.status(), StatusCode::CREATED);
+    let imported: Value = imported.json().await.unwrap();
+    assert_eq!(imported["definition_yaml"], written, "an imported document keeps its comments");
+    let wf = imported["id"].as_str().unwrap().to_owned();
+    let committed = admin.post(app.at(&format!("/workflows/{wf}/commit"))).send().await.unwrap();
+    assert_eq!(committed.status(), StatusCode::OK);
+
+    // Saved as written: the text with its comments, the JSON draft, and the title from it.
+    let edited = written.replace("title: Draft", "title: Draft two").replace("value: 1", "value: 2");
+    let saved = admin.put(app.at(&format!("/workflows/{wf}/draft"))).header("content-type", "application/yaml").body(edited.clone()).send().await.unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let saved: Value = saved.json().await.unwrap();
+    assert_eq!(saved["definition_yaml"], edited.as_str());
+    assert_eq!(saved["title"], "Draft two");
+    assert_eq!(saved["definition"]["actions"][0]["args"], json!({"value": 2}));
+    assert_eq!(saved["version"], 1, "saving is not committing");
+
+    // A draft that is not a workflow is refused and changes nothing; viewers cannot save.
+    let viewer = app.user("viewer@example.com", app.workspace_id, "viewer").await;
+    let before = app.snapshot().await;
+    for body in ["title: [", "just text", "actions: 3"] {
+        let refused = admin.put(app.at(&format!("/workflows/{wf}/draft"))).header("content-type", "application/yaml").body(body).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(refused.json::<Value>().await.unwrap()["errors"][0]["loc"], "definition", "{body}");
+    }
+    let forbidden = viewer.put(app.at(&format!("/workflows/{wf}/draft"))).body(edited.clone()).send().await.unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.snapshot().await, before);
+
+    // A restore brings back the version's definition, not text written since.
+    let restored: Value = admin.post(app.at(&format!("/workflows/{wf}/definitions/1/restore"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(restored["definition_yaml"], Value::Null);
+    assert_eq!(restored["title"], "Draft");
+    // An export envelope imports without keeping its text (its definition is nested).
+    let export = admin.get(app.at(&format!("/workflows/{wf}/export?format=yaml"))).send().await.unwrap().text().await.unwrap();
+    let again: Value = admin.post(app.at("/workflows")).header("content-type", "application/yaml").body(export.clone()).send().await.unwrap().json().await.unwrap();
+    assert!(again["id"].is_string(), "{again} for {export}");
+    assert_eq!(again["definition_yaml"], Value::Null);
+    assert_eq!(again["definition"]["title"], "Draft");
+}

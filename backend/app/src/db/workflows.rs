@@ -16,6 +16,8 @@ pub struct WorkflowRow {
     pub alias: Option<String>,
     pub version: Option<i32>,
     pub draft: Value,
+    /// The YAML the draft was saved from in the editor, when it was.
+    pub draft_yaml: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -33,24 +35,26 @@ pub struct DefinitionRow {
 // JSON documents are bound as text and cast to `json`: binding a `Value` sends `jsonb`, which
 // would reorder the author's keys (and so the keys of results built from them).
 
-/// Inserts a draft.
+/// Inserts a draft, with the text it was written as when there is one.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     workspace_id: Uuid,
     title: &str,
     description: &str,
     draft: &Value,
+    draft_yaml: Option<&str>,
 ) -> sqlx::Result<WorkflowRow> {
     sqlx::query_as!(
         WorkflowRow,
-        r#"INSERT INTO workflows (id, workspace_id, title, description, draft)
-           VALUES ($1, $2, $3, $4, $5::text::json)
-           RETURNING id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at"#,
+        r#"INSERT INTO workflows (id, workspace_id, title, description, draft, draft_yaml)
+           VALUES ($1, $2, $3, $4, $5::text::json, $6)
+           RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at"#,
         Uuid::now_v7(),
         workspace_id,
         title,
         description,
-        draft.to_string()
+        draft.to_string(),
+        draft_yaml
     )
     .fetch_one(db)
     .await
@@ -60,7 +64,7 @@ pub async fn insert(
 pub async fn get(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid) -> sqlx::Result<Option<WorkflowRow>> {
     sqlx::query_as!(
         WorkflowRow,
-        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at
+        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at
            FROM workflows WHERE workspace_id = $1 AND id = $2"#,
         workspace_id,
         id
@@ -78,7 +82,7 @@ pub async fn list(
 ) -> sqlx::Result<Vec<WorkflowRow>> {
     sqlx::query_as!(
         WorkflowRow,
-        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at
+        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at
            FROM workflows WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at < $2)
            ORDER BY created_at DESC LIMIT $3"#,
         workspace_id,
@@ -87,6 +91,11 @@ pub async fn list(
     )
     .fetch_all(db)
     .await
+}
+
+/// The ids of every workflow of a workspace.
+pub async fn ids(db: impl PgExecutor<'_>, workspace_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!("SELECT id FROM workflows WHERE workspace_id = $1", workspace_id).fetch_all(db).await
 }
 
 /// Writes the next version of a workflow from its draft, in the caller's transaction; returns it.
@@ -174,7 +183,7 @@ pub async fn update(
                title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status),
                alias = CASE WHEN $6 THEN $7 ELSE alias END, updated_at = now()
            WHERE workspace_id = $1 AND id = $2
-           RETURNING id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at"#,
+           RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at"#,
         workspace_id,
         id,
         changes.title,
@@ -219,13 +228,13 @@ pub async fn versions(db: impl PgExecutor<'_>, workspace_id: Uuid, workflow_id: 
 pub async fn restore(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid, version: i32) -> sqlx::Result<Option<WorkflowRow>> {
     sqlx::query_as!(
         WorkflowRow,
-        r#"UPDATE workflows w SET draft = d.content,
+        r#"UPDATE workflows w SET draft = d.content, draft_yaml = NULL,
                title = COALESCE(d.content::jsonb ->> 'title', w.title),
                description = COALESCE(d.content::jsonb ->> 'description', w.description),
                updated_at = now()
            FROM workflow_definitions d
            WHERE w.workspace_id = $1 AND w.id = $2 AND d.workflow_id = w.id AND d.version = $3
-           RETURNING w.id, w.workspace_id, w.title, w.description, w.status, w.alias, w.version, w.draft,
+           RETURNING w.id, w.workspace_id, w.title, w.description, w.status, w.alias, w.version, w.draft, w.draft_yaml,
                      w.created_at, w.updated_at"#,
         workspace_id,
         id,
@@ -235,9 +244,9 @@ pub async fn restore(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid, vers
     .await
 }
 
-/// Replaces a workflow's draft with a new definition (and its title and description); `None`
-/// when the workflow is not in the workspace. The JSON is bound as text and cast to `json`, so
-/// the author's key order is kept.
+/// Replaces a workflow's draft with a new definition (and its title and description), and the
+/// text it was written as (`None` when there is none); `None` when the workflow is not in the
+/// workspace. The JSON is bound as text and cast to `json`, so the author's key order is kept.
 pub async fn replace_draft(
     db: impl PgExecutor<'_>,
     workspace_id: Uuid,
@@ -245,17 +254,19 @@ pub async fn replace_draft(
     title: &str,
     description: &str,
     draft: &Value,
+    yaml: Option<&str>,
 ) -> sqlx::Result<Option<WorkflowRow>> {
     sqlx::query_as::<_, WorkflowRow>(
-        "UPDATE workflows SET draft = $5::text::json, title = $3, description = $4, updated_at = now()
+        "UPDATE workflows SET draft = $5::text::json, draft_yaml = $6, title = $3, description = $4, updated_at = now()
          WHERE workspace_id = $1 AND id = $2
-         RETURNING id, workspace_id, title, description, status, alias, version, draft, created_at, updated_at",
+         RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at",
     )
     .bind(workspace_id)
     .bind(id)
     .bind(title)
     .bind(description)
     .bind(draft.to_string())
+    .bind(yaml)
     .fetch_optional(db)
     .await
 }

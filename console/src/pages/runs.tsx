@@ -1,0 +1,141 @@
+// Runs: of one workflow (?workflow_id=) or the whole workspace, filtered by status, trigger
+// and time, refreshed while any is still running.
+import { useMemo } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { keys, listRuns, useWorkflows } from "../api/workflows";
+import { Link, navigate, useLocation } from "../router";
+import { Badge, Empty, ErrorNote, PageHeader, Spinner, When, duration } from "../components/ui";
+
+const STATUSES = ["RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"];
+const TRIGGERS = ["manual", "webhook", "schedule", "subflow", "mcp"];
+const WINDOWS: [string, string, number][] = [
+  ["", "Any time", 0],
+  ["1h", "Last hour", 3600],
+  ["24h", "Last 24 hours", 86400],
+  ["7d", "Last 7 days", 7 * 86400],
+];
+
+export function RunsPage({ ws }: { ws: string }) {
+  const { query } = useLocation();
+  const filter = {
+    workflow_id: query.get("workflow_id") ?? undefined,
+    status: query.get("status") ?? undefined,
+    trigger_type: query.get("trigger") ?? undefined,
+    window: query.get("since") ?? "",
+  };
+  const seconds = WINDOWS.find(([id]) => id === filter.window)?.[2] ?? 0;
+  const workflows = useWorkflows(ws);
+  const titles = useMemo(() => new Map((workflows.data ?? []).map((w) => [w.id, w.title])), [workflows.data]);
+  const runs = useQuery({
+    queryKey: keys.runs(ws, filter),
+    queryFn: () =>
+      listRuns(ws, {
+        workflow_id: filter.workflow_id,
+        status: filter.status,
+        trigger_type: filter.trigger_type,
+        after: seconds ? new Date(Date.now() - seconds * 1000).toISOString() : undefined,
+        limit: 200,
+      }),
+    refetchInterval: (q) => (q.state.data?.some((r) => r.status === "RUNNING") ? 2000 : 10_000),
+  });
+  const set = (key: string, value: string) => {
+    const next = new URLSearchParams(query);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    navigate(`/workspaces/${ws}/runs${next.toString() ? `?${next}` : ""}`, { replace: true });
+  };
+  const title = filter.workflow_id ? `Runs of ${titles.get(filter.workflow_id) ?? filter.workflow_id}` : "Runs";
+  return (
+    <>
+      <PageHeader title={title} description="Every run of the workspace's workflows, newest first, live." />
+      <div className="row toolbar">
+        <label className="field">
+          <span className="field-label">Workflow</span>
+          <select value={filter.workflow_id ?? ""} onChange={(e) => set("workflow_id", e.target.value)}>
+            <option value="">All workflows</option>
+            {(workflows.data ?? []).map((w) => (
+              <option key={w.id} value={w.id}>
+                {w.title}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field-label">Status</span>
+          <select value={filter.status ?? ""} onChange={(e) => set("status", e.target.value)}>
+            <option value="">Any status</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.toLowerCase().replace("_", " ")}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field-label">Trigger</span>
+          <select value={filter.trigger_type ?? ""} onChange={(e) => set("trigger", e.target.value)}>
+            <option value="">Any trigger</option>
+            {TRIGGERS.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field-label">Started</span>
+          <select value={filter.window} onChange={(e) => set("since", e.target.value)}>
+            {WINDOWS.map(([id, label]) => (
+              <option key={id} value={id}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <ErrorNote error={runs.error} />
+      {runs.isPending && <Spinner />}
+      {runs.data && runs.data.length === 0 && (
+        <Empty title="No runs">
+          <p>Runs appear here when a workflow starts: from its webhook, a schedule, the Run panel of the editor, the API or an IDE over MCP.</p>
+        </Empty>
+      )}
+      {runs.data && runs.data.length > 0 && (
+        <table className="table" aria-label="Runs">
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Workflow</th>
+              <th scope="col">Trigger</th>
+              <th scope="col">Started</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Run</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.data.map((r) => (
+              <tr key={r.id + r.run_id}>
+                <td>
+                  <Badge status={r.status} />
+                </td>
+                <td>
+                  <Link to={`/workspaces/${ws}/workflows/${r.workflow_id}`}>{titles.get(r.workflow_id) ?? r.workflow_id}</Link>
+                </td>
+                <td>{r.trigger_type ?? <span className="muted">—</span>}</td>
+                <td>
+                  <When at={r.start_time} />
+                </td>
+                <td>{duration(r.start_time, r.close_time)}</td>
+                <td>
+                  <Link to={`/workspaces/${ws}/runs/${r.id}`} className="mono">
+                    {r.id.split("/")[1] ?? r.id}
+                  </Link>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,59 @@
+// Sign in with a password; single sign-on buttons appear when the api offers them.
+import { useState, type FormEvent } from "react";
+import { ApiError, raw } from "../api/client";
+import { useInfo } from "../api/session";
+import { ErrorNote, Field, Spinner } from "../components/ui";
+
+const SSO: Record<string, { label: string; href: string }> = {
+  oidc: { label: "Sign in with OpenID Connect", href: "/api/auth/oidc/authorize" },
+  saml: { label: "Sign in with SAML", href: "/api/auth/saml/login" },
+};
+
+export function SignIn({ expired, onSignedIn }: { expired: boolean; onSignedIn: () => Promise<void> }) {
+  const info = useInfo();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setBusy(true);
+    setError(null);
+    try {
+      await raw("/auth/login", { method: "POST", body: new URLSearchParams(form as unknown as Record<string, string>) });
+      await onSignedIn();
+    } catch (e) {
+      setError(e instanceof ApiError && e.detail === "LOGIN_BAD_CREDENTIALS" ? new Error("Wrong email or password.") : e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const sso = (info.data?.auth_allowed_types ?? []).filter((t) => t in SSO);
+  return (
+    <main className="sign-in">
+      <form className="card sign-in-card" onSubmit={submit} aria-labelledby="sign-in-title">
+        <div className="brand">
+          <img src="/favicon.svg" alt="" width={28} height={28} />
+          <span>ferrocat</span>
+        </div>
+        <h1 id="sign-in-title">Sign in</h1>
+        {expired && <p className="note">Your session has ended. Sign in again to go on where you were.</p>}
+        <ErrorNote error={error} />
+        <Field label="Email">
+          <input name="username" type="email" autoComplete="username" required autoFocus />
+        </Field>
+        <Field label="Password">
+          <input name="password" type="password" autoComplete="current-password" required />
+        </Field>
+        <button type="submit" className="button button-primary" disabled={busy}>
+          {busy ? <Spinner label="Signing in" /> : "Sign in"}
+        </button>
+        {sso.map((t) => (
+          <a key={t} className="button" href={SSO[t].href}>
+            {SSO[t].label}
+          </a>
+        ))}
+        {info.data && <p className="muted small">ferrocat {info.data.version}</p>}
+      </form>
+    </main>
+  );
+}

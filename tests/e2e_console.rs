@@ -283,3 +283,51 @@ async fn signed_in(url: &str) -> reqwest::Client {
     assert_eq!(response.status(), 204);
     http
 }
+
+/// An analyst opens the link of an invitation, chooses a password, and lands signed in, in the
+/// workspace they were invited to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_analyst_accepts_in_the_browser_and_lands_in_the_workspace() {
+    let stack = Stack::up();
+    let (http, ws) = common::login(&stack.url).await;
+    let (status, invitation) = json_of(
+        http.post(format!("{}/api/workspaces/{ws}/invitations", stack.url)).json(&json!({"email": "analyst@example.com", "role": "editor"})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{invitation}");
+    let link = invitation["accept_url"].as_str().expect("an accept link");
+    let fragment = link.split_once('#').expect("the token in the link's fragment").1;
+    let axe = std::fs::read_to_string(std::env::var("FERROCAT_TEST_AXE").unwrap_or_else(|_| "console/node_modules/axe-core/axe.min.js".into())).expect("axe-core");
+    let browser = Browser::start().await;
+    let outcome = async {
+        browser.client.goto(&format!("{}/invitations/accept#{fragment}", stack.url)).await.map_err(|e| e.to_string())?;
+        browser.wait_text("h1", "Accept invitation").await?;
+        let problems = browser.axe(&axe).await?;
+        if !problems.is_empty() {
+            return Err(format!("axe-core on the accept page: {problems:?}"));
+        }
+        let url = browser.client.current_url().await.map_err(|e| e.to_string())?;
+        if url.as_str().contains("token") {
+            return Err(format!("the token stays in the address bar: {url}"));
+        }
+        for label in ["Choose a password", "Password, again"] {
+            let xpath = format!("//label[.//span[normalize-space(.)='{label}']]//input");
+            browser.client.find(Locator::XPath(&xpath)).await.map_err(|e| e.to_string())?.send_keys("analyst-passphrase-731").await.map_err(|e| e.to_string())?;
+        }
+        browser.client.find(Locator::Css("button[type=submit]")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+        browser.wait_text("h1", "Workflows").await?;
+        browser.wait_text(".sidebar-footer", "analyst@example.com").await?;
+        let path = browser.client.current_url().await.map_err(|e| e.to_string())?.path().to_owned();
+        if !path.starts_with(&format!("/workspaces/{ws}/")) {
+            return Err(format!("landed on {path}, not in workspace {ws}"));
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    if let Err(problem) = outcome {
+        let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console").join("invitation-failure.png");
+        std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+        browser.screenshot(&shot).await;
+        panic!("{problem}\n(screenshot: {})", shot.display());
+    }
+}

@@ -7,8 +7,9 @@ import { client, onSessionExpired, unwrap } from "./api/client";
 import { useMe, type Me } from "./api/session";
 import { Link, match, navigate, useLocation } from "./router";
 import { applyTheme, initialTheme, type Theme } from "./theme";
-import { ErrorNote, Spinner } from "./components/ui";
+import { ErrorNote, Options, Spinner } from "./components/ui";
 import { SignIn } from "./pages/sign-in";
+import { AcceptInvitation } from "./pages/accept-invitation";
 import { WorkflowsPage } from "./pages/workflows";
 import { RunsPage } from "./pages/runs";
 
@@ -43,12 +44,26 @@ export function App() {
   const [expired, setExpired] = useState(false);
   const [theme, setTheme] = useState<Theme>(initialTheme);
   useEffect(() => applyTheme(theme), [theme]);
+  const { path } = useLocation();
+  // An invitation link opens outside the gate: for someone with no account yet, or signed in
+  // as another one (whose 401 there is a wrong account, not an ended session).
+  const accepting = !!match("/invitations/accept", path);
   // A 401 on any call once signed in: the session ended (expired, or signed out elsewhere).
   // Sign-in then shows over the page, and the page carries on where it was.
   const signedIn = !!me.data;
-  useEffect(() => onSessionExpired(() => signedIn && setExpired(true)), [signedIn]);
-  const { path } = useLocation();
+  useEffect(() => onSessionExpired(() => signedIn && !accepting && setExpired(true)), [signedIn, accepting]);
 
+  if (accepting) {
+    return (
+      <AcceptInvitation
+        onAccepted={async (accepted) => {
+          setExpired(false);
+          await queries.invalidateQueries();
+          navigate(`/workspaces/${accepted.workspace_id}/workflows`, { replace: true });
+        }}
+      />
+    );
+  }
   if (me.isPending) return <div className="center"><Spinner /></div>;
   if (!me.data || expired) {
     return (
@@ -106,11 +121,7 @@ function Shell({ me, path, theme, setTheme }: { me: Me; path: string; theme: The
         <label className="field">
           <span className="field-label">Workspace</span>
           <select value={ws} onChange={(e) => navigate(`/workspaces/${e.target.value}/workflows`)}>
-            {me.workspaces.map((w) => (
-              <option key={w.id} value={w.id}>
-                {w.name ?? w.id}
-              </option>
-            ))}
+            <Options of={me.workspaces.map((w) => [w.id, w.name ?? w.id] as const)} />
             {!me.workspaces.some((w) => w.id === ws) && <option value={ws}>{ws}</option>}
           </select>
         </label>

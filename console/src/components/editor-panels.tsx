@@ -6,7 +6,7 @@ import { can, useMe } from "../api/session";
 import type { DefinitionModel, ExecutionDetail, ScheduleModel, VersionModel, WebhookModel, WorkflowModel } from "../api/types";
 import { keys } from "../api/workflows";
 import { Link } from "../router";
-import { Badge, CopyButton, ErrorNote, Field, JsonView, Spinner, When } from "./ui";
+import { Badge, CopyButton, DataTable, ErrorNote, Field, JsonView, RowButtons, Spinner, When } from "./ui";
 import { diffLines, toYaml } from "../yaml";
 
 const DONE = new Set(["COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"]);
@@ -292,42 +292,25 @@ export function SchedulesPanel({ ws, workflow }: { ws: string; workflow: Workflo
       <ErrorNote error={schedules.error ?? update.error ?? remove.error} />
       {schedules.data && schedules.data.length === 0 && <p className="muted">No schedules. A schedule runs the latest committed version at fixed times.</p>}
       {schedules.data && schedules.data.length > 0 && (
-        <table className="table" aria-label="Schedules">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+        <DataTable label="Schedules" columns={["When", "Status"]} actions>
+          {schedules.data.map((s) => (
+            <tr key={s.id}>
+              <td>
+                <code>{s.cron ?? `every ${s.every}`}</code>
+                {s.offset && <span className="muted"> offset {s.offset}</span>}
+              </td>
+              <td>
+                <Badge status={s.status} />
+              </td>
+              <RowButtons
+                buttons={[
+                  editor && { label: s.status === "online" ? "Pause" : "Resume", onClick: () => update.mutate({ id: s.id, status: s.status === "online" ? "offline" : "online" }) },
+                  editor && { label: "Delete", onClick: () => remove.mutate(s.id), danger: true },
+                ]}
+              />
             </tr>
-          </thead>
-          <tbody>
-            {schedules.data.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <code>{s.cron ?? `every ${s.every}`}</code>
-                  {s.offset && <span className="muted"> offset {s.offset}</span>}
-                </td>
-                <td>
-                  <Badge status={s.status} />
-                </td>
-                <td>
-                  {editor && (
-                    <div className="row">
-                      <button type="button" className="button button-small" onClick={() => update.mutate({ id: s.id, status: s.status === "online" ? "offline" : "online" })}>
-                        {s.status === "online" ? "Pause" : "Resume"}
-                      </button>
-                      <button type="button" className="button button-small button-danger" onClick={() => remove.mutate(s.id)}>
-                        Delete
-                      </button>
-                    </div>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       {editor && (
         <form className="card stack" onSubmit={submit}>
@@ -419,47 +402,36 @@ export function VersionsPanel({
   );
   return (
     <div className="stack">
-      <table className="table" aria-label="Versions">
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Committed</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {versions.data.map((v) => (
-            <tr key={v.version}>
-              <td>
-                {v.version}
-                {v.version === workflow.version && <span className="tag">latest</span>}
-              </td>
-              <td>
-                <When at={v.created_at} />
-              </td>
-              <td className="row">
-                <button type="button" className="button button-small" onClick={() => setLeft(String(v.version))}>
-                  Compare<span className="visually-hidden"> version {v.version}</span>
+      <DataTable label="Versions" columns={["Version", "Committed"]} actions>
+        {versions.data.map((v) => (
+          <tr key={v.version}>
+            <td>
+              {v.version}
+              {v.version === workflow.version && <span className="tag">latest</span>}
+            </td>
+            <td>
+              <When at={v.created_at} />
+            </td>
+            <td className="row">
+              <button type="button" className="button button-small" onClick={() => setLeft(String(v.version))}>
+                Compare<span className="visually-hidden"> version {v.version}</span>
+              </button>
+              {editor && (
+                <button
+                  type="button"
+                  className="button button-small"
+                  disabled={restore.isPending}
+                  onClick={() => {
+                    if (!dirty || window.confirm("Restoring replaces your unsaved changes. Go on?")) restore.mutate(v.version);
+                  }}
+                >
+                  Restore<span className="visually-hidden"> version {v.version}</span>
                 </button>
-                {editor && (
-                  <button
-                    type="button"
-                    className="button button-small"
-                    disabled={restore.isPending}
-                    onClick={() => {
-                      if (!dirty || window.confirm("Restoring replaces your unsaved changes. Go on?")) restore.mutate(v.version);
-                    }}
-                  >
-                    Restore<span className="visually-hidden"> version {v.version}</span>
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <ErrorNote error={restore.error} />
       <div className="row">
         <label className="field">

@@ -1,6 +1,6 @@
 // Form pieces the admin pages share: key/value rows, a confirm dialog, tabs, a value shown once.
 import { useId, useRef, type KeyboardEvent, type ReactNode } from "react";
-import { CopyButton, Dialog, ErrorNote, Spinner } from "./ui";
+import { CopyButton, Dialog, ErrorNote, Options, Spinner } from "./ui";
 import { ROLES } from "../api/types-admin";
 
 export interface Pair {
@@ -244,11 +244,7 @@ export function RoleSelect({
         {label}
       </label>
       <select id={id} value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled}>
-        {ROLES.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
+        <Options of={ROLES} />
       </select>
     </span>
   );

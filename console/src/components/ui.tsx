@@ -1,5 +1,5 @@
-// The console's few building blocks: buttons, dialogs, notes, empty states, copy, JSON.
-import { useEffect, useRef, useState, type ReactNode } from "react";
+// The console's few building blocks: buttons, dialogs, list tables, notes, empty states, copy, JSON.
+import { useId, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, messageOf } from "../api/client";
 
 export function Spinner({ label = "Loading" }: { label?: string }) {
@@ -40,26 +40,36 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
   );
 }
 
-/** A modal dialog on the native <dialog> element: focus is trapped, Escape closes it. */
+/**
+ * A modal dialog on the native <dialog> element: focus is trapped, Escape closes it. The body
+ * mounts only once the dialog is open, so a field's `autoFocus` takes the focus that
+ * showModal() gave the close button (mounted while closed, its focus() would be lost); without
+ * one, focus stays on the close button.
+ */
 export function Dialog({ title, open, onClose, children, wide }: { title: string; open: boolean; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
+  // Its own title id: two dialogs on a page never name each other.
+  const titleId = useId();
+  const [shown, setShown] = useState(false);
+  // A layout effect: the body mounts before the first paint, with no empty frame.
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
     if (open && !dialog.open) dialog.showModal();
     if (!open && dialog.open) dialog.close();
+    setShown(open);
   }, [open]);
   return (
-    <dialog ref={ref} className={wide ? "dialog dialog-wide" : "dialog"} onClose={onClose} aria-labelledby="dialog-title">
+    <dialog ref={ref} className={wide ? "dialog dialog-wide" : "dialog"} onClose={onClose} aria-labelledby={titleId}>
       {open && (
         <>
           <header className="dialog-header">
-            <h2 id="dialog-title">{title}</h2>
+            <h2 id={titleId}>{title}</h2>
             <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
               ×
             </button>
           </header>
-          <div className="dialog-body">{children}</div>
+          {shown && <div className="dialog-body">{children}</div>}
         </>
       )}
     </dialog>
@@ -154,4 +164,148 @@ export function Field({ label, children, hint }: { label: string; children: Reac
       {hint && <span className="field-hint">{hint}</span>}
     </label>
   );
+}
+
+/** A form's main button: a spinner named `busy` stands in for its text while the api works. */
+export function SubmitButton({ pending, busy, disabled, children }: { pending: boolean; busy: string; disabled?: boolean; children: ReactNode }) {
+  return (
+    <button type="submit" className="button button-primary" disabled={pending || disabled}>
+      {pending ? <Spinner label={busy} /> : children}
+    </button>
+  );
+}
+
+/** The <option>s of a select: each a value shown as itself, or a [value, text] pair. */
+export function Options({ of }: { of: readonly (string | readonly [string, string, ...unknown[]])[] }) {
+  return (
+    <>
+      {of.map((o) => {
+        const [value, text] = typeof o === "string" ? [o, o] : o;
+        return (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        );
+      })}
+    </>
+  );
+}
+
+/** The header cell over a table's row buttons: named for screen readers, blank on screen. */
+export function ActionsHeader() {
+  return (
+    <th scope="col">
+      <span className="visually-hidden">Actions</span>
+    </th>
+  );
+}
+
+/**
+ * A list as a table: a header cell per column (`false` ones left out, for columns only some
+ * readers see), then with `actions` an {@link ActionsHeader} over the rows' buttons.
+ */
+export function DataTable({
+  columns,
+  actions,
+  label,
+  caption,
+  children,
+}: {
+  columns: (string | false)[];
+  actions?: boolean;
+  label?: string;
+  caption?: string;
+  children: ReactNode;
+}) {
+  return (
+    <table className="table" aria-label={label}>
+      {caption && <caption className="visually-hidden">{caption}</caption>}
+      <thead>
+        <tr>
+          {columns.map(
+            (c) =>
+              c && (
+                <th key={c} scope="col">
+                  {c}
+                </th>
+              ),
+          )}
+          {actions && <ActionsHeader />}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** One of a row's small buttons; `name` is its accessible name, saying which row it acts on. */
+export interface RowButton {
+  label: string;
+  name?: string;
+  onClick: () => void;
+  danger?: boolean;
+  disabled?: boolean;
+}
+
+/** A row's last cell: its small buttons, right-aligned; `false` entries are left out. */
+export function RowButtons({ buttons }: { buttons: (RowButton | false)[] }) {
+  return (
+    <td>
+      <div className="row row-end">
+        {buttons.map(
+          (b) =>
+            b && (
+              <button
+                key={b.label}
+                type="button"
+                className={b.danger ? "button button-small button-danger" : "button button-small"}
+                onClick={b.onClick}
+                disabled={b.disabled}
+                aria-label={b.name}
+              >
+                {b.label}
+              </button>
+            ),
+        )}
+      </div>
+    </td>
+  );
+}
+
+/**
+ * A row's Edit and Delete buttons, named after the row (`Edit provider openai`); either is
+ * left out without its callback. `onDelete` opens a confirm dialog, see {@link confirming}.
+ */
+export function EditDeleteButtons({
+  what,
+  name,
+  onEdit,
+  onDelete,
+  editLabel = "Edit",
+}: {
+  what: string;
+  name: string;
+  onEdit?: () => void;
+  onDelete?: () => void;
+  editLabel?: string;
+}) {
+  return (
+    <RowButtons
+      buttons={[
+        !!onEdit && { label: editLabel, name: `${editLabel} ${what} ${name}`, onClick: onEdit },
+        !!onDelete && { label: "Delete", name: `Delete ${what} ${name}`, onClick: onDelete, danger: true },
+      ]}
+    />
+  );
+}
+
+/**
+ * The click that opens a confirm dialog on `item`: the mutation's last error is cleared first,
+ * so the dialog does not open on an old failure.
+ */
+export function confirming<T>(mutation: { reset: () => void }, open: (item: T) => void, item: T): () => void {
+  return () => {
+    mutation.reset();
+    open(item);
+  };
 }

@@ -9,7 +9,7 @@ import { can, useMe } from "../api/session";
 import type { CommitAnswer, RegistryAction, Validation, WorkflowModel } from "../api/types";
 import { exportUrl, keys, useWorkflow } from "../api/workflows";
 import { Link } from "../router";
-import { Badge, ErrorNote, Spinner } from "../components/ui";
+import { Badge, DataTable, ErrorNote, Spinner } from "../components/ui";
 import { WorkflowGraph } from "../components/graph";
 import { YamlEditor, type YamlEditorHandle } from "../components/yaml-editor";
 import { RunPanel, SchedulesPanel, VersionsPanel, WebhookPanel } from "../components/editor-panels";
@@ -293,27 +293,18 @@ function ActionHelp({ definition, selected }: { definition: unknown; selected: s
       </h3>
       <p className="muted">{action.data.description}</p>
       {Object.keys(props).length > 0 && (
-        <table className="table" aria-label={`Arguments of ${name}`}>
-          <thead>
-            <tr>
-              <th scope="col">Argument</th>
-              <th scope="col">Type</th>
-              <th scope="col">Description</th>
+        <DataTable label={`Arguments of ${name}`} columns={["Argument", "Type", "Description"]}>
+          {Object.entries(props).map(([arg, schema]) => (
+            <tr key={arg}>
+              <td>
+                <code>{arg}</code>
+                {required.has(arg) && <span className="muted"> (required)</span>}
+              </td>
+              <td>{Array.isArray(schema.type) ? schema.type.join(" | ") : (schema.type ?? "any")}</td>
+              <td>{schema.description}</td>
             </tr>
-          </thead>
-          <tbody>
-            {Object.entries(props).map(([arg, schema]) => (
-              <tr key={arg}>
-                <td>
-                  <code>{arg}</code>
-                  {required.has(arg) && <span className="muted"> (required)</span>}
-                </td>
-                <td>{Array.isArray(schema.type) ? schema.type.join(" | ") : (schema.type ?? "any")}</td>
-                <td>{schema.description}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       {Array.isArray(action.data.secrets) && action.data.secrets.length > 0 && (
         <p className="small">

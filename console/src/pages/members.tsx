@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { can, useMe, type Me } from "../api/session";
 import type { ApiKey, CreatedApiKey, CreatedInvitation, Invitation, Membership, ServiceAccount, UserRow } from "../api/types-admin";
-import { Badge, Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, When } from "../components/ui";
+import { Badge, DataTable, Dialog, Empty, ErrorNote, Field, Options, PageHeader, RowButtons, Spinner, SubmitButton, When, confirming } from "../components/ui";
 import { ConfirmDialog, RoleSelect, ShownOnce, Tabs } from "../components/forms";
 
 type Tab = "members" | "invitations" | "service-accounts";
@@ -90,63 +90,35 @@ function Members({ ws, me }: { ws: string; me: Me }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Member since</th>
+        <DataTable columns={["Email", "Role", "Member since"]} actions={superuser}>
+          {list.data.map((m) => (
+            <tr key={m.user_id}>
+              <td>
+                {m.email}
+                {m.user_id === me.id && <span className="muted"> (you)</span>}
+              </td>
+              <td>
+                {superuser ? (
+                  <RoleSelect
+                    label={`Role of ${m.email}`}
+                    hideLabel
+                    value={m.role}
+                    disabled={setRole.isPending}
+                    onChange={(role) => setRole.mutate({ user_id: m.user_id, role })}
+                  />
+                ) : (
+                  <span className="tag">{m.role}</span>
+                )}
+              </td>
+              <td>
+                <When at={m.created_at} />
+              </td>
               {superuser && (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+                <RowButtons buttons={[{ label: "Remove", name: `Remove ${m.email}`, onClick: confirming(remove, setRemoving, m), danger: true }]} />
               )}
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((m) => (
-              <tr key={m.user_id}>
-                <td>
-                  {m.email}
-                  {m.user_id === me.id && <span className="muted"> (you)</span>}
-                </td>
-                <td>
-                  {superuser ? (
-                    <RoleSelect
-                      label={`Role of ${m.email}`}
-                      hideLabel
-                      value={m.role}
-                      disabled={setRole.isPending}
-                      onChange={(role) => setRole.mutate({ user_id: m.user_id, role })}
-                    />
-                  ) : (
-                    <span className="tag">{m.role}</span>
-                  )}
-                </td>
-                <td>
-                  <When at={m.created_at} />
-                </td>
-                {superuser && (
-                  <td>
-                    <div className="row row-end">
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        onClick={() => {
-                          remove.reset();
-                          setRemoving(m);
-                        }}
-                        aria-label={`Remove ${m.email}`}
-                      >
-                        Remove
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <ConfirmDialog
         open={!!removing}
@@ -202,18 +174,14 @@ function AddMember({ ws, members, onDone }: { ws: string; members: Membership[];
           <Field label="Account">
             <select value={userId} onChange={(e) => setUserId(e.target.value)} required>
               <option value="">Choose an account…</option>
-              {candidates.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.email}
-                </option>
-              ))}
+              <Options of={candidates.map((u) => [u.id, u.email] as const)} />
             </select>
           </Field>
           <RoleSelect label="Role" value={role} onChange={setRole} />
           <div className="row form-actions">
-            <button type="submit" className="button button-primary" disabled={add.isPending || !userId}>
-              {add.isPending ? <Spinner label="Adding" /> : "Add member"}
-            </button>
+            <SubmitButton pending={add.isPending} busy="Adding" disabled={!userId}>
+              Add member
+            </SubmitButton>
           </div>
         </>
       )}
@@ -282,9 +250,9 @@ function Invitations({ ws }: { ws: string }) {
           </Field>
         </div>
         <div className="row">
-          <button type="submit" className="button button-primary" disabled={invite.isPending}>
-            {invite.isPending ? <Spinner label="Inviting" /> : "Create invitation"}
-          </button>
+          <SubmitButton pending={invite.isPending} busy="Inviting">
+            Create invitation
+          </SubmitButton>
         </div>
         {created && (
           <ShownOnce label="Invitation link" value={created.accept_url}>
@@ -307,52 +275,33 @@ function Invitations({ ws }: { ws: string }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Sent</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+        <DataTable columns={["Email", "Role", "Status", "Sent", "Expires"]} actions>
+          {list.data.map((i) => (
+            <tr key={i.id}>
+              <td>{i.email}</td>
+              <td>{i.role}</td>
+              <td>
+                <Badge status={i.status} />
+              </td>
+              <td>
+                <When at={i.created_at} />
+              </td>
+              <td>
+                <When at={i.expires_at} />
+              </td>
+              <RowButtons
+                buttons={[
+                  i.status === "pending" && {
+                    label: "Revoke",
+                    name: `Revoke the invitation of ${i.email}`,
+                    onClick: confirming(revoke, setRevoking, i),
+                    danger: true,
+                  },
+                ]}
+              />
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((i) => (
-              <tr key={i.id}>
-                <td>{i.email}</td>
-                <td>{i.role}</td>
-                <td>
-                  <Badge status={i.status} />
-                </td>
-                <td>
-                  <When at={i.created_at} />
-                </td>
-                <td>
-                  <When at={i.expires_at} />
-                </td>
-                <td>
-                  {i.status === "pending" && (
-                    <button
-                      type="button"
-                      className="button button-small button-danger"
-                      onClick={() => {
-                        revoke.reset();
-                        setRevoking(i);
-                      }}
-                      aria-label={`Revoke the invitation of ${i.email}`}
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <ConfirmDialog
         open={!!revoking}
@@ -418,58 +367,29 @@ function ServiceAccounts({ ws }: { ws: string }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+        <DataTable columns={["Name", "Role", "Status", "Created"]} actions>
+          {list.data.map((a) => (
+            <tr key={a.id}>
+              <td>
+                <strong>{a.name}</strong>
+                {a.description && <div className="muted small">{a.description}</div>}
+              </td>
+              <td>{a.role}</td>
+              <td>{a.disabled ? <Badge status="disabled" /> : <Badge status="active" />}</td>
+              <td>
+                <When at={a.created_at} />
+              </td>
+              <RowButtons
+                buttons={[
+                  { label: "API keys", name: `API keys of ${a.name}`, onClick: () => setKeysOf(a) },
+                  a.disabled
+                    ? { label: "Enable", name: `Enable ${a.name}`, onClick: () => toggle.mutate(a), disabled: toggle.isPending }
+                    : { label: "Disable", name: `Disable ${a.name}`, onClick: confirming(toggle, setDisabling, a), danger: true },
+                ]}
+              />
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((a) => (
-              <tr key={a.id}>
-                <td>
-                  <strong>{a.name}</strong>
-                  {a.description && <div className="muted small">{a.description}</div>}
-                </td>
-                <td>{a.role}</td>
-                <td>{a.disabled ? <Badge status="disabled" /> : <Badge status="active" />}</td>
-                <td>
-                  <When at={a.created_at} />
-                </td>
-                <td>
-                  <div className="row row-end">
-                    <button type="button" className="button button-small" onClick={() => setKeysOf(a)} aria-label={`API keys of ${a.name}`}>
-                      API keys
-                    </button>
-                    {a.disabled ? (
-                      <button type="button" className="button button-small" onClick={() => toggle.mutate(a)} disabled={toggle.isPending} aria-label={`Enable ${a.name}`}>
-                        Enable
-                      </button>
-                    ) : (
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        onClick={() => {
-                          toggle.reset();
-                          setDisabling(a);
-                        }}
-                        aria-label={`Disable ${a.name}`}
-                      >
-                        Disable
-                      </button>
-                    )}
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Dialog title="New service account" open={creating} onClose={() => setCreating(false)}>
         {creating && (
@@ -530,9 +450,9 @@ function CreateAccount({ ws, onDone }: { ws: string; onDone: (account: ServiceAc
       <RoleSelect label="Role" value={role} onChange={setRole} />
       <p className="field-hint">Give it the least role it needs: viewer to read, editor to run and change workflows.</p>
       <div className="row form-actions">
-        <button type="submit" className="button button-primary" disabled={create.isPending}>
-          {create.isPending ? <Spinner label="Creating" /> : "Create service account"}
-        </button>
+        <SubmitButton pending={create.isPending} busy="Creating">
+          Create service account
+        </SubmitButton>
       </div>
     </form>
   );
@@ -589,9 +509,9 @@ function ApiKeys({ ws, account }: { ws: string; account: ServiceAccount }) {
           <Field label="Key name" hint="Where it is used, e.g. ci or siem">
             <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} placeholder="default" autoComplete="off" />
           </Field>
-          <button type="submit" className="button button-primary" disabled={create.isPending}>
-            {create.isPending ? <Spinner label="Creating" /> : "Create API key"}
-          </button>
+          <SubmitButton pending={create.isPending} busy="Creating">
+            Create API key
+          </SubmitButton>
         </form>
       )}
       <ErrorNote error={create.error} />
@@ -604,50 +524,24 @@ function ApiKeys({ ws, account }: { ws: string; account: ServiceAccount }) {
       {list.isPending && <Spinner />}
       {list.data && list.data.length === 0 && <p className="muted">No keys yet: create one above.</p>}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Key</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+        <DataTable columns={["Name", "Key", "Created", "Last used", "Status"]} actions>
+          {list.data.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name}</td>
+              <td className="mono">{k.preview}</td>
+              <td>
+                <When at={k.created_at} />
+              </td>
+              <td>
+                <When at={k.last_used_at} />
+              </td>
+              <td>{k.revoked ? <Badge status="revoked" /> : <Badge status="active" />}</td>
+              <RowButtons
+                buttons={[!k.revoked && { label: "Revoke", name: `Revoke key ${k.name}`, onClick: confirming(revoke, setRevoking, k), danger: true }]}
+              />
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((k) => (
-              <tr key={k.id}>
-                <td>{k.name}</td>
-                <td className="mono">{k.preview}</td>
-                <td>
-                  <When at={k.created_at} />
-                </td>
-                <td>
-                  <When at={k.last_used_at} />
-                </td>
-                <td>{k.revoked ? <Badge status="revoked" /> : <Badge status="active" />}</td>
-                <td>
-                  {!k.revoked && (
-                    <button
-                      type="button"
-                      className="button button-small button-danger"
-                      onClick={() => {
-                        revoke.reset();
-                        setRevoking(k);
-                      }}
-                      aria-label={`Revoke key ${k.name}`}
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       {revoking && (
         <div className="note note-error" role="alertdialog" aria-labelledby="revoke-key-title">

@@ -8,7 +8,7 @@ import { ApiError, client, unwrap } from "../api/client";
 import { useMe } from "../api/session";
 import { PROVIDER_KINDS, type LlmModel, type LlmProvider, type LlmUsage, type ModelUsage, type ProviderKind, type Secret } from "../api/types-admin";
 import { Link } from "../router";
-import { Dialog, Empty, ErrorNote, Field, PageHeader, Spinner } from "../components/ui";
+import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, Options, PageHeader, Spinner, SubmitButton, confirming } from "../components/ui";
 import { ConfirmDialog, Tabs, optionalInt, optionalText } from "../components/forms";
 
 type Tab = "providers" | "models" | "usage";
@@ -89,55 +89,20 @@ function Providers({ admin, ws }: { admin: boolean; ws: string }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              {admin && <th scope="col">Base URL</th>}
-              {admin && <th scope="col">Credential</th>}
-              <th scope="col">Passthrough</th>
-              {admin && (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              )}
+        <DataTable columns={["Name", "Kind", admin && "Base URL", admin && "Credential", "Passthrough"]} actions={admin}>
+          {list.data.map((p) => (
+            <tr key={p.name}>
+              <td>
+                <code>{p.name}</code>
+              </td>
+              <td>{p.kind}</td>
+              {admin && <td className="mono">{p.base_url ?? <span className="muted">vendor default</span>}</td>}
+              {admin && <td className="mono">{p.credential ?? <span className="muted">—</span>}</td>}
+              <td>{p.passthrough ? "yes" : "no"}</td>
+              {admin && <EditDeleteButtons what="provider" name={p.name} onEdit={() => setEditing(p)} onDelete={confirming(remove, setDeleting, p)} />}
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((p) => (
-              <tr key={p.name}>
-                <td>
-                  <code>{p.name}</code>
-                </td>
-                <td>{p.kind}</td>
-                {admin && <td className="mono">{p.base_url ?? <span className="muted">vendor default</span>}</td>}
-                {admin && <td className="mono">{p.credential ?? <span className="muted">—</span>}</td>}
-                <td>{p.passthrough ? "yes" : "no"}</td>
-                {admin && (
-                  <td>
-                    <div className="row row-end">
-                      <button type="button" className="button button-small" onClick={() => setEditing(p)} aria-label={`Edit provider ${p.name}`}>
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        onClick={() => {
-                          remove.reset();
-                          setDeleting(p);
-                        }}
-                        aria-label={`Delete provider ${p.name}`}
-                      >
-                        Delete
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Dialog title={editing === "new" ? "Add provider" : editing ? `Edit provider ${editing.name}` : "Provider"} open={!!editing} onClose={() => setEditing(null)} wide>
         {editing && (
@@ -241,11 +206,7 @@ function ProviderForm({ provider, ws, onDone }: { provider: LlmProvider | null; 
         </Field>
         <Field label="Kind">
           <select value={kind} onChange={(e) => setKind(e.target.value as ProviderKind)}>
-            {PROVIDER_KINDS.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
+            <Options of={PROVIDER_KINDS} />
           </select>
         </Field>
       </div>
@@ -294,9 +255,9 @@ function ProviderForm({ provider, ws, onDone }: { provider: LlmProvider | null; 
         </fieldset>
       )}
       <div className="row form-actions">
-        <button type="submit" className="button button-primary" disabled={save.isPending}>
-          {save.isPending ? <Spinner label="Saving" /> : provider ? "Save provider" : "Add provider"}
-        </button>
+        <SubmitButton pending={save.isPending} busy="Saving">
+          {provider ? "Save provider" : "Add provider"}
+        </SubmitButton>
       </div>
     </form>
   );
@@ -342,58 +303,22 @@ function Models({ admin }: { admin: boolean }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Provider</th>
-              <th scope="col">Upstream model</th>
-              <th scope="col">Fallbacks</th>
-              <th scope="col">Requests per minute</th>
-              <th scope="col">Max tokens</th>
-              {admin && (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              )}
+        <DataTable columns={["Name", "Provider", "Upstream model", "Fallbacks", "Requests per minute", "Max tokens"]} actions={admin}>
+          {list.data.map((m) => (
+            <tr key={m.name}>
+              <td>
+                <code>{m.name}</code>
+                {m.credential && <div className="muted small mono">{m.credential}</div>}
+              </td>
+              <td>{m.provider}</td>
+              <td className="mono">{m.upstream_model ?? <span className="muted">same</span>}</td>
+              <td>{m.fallbacks?.length ? m.fallbacks.map((f) => <code key={f} className="tag">{f}</code>) : <span className="muted">—</span>}</td>
+              <td>{m.rpm ?? <span className="muted">no limit</span>}</td>
+              <td>{m.max_tokens ?? <span className="muted">—</span>}</td>
+              {admin && <EditDeleteButtons what="model" name={m.name} onEdit={() => setEditing(m)} onDelete={confirming(remove, setDeleting, m)} />}
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((m) => (
-              <tr key={m.name}>
-                <td>
-                  <code>{m.name}</code>
-                  {m.credential && <div className="muted small mono">{m.credential}</div>}
-                </td>
-                <td>{m.provider}</td>
-                <td className="mono">{m.upstream_model ?? <span className="muted">same</span>}</td>
-                <td>{m.fallbacks?.length ? m.fallbacks.map((f) => <code key={f} className="tag">{f}</code>) : <span className="muted">—</span>}</td>
-                <td>{m.rpm ?? <span className="muted">no limit</span>}</td>
-                <td>{m.max_tokens ?? <span className="muted">—</span>}</td>
-                {admin && (
-                  <td>
-                    <div className="row row-end">
-                      <button type="button" className="button button-small" onClick={() => setEditing(m)} aria-label={`Edit model ${m.name}`}>
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        onClick={() => {
-                          remove.reset();
-                          setDeleting(m);
-                        }}
-                        aria-label={`Delete model ${m.name}`}
-                      >
-                        Delete
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Dialog title={editing === "new" ? "Add model" : editing ? `Edit model ${editing.name}` : "Model"} open={!!editing} onClose={() => setEditing(null)} wide>
         {editing && (
@@ -465,11 +390,7 @@ function ModelForm({ model, providers, models, onDone }: { model: LlmModel | nul
         </Field>
         <Field label="Provider">
           <select value={provider} onChange={(e) => setProvider(e.target.value)} required>
-            {providers.map((p) => (
-              <option key={p.name} value={p.name}>
-                {p.name} ({p.kind})
-              </option>
-            ))}
+            <Options of={providers.map((p) => [p.name, `${p.name} (${p.kind})`] as const)} />
           </select>
         </Field>
         <Field label="Upstream model (optional)" hint="The name sent to the provider (Azure: the deployment); empty: the name above">
@@ -508,9 +429,9 @@ function ModelForm({ model, providers, models, onDone }: { model: LlmModel | nul
         </div>
       </fieldset>
       <div className="row form-actions">
-        <button type="submit" className="button button-primary" disabled={save.isPending || !provider}>
-          {save.isPending ? <Spinner label="Saving" /> : model ? "Save model" : "Add model"}
-        </button>
+        <SubmitButton pending={save.isPending} busy="Saving" disabled={!provider}>
+          {model ? "Save model" : "Add model"}
+        </SubmitButton>
       </div>
     </form>
   );
@@ -546,11 +467,7 @@ function Usage({ ws }: { ws: string }) {
       <div className="row">
         <Field label="Period">
           <select value={period} onChange={(e) => setPeriod(e.target.value)}>
-            {PERIODS.map(([id, label]) => (
-              <option key={id} value={id}>
-                {label}
-              </option>
-            ))}
+            <Options of={PERIODS} />
           </select>
         </Field>
       </div>
@@ -582,35 +499,21 @@ function Usage({ ws }: { ws: string }) {
             </div>
           </dl>
           <TokenChart models={data.models} />
-          <table className="table">
-            <caption className="visually-hidden">Usage per model</caption>
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col">Requests</th>
-                <th scope="col">Errors</th>
-                <th scope="col">Input tokens</th>
-                <th scope="col">Output tokens</th>
-                <th scope="col">Latency p50</th>
-                <th scope="col">Latency p99</th>
+          <DataTable caption="Usage per model" columns={["Model", "Requests", "Errors", "Input tokens", "Output tokens", "Latency p50", "Latency p99"]}>
+            {data.models.map((m) => (
+              <tr key={m.model}>
+                <th scope="row">
+                  <code>{m.model}</code>
+                </th>
+                <td className="num">{fmt(m.requests)}</td>
+                <td className="num">{fmt(m.errors)}</td>
+                <td className="num">{fmt(m.input_tokens)}</td>
+                <td className="num">{fmt(m.output_tokens)}</td>
+                <td className="num">{ms(m.p50_latency_ms)}</td>
+                <td className="num">{ms(m.p99_latency_ms)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.models.map((m) => (
-                <tr key={m.model}>
-                  <th scope="row">
-                    <code>{m.model}</code>
-                  </th>
-                  <td className="num">{fmt(m.requests)}</td>
-                  <td className="num">{fmt(m.errors)}</td>
-                  <td className="num">{fmt(m.input_tokens)}</td>
-                  <td className="num">{fmt(m.output_tokens)}</td>
-                  <td className="num">{ms(m.p50_latency_ms)}</td>
-                  <td className="num">{ms(m.p99_latency_ms)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
         </>
       )}
     </div>

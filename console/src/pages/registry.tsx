@@ -6,7 +6,7 @@ import { useQuery } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import type { JsonSchema, RegistryAction } from "../api/types-admin";
 import { Link, navigate, useLocation } from "../router";
-import { CopyButton, Empty, ErrorNote, Field, JsonView, PageHeader, Spinner } from "../components/ui";
+import { CopyButton, DataTable, Empty, ErrorNote, Field, JsonView, PageHeader, Spinner } from "../components/ui";
 
 export default function RegistryPage({ ws }: { ws: string }) {
   const list = useQuery({
@@ -150,42 +150,31 @@ function ActionDetail({ name, fromList, ws }: { name: string; fromList?: Registr
         <SchemaNote schema={schema} rows={rows} />
         {rows.length > 0 && (
           <div className="table-scroll">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Required</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Default</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => (
-                  <tr key={r.name}>
-                    <th scope="row" className="mono schema-name">
-                      {r.name}
-                    </th>
-                    <td className="mono">{r.type}</td>
-                    <td>
-                      {r.required ? (
-                        r.within ? (
-                          <>
-                            required in <code>{r.within}</code>
-                          </>
-                        ) : (
-                          <strong>required</strong>
-                        )
+            <DataTable columns={["Name", "Type", "Required", "Description", "Default"]}>
+              {rows.map((r) => (
+                <tr key={r.name}>
+                  <th scope="row" className="mono schema-name">
+                    {r.name}
+                  </th>
+                  <td className="mono">{r.type}</td>
+                  <td>
+                    {r.required ? (
+                      r.within ? (
+                        <>
+                          required in <code>{r.within}</code>
+                        </>
                       ) : (
-                        <span className="muted">optional</span>
-                      )}
-                    </td>
-                    <td>{r.description || <span className="muted">—</span>}</td>
-                    <td className="mono">{r.default === undefined ? <span className="muted">—</span> : JSON.stringify(r.default)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+                        <strong>required</strong>
+                      )
+                    ) : (
+                      <span className="muted">optional</span>
+                    )}
+                  </td>
+                  <td>{r.description || <span className="muted">—</span>}</td>
+                  <td className="mono">{r.default === undefined ? <span className="muted">—</span> : JSON.stringify(r.default)}</td>
+                </tr>
+              ))}
+            </DataTable>
           </div>
         )}
       </section>

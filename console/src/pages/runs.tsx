@@ -4,7 +4,7 @@ import { useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { keys, listRuns, useWorkflows } from "../api/workflows";
 import { Link, navigate, useLocation } from "../router";
-import { Badge, Empty, ErrorNote, PageHeader, Spinner, When, duration } from "../components/ui";
+import { Badge, DataTable, Empty, ErrorNote, Field, Options, PageHeader, Spinner, When, duration } from "../components/ui";
 
 const STATUSES = ["RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"];
 const TRIGGERS = ["manual", "webhook", "schedule", "subflow", "mcp"];
@@ -49,49 +49,29 @@ export function RunsPage({ ws }: { ws: string }) {
     <>
       <PageHeader title={title} description="Every run of the workspace's workflows, newest first, live." />
       <div className="row toolbar">
-        <label className="field">
-          <span className="field-label">Workflow</span>
+        <Field label="Workflow">
           <select value={filter.workflow_id ?? ""} onChange={(e) => set("workflow_id", e.target.value)}>
             <option value="">All workflows</option>
-            {(workflows.data ?? []).map((w) => (
-              <option key={w.id} value={w.id}>
-                {w.title}
-              </option>
-            ))}
+            <Options of={(workflows.data ?? []).map((w) => [w.id, w.title] as const)} />
           </select>
-        </label>
-        <label className="field">
-          <span className="field-label">Status</span>
+        </Field>
+        <Field label="Status">
           <select value={filter.status ?? ""} onChange={(e) => set("status", e.target.value)}>
             <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.toLowerCase().replace("_", " ")}
-              </option>
-            ))}
+            <Options of={STATUSES.map((s) => [s, s.toLowerCase().replace("_", " ")] as const)} />
           </select>
-        </label>
-        <label className="field">
-          <span className="field-label">Trigger</span>
+        </Field>
+        <Field label="Trigger">
           <select value={filter.trigger_type ?? ""} onChange={(e) => set("trigger", e.target.value)}>
             <option value="">Any trigger</option>
-            {TRIGGERS.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
+            <Options of={TRIGGERS} />
           </select>
-        </label>
-        <label className="field">
-          <span className="field-label">Started</span>
+        </Field>
+        <Field label="Started">
           <select value={filter.window} onChange={(e) => set("since", e.target.value)}>
-            {WINDOWS.map(([id, label]) => (
-              <option key={id} value={id}>
-                {label}
-              </option>
-            ))}
+            <Options of={WINDOWS} />
           </select>
-        </label>
+        </Field>
       </div>
       <ErrorNote error={runs.error} />
       {runs.isPending && <Spinner />}
@@ -101,40 +81,28 @@ export function RunsPage({ ws }: { ws: string }) {
         </Empty>
       )}
       {runs.data && runs.data.length > 0 && (
-        <table className="table" aria-label="Runs">
-          <thead>
-            <tr>
-              <th scope="col">Status</th>
-              <th scope="col">Workflow</th>
-              <th scope="col">Trigger</th>
-              <th scope="col">Started</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Run</th>
+        <DataTable label="Runs" columns={["Status", "Workflow", "Trigger", "Started", "Duration", "Run"]}>
+          {runs.data.map((r) => (
+            <tr key={r.id + r.run_id}>
+              <td>
+                <Badge status={r.status} />
+              </td>
+              <td>
+                <Link to={`/workspaces/${ws}/workflows/${r.workflow_id}`}>{titles.get(r.workflow_id) ?? r.workflow_id}</Link>
+              </td>
+              <td>{r.trigger_type ?? <span className="muted">—</span>}</td>
+              <td>
+                <When at={r.start_time} />
+              </td>
+              <td>{duration(r.start_time, r.close_time)}</td>
+              <td>
+                <Link to={`/workspaces/${ws}/runs/${r.id}`} className="mono">
+                  {r.id.split("/")[1] ?? r.id}
+                </Link>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {runs.data.map((r) => (
-              <tr key={r.id + r.run_id}>
-                <td>
-                  <Badge status={r.status} />
-                </td>
-                <td>
-                  <Link to={`/workspaces/${ws}/workflows/${r.workflow_id}`}>{titles.get(r.workflow_id) ?? r.workflow_id}</Link>
-                </td>
-                <td>{r.trigger_type ?? <span className="muted">—</span>}</td>
-                <td>
-                  <When at={r.start_time} />
-                </td>
-                <td>{duration(r.start_time, r.close_time)}</td>
-                <td>
-                  <Link to={`/workspaces/${ws}/runs/${r.id}`} className="mono">
-                    {r.id.split("/")[1] ?? r.id}
-                  </Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </>
   );

@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { can, useMe } from "../api/session";
 import { SECRET_TYPES, type Secret } from "../api/types-admin";
-import { Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, When } from "../components/ui";
+import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, Options, PageHeader, Spinner, SubmitButton, When, confirming } from "../components/ui";
 import { ConfirmDialog, KeyValueRows, newPair, type Pair } from "../components/forms";
 
 /** Whose secrets: a workspace's, or the organisation's (no workspace). */
@@ -95,69 +95,37 @@ export function SecretsManager({ scope, canEdit, canDelete }: { scope: SecretSco
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Keys</th>
-              <th scope="col">Environment</th>
-              <th scope="col">Description</th>
-              <th scope="col">Updated</th>
+        <DataTable columns={["Name", "Type", "Keys", "Environment", "Description", "Updated"]} actions={canEdit || canDelete}>
+          {list.data.map((s) => (
+            <tr key={s.id}>
+              <td>
+                <code>{s.name}</code>
+              </td>
+              <td>{s.type}</td>
+              <td>
+                {s.keys.map((k) => (
+                  <code key={k} className="tag" title={`\${{ SECRETS.${s.name}.${k} }}`}>
+                    {k}
+                  </code>
+                ))}
+              </td>
+              <td>{s.environment}</td>
+              <td>{s.description || <span className="muted">—</span>}</td>
+              <td>
+                <When at={s.updated_at} />
+              </td>
               {(canEdit || canDelete) && (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+                <EditDeleteButtons
+                  what="secret"
+                  name={s.name}
+                  editLabel="Update"
+                  onEdit={canEdit ? () => setEditing(s) : undefined}
+                  onDelete={canDelete ? confirming(remove, setDeleting, s) : undefined}
+                />
               )}
             </tr>
-          </thead>
-          <tbody>
-            {list.data.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <code>{s.name}</code>
-                </td>
-                <td>{s.type}</td>
-                <td>
-                  {s.keys.map((k) => (
-                    <code key={k} className="tag" title={`\${{ SECRETS.${s.name}.${k} }}`}>
-                      {k}
-                    </code>
-                  ))}
-                </td>
-                <td>{s.environment}</td>
-                <td>{s.description || <span className="muted">—</span>}</td>
-                <td>
-                  <When at={s.updated_at} />
-                </td>
-                {(canEdit || canDelete) && (
-                  <td>
-                    <div className="row row-end">
-                      {canEdit && (
-                        <button type="button" className="button button-small" onClick={() => setEditing(s)} aria-label={`Update secret ${s.name}`}>
-                          Update
-                        </button>
-                      )}
-                      {canDelete && (
-                        <button
-                          type="button"
-                          className="button button-small button-danger"
-                          onClick={() => {
-                            remove.reset();
-                            setDeleting(s);
-                          }}
-                          aria-label={`Delete secret ${s.name}`}
-                        >
-                          Delete
-                        </button>
-                      )}
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Dialog title="New secret" open={creating} onClose={() => setCreating(false)} wide>
         <CreateSecretForm
@@ -230,11 +198,7 @@ function CreateSecretForm({ scope, onDone }: { scope: SecretScope; onDone: () =>
         </Field>
         <Field label="Type">
           <select value={type} onChange={(e) => setType(e.target.value)}>
-            {SECRET_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
+            <Options of={SECRET_TYPES} />
           </select>
         </Field>
         <Field label="Environment" hint="Runs read the default environment unless told otherwise">
@@ -253,9 +217,9 @@ function CreateSecretForm({ scope, onDone }: { scope: SecretScope; onDone: () =>
         keyHint="Values are write-only: once saved, nobody can read them here again."
       />
       <div className="row form-actions">
-        <button type="submit" className="button button-primary" disabled={create.isPending}>
-          {create.isPending ? <Spinner label="Saving" /> : "Create secret"}
-        </button>
+        <SubmitButton pending={create.isPending} busy="Saving">
+          Create secret
+        </SubmitButton>
       </div>
     </form>
   );
@@ -307,9 +271,9 @@ function UpdateSecretForm({ scope, secret, onDone }: { scope: SecretScope; secre
         </p>
       )}
       <div className="row form-actions">
-        <button type="submit" className="button button-primary" disabled={update.isPending}>
-          {update.isPending ? <Spinner label="Saving" /> : "Save changes"}
-        </button>
+        <SubmitButton pending={update.isPending} busy="Saving">
+          Save changes
+        </SubmitButton>
       </div>
     </form>
   );

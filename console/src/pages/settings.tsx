@@ -4,7 +4,7 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { useMe } from "../api/session";
-import { CopyButton, ErrorNote, Field, PageHeader, Spinner } from "../components/ui";
+import { CopyButton, ErrorNote, Field, PageHeader, SubmitButton } from "../components/ui";
 import { SecretsManager } from "./secrets";
 
 export default function SettingsPage({ ws }: { ws: string }) {
@@ -132,9 +132,9 @@ function ChangePassword({ email }: { email?: string }) {
           <input type="password" value={again} onChange={(e) => setAgain(e.target.value)} autoComplete="new-password" required />
         </Field>
         <div className="row">
-          <button type="submit" className="button button-primary" disabled={change.isPending}>
-            {change.isPending ? <Spinner label="Changing" /> : "Change password"}
-          </button>
+          <SubmitButton pending={change.isPending} busy="Changing">
+            Change password
+          </SubmitButton>
         </div>
       </form>
     </section>

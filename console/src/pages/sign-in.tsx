@@ -1,8 +1,8 @@
 // Sign in with a password; single sign-on buttons appear when the api offers them.
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { ApiError, raw } from "../api/client";
 import { useInfo } from "../api/session";
-import { ErrorNote, Field, Spinner } from "../components/ui";
+import { ErrorNote, Field, SubmitButton } from "../components/ui";
 
 const SSO: Record<string, { label: string; href: string }> = {
   oidc: { label: "Sign in with OpenID Connect", href: "/api/auth/oidc/authorize" },
@@ -29,30 +29,40 @@ export function SignIn({ expired, onSignedIn }: { expired: boolean; onSignedIn: 
   };
   const sso = (info.data?.auth_allowed_types ?? []).filter((t) => t in SSO);
   return (
+    <SignInCard title="Sign in" onSubmit={submit}>
+      {expired && <p className="note">Your session has ended. Sign in again to go on where you were.</p>}
+      <ErrorNote error={error} />
+      <Field label="Email">
+        <input name="username" type="email" autoComplete="username" required autoFocus />
+      </Field>
+      <Field label="Password">
+        <input name="password" type="password" autoComplete="current-password" required />
+      </Field>
+      <SubmitButton pending={busy} busy="Signing in">
+        Sign in
+      </SubmitButton>
+      {sso.map((t) => (
+        <a key={t} className="button" href={SSO[t].href}>
+          {SSO[t].label}
+        </a>
+      ))}
+      {info.data && <p className="muted small">ferrocat {info.data.version}</p>}
+    </SignInCard>
+  );
+}
+
+/** The lone card of the pages outside the sign-in gate: the brand, a title, a form. */
+export function SignInCard({ title, onSubmit, children }: { title: string; onSubmit: (event: FormEvent<HTMLFormElement>) => void; children: ReactNode }) {
+  const titleId = useId();
+  return (
     <main className="sign-in">
-      <form className="card sign-in-card" onSubmit={submit} aria-labelledby="sign-in-title">
+      <form className="card sign-in-card" onSubmit={onSubmit} aria-labelledby={titleId}>
         <div className="brand">
           <img src="/favicon.svg" alt="" width={28} height={28} />
           <span>ferrocat</span>
         </div>
-        <h1 id="sign-in-title">Sign in</h1>
-        {expired && <p className="note">Your session has ended. Sign in again to go on where you were.</p>}
-        <ErrorNote error={error} />
-        <Field label="Email">
-          <input name="username" type="email" autoComplete="username" required autoFocus />
-        </Field>
-        <Field label="Password">
-          <input name="password" type="password" autoComplete="current-password" required />
-        </Field>
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? <Spinner label="Signing in" /> : "Sign in"}
-        </button>
-        {sso.map((t) => (
-          <a key={t} className="button" href={SSO[t].href}>
-            {SSO[t].label}
-          </a>
-        ))}
-        {info.data && <p className="muted small">ferrocat {info.data.version}</p>}
+        <h1 id={titleId}>{title}</h1>
+        {children}
       </form>
     </main>
   );

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { can, useMe } from "../api/session";
 import type { Variable } from "../api/types-admin";
-import { Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, When } from "../components/ui";
+import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, PageHeader, Spinner, SubmitButton, When, confirming } from "../components/ui";
 import { ConfirmDialog, KeyValueRows, newPair, type Pair } from "../components/forms";
 
 interface VariableInput {
@@ -90,68 +90,33 @@ export default function VariablesPage({ ws }: { ws: string }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Values</th>
-              <th scope="col">Environment</th>
-              <th scope="col">Description</th>
-              <th scope="col">Updated</th>
-              {canEdit && (
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              )}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((v) => (
-              <tr key={v.id}>
-                <td>
-                  <code>{v.name}</code>
-                </td>
-                <td>
-                  <dl className="kv-list">
-                    {Object.entries(v.values ?? {}).map(([k, value]) => (
-                      <div key={k}>
-                        <dt>
-                          <code title={`\${{ VARS.${v.name}.${k} }}`}>{k}</code>
-                        </dt>
-                        <dd className="mono">{show(value)}</dd>
-                      </div>
-                    ))}
-                  </dl>
-                </td>
-                <td>{v.environment}</td>
-                <td>{v.description || <span className="muted">—</span>}</td>
-                <td>
-                  <When at={v.updated_at} />
-                </td>
-                {canEdit && (
-                  <td>
-                    <div className="row row-end">
-                      <button type="button" className="button button-small" onClick={() => setEditing(v)} aria-label={`Edit variable ${v.name}`}>
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="button button-small button-danger"
-                        onClick={() => {
-                          remove.reset();
-                          setDeleting(v);
-                        }}
-                        aria-label={`Delete variable ${v.name}`}
-                      >
-                        Delete
-                      </button>
+        <DataTable columns={["Name", "Values", "Environment", "Description", "Updated"]} actions={canEdit}>
+          {list.data.map((v) => (
+            <tr key={v.id}>
+              <td>
+                <code>{v.name}</code>
+              </td>
+              <td>
+                <dl className="kv-list">
+                  {Object.entries(v.values ?? {}).map(([k, value]) => (
+                    <div key={k}>
+                      <dt>
+                        <code title={`\${{ VARS.${v.name}.${k} }}`}>{k}</code>
+                      </dt>
+                      <dd className="mono">{show(value)}</dd>
                     </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                  ))}
+                </dl>
+              </td>
+              <td>{v.environment}</td>
+              <td>{v.description || <span className="muted">—</span>}</td>
+              <td>
+                <When at={v.updated_at} />
+              </td>
+              {canEdit && <EditDeleteButtons what="variable" name={v.name} onEdit={() => setEditing(v)} onDelete={confirming(remove, setDeleting, v)} />}
+            </tr>
+          ))}
+        </DataTable>
       )}
       <Dialog
         title={editing === "new" ? "New variable" : editing ? `Edit variable ${editing.name}` : "Variable"}
@@ -238,9 +203,9 @@ function VariableForm({ ws, variable, onDone }: { ws: string; variable: Variable
         keyHint="Tick JSON to store a number, true/false, a list or an object instead of text."
       />
       <div className="row form-actions">
-        <button type="submit" className="button button-primary" disabled={save.isPending}>
-          {save.isPending ? <Spinner label="Saving" /> : variable ? "Save changes" : "Create variable"}
-        </button>
+        <SubmitButton pending={save.isPending} busy="Saving">
+          {variable ? "Save changes" : "Create variable"}
+        </SubmitButton>
       </div>
     </form>
   );

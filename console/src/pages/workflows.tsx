@@ -7,7 +7,7 @@ import { can, useMe } from "../api/session";
 import type { RunSummary, WorkflowModel } from "../api/types";
 import { exportUrl, importWorkflow, keys, listRuns, useWorkflows } from "../api/workflows";
 import { Link, navigate } from "../router";
-import { Badge, Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, When } from "../components/ui";
+import { Badge, DataTable, Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, When } from "../components/ui";
 
 const EXAMPLE = `title: Hello webhook
 description: Reshape the alert, then call an HTTP API
@@ -95,53 +95,39 @@ export function WorkflowsPage({ ws }: { ws: string }) {
               </select>
             </label>
           </div>
-          <table className="table" aria-label="Workflows">
-            <thead>
-              <tr>
-                <th scope="col">Title</th>
-                <th scope="col">Status</th>
-                <th scope="col">Version</th>
-                <th scope="col">Last run</th>
-                <th scope="col">Updated</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((w) => {
-                const run = lastRun.get(w.id);
-                return (
-                  <tr key={w.id}>
-                    <td>
-                      <Link to={`/workspaces/${ws}/workflows/${w.id}`}>{w.title}</Link>
-                      {w.alias && <span className="tag">{w.alias}</span>}
-                      <div className="muted small">{w.description}</div>
-                    </td>
-                    <td>
-                      <Badge status={w.version === null ? "draft" : w.status} />
-                    </td>
-                    <td>{w.version ?? "—"}</td>
-                    <td>
-                      {run ? (
-                        <Link to={`/workspaces/${ws}/runs/${run.id}`}>
-                          <Badge status={run.status} /> <When at={run.start_time} />
-                        </Link>
-                      ) : (
-                        <span className="muted">never</span>
-                      )}
-                    </td>
-                    <td>
-                      <When at={w.updated_at} />
-                    </td>
-                    <td>
-                      <RowActions ws={ws} workflow={w} editor={editor} onDelete={() => setDeleting(w)} />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <DataTable label="Workflows" columns={["Title", "Status", "Version", "Last run", "Updated"]} actions>
+            {shown.map((w) => {
+              const run = lastRun.get(w.id);
+              return (
+                <tr key={w.id}>
+                  <td>
+                    <Link to={`/workspaces/${ws}/workflows/${w.id}`}>{w.title}</Link>
+                    {w.alias && <span className="tag">{w.alias}</span>}
+                    <div className="muted small">{w.description}</div>
+                  </td>
+                  <td>
+                    <Badge status={w.version === null ? "draft" : w.status} />
+                  </td>
+                  <td>{w.version ?? "—"}</td>
+                  <td>
+                    {run ? (
+                      <Link to={`/workspaces/${ws}/runs/${run.id}`}>
+                        <Badge status={run.status} /> <When at={run.start_time} />
+                      </Link>
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
+                  <td>
+                    <When at={w.updated_at} />
+                  </td>
+                  <td>
+                    <RowActions ws={ws} workflow={w} editor={editor} onDelete={() => setDeleting(w)} />
+                  </td>
+                </tr>
+              );
+            })}
+          </DataTable>
           {shown.length === 0 && <p className="muted">No workflow matches.</p>}
         </>
       )}

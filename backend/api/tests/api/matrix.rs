@@ -88,6 +88,7 @@ const TABLE: &[Row] = &[
     row("patch", "/workflows/{workflow_id}", [U, F, O, D], |_| Some(json!({"title": "renamed by the matrix"}))),
     row("delete", "/workflows/{workflow_id}", [U, F, F, D], none),
     row("post", "/workflows/{workflow_id}/validate", [U, O, O, D], none),
+    row("put", "/workflows/{workflow_id}/draft", [U, F, O, D], |_| Some(serde_yaml::from_str(ECHO_WORKFLOW).expect("the echo workflow is YAML"))),
     row("post", "/workflows/{workflow_id}/commit", [U, F, O, D], none),
     row("get", "/workflows/{workflow_id}/definition", [U, O, O, D], none),
     row("get", "/workflows/{workflow_id}/definitions", [U, O, O, D], none),

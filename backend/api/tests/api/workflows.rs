@@ -237,9 +237,9 @@ async fn unknown_routes_methods_and_bad_query_strings_answer_in_json() {
     assert_eq!(query.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = query.json().await.unwrap();
     assert_eq!(body["errors"][0]["loc"], "query.limit", "{body}");
-    let missing = admin.get(app.at("/workflow-executions")).send().await.unwrap();
-    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(missing.json::<Value>().await.unwrap()["errors"][0]["loc"], "query.workflow_id");
+    let bad_time = admin.get(app.at("/workflow-executions?after=yesterday")).send().await.unwrap();
+    assert_eq!(bad_time.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_time.json::<Value>().await.unwrap()["errors"][0]["loc"], "query.after");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 // YAML for the editor: writing a JSON draft as readable YAML, and finding where in the text a
 // validation error's `loc` (`actions.<ref>.args.url`) or an action lives.
-import { isMap, isScalar, isSeq, parseDocument, stringify, type Node as YamlNode } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Node as YamlNode } from "yaml";
 
 const TOP = ["title", "description", "entrypoint", "inputs", "triggers", "config", "actions", "returns", "error_handler"];
 const ACTION = ["ref", "action", "description", "depends_on", "run_if", "for_each", "join_strategy", "retry_policy", "start_delay", "wait_until", "environment", "args"];
@@ -50,11 +50,19 @@ export interface Located {
   to: number;
 }
 
+export interface Parsed {
+  /** The document's value; undefined when it has syntax errors. */
+  value: unknown;
+  errors: { from: number; to: number; message: string }[];
+  /** The parsed document, for finding places in it without parsing again. */
+  doc: Document.Parsed;
+}
+
 /** A parse of the text: its value, or the syntax errors with their places. */
-export function parse(text: string): { value: unknown; errors: { from: number; to: number; message: string }[] } {
+export function parse(text: string): Parsed {
   const doc = parseDocument(text, { prettyErrors: false });
   const errors = doc.errors.map((e) => ({ from: e.pos[0], to: Math.max(e.pos[1], e.pos[0] + 1), message: e.message.split("\n")[0] }));
-  return { value: errors.length ? undefined : doc.toJS(), errors };
+  return { value: errors.length ? undefined : doc.toJS(), errors, doc };
 }
 
 function rangeOf(node: YamlNode | null | undefined): Located | null {
@@ -80,9 +88,9 @@ function actionNode(root: unknown, ref: string): YamlNode | null {
   return (actions.items.find((item) => isMap(item) && String((child(item, "ref") as { value?: unknown } | null)?.value) === ref) as YamlNode) ?? null;
 }
 
-/** Where `loc` points in `text`: the deepest node of the path that exists, or null. */
-export function locate(text: string, loc: string): Located | null {
-  const doc = parseDocument(text);
+/** Where `loc` points in `text` (parsed as `doc`): the deepest node of the path that exists,
+ * or null. */
+export function locate(text: string, loc: string, doc: Document.Parsed = parseDocument(text)): Located | null {
   if (doc.errors.length) return null;
   const parts = loc.replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean);
   let node: YamlNode | null = doc.contents as YamlNode | null;
@@ -123,8 +131,7 @@ export function locateAction(text: string, ref: string): Located | null {
 }
 
 /** The ref of the action the cursor at `offset` is in, if any. */
-export function actionAt(text: string, offset: number): string | undefined {
-  const doc = parseDocument(text);
+export function actionAt(doc: Document.Parsed, offset: number): string | undefined {
   const actions = child(doc.contents, "actions");
   if (!isSeq(actions)) return undefined;
   for (const item of actions.items) {

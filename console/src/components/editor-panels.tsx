@@ -7,7 +7,7 @@ import type { DefinitionModel, ExecutionDetail, ScheduleModel, VersionModel, Web
 import { keys } from "../api/workflows";
 import { Link } from "../router";
 import { Badge, CopyButton, DataTable, ErrorNote, Field, JsonView, RowButtons, Spinner, When } from "./ui";
-import { diffLines, toYaml } from "../yaml";
+import { diffLines, parse, toYaml } from "../yaml";
 
 const DONE = new Set(["COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"]);
 
@@ -376,7 +376,12 @@ export function VersionsPanel({
   const [right, setRight] = useState<string>("draft");
   const leftDoc = useDefinition(ws, workflow.id, left);
   const rightDoc = useDefinition(ws, workflow.id, right);
-  const textOf = (which: string, doc: DefinitionModel | undefined) => (which === "draft" ? draft : doc ? toYaml(doc.content) : undefined);
+  // Both sides written the same way, so the diff shows what changed, not how it was typed.
+  const draftYaml = useMemo(() => {
+    const value = parse(draft).value;
+    return value && typeof value === "object" ? toYaml(value as Record<string, unknown>) : draft;
+  }, [draft]);
+  const textOf = (which: string, doc: DefinitionModel | undefined) => (which === "draft" ? draftYaml : doc ? toYaml(doc.content) : undefined);
   const a = textOf(left, leftDoc.data);
   const b = textOf(right, rightDoc.data);
   const diff = useMemo(() => (a !== undefined && b !== undefined ? diffLines(a, b) : []), [a, b]);

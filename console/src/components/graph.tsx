@@ -135,7 +135,8 @@ export function layout(statements: ActionStatement[], entry: string | undefined)
 /** Beyond this many actions only the nodes in view are drawn. */
 const DRAW_ALL_UP_TO = 300;
 
-export function WorkflowGraph({
+/** Memoised: the editor re-renders on every keystroke, the graph only when its inputs change. */
+export const WorkflowGraph = memo(function WorkflowGraph({
   definition,
   statuses,
   selected,
@@ -192,4 +193,4 @@ export function WorkflowGraph({
       </ReactFlow>
     </div>
   );
-}
+});

@@ -36,7 +36,7 @@ export const YamlEditor = forwardRef<
     diagnostics: Diagnostic[];
     readOnly?: boolean;
     onChange: (text: string) => void;
-    onCursor?: (offset: number, text: string) => void;
+    onCursor?: (offset: number) => void;
     onSave?: () => void;
     label: string;
   }
@@ -72,7 +72,7 @@ export const YamlEditor = forwardRef<
           ]),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) callbacks.current.onChange(update.state.doc.toString());
-            if (update.selectionSet || update.docChanged) callbacks.current.onCursor?.(update.state.selection.main.head, update.state.doc.toString());
+            if (update.selectionSet || update.docChanged) callbacks.current.onCursor?.(update.state.selection.main.head);
           }),
         ],
       }),

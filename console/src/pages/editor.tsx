@@ -1,7 +1,7 @@
 // The workflow editor: YAML on the left with the api's validation inline, the graph of its
 // actions drawn live on the right, and the panels to run it, give it a webhook or a schedule,
 // and compare or restore its versions.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Diagnostic } from "@codemirror/lint";
 import { client, raw, unwrap, ApiError, messageOf } from "../api/client";
@@ -64,8 +64,11 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
   const [note, setNote] = useState<string>("");
   const dirty = text !== saved;
 
+  // Typing stays ahead of the work it causes: parsing, finding problems and drawing the graph
+  // follow the text as React finds time (a deferred value), never blocking a keystroke.
+  const deferred = useDeferredValue(text);
   // The last text that parsed: the graph keeps showing it while a line is half-typed.
-  const parsed = useMemo(() => parse(text), [text]);
+  const parsed = useMemo(() => parse(deferred), [deferred]);
   const [definition, setDefinition] = useState<unknown>(() => parsed.value);
   useEffect(() => {
     if (parsed.value !== undefined) setDefinition(parsed.value);
@@ -77,6 +80,7 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
     const timer = window.setTimeout(() => setDebounced(text), 350);
     return () => window.clearTimeout(timer);
   }, [text]);
+  const debouncedParses = useMemo(() => debounced.trim().length > 0 && parse(debounced).errors.length === 0, [debounced]);
   const validation = useQuery({
     queryKey: ["validate", ws, debounced],
     queryFn: () =>
@@ -85,28 +89,35 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
         headers: { "content-type": "application/yaml" },
         body: debounced,
       }),
-    enabled: parse(debounced).errors.length === 0 && debounced.trim().length > 0,
+    enabled: debouncedParses,
     placeholderData: (previous) => previous,
     staleTime: Infinity,
   });
   const [commitErrors, setCommitErrors] = useState<{ loc: string; msg: string }[]>([]);
 
   const problems: Problem[] = useMemo(() => {
-    if (parsed.errors.length) return parsed.errors.map((e) => ({ loc: "YAML", msg: e.message, from: e.from, to: e.to, line: lineOf(text, e.from) }));
-    if (debounced !== text) return [];
+    if (parsed.errors.length) return parsed.errors.map((e) => ({ loc: "YAML", msg: e.message, from: e.from, to: e.to, line: lineOf(deferred, e.from) }));
+    if (debounced !== deferred) return [];
     const found = [...(validation.data?.errors ?? []), ...commitErrors];
     const seen = new Set<string>();
     return found
       .filter((e) => !seen.has(e.loc + e.msg) && seen.add(e.loc + e.msg))
       .map((e) => {
-        const at = locate(text, e.loc) ?? { from: 0, to: 0 };
+        const at = locate(deferred, e.loc, parsed.doc) ?? { from: 0, to: 0 };
         // A YAML library error names its line: point at it.
         const lineMatch = /line (\d+)/.exec(e.msg);
-        return { loc: e.loc, msg: e.msg, from: at.from, to: at.to, line: lineMatch && e.loc === "definition" ? Number(lineMatch[1]) : lineOf(text, at.from) };
+        return { loc: e.loc, msg: e.msg, from: at.from, to: at.to, line: lineMatch && e.loc === "definition" ? Number(lineMatch[1]) : lineOf(deferred, at.from) };
       });
-  }, [parsed.errors, validation.data, commitErrors, text, debounced]);
+  }, [parsed, validation.data, commitErrors, deferred, debounced]);
   const diagnostics: Diagnostic[] = useMemo(() => problems.map((p) => ({ from: p.from, to: p.to, severity: "error", message: `${p.loc}: ${p.msg}` })), [problems]);
-  const invalidRefs = useMemo(() => new Set(problems.map((p) => /^actions\.([^.]+)/.exec(p.loc)?.[1]).filter((r): r is string => !!r)), [problems]);
+  // Keyed by its contents, so an unchanged set does not redraw the graph.
+  const invalidKey = problems.map((p) => /^actions\.([^.]+)/.exec(p.loc)?.[1] ?? "").filter(Boolean).sort().join(" ");
+  const invalidRefs = useMemo(() => new Set(invalidKey.split(" ").filter(Boolean)), [invalidKey]);
+  // The action under the cursor is selected in the graph.
+  const [cursor, setCursor] = useState<number>();
+  useEffect(() => {
+    if (cursor !== undefined) setSelected(actionAt(parsed.doc, cursor));
+  }, [cursor, parsed.doc]);
 
   const save = useMutation({
     mutationFn: (body: string) =>
@@ -152,11 +163,14 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [dirty]);
 
-  const jumpTo = (ref: string) => {
+  // Stable across keystrokes (it reads the text through a ref), so the graph need not redraw.
+  const textRef = useRef(text);
+  textRef.current = text;
+  const jumpTo = useCallback((ref: string) => {
     setSelected(ref);
-    const at = locateAction(text, ref);
+    const at = locateAction(textRef.current, ref);
     if (at) editor.current?.select(at.from, at.from);
-  };
+  }, []);
   const restored = (model: WorkflowModel, version: number) => {
     const restoredText = draftText(model);
     setSaved(restoredText);
@@ -175,7 +189,7 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
           </div>
           <h1>{current.title}</h1>
           <div className="row">
-            <Badge status={current.version === null ? "draft" : current.status} />
+            <Badge status={current.version === null ? "draft" : "committed"} />
             <span className="muted">{current.version === null ? "never committed" : `version ${current.version}`}</span>
             {dirty && <span className="tag">unsaved changes</span>}
             <Link to={`/workspaces/${ws}/runs?workflow_id=${wf}`}>Runs</Link>
@@ -212,11 +226,11 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
             diagnostics={diagnostics}
             readOnly={!editorRole}
             onChange={setText}
-            onCursor={(offset, current) => setSelected(actionAt(current, offset))}
+            onCursor={setCursor}
             onSave={onSave}
             label="Workflow YAML"
           />
-          <Problems problems={problems} pending={validation.isFetching || debounced !== text} onJump={(p) => editor.current?.select(p.from, p.to)} />
+          <Problems problems={problems} pending={validation.isFetching || debounced !== text || deferred !== text} onJump={(p) => editor.current?.select(p.from, p.to)} />
         </section>
         <section aria-label="Panels">
           <div className="tabs" role="tablist" aria-label="Panels">

@@ -42,7 +42,7 @@ export function WorkflowsPage({ ws }: { ws: string }) {
     const needle = search.trim().toLowerCase();
     return (workflows.data ?? []).filter(
       (w) =>
-        (!status || (status === "draft" ? w.version === null : w.status === status)) &&
+        (!status || (status === "draft") === (w.version === null)) &&
         (!needle || [w.title, w.description, w.alias ?? "", w.id].some((t) => t.toLowerCase().includes(needle))),
     );
   }, [workflows.data, search, status]);
@@ -89,8 +89,7 @@ export function WorkflowsPage({ ws }: { ws: string }) {
               <span className="visually-hidden">Status</span>
               <select value={status} onChange={(e) => setStatus(e.target.value)}>
                 <option value="">Any status</option>
-                <option value="online">Online</option>
-                <option value="offline">Offline</option>
+                <option value="committed">Committed</option>
                 <option value="draft">Never committed</option>
               </select>
             </label>
@@ -106,7 +105,7 @@ export function WorkflowsPage({ ws }: { ws: string }) {
                     <div className="muted small">{w.description}</div>
                   </td>
                   <td>
-                    <Badge status={w.version === null ? "draft" : w.status} />
+                    <Badge status={w.version === null ? "draft" : "committed"} />
                   </td>
                   <td>{w.version ?? "—"}</td>
                   <td>

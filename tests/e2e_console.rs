@@ -115,6 +115,9 @@ async fn a_security_engineer_does_the_tour_in_the_browser() {
     let outcome = run(&mut tour).await;
     if let Err(problem) = outcome {
         let shot = tour.out.join("failure.png");
+        if let Ok(text) = tour.el().find(Locator::Css("main")).await {
+            eprintln!("the page showed: {}", text.html(false).await.unwrap_or_default());
+        }
         tour.browser.screenshot(&shot).await;
         panic!("{problem}\n(screenshot of the page: {})\n{}", shot.display(), stack.logs());
     }
@@ -172,6 +175,10 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
     tour.browser.wait_text("[role=status]", "No problems found.").await?;
     tour.click_text("Commit").await?;
     tour.browser.wait_text(".note-ok", "Committed version 1.").await?;
+    tour.click_text("Add tags").await?;
+    tour.field("Tags, separated by commas").await?.send_keys("phishing, tier-1").await.map_err(|e| e.to_string())?;
+    tour.click_text("Save tags").await?;
+    tour.browser.wait_text("[aria-label=Tags]", "tier-1").await?;
     tour.page("editor").await?;
 
     // The webhook: create it, copy its URL, post an alert to it as a SIEM would.
@@ -229,6 +236,22 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
     let wire = wire.as_str().unwrap_or_default();
     if !wire.contains("tour_api") || wire.contains(SECRET_VALUE) {
         return Err(format!("the secrets list as the console reads it: {wire}"));
+    }
+
+    // Every other page opens, says what it is, and passes axe-core.
+    for (page, heading, shows) in [
+        ("workflows", "Workflows", "phishing"),
+        ("variables", "Variables", "No variables yet"),
+        ("registry", "Registry", "core.http_request"),
+        ("models", "AI models", "Providers"),
+        ("members", "Members", ADMIN_EMAIL),
+        ("settings", "Settings", &format!("{}/mcp", tour.url)),
+        ("runs", "Runs", "Console tour"),
+    ] {
+        tour.goto(&format!("/workspaces/{ws}/{page}")).await?;
+        tour.browser.wait_text("h1", heading).await?;
+        tour.browser.wait_text("main", shows).await?;
+        tour.page(page).await?;
     }
 
     // A second version, then back to the first.

@@ -1,7 +1,7 @@
 // The console's frame: sign-in gate, navigation, workspace switcher, theme, and the page for
 // the current URL. Heavy pages (the editor, run detail) load on demand so the first load
 // stays small.
-import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
+import { Component, lazy, Suspense, useEffect, useState, type ErrorInfo, type ReactNode } from "react";
 import { useIsFetching, useIsMutating, useQueryClient } from "@tanstack/react-query";
 import { client, onSessionExpired, unwrap } from "./api/client";
 import { useMe, type Me } from "./api/session";
@@ -151,10 +151,47 @@ function Shell({ me, path, theme, setTheme }: { me: Me; path: string; theme: The
         </div>
       </nav>
       <main id="main" className="main" tabIndex={-1}>
-        <Suspense fallback={<Spinner />}>{page}</Suspense>
+        <PageBoundary key={path}>
+          <Suspense fallback={<Spinner />}>{page}</Suspense>
+        </PageBoundary>
       </main>
     </div>
   );
+}
+
+/** A page that throws shows what went wrong, and the rest of the console keeps working. */
+class PageBoundary extends Component<{ children: ReactNode }, { error: unknown; where: string }> {
+  state = { error: null as unknown, where: "" };
+
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+
+  componentDidCatch(error: unknown, info: ErrorInfo) {
+    console.error("the page failed", error, info.componentStack);
+    this.setState({ where: info.componentStack ?? "" });
+  }
+
+  render() {
+    if (this.state.error) {
+      return (
+        <div className="stack">
+          <h1>This page failed</h1>
+          <ErrorNote error={this.state.error} />
+          {this.state.where && (
+            <details>
+              <summary>Where (for a bug report)</summary>
+              <pre className="json">{this.state.where.trim()}</pre>
+            </details>
+          )}
+          <p>
+            <Link to="/">Back to workflows</Link>, or reload the page.
+          </p>
+        </div>
+      );
+    }
+    return this.props.children;
+  }
 }
 
 /** A thin bar at the top while anything loads or saves. */

@@ -9,6 +9,8 @@ export interface WorkflowModel {
   status: "online" | "offline" | string;
   version: number | null;
   alias: string | null;
+  /** Labels that group workflows. */
+  tags: string[];
   created_at: string;
   updated_at: string;
   /** The draft, as JSON. */

@@ -194,6 +194,7 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
             {dirty && <span className="tag">unsaved changes</span>}
             <Link to={`/workspaces/${ws}/runs?workflow_id=${wf}`}>Runs</Link>
           </div>
+          <Tags ws={ws} workflow={current} editable={editorRole} />
         </div>
         <div className="page-actions">
           <a className="button" href={exportUrl(ws, wf, { format: "yaml", draft: true })} download>
@@ -255,6 +256,67 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
         </section>
       </div>
     </>
+  );
+}
+
+/** The workflow's tags, and (for editors) a field to change them. */
+function Tags({ ws, workflow, editable }: { ws: string; workflow: WorkflowModel; editable: boolean }) {
+  const queries = useQueryClient();
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState("");
+  const save = useMutation({
+    mutationFn: (tags: string[]) =>
+      unwrap<WorkflowModel>(client.PATCH("/workflows/{workflow_id}", { params: { path: { workflow_id: workflow.id }, query: { workspace_id: ws } }, body: { tags } as never })),
+    onSuccess: (updated) => {
+      queries.setQueryData(keys.workflow(ws, workflow.id), updated);
+      void queries.invalidateQueries({ queryKey: keys.workflows(ws) });
+      setEditing(false);
+    },
+  });
+  if (editing) {
+    return (
+      <form
+        className="row tags-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.mutate(value.split(",").map((t) => t.trim()).filter(Boolean));
+        }}
+      >
+        <label className="field grow">
+          <span className="field-label">Tags, separated by commas</span>
+          <input value={value} onChange={(e) => setValue(e.target.value)} autoFocus placeholder="phishing, tier-1" />
+        </label>
+        <button type="submit" className="button button-small button-primary" disabled={save.isPending}>
+          Save tags
+        </button>
+        <button type="button" className="button button-small" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+        <ErrorNote error={save.error} />
+      </form>
+    );
+  }
+  return (
+    <div className="row tags" aria-label="Tags">
+      {workflow.tags.map((t) => (
+        <span key={t} className="tag">
+          {t}
+        </span>
+      ))}
+      {editable && (
+        <button
+          type="button"
+          className="link-button small"
+          onClick={() => {
+            setValue(workflow.tags.join(", "));
+            save.reset();
+            setEditing(true);
+          }}
+        >
+          {workflow.tags.length ? "Edit tags" : "Add tags"}
+        </button>
+      )}
+    </div>
   );
 }
 

@@ -38,14 +38,17 @@ export function WorkflowsPage({ ws }: { ws: string }) {
     for (const run of runs.data ?? []) if (!by.has(run.workflow_id)) by.set(run.workflow_id, run);
     return by;
   }, [runs.data]);
+  const [tag, setTag] = useState("");
+  const tags = useMemo(() => [...new Set((workflows.data ?? []).flatMap((w) => w.tags))].sort(), [workflows.data]);
   const shown = useMemo(() => {
     const needle = search.trim().toLowerCase();
     return (workflows.data ?? []).filter(
       (w) =>
         (!status || (status === "draft") === (w.version === null)) &&
-        (!needle || [w.title, w.description, w.alias ?? "", w.id].some((t) => t.toLowerCase().includes(needle))),
+        (!tag || w.tags.includes(tag)) &&
+        (!needle || [w.title, w.description, w.alias ?? "", w.id, ...w.tags].some((t) => t.toLowerCase().includes(needle))),
     );
-  }, [workflows.data, search, status]);
+  }, [workflows.data, search, status, tag]);
 
   return (
     <>
@@ -83,7 +86,7 @@ export function WorkflowsPage({ ws }: { ws: string }) {
           <div className="row toolbar">
             <label className="field grow">
               <span className="visually-hidden">Search workflows</span>
-              <input type="search" placeholder="Search by title, description, alias or id" value={search} onChange={(e) => setSearch(e.target.value)} />
+              <input type="search" placeholder="Search by title, description, tag, alias or id" value={search} onChange={(e) => setSearch(e.target.value)} />
             </label>
             <label className="field">
               <span className="visually-hidden">Status</span>
@@ -93,6 +96,19 @@ export function WorkflowsPage({ ws }: { ws: string }) {
                 <option value="draft">Never committed</option>
               </select>
             </label>
+            {tags.length > 0 && (
+              <label className="field">
+                <span className="visually-hidden">Tag</span>
+                <select value={tag} onChange={(e) => setTag(e.target.value)}>
+                  <option value="">Any tag</option>
+                  {tags.map((t) => (
+                    <option key={t} value={t}>
+                      {t}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
           </div>
           <DataTable label="Workflows" columns={["Title", "Status", "Version", "Last run", "Updated"]} actions>
             {shown.map((w) => {
@@ -101,8 +117,17 @@ export function WorkflowsPage({ ws }: { ws: string }) {
                 <tr key={w.id}>
                   <td>
                     <Link to={`/workspaces/${ws}/workflows/${w.id}`}>{w.title}</Link>
-                    {w.alias && <span className="tag">{w.alias}</span>}
+                    {w.alias && <span className="tag mono">{w.alias}</span>}
                     <div className="muted small">{w.description}</div>
+                    {w.tags.length > 0 && (
+                      <div className="row tags" aria-label="Tags">
+                        {w.tags.map((t) => (
+                          <button key={t} type="button" className="tag tag-button" onClick={() => setTag(t)} title={`Only workflows tagged ${t}`}>
+                            {t}
+                          </button>
+                        ))}
+                      </div>
+                    )}
                   </td>
                   <td>
                     <Badge status={w.version === null ? "draft" : "committed"} />

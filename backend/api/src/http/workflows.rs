@@ -55,6 +55,7 @@ fn read_model(row: &WorkflowRow) -> Value {
         "status": row.status,
         "version": row.version,
         "alias": row.alias,
+        "tags": row.tags,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "definition": row.draft,
@@ -348,6 +349,28 @@ struct UpdateWorkflow {
     /// Absent keeps the alias; `null` clears it.
     #[serde(default, deserialize_with = "present")]
     alias: Option<Option<String>>,
+    /// Replaces the tags: at most 20, each 1-50 letters, digits, spaces, '-', '_', ':' or '.'.
+    tags: Option<Vec<String>>,
+}
+
+/// Tags as stored: trimmed, without repeats, each a short label.
+fn clean_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim();
+        let ok = (1..=50).contains(&tag.chars().count())
+            && tag.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | ':' | '.'));
+        if !ok {
+            return Err(invalid("tags", "each tag is 1-50 letters, digits, spaces, '-', '_', ':' or '.'"));
+        }
+        if !out.iter().any(|t| t == tag) {
+            out.push(tag.to_owned());
+        }
+    }
+    if out.len() > 20 {
+        return Err(invalid("tags", "at most 20 tags"));
+    }
+    Ok(out)
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -387,7 +410,9 @@ async fn update_workflow(
             return Err(invalid("alias", "alias must be 1-100 letters, digits, '-' or '_'"));
         }
     }
+    let tags = body.tags.as_deref().map(clean_tags).transpose()?;
     let changes = WorkflowChanges {
+        tags: tags.as_deref(),
         title: body.title.as_deref(),
         description: body.description.as_deref(),
         status: body.status.as_deref(),

@@ -288,3 +288,28 @@ async fn the_editor_saves_a_draft_as_written_and_restores_and_imports_keep_or_dr
     assert_eq!(again["definition_yaml"], Value::Null);
     assert_eq!(again["definition"]["title"], "Draft");
 }
+
+#[tokio::test]
+async fn tags_are_set_cleaned_listed_and_refused_when_malformed() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let wf = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let set = admin.patch(app.at(&format!("/workflows/{wf}"))).json(&json!({"tags": [" phishing ", "tier-1", "phishing", "mitre:T1566"]})).send().await.unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    assert_eq!(set.json::<Value>().await.unwrap()["tags"], json!(["phishing", "tier-1", "mitre:T1566"]), "trimmed, without repeats, in order");
+    let listed: Value = admin.get(app.at("/workflows")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["items"][0]["tags"], json!(["phishing", "tier-1", "mitre:T1566"]));
+    let before = app.snapshot().await;
+    let too_many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+    for bad in [json!([""]), json!(["<script>"]), json!(["x".repeat(51)]), json!(too_many), json!("phishing")] {
+        let refused = admin.patch(app.at(&format!("/workflows/{wf}"))).json(&json!({"tags": bad})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(refused.json::<Value>().await.unwrap()["errors"][0]["loc"], "tags", "{bad}");
+    }
+    assert_eq!(app.snapshot().await, before, "a refused change changed something");
+    // Other changes keep the tags; an empty list clears them.
+    let renamed: Value = admin.patch(app.at(&format!("/workflows/{wf}"))).json(&json!({"title": "Renamed"})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(renamed["tags"].as_array().unwrap().len(), 3);
+    let cleared: Value = admin.patch(app.at(&format!("/workflows/{wf}"))).json(&json!({"tags": []})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(cleared["tags"], json!([]));
+}

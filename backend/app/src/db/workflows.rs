@@ -18,6 +18,8 @@ pub struct WorkflowRow {
     pub draft: Value,
     /// The YAML the draft was saved from in the editor, when it was.
     pub draft_yaml: Option<String>,
+    /// Labels that group workflows, in the order they were set.
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -48,7 +50,7 @@ pub async fn insert(
         WorkflowRow,
         r#"INSERT INTO workflows (id, workspace_id, title, description, draft, draft_yaml)
            VALUES ($1, $2, $3, $4, $5::text::json, $6)
-           RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at"#,
+           RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, tags, created_at, updated_at"#,
         Uuid::now_v7(),
         workspace_id,
         title,
@@ -64,7 +66,7 @@ pub async fn insert(
 pub async fn get(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid) -> sqlx::Result<Option<WorkflowRow>> {
     sqlx::query_as!(
         WorkflowRow,
-        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at
+        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, draft_yaml, tags, created_at, updated_at
            FROM workflows WHERE workspace_id = $1 AND id = $2"#,
         workspace_id,
         id
@@ -82,7 +84,7 @@ pub async fn list(
 ) -> sqlx::Result<Vec<WorkflowRow>> {
     sqlx::query_as!(
         WorkflowRow,
-        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at
+        r#"SELECT id, workspace_id, title, description, status, alias, version, draft, draft_yaml, tags, created_at, updated_at
            FROM workflows WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at < $2)
            ORDER BY created_at DESC LIMIT $3"#,
         workspace_id,
@@ -167,6 +169,8 @@ pub struct WorkflowChanges<'a> {
     pub status: Option<&'a str>,
     /// `Some(None)` clears the alias.
     pub alias: Option<Option<&'a str>>,
+    /// Replaces the tags.
+    pub tags: Option<&'a [String]>,
 }
 
 /// Applies changes to a workflow of the workspace; fails on `workflows_alias_key` when the
@@ -181,16 +185,17 @@ pub async fn update(
         WorkflowRow,
         r#"UPDATE workflows SET
                title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status),
-               alias = CASE WHEN $6 THEN $7 ELSE alias END, updated_at = now()
+               alias = CASE WHEN $6 THEN $7 ELSE alias END, tags = COALESCE($8, tags), updated_at = now()
            WHERE workspace_id = $1 AND id = $2
-           RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at"#,
+           RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, tags, created_at, updated_at"#,
         workspace_id,
         id,
         changes.title,
         changes.description,
         changes.status,
         changes.alias.is_some(),
-        changes.alias.flatten()
+        changes.alias.flatten(),
+        changes.tags
     )
     .fetch_optional(db)
     .await
@@ -234,7 +239,7 @@ pub async fn restore(db: impl PgExecutor<'_>, workspace_id: Uuid, id: Uuid, vers
                updated_at = now()
            FROM workflow_definitions d
            WHERE w.workspace_id = $1 AND w.id = $2 AND d.workflow_id = w.id AND d.version = $3
-           RETURNING w.id, w.workspace_id, w.title, w.description, w.status, w.alias, w.version, w.draft, w.draft_yaml,
+           RETURNING w.id, w.workspace_id, w.title, w.description, w.status, w.alias, w.version, w.draft, w.draft_yaml, w.tags,
                      w.created_at, w.updated_at"#,
         workspace_id,
         id,
@@ -259,7 +264,7 @@ pub async fn replace_draft(
     sqlx::query_as::<_, WorkflowRow>(
         "UPDATE workflows SET draft = $5::text::json, draft_yaml = $6, title = $3, description = $4, updated_at = now()
          WHERE workspace_id = $1 AND id = $2
-         RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, created_at, updated_at",
+         RETURNING id, workspace_id, title, description, status, alias, version, draft, draft_yaml, tags, created_at, updated_at",
     )
     .bind(workspace_id)
     .bind(id)

@@ -136,7 +136,7 @@ pub async fn start_committed(
 const TRIGGER_TYPE_MEMO: &str = "trigger_type";
 
 /// One run in a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     pub id: String,
     pub run_id: String,
@@ -275,7 +275,7 @@ fn interaction_error(exec_id: &str, error: WorkflowInteractionError) -> AppError
 const LOCAL_ACTIVITY_MARKER: &str = "core_local_activity";
 
 /// One action's progress in a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActionEvent {
     pub event_id: i64,
     pub event_type: &'static str,
@@ -292,7 +292,7 @@ pub struct ActionEvent {
 }
 
 /// A run as the api shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExecutionDetail {
     pub id: String,
     pub run_id: String,

@@ -1,29 +1,14 @@
-// The shapes of the api's answers the workflow pages read (the OpenAPI document types their
-// paths and parameters; these are what the handlers build).
+import type { components } from "./schema";
 
-export interface WorkflowModel {
-  id: string;
-  workspace_id: string;
-  title: string;
-  description: string;
-  status: "online" | "offline" | string;
-  version: number | null;
-  alias: string | null;
-  /** Labels that group workflows. */
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  /** The draft, as JSON. */
-  definition: Record<string, unknown>;
-  /** The YAML the draft was saved from in the editor, comments included, when it was. */
-  definition_yaml: string | null;
-}
+// The shapes of the api's answers the workflow pages read: generated from the OpenAPI document
+// where the api describes its answers with types (workflows, runs), written here where it still
+// answers with untyped JSON.
 
-export interface WorkflowPage {
-  items: WorkflowModel[];
-  next_cursor: string | null;
-  has_more: boolean;
-}
+/** The api's answers as its OpenAPI document describes them. */
+type Schemas = components["schemas"];
+
+export type WorkflowModel = Schemas["WorkflowRead"];
+export type WorkflowPage = Schemas["WorkflowPage"];
 
 export interface Validation {
   valid: boolean;
@@ -50,45 +35,13 @@ export interface CommitAnswer {
 
 export type RunStatus = "RUNNING" | "COMPLETED" | "FAILED" | "CANCELED" | "TERMINATED" | "TIMED_OUT" | "CONTINUED_AS_NEW";
 
-export interface RunSummary {
-  id: string;
-  run_id: string;
-  workflow_id: string;
-  status: RunStatus;
-  trigger_type: string | null;
-  start_time: string | null;
-  close_time: string | null;
-}
+/** Generated, with the status narrowed to the values the api documents. */
+export type RunSummary = Omit<Schemas["RunSummary"], "status"> & { status: RunStatus };
 
-export interface ActionEvent {
-  event_id: number;
-  event_type: string;
-  status: "SCHEDULED" | "STARTED" | "COMPLETED" | "FAILED" | "TIMED_OUT" | string;
-  action_ref: string;
-  action_name: string;
-  action_input: unknown;
-  action_result: unknown;
-  action_error: { message?: string } | null;
-  attempt: number;
-  start_time: string | null;
-  close_time: string | null;
-}
+/** Generated; an action's error is `{message}`. */
+export type ActionEvent = Omit<Schemas["ActionEvent"], "action_error"> & { action_error?: { message?: string } | null };
 
-export interface ExecutionDetail {
-  id: string;
-  run_id: string;
-  status: RunStatus;
-  start_time: string | null;
-  close_time: string | null;
-  history_length: number;
-  workflow_id: string | null;
-  version: number | null;
-  trigger_type: string | null;
-  trigger: unknown;
-  result: unknown;
-  error: string | null;
-  events: ActionEvent[];
-}
+export type ExecutionDetail = Omit<Schemas["ExecutionDetail"], "status" | "events"> & { status: RunStatus; events: ActionEvent[] };
 
 /** A stored result too large for the answer: a short-lived link instead. */
 export interface StoredDownload {

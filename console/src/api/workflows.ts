@@ -42,13 +42,15 @@ export interface RunFilter {
   status?: string;
   trigger_type?: string;
   after?: string;
+  /** The next page: runs started before this time. */
+  before?: string;
   limit?: number;
 }
 
 export function listRuns(ws: string, filter: RunFilter): Promise<RunSummary[]> {
   return unwrap<RunSummary[]>(
     client.GET("/workflow-executions", {
-      params: { query: { workspace_id: ws, limit: filter.limit ?? 100, workflow_id: filter.workflow_id, status: filter.status, trigger_type: filter.trigger_type, after: filter.after } },
+      params: { query: { workspace_id: ws, limit: filter.limit ?? 100, workflow_id: filter.workflow_id, status: filter.status, trigger_type: filter.trigger_type, after: filter.after, before: filter.before } },
     }),
   );
 }

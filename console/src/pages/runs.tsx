@@ -1,10 +1,13 @@
 // Runs: of one workflow (?workflow_id=) or the whole workspace, filtered by status, trigger
 // and time, refreshed while any is still running.
 import { useMemo } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery } from "@tanstack/react-query";
 import { keys, listRuns, useWorkflows } from "../api/workflows";
 import { Link, navigate, useLocation } from "../router";
 import { Badge, DataTable, Empty, ErrorNote, Field, Options, PageHeader, Spinner, When, duration } from "../components/ui";
+
+/** Runs per page. */
+const PAGE = 100;
 
 const STATUSES = ["RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"];
 const TRIGGERS = ["manual", "webhook", "schedule", "subflow", "mcp"];
@@ -26,18 +29,23 @@ export function RunsPage({ ws }: { ws: string }) {
   const seconds = WINDOWS.find(([id]) => id === filter.window)?.[2] ?? 0;
   const workflows = useWorkflows(ws);
   const titles = useMemo(() => new Map((workflows.data ?? []).map((w) => [w.id, w.title])), [workflows.data]);
-  const runs = useQuery({
+  // Pages of PAGE runs, newest first; "Load older runs" asks for the runs before the last one.
+  const runs = useInfiniteQuery({
     queryKey: keys.runs(ws, filter),
-    queryFn: () =>
+    queryFn: ({ pageParam }) =>
       listRuns(ws, {
         workflow_id: filter.workflow_id,
         status: filter.status,
         trigger_type: filter.trigger_type,
         after: seconds ? new Date(Date.now() - seconds * 1000).toISOString() : undefined,
-        limit: 200,
+        before: pageParam,
+        limit: PAGE,
       }),
-    refetchInterval: (q) => (q.state.data?.some((r) => r.status === "RUNNING") ? 2000 : 10_000),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => (last.length === PAGE ? (last[last.length - 1].start_time ?? undefined) : undefined),
+    refetchInterval: (q) => (q.state.data?.pages.some((page) => page.some((r) => r.status === "RUNNING")) ? 2000 : 10_000),
   });
+  const list = useMemo(() => runs.data?.pages.flat(), [runs.data]);
   const set = (key: string, value: string) => {
     const next = new URLSearchParams(query);
     if (value) next.set(key, value);
@@ -75,14 +83,14 @@ export function RunsPage({ ws }: { ws: string }) {
       </div>
       <ErrorNote error={runs.error} />
       {runs.isPending && <Spinner />}
-      {runs.data && runs.data.length === 0 && (
+      {list && list.length === 0 && (
         <Empty title="No runs">
           <p>Runs appear here when a workflow starts: from its webhook, a schedule, the Run panel of the editor, the API or an IDE over MCP.</p>
         </Empty>
       )}
-      {runs.data && runs.data.length > 0 && (
+      {list && list.length > 0 && (
         <DataTable label="Runs" columns={["Status", "Workflow", "Trigger", "Started", "Duration", "Run"]}>
-          {runs.data.map((r) => (
+          {list.map((r) => (
             <tr key={r.id + r.run_id}>
               <td>
                 <Badge status={r.status} />
@@ -103,6 +111,13 @@ export function RunsPage({ ws }: { ws: string }) {
             </tr>
           ))}
         </DataTable>
+      )}
+      {runs.hasNextPage && (
+        <p>
+          <button type="button" className="button" onClick={() => runs.fetchNextPage()} disabled={runs.isFetchingNextPage}>
+            {runs.isFetchingNextPage ? <Spinner label="Loading older runs" /> : "Load older runs"}
+          </button>
+        </p>
       )}
     </>
   );

@@ -85,13 +85,13 @@ fn default_limit() -> usize {
     path = "/workflow-executions",
     tag = "executions",
     params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
-    responses((status = 200, description = "runs of a workflow, or of the workspace", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "runs of a workflow, or of the workspace", body = Vec<runs::RunSummary>), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_executions(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<runs::RunSummary>>, ApiError> {
     if !(1..=500).contains(&query.limit) {
         return Err(ApiError::BadRequest("limit must be between 1 and 500".into()));
     }
@@ -106,8 +106,7 @@ async fn list_executions(
         after: query.after,
         before: query.before,
     };
-    let items = runs::list(&state, &workflow_ids, &filter).await?;
-    Ok(Json(items.iter().map(|run| serde_json::to_value(run).unwrap_or_default()).collect()))
+    Ok(Json(runs::list(&state, &workflow_ids, &filter).await?))
 }
 
 /// Resolves an execution id of the caller's workspace to Temporal's id (`/`-separated); 404
@@ -130,7 +129,7 @@ async fn resolve_execution(state: &AppState, access: &WorkspaceAccess, execution
     path = "/workflow-executions/{execution_id}",
     tag = "executions",
     params(("execution_id" = String, Path, description = "execution id (wf_…/exec_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), DetailQuery),
-    responses((status = 200, description = "status, result and per-action events", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "status, result and per-action events", body = runs::ExecutionDetail), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_execution(
     State(state): State<AppState>,

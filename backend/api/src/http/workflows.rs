@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -46,21 +46,58 @@ pub(crate) async fn load(state: &AppState, access: &WorkspaceAccess, workflow_id
     Ok(ferrocat_app::workflows::load(state, access.workspace_id, workflow_id).await?)
 }
 
-fn read_model(row: &WorkflowRow) -> Value {
-    json!({
-        "id": ids::workflow_id(row.id),
-        "workspace_id": ids::workspace_id(row.workspace_id),
-        "title": row.title,
-        "description": row.description,
-        "status": row.status,
-        "version": row.version,
-        "alias": row.alias,
-        "tags": row.tags,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "definition": row.draft,
-        "definition_yaml": row.draft_yaml,
-    })
+/// A workflow as the api shows it: what it is, and its draft. The OpenAPI document (and so the
+/// console's generated client) describes answers with this very type.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct WorkflowRead {
+    /// `wf_…`
+    id: String,
+    /// `ws_…`
+    workspace_id: String,
+    title: String,
+    description: String,
+    status: String,
+    /// The latest committed version; null until the first commit.
+    version: Option<i32>,
+    alias: Option<String>,
+    tags: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// The draft, a workflow document.
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    definition: Value,
+    /// The YAML or JSON the draft was written as (comments included), when there is one.
+    definition_yaml: Option<String>,
+}
+
+/// A page of a workspace's workflows, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct WorkflowPage {
+    items: Vec<WorkflowRead>,
+    /// Pass as `cursor` for the next page.
+    next_cursor: Option<DateTime<Utc>>,
+    has_more: bool,
+}
+
+fn read(row: &WorkflowRow) -> WorkflowRead {
+    WorkflowRead {
+        id: ids::workflow_id(row.id),
+        workspace_id: ids::workspace_id(row.workspace_id),
+        title: row.title.clone(),
+        description: row.description.clone(),
+        status: row.status.clone(),
+        version: row.version,
+        alias: row.alias.clone(),
+        tags: row.tags.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        definition: row.draft.clone(),
+        definition_yaml: row.draft_yaml.clone(),
+    }
+}
+
+fn read_model(row: &WorkflowRow) -> Json<WorkflowRead> {
+    Json(read(row))
 }
 
 /// What a create request carried: a document to import, or just a title.
@@ -125,13 +162,13 @@ async fn read_create_body(request: Request, state: &AppState) -> Result<CreateBo
     tag = "workflows",
     params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
     request_body(content((BlankWorkflow = "application/json"), (String = "application/yaml")), description = "a title, or a workflow to import (YAML or JSON, Tracecat's export format too; multipart `file` also accepted)"),
-    responses((status = 201, description = "created", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 201, description = "created", body = WorkflowRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn create_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WorkflowRead>), ApiError> {
     access.require(Role::Editor)?;
     let row = match read_create_body(request, &state).await? {
         CreateBody::Import(text) => {
@@ -145,7 +182,7 @@ async fn create_workflow(
             ferrocat_app::workflows::create_blank(&state, access.workspace_id, &title, &description).await?
         }
     };
-    Ok((StatusCode::CREATED, Json(read_model(&row))))
+    Ok((StatusCode::CREATED, read_model(&row)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -165,13 +202,13 @@ fn default_limit() -> i64 {
     path = "/workflows",
     tag = "workflows",
     params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)"), ListQuery),
-    responses((status = 200, description = "a page of workflows", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "a page of workflows", body = WorkflowPage), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_workflows(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkflowPage>, ApiError> {
     if !(1..=200).contains(&query.limit) {
         return Err(ApiError::BadRequest("limit must be between 1 and 200".into()));
     }
@@ -179,11 +216,7 @@ async fn list_workflows(
     let has_more = rows.len() as i64 > query.limit;
     let items: Vec<&WorkflowRow> = rows.iter().take(query.limit as usize).collect();
     let next_cursor = if has_more { items.last().map(|r| r.created_at) } else { None };
-    Ok(Json(json!({
-        "items": items.iter().map(|r| read_model(r)).collect::<Vec<_>>(),
-        "next_cursor": next_cursor,
-        "has_more": has_more,
-    })))
+    Ok(Json(WorkflowPage { items: items.into_iter().map(read).collect(), next_cursor, has_more }))
 }
 
 #[utoipa::path(
@@ -191,15 +224,15 @@ async fn list_workflows(
     path = "/workflows/{workflow_id}",
     tag = "workflows",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the workflow with its draft", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the workflow with its draft", body = WorkflowRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn get_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkflowRead>, ApiError> {
     let row = load(&state, &access, &workflow_id).await?;
-    Ok(Json(read_model(&row)))
+    Ok(read_model(&row))
 }
 
 /// `{valid, errors}` for a definition: parse errors and validation issues, each with a `loc`.
@@ -242,17 +275,17 @@ async fn validate_draft(
     path = "/workflows/{workflow_id}/definitions/{version}/restore",
     tag = "workflows",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("version" = String, Path, description = "version number"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the draft, now that version", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the draft, now that version", body = WorkflowRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn restore_definition(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path((workflow_id, version)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkflowRead>, ApiError> {
     access.require(Role::Editor)?;
     let row = load(&state, &access, &workflow_id).await?;
     let restored = ferrocat_app::workflows::restore(&state, access.workspace_id, &row, &version).await?;
-    Ok(Json(read_model(&restored)))
+    Ok(read_model(&restored))
 }
 
 /// The editor's save: the draft becomes the document sent (YAML or JSON), kept as written so
@@ -264,14 +297,14 @@ async fn restore_definition(
     tag = "workflows",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
     request_body(content = String, content_type = "application/yaml", description = "the draft in YAML or JSON"),
-    responses((status = 200, description = "the workflow with its new draft", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the workflow with its new draft", body = WorkflowRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn put_draft(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkflowRead>, ApiError> {
     access.require(Role::Editor)?;
     let row = load(&state, &access, &workflow_id).await?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
@@ -280,7 +313,7 @@ async fn put_draft(
         errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
     })?;
     let row = ferrocat_app::workflows::replace_draft(&state, access.workspace_id, row.id, &dsl, ferrocat_app::workflows::authored_text(text)).await?;
-    Ok(Json(read_model(&row)))
+    Ok(read_model(&row))
 }
 
 #[utoipa::path(
@@ -388,14 +421,14 @@ fn invalid(loc: &str, msg: &str) -> ApiError {
     tag = "workflows",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
     request_body = UpdateWorkflow,
-    responses((status = 200, description = "updated", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "updated", body = WorkflowRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn update_workflow(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
     JsonBody(body): JsonBody<UpdateWorkflow>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkflowRead>, ApiError> {
     access.require(Role::Editor)?;
     let row = load(&state, &access, &workflow_id).await?;
     if body.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
@@ -422,7 +455,7 @@ async fn update_workflow(
         .await
         .on_constraint("workflows_alias_key", "another workflow of this workspace has this alias")?
         .ok_or_else(|| ApiError::NotFound(format!("workflow {workflow_id} not found")))?;
-    Ok(Json(read_model(&row)))
+    Ok(read_model(&row))
 }
 
 #[utoipa::path(

@@ -1,7 +1,7 @@
 import type { components } from "./schema";
 
 // The shapes of the api's answers the workflow pages read: generated from the OpenAPI document
-// where the api describes its answers with types (workflows, runs), written here where it still
+// where the api describes its answers with types (workflows, runs, webhooks), written here where it still
 // answers with untyped JSON.
 
 /** The api's answers as its OpenAPI document describes them. */
@@ -56,17 +56,8 @@ export function isDownload(value: unknown): value is StoredDownload {
   return !!value && typeof value === "object" && (value as { kind?: unknown }).kind === "download" && typeof (value as { url?: unknown }).url === "string";
 }
 
-export interface WebhookModel {
-  id: string;
-  workflow_id: string;
-  status: "online" | "offline" | string;
-  methods: string[];
-  allowlisted_cidrs: string[];
-  include_headers: boolean;
-  api_key: { preview: string; created_at: string; revoked_at: string | null } | null;
-  url?: string;
-  secret?: string;
-}
+/** Generated: the webhook, with its URL and secret for editors. */
+export type WebhookModel = Schemas["WebhookRead"];
 
 export interface ScheduleModel {
   id: string;

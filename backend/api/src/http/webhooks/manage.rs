@@ -5,7 +5,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -20,34 +21,58 @@ use crate::auth::{Role, WorkspaceAccess};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn key_model(key: Option<&WebhookKeyRow>) -> Value {
-    match key {
-        Some(key) => json!({"preview": key.preview, "created_at": key.created_at, "revoked_at": key.revoked_at}),
-        None => Value::Null,
-    }
+/// A webhook's API key as the management routes show it: never the key itself.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct WebhookKeyRead {
+    /// The key's first characters, to tell keys apart.
+    preview: String,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+fn key_model(key: &WebhookKeyRow) -> WebhookKeyRead {
+    WebhookKeyRead { preview: key.preview.clone(), created_at: key.created_at, revoked_at: key.revoked_at }
 }
 
 /// The webhook as the management routes show it. The secret and the URL (which carries it) are
 /// a credential that runs the workflow: only for editors and above (`with_secret`).
-fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>, with_secret: bool) -> Value {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct WebhookRead {
+    id: Uuid,
+    /// `wf_…`
+    workflow_id: String,
+    /// `online` or `offline`.
+    status: String,
+    methods: Vec<String>,
+    allowlisted_cidrs: Vec<String>,
+    include_headers: bool,
+    api_key: Option<WebhookKeyRead>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// The URL to call, secret included (editors and above only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    /// The URL's secret (editors and above only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+fn read_model(state: &AppState, row: &WebhookRow, key: Option<&WebhookKeyRow>, with_secret: bool) -> Json<WebhookRead> {
     let wf = ids::workflow_id(row.workflow_id);
-    let mut model = json!({
-        "id": row.id,
-        "workflow_id": wf,
-        "status": row.status,
-        "methods": row.methods,
-        "allowlisted_cidrs": row.allowlisted_cidrs,
-        "include_headers": row.include_headers,
-        "api_key": key_model(key),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    });
-    if with_secret {
-        let secret = secret_of(state, row);
-        model["url"] = Value::String(format!("{}/api/webhooks/{wf}/{secret}", state.config.public_url));
-        model["secret"] = Value::String(secret);
-    }
-    model
+    let secret = with_secret.then(|| secret_of(state, row));
+    Json(WebhookRead {
+        id: row.id,
+        url: secret.as_ref().map(|secret| format!("{}/api/webhooks/{wf}/{secret}", state.config.public_url)),
+        secret,
+        workflow_id: wf,
+        status: row.status.clone(),
+        methods: row.methods.clone(),
+        allowlisted_cidrs: row.allowlisted_cidrs.clone(),
+        include_headers: row.include_headers,
+        api_key: key.map(key_model),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -100,20 +125,20 @@ fn validate_settings(update: WebhookUpdate, current: Option<&WebhookRow>) -> Res
     path = "/workflows/{workflow_id}/webhook",
     tag = "webhooks",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the webhook; its secret and URL only for editors and above", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the webhook; its secret and URL only for editors and above", body = WebhookRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 pub(super) async fn get_webhook(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookRead>, ApiError> {
     let workflow = load(&state, &access, &workflow_id).await?;
     let row = webhooks::for_workflow(&state.db, workflow.id)
         .await?
         .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
     let key = webhooks::api_key(&state.db, row.id).await?;
     let with_secret = access.require(Role::Editor).is_ok();
-    Ok(Json(read_model(&state, &row, key.as_ref(), with_secret)))
+    Ok(read_model(&state, &row, key.as_ref(), with_secret))
 }
 
 #[utoipa::path(
@@ -122,7 +147,7 @@ pub(super) async fn get_webhook(
     tag = "webhooks",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
     request_body(content = WebhookUpdate, content_type = "application/json"),
-    responses((status = 200, description = "the webhook, with its URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the webhook, with its URL", body = WebhookRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 pub(super) async fn create_webhook(
     State(state): State<AppState>,
@@ -130,7 +155,7 @@ pub(super) async fn create_webhook(
     Path(workflow_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookRead>, ApiError> {
     access.require(Role::Editor)?;
     let workflow = load(&state, &access, &workflow_id).await?;
     let update: WebhookUpdate = if body.iter().all(u8::is_ascii_whitespace) {
@@ -144,7 +169,7 @@ pub(super) async fn create_webhook(
     let settings = validate_settings(update, current.as_ref())?;
     let row = webhooks::upsert(&state.db, access.workspace_id, workflow.id, &settings).await?;
     let key = webhooks::api_key(&state.db, row.id).await?;
-    Ok(Json(read_model(&state, &row, key.as_ref(), true)))
+    Ok(read_model(&state, &row, key.as_ref(), true))
 }
 
 /// `POST /workflows/{id}/webhook/rotate`: a new URL secret (editor role). The old URL stops
@@ -154,13 +179,13 @@ pub(super) async fn create_webhook(
     path = "/workflows/{workflow_id}/webhook/rotate",
     tag = "webhooks",
     params(("workflow_id" = String, Path, description = "workflow id (wf_…)"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
-    responses((status = 200, description = "the webhook, with its new secret and URL", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "the webhook, with its new secret and URL", body = WebhookRead), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 pub(super) async fn rotate_webhook_secret(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(workflow_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookRead>, ApiError> {
     access.require(Role::Editor)?;
     let workflow = load(&state, &access, &workflow_id).await?;
     let mut salt = [0u8; 32];
@@ -170,7 +195,7 @@ pub(super) async fn rotate_webhook_secret(
         .ok_or_else(|| ApiError::NotFound("this workflow has no webhook".into()))?;
     tracing::info!(webhook_id = %row.id, "webhook secret rotated");
     let key = webhooks::api_key(&state.db, row.id).await?;
-    Ok(Json(read_model(&state, &row, key.as_ref(), true)))
+    Ok(read_model(&state, &row, key.as_ref(), true))
 }
 
 /// The caller's workflow's webhook, for key management (editor role, people only).
@@ -201,7 +226,7 @@ pub(super) async fn create_webhook_api_key(
     let (key, hash, preview) = api_keys::generate_webhook_key();
     let row = webhooks::put_api_key(&state.db, webhook.id, &hash, &preview, user).await?;
     tracing::info!(webhook_id = %webhook.id, "webhook API key issued");
-    let mut body = key_model(Some(&row));
+    let mut body = serde_json::to_value(key_model(&row)).map_err(|e| ApiError::Internal(e.into()))?;
     body["api_key"] = Value::String(key);
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use ferrocat_test_support::eventually;
+
 use common::{Stack, commit_workflow, free_port, fresh_data_dir, json_of, login, up_command};
 
 /// No HTTP action: the egress policy has no say, and the executor still runs both actions.
@@ -33,17 +35,6 @@ actions:
 returns: ${{ ACTIONS.second.result }}
 "#;
 
-/// Polls `probe` every 100 ms until it returns `Some`, or panics naming `what` after `within`.
-async fn eventually<T, Fut: Future<Output = Option<T>>>(within: Duration, what: &str, mut probe: impl FnMut() -> Fut) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Posts to the webhook and polls the run to its end; returns the execution.
 async fn run_once(http: &reqwest::Client, api: &str, workspace: &str, hook: &str, alert: &str) -> Value {

@@ -1,15 +1,18 @@
-//! What the test suites share: a real Temporal dev server, the embedded object store, workflows
+//! What the test suites share: fresh test databases (`db`), a real Temporal dev server, the embedded object store, workflows
 //! run through an in-process worker and executor (feature `workers`), the MCP inspector CLI,
 //! a mock LLM provider (a real HTTP server speaking the vendors' formats) and a headless
 //! Chromium (`browser`). Real parts, started on free ports the first time a test binary asks
 //! for them.
 
 pub mod browser;
+pub mod db;
 pub mod inspector;
 pub mod llm_mock;
 pub mod objects;
 pub mod temporal;
+mod wait;
 #[cfg(feature = "workers")]
 pub mod workers;
 
 pub use temporal::temporal;
+pub use wait::eventually;

@@ -24,10 +24,7 @@ pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
 pub const ENCRYPTION_KEY: &str = "8f1d2c3b4a5968778695a4b3c2d1e0f0112233445566778899aabbccddeeff00";
 pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
-fn postgres_base() -> String {
-    std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
+use ferrocat_test_support::db::{drop_database, fresh_database, postgres_base};
 use ferrocat_test_support::temporal;
 
 /// One MCP server under test.
@@ -53,11 +50,7 @@ pub async fn spawn() -> TestMcp {
 /// Starts an MCP server on a fresh database, with these `FERROCAT_*` variables besides the
 /// harness's own.
 pub async fn spawn_with(extra_env: &[(&str, &str)]) -> TestMcp {
-    let db_name = format!("ferrocat_mcp_test_{}", Uuid::new_v4().simple());
-    let database_url = format!("{}/{db_name}", postgres_base());
-    ferrocat_shared::db::ensure_database(&database_url).await.expect("create the test database");
-    let db = ferrocat_shared::db::connect(&database_url, 5).await.expect("connect to the test database");
-    ferrocat_shared::db::migrate(&db).await.expect("migrate the test database");
+    let (db_name, _, db) = fresh_database("ferrocat_mcp_test").await;
     let mut app = spawn_on(&db_name, None, extra_env).await;
     app.db = db;
     app
@@ -128,18 +121,7 @@ impl Drop for TestMcp {
             eprintln!("test database kept for inspection: {}", self.db_name);
             return;
         }
-        let admin_url = format!("{}/postgres", postgres_base());
-        let name = self.db_name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                if let Ok(pool) = ferrocat_shared::db::connect(&admin_url, 1).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-                }
-            });
-        })
-        .join();
+        drop_database(&self.db_name);
     }
 }
 

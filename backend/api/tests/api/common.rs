@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
@@ -27,11 +27,8 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// Requests larger than this are refused (413) by the test api.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Postgres to create test databases in (`FERROCAT_TEST_DATABASE_URL`, without a database name).
-fn postgres_base() -> String {
-    std::env::var("FERROCAT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
+pub use ferrocat_test_support::db::drop_database;
+use ferrocat_test_support::db::postgres_base;
 use ferrocat_test_support::temporal;
 
 /// Log lines of every test in this binary, at every level.
@@ -101,28 +98,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 /// A new, migrated database with nothing in it yet: its name, URL and a pool.
 pub async fn fresh_database() -> (String, String, PgPool) {
     logs();
-    let db_name = format!("ferrocat_api_test_{}", Uuid::new_v4().simple());
-    let database_url = format!("{}/{db_name}", postgres_base());
-    ferrocat_shared::db::ensure_database(&database_url).await.expect("create the test database");
-    let db = ferrocat_shared::db::connect(&database_url, 5).await.expect("connect to the test database");
-    ferrocat_shared::db::migrate(&db).await.expect("migrate the test database");
-    (db_name, database_url, db)
-}
-
-/// Drops a test database (from a thread of its own: callers may be inside a runtime).
-pub fn drop_database(name: &str) {
-    let admin_url = format!("{}/postgres", postgres_base());
-    let name = name.to_owned();
-    let _ = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            if let Ok(pool) = ferrocat_shared::db::connect(&admin_url, 1).await {
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-            }
-        });
-    })
-    .join();
+    ferrocat_test_support::db::fresh_database("ferrocat_api_test").await
 }
 
 /// Builds an api (state and routes) on an existing database, bootstrapping it as a start does.
@@ -271,21 +247,7 @@ actions:
       value: ${{ TRIGGER }}
 "#;
 
-/// Polls `probe` until it returns `Some`, or panics with `what` after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use ferrocat_test_support::eventually;
 
 /// A stand-in DSL worker on `task_queue`: it polls Temporal for workflow tasks and completes each
 /// run at once with its `trigger` as the result, so `/wait` has something to wait for without

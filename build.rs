@@ -22,7 +22,8 @@ fn main() {
         let rel = file.strip_prefix(&dist).expect("under dist").to_string_lossy().replace('\\', "/");
         let body = std::fs::read(file).expect("readable console file");
         let content_type = content_type(&rel);
-        let gzip = compressible(content_type).then(|| gzip(&body)).filter(|packed| packed.len() < body.len());
+        // index.html is filled in per request (its style nonce), so a packed copy would go unused.
+        let gzip = (compressible(content_type) && rel != "index.html").then(|| gzip(&body)).filter(|packed| packed.len() < body.len());
         let gzip_expr = match gzip {
             Some(packed) => {
                 let path = out_dir.join(format!("console-{i}.gz"));

@@ -172,6 +172,7 @@ mod tests {
     #[tokio::test]
     async fn hashed_files_are_cached_for_ever_and_routes_of_the_app_get_the_index() {
         let url = serve(BUILT).await;
+        // The test's own client for the ui it just started on loopback.
         let client = reqwest::Client::builder().no_gzip().build().unwrap();
         let script = client.get(format!("{url}/assets/index-3b9c1a2f.js")).send().await.unwrap();
         assert_eq!(script.status(), 200);

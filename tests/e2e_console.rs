@@ -125,6 +125,8 @@ async fn a_security_engineer_does_the_tour_in_the_browser() {
 }
 
 async fn run(tour: &mut Tour) -> Result<(), String> {
+    // The test's own client, standing in for an outside system that posts to the webhook; it
+    // only ever calls this stack's edge, and no workflow can point it anywhere.
     let http = reqwest::Client::new();
 
     // Sign in.
@@ -300,6 +302,8 @@ async fn workflow_id(tour: &Tour, ws: &str) -> Result<String, String> {
     page["items"][0]["id"].as_str().map(str::to_owned).ok_or(format!("no workflow in {page}"))
 }
 
+/// The test's own signed-in client for the stack's api (through its edge), to check what the
+/// console did.
 async fn signed_in(url: &str) -> reqwest::Client {
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let response = http.post(format!("{url}/api/auth/login")).form(&[("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).send().await.unwrap();

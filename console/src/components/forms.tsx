@@ -1,5 +1,7 @@
-// Form pieces the admin pages share: key/value rows, a confirm dialog, tabs, a value shown once.
-import { useId, useRef, type KeyboardEvent, type ReactNode } from "react";
+// Form pieces the admin pages share: key/value rows, a confirm dialog and the action behind it,
+// tabs, a value shown once.
+import { useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useMutation } from "@tanstack/react-query";
 import { CopyButton, Dialog, ErrorNote, Options, Spinner } from "./ui";
 import { ROLES } from "../api/types-admin";
 
@@ -114,6 +116,43 @@ export function KeyValueRows({
 }
 
 /** Asks before something that cannot be undone; shows the api's error if it fails. */
+/**
+ * An action on one row that asks first. `ask(item)` is the row button's click: it clears the
+ * action's last error (so the question never opens on an old failure) and asks about `item`;
+ * `dialog` goes to {@link ConfirmDialog}, whose confirm acts on that item; on success the
+ * question closes and `after` runs (typically a refresh of the list).
+ */
+export function useConfirmed<T>(act: (item: T) => Promise<unknown>, after: () => unknown) {
+  const [target, setTarget] = useState<T | null>(null);
+  const mutation = useMutation({
+    mutationFn: act,
+    onSuccess: async () => {
+      setTarget(null);
+      await after();
+    },
+  });
+  const close = () => setTarget(null);
+  return {
+    /** The item being asked about, if any. */
+    target,
+    mutation,
+    ask: (item: T) => () => {
+      mutation.reset();
+      setTarget(item);
+    },
+    close,
+    dialog: {
+      open: target !== null,
+      onClose: close,
+      onConfirm: () => {
+        if (target !== null) mutation.mutate(target);
+      },
+      pending: mutation.isPending,
+      error: mutation.error,
+    },
+  };
+}
+
 export function ConfirmDialog({
   open,
   title,

@@ -274,7 +274,7 @@ export function RowButtons({ buttons }: { buttons: (RowButton | false)[] }) {
 
 /**
  * A row's Edit and Delete buttons, named after the row (`Edit provider openai`); either is
- * left out without its callback. `onDelete` opens a confirm dialog, see {@link confirming}.
+ * left out without its callback. `onDelete` opens a confirm dialog (see `useConfirmed`).
  */
 export function EditDeleteButtons({
   what,
@@ -297,15 +297,4 @@ export function EditDeleteButtons({
       ]}
     />
   );
-}
-
-/**
- * The click that opens a confirm dialog on `item`: the mutation's last error is cleared first,
- * so the dialog does not open on an old failure.
- */
-export function confirming<T>(mutation: { reset: () => void }, open: (item: T) => void, item: T): () => void {
-  return () => {
-    mutation.reset();
-    open(item);
-  };
 }

@@ -6,8 +6,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { can, useMe, type Me } from "../api/session";
 import type { ApiKey, CreatedApiKey, CreatedInvitation, Invitation, Membership, ServiceAccount, UserRow } from "../api/types-admin";
-import { Badge, DataTable, Dialog, Empty, ErrorNote, Field, Options, PageHeader, RowButtons, Spinner, SubmitButton, When, confirming } from "../components/ui";
-import { ConfirmDialog, RoleSelect, ShownOnce, Tabs } from "../components/forms";
+import { Badge, DataTable, Dialog, Empty, ErrorNote, Field, Options, PageHeader, RowButtons, Spinner, SubmitButton, When } from "../components/ui";
+import { ConfirmDialog, RoleSelect, ShownOnce, Tabs, useConfirmed } from "../components/forms";
 
 type Tab = "members" | "invitations" | "service-accounts";
 
@@ -53,7 +53,6 @@ function Members({ ws, me }: { ws: string; me: Me }) {
     queryKey: key,
     queryFn: () => unwrap<Membership[]>(client.GET("/workspaces/{workspace_id}/memberships", { params: { path: { workspace_id: ws } } })),
   });
-  const [removing, setRemoving] = useState<Membership | null>(null);
   const [adding, setAdding] = useState(false);
   const setRole = useMutation({
     mutationFn: ({ user_id, role }: { user_id: string; role: string }) =>
@@ -62,14 +61,12 @@ function Members({ ws, me }: { ws: string; me: Me }) {
       ),
     onSettled: () => queries.invalidateQueries({ queryKey: key }),
   });
-  const remove = useMutation({
-    mutationFn: (m: Membership) =>
+  const remove = useConfirmed(
+    (m: Membership) =>
       unwrap(client.DELETE("/workspaces/{workspace_id}/memberships/{user_id}", { params: { path: { workspace_id: ws, user_id: m.user_id } } })),
-    onSuccess: async () => {
-      setRemoving(null);
-      await queries.invalidateQueries({ queryKey: key });
-    },
-  });
+    () => queries.invalidateQueries({ queryKey: key }),
+  );
+  const removing = remove.target;
   return (
     <div className="stack">
       {superuser ? (
@@ -114,21 +111,13 @@ function Members({ ws, me }: { ws: string; me: Me }) {
                 <When at={m.created_at} />
               </td>
               {superuser && (
-                <RowButtons buttons={[{ label: "Remove", name: `Remove ${m.email}`, onClick: confirming(remove, setRemoving, m), danger: true }]} />
+                <RowButtons buttons={[{ label: "Remove", name: `Remove ${m.email}`, onClick: remove.ask(m), danger: true }]} />
               )}
             </tr>
           ))}
         </DataTable>
       )}
-      <ConfirmDialog
-        open={!!removing}
-        title="Remove member"
-        confirmLabel="Remove member"
-        onClose={() => setRemoving(null)}
-        onConfirm={() => removing && remove.mutate(removing)}
-        pending={remove.isPending}
-        error={remove.error}
-      >
+      <ConfirmDialog {...remove.dialog} title="Remove member" confirmLabel="Remove member">
         <p>
           Remove <strong>{removing?.email}</strong> from this workspace? They lose access at once; their account stays.
           {removing?.user_id === me.id && <strong> This is you.</strong>}
@@ -204,7 +193,6 @@ function Invitations({ ws }: { ws: string }) {
   const [days, setDays] = useState("7");
   // The one response that carries the token; dropped when another invitation is made or the tab closes.
   const [created, setCreated] = useState<CreatedInvitation | null>(null);
-  const [revoking, setRevoking] = useState<Invitation | null>(null);
   const invite = useMutation({
     mutationFn: () =>
       unwrap<CreatedInvitation>(
@@ -221,16 +209,14 @@ function Invitations({ ws }: { ws: string }) {
       await queries.invalidateQueries({ queryKey: key });
     },
   });
-  const revoke = useMutation({
-    mutationFn: (i: Invitation) =>
+  const revoke = useConfirmed(
+    (i: Invitation) =>
       unwrap(
         client.DELETE("/workspaces/{workspace_id}/invitations/{invitation_id}", { params: { path: { workspace_id: ws, invitation_id: i.id } } }),
       ),
-    onSuccess: async () => {
-      setRevoking(null);
-      await queries.invalidateQueries({ queryKey: key });
-    },
-  });
+    () => queries.invalidateQueries({ queryKey: key }),
+  );
+  const revoking = revoke.target;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     invite.mutate();
@@ -294,7 +280,7 @@ function Invitations({ ws }: { ws: string }) {
                   i.status === "pending" && {
                     label: "Revoke",
                     name: `Revoke the invitation of ${i.email}`,
-                    onClick: confirming(revoke, setRevoking, i),
+                    onClick: revoke.ask(i),
                     danger: true,
                   },
                 ]}
@@ -303,15 +289,7 @@ function Invitations({ ws }: { ws: string }) {
           ))}
         </DataTable>
       )}
-      <ConfirmDialog
-        open={!!revoking}
-        title="Revoke invitation"
-        confirmLabel="Revoke invitation"
-        onClose={() => setRevoking(null)}
-        onConfirm={() => revoking && revoke.mutate(revoking)}
-        pending={revoke.isPending}
-        error={revoke.error}
-      >
+      <ConfirmDialog {...revoke.dialog} title="Revoke invitation" confirmLabel="Revoke invitation">
         <p>
           Revoke the invitation of <strong>{revoking?.email}</strong>? Its link stops working at once.
         </p>
@@ -333,9 +311,9 @@ function ServiceAccounts({ ws }: { ws: string }) {
   });
   const [creating, setCreating] = useState(false);
   const [keysOf, setKeysOf] = useState<ServiceAccount | null>(null);
-  const [disabling, setDisabling] = useState<ServiceAccount | null>(null);
-  const toggle = useMutation({
-    mutationFn: (a: ServiceAccount) =>
+  // Enabling acts at once; disabling asks first.
+  const toggle = useConfirmed(
+    (a: ServiceAccount) =>
       a.disabled
         ? unwrap<ServiceAccount>(
             client.POST("/workspaces/{workspace_id}/service-accounts/{account_id}/enable", { params: { path: { workspace_id: ws, account_id: a.id } } }),
@@ -343,11 +321,9 @@ function ServiceAccounts({ ws }: { ws: string }) {
         : unwrap<ServiceAccount>(
             client.POST("/workspaces/{workspace_id}/service-accounts/{account_id}/disable", { params: { path: { workspace_id: ws, account_id: a.id } } }),
           ),
-    onSuccess: async () => {
-      setDisabling(null);
-      await queries.invalidateQueries({ queryKey: key });
-    },
-  });
+    () => queries.invalidateQueries({ queryKey: key }),
+  );
+  const disabling = toggle.target;
   return (
     <div className="stack">
       <div className="row">
@@ -356,7 +332,7 @@ function ServiceAccounts({ ws }: { ws: string }) {
         </button>
       </div>
       <ErrorNote error={list.error} />
-      {!disabling && <ErrorNote error={toggle.error} />}
+      {!disabling && <ErrorNote error={toggle.mutation.error} />}
       {list.isPending && <Spinner />}
       {list.data && list.data.length === 0 && (
         <Empty title="No service accounts yet">
@@ -383,8 +359,8 @@ function ServiceAccounts({ ws }: { ws: string }) {
                 buttons={[
                   { label: "API keys", name: `API keys of ${a.name}`, onClick: () => setKeysOf(a) },
                   a.disabled
-                    ? { label: "Enable", name: `Enable ${a.name}`, onClick: () => toggle.mutate(a), disabled: toggle.isPending }
-                    : { label: "Disable", name: `Disable ${a.name}`, onClick: confirming(toggle, setDisabling, a), danger: true },
+                    ? { label: "Enable", name: `Enable ${a.name}`, onClick: () => toggle.mutation.mutate(a), disabled: toggle.mutation.isPending }
+                    : { label: "Disable", name: `Disable ${a.name}`, onClick: toggle.ask(a), danger: true },
                 ]}
               />
             </tr>
@@ -406,15 +382,7 @@ function ServiceAccounts({ ws }: { ws: string }) {
       <Dialog title={keysOf ? `API keys of ${keysOf.name}` : "API keys"} open={!!keysOf} onClose={() => setKeysOf(null)} wide>
         {keysOf && <ApiKeys ws={ws} account={keysOf} />}
       </Dialog>
-      <ConfirmDialog
-        open={!!disabling}
-        title="Disable service account"
-        confirmLabel="Disable"
-        onClose={() => setDisabling(null)}
-        onConfirm={() => disabling && toggle.mutate(disabling)}
-        pending={toggle.isPending}
-        error={toggle.error}
-      >
+      <ConfirmDialog {...toggle.dialog} title="Disable service account" confirmLabel="Disable">
         <p>
           Disable <strong>{disabling?.name}</strong>? Every one of its API keys stops working until it is enabled again.
         </p>
@@ -469,7 +437,6 @@ function ApiKeys({ ws, account }: { ws: string; account: ServiceAccount }) {
   const [name, setName] = useState("");
   // The new key lives only in this dialog's state: closing it forgets the key.
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
-  const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const create = useMutation({
     mutationFn: () =>
       unwrap<CreatedApiKey>(
@@ -484,16 +451,14 @@ function ApiKeys({ ws, account }: { ws: string; account: ServiceAccount }) {
       await queries.invalidateQueries({ queryKey: key });
     },
   });
-  const revoke = useMutation({
-    mutationFn: (k: ApiKey) =>
+  const revoke = useConfirmed(
+    (k: ApiKey) =>
       unwrap(
         client.POST("/workspaces/{workspace_id}/service-accounts/{account_id}/api-keys/{key_id}/revoke", { params: { path: { ...path, key_id: k.id } } }),
       ),
-    onSuccess: async () => {
-      setRevoking(null);
-      await queries.invalidateQueries({ queryKey: key });
-    },
-  });
+    () => queries.invalidateQueries({ queryKey: key }),
+  );
+  const revoking = revoke.target;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     create.mutate();
@@ -537,7 +502,7 @@ function ApiKeys({ ws, account }: { ws: string; account: ServiceAccount }) {
               </td>
               <td>{k.revoked ? <Badge status="revoked" /> : <Badge status="active" />}</td>
               <RowButtons
-                buttons={[!k.revoked && { label: "Revoke", name: `Revoke key ${k.name}`, onClick: confirming(revoke, setRevoking, k), danger: true }]}
+                buttons={[!k.revoked && { label: "Revoke", name: `Revoke key ${k.name}`, onClick: revoke.ask(k), danger: true }]}
               />
             </tr>
           ))}
@@ -548,13 +513,13 @@ function ApiKeys({ ws, account }: { ws: string; account: ServiceAccount }) {
           <p id="revoke-key-title">
             Revoke <strong>{revoking.name}</strong> (<code>{revoking.preview}</code>)? Whatever uses it is refused from now on. This cannot be undone.
           </p>
-          <ErrorNote error={revoke.error} />
+          <ErrorNote error={revoke.mutation.error} />
           <div className="row">
-            <button type="button" className="button" onClick={() => setRevoking(null)}>
+            <button type="button" className="button" onClick={revoke.close}>
               Cancel
             </button>
-            <button type="button" className="button button-danger" onClick={() => revoke.mutate(revoking)} disabled={revoke.isPending} autoFocus>
-              {revoke.isPending ? <Spinner label="Revoking" /> : "Revoke key"}
+            <button type="button" className="button button-danger" onClick={revoke.dialog.onConfirm} disabled={revoke.mutation.isPending} autoFocus>
+              {revoke.mutation.isPending ? <Spinner label="Revoking" /> : "Revoke key"}
             </button>
           </div>
         </div>

@@ -8,8 +8,8 @@ import { ApiError, client, unwrap } from "../api/client";
 import { useMe } from "../api/session";
 import { PROVIDER_KINDS, type LlmModel, type LlmProvider, type LlmUsage, type ModelUsage, type ProviderKind, type Secret } from "../api/types-admin";
 import { Link } from "../router";
-import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, Options, PageHeader, Spinner, SubmitButton, confirming } from "../components/ui";
-import { ConfirmDialog, Tabs, optionalInt, optionalText } from "../components/forms";
+import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, Options, PageHeader, Spinner, SubmitButton } from "../components/ui";
+import { ConfirmDialog, Tabs, optionalInt, optionalText, useConfirmed } from "../components/forms";
 
 type Tab = "providers" | "models" | "usage";
 
@@ -59,14 +59,11 @@ function Providers({ admin, ws }: { admin: boolean; ws: string }) {
   const queries = useQueryClient();
   const list = useQuery({ queryKey: providersKey, queryFn: () => unwrap<LlmProvider[]>(client.GET("/llm/providers")) });
   const [editing, setEditing] = useState<LlmProvider | "new" | null>(null);
-  const [deleting, setDeleting] = useState<LlmProvider | null>(null);
-  const remove = useMutation({
-    mutationFn: (p: LlmProvider) => unwrap(client.DELETE("/llm/providers/{name}", { params: { path: { name: p.name } } })),
-    onSuccess: async () => {
-      setDeleting(null);
-      await queries.invalidateQueries({ queryKey: providersKey });
-    },
-  });
+  const remove = useConfirmed(
+    (p: LlmProvider) => unwrap(client.DELETE("/llm/providers/{name}", { params: { path: { name: p.name } } })),
+    () => queries.invalidateQueries({ queryKey: providersKey }),
+  );
+  const deleting = remove.target;
   return (
     <div className="stack">
       {admin ? (
@@ -99,7 +96,7 @@ function Providers({ admin, ws }: { admin: boolean; ws: string }) {
               {admin && <td className="mono">{p.base_url ?? <span className="muted">vendor default</span>}</td>}
               {admin && <td className="mono">{p.credential ?? <span className="muted">—</span>}</td>}
               <td>{p.passthrough ? "yes" : "no"}</td>
-              {admin && <EditDeleteButtons what="provider" name={p.name} onEdit={() => setEditing(p)} onDelete={confirming(remove, setDeleting, p)} />}
+              {admin && <EditDeleteButtons what="provider" name={p.name} onEdit={() => setEditing(p)} onDelete={remove.ask(p)} />}
             </tr>
           ))}
         </DataTable>
@@ -116,15 +113,7 @@ function Providers({ admin, ws }: { admin: boolean; ws: string }) {
           />
         )}
       </Dialog>
-      <ConfirmDialog
-        open={!!deleting}
-        title="Delete provider"
-        confirmLabel="Delete provider"
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
-      >
+      <ConfirmDialog {...remove.dialog} title="Delete provider" confirmLabel="Delete provider">
         <p>
           Delete <code>{deleting?.name}</code>? The api refuses while models still use it: delete or move those first. The secret its
           credential names is kept.
@@ -271,14 +260,11 @@ function Models({ admin }: { admin: boolean }) {
   const list = useQuery({ queryKey: modelsKey, queryFn: () => unwrap<LlmModel[]>(client.GET("/llm/models")) });
   const providers = useQuery({ queryKey: providersKey, queryFn: () => unwrap<LlmProvider[]>(client.GET("/llm/providers")) });
   const [editing, setEditing] = useState<LlmModel | "new" | null>(null);
-  const [deleting, setDeleting] = useState<LlmModel | null>(null);
-  const remove = useMutation({
-    mutationFn: (m: LlmModel) => unwrap(client.DELETE("/llm/models/{name}", { params: { path: { name: m.name } } })),
-    onSuccess: async () => {
-      setDeleting(null);
-      await queries.invalidateQueries({ queryKey: modelsKey });
-    },
-  });
+  const remove = useConfirmed(
+    (m: LlmModel) => unwrap(client.DELETE("/llm/models/{name}", { params: { path: { name: m.name } } })),
+    () => queries.invalidateQueries({ queryKey: modelsKey }),
+  );
+  const deleting = remove.target;
   const noProviders = providers.data?.length === 0;
   return (
     <div className="stack">
@@ -315,7 +301,7 @@ function Models({ admin }: { admin: boolean }) {
               <td>{m.fallbacks?.length ? m.fallbacks.map((f) => <code key={f} className="tag">{f}</code>) : <span className="muted">—</span>}</td>
               <td>{m.rpm ?? <span className="muted">no limit</span>}</td>
               <td>{m.max_tokens ?? <span className="muted">—</span>}</td>
-              {admin && <EditDeleteButtons what="model" name={m.name} onEdit={() => setEditing(m)} onDelete={confirming(remove, setDeleting, m)} />}
+              {admin && <EditDeleteButtons what="model" name={m.name} onEdit={() => setEditing(m)} onDelete={remove.ask(m)} />}
             </tr>
           ))}
         </DataTable>
@@ -333,15 +319,7 @@ function Models({ admin }: { admin: boolean }) {
           />
         )}
       </Dialog>
-      <ConfirmDialog
-        open={!!deleting}
-        title="Delete model"
-        confirmLabel="Delete model"
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
-      >
+      <ConfirmDialog {...remove.dialog} title="Delete model" confirmLabel="Delete model">
         <p>
           Delete <code>{deleting?.name}</code>? Actions that name it will fail. The api refuses while another model falls back to it.
         </p>

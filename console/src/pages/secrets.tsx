@@ -6,8 +6,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { can, useMe } from "../api/session";
 import { SECRET_TYPES, type Secret } from "../api/types-admin";
-import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, Options, PageHeader, Spinner, SubmitButton, When, confirming } from "../components/ui";
-import { ConfirmDialog, KeyValueRows, newPair, type Pair } from "../components/forms";
+import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, Options, PageHeader, Spinner, SubmitButton, When } from "../components/ui";
+import { ConfirmDialog, KeyValueRows, newPair, useConfirmed, type Pair } from "../components/forms";
 
 /** Whose secrets: a workspace's, or the organisation's (no workspace). */
 export type SecretScope = { kind: "workspace"; ws: string } | { kind: "organization" };
@@ -60,15 +60,9 @@ export function SecretsManager({ scope, canEdit, canDelete }: { scope: SecretSco
   const list = useQuery({ queryKey: keyOf(scope), queryFn: () => listSecrets(scope) });
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Secret | null>(null);
-  const [deleting, setDeleting] = useState<Secret | null>(null);
   const refresh = () => queries.invalidateQueries({ queryKey: keyOf(scope) });
-  const remove = useMutation({
-    mutationFn: (secret: Secret) => deleteSecret(scope, secret.id),
-    onSuccess: async () => {
-      setDeleting(null);
-      await refresh();
-    },
-  });
+  const remove = useConfirmed((secret: Secret) => deleteSecret(scope, secret.id), refresh);
+  const deleting = remove.target;
   const where = scope.kind === "workspace" ? "this workspace" : "the organisation";
 
   return (
@@ -120,7 +114,7 @@ export function SecretsManager({ scope, canEdit, canDelete }: { scope: SecretSco
                   name={s.name}
                   editLabel="Update"
                   onEdit={canEdit ? () => setEditing(s) : undefined}
-                  onDelete={canDelete ? confirming(remove, setDeleting, s) : undefined}
+                  onDelete={canDelete ? remove.ask(s) : undefined}
                 />
               )}
             </tr>
@@ -148,15 +142,7 @@ export function SecretsManager({ scope, canEdit, canDelete }: { scope: SecretSco
           />
         )}
       </Dialog>
-      <ConfirmDialog
-        open={!!deleting}
-        title="Delete secret"
-        confirmLabel="Delete secret"
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
-      >
+      <ConfirmDialog {...remove.dialog} title="Delete secret" confirmLabel="Delete secret">
         <p>
           Delete <code>{deleting?.name}</code> ({deleting?.environment})? Workflows that use <code>{`SECRETS.${deleting?.name ?? ""}`}</code> will
           fail until a secret of that name exists again. This cannot be undone.

@@ -4,8 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { can, useMe } from "../api/session";
 import type { Variable } from "../api/types-admin";
-import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, PageHeader, Spinner, SubmitButton, When, confirming } from "../components/ui";
-import { ConfirmDialog, KeyValueRows, newPair, type Pair } from "../components/forms";
+import { DataTable, Dialog, EditDeleteButtons, Empty, ErrorNote, Field, PageHeader, Spinner, SubmitButton, When } from "../components/ui";
+import { ConfirmDialog, KeyValueRows, newPair, useConfirmed, type Pair } from "../components/forms";
 
 interface VariableInput {
   name: string;
@@ -50,16 +50,12 @@ export default function VariablesPage({ ws }: { ws: string }) {
     queryFn: () => unwrap<Variable[]>(client.GET("/variables", { params: { query: { workspace_id: ws } } })),
   });
   const [editing, setEditing] = useState<Variable | "new" | null>(null);
-  const [deleting, setDeleting] = useState<Variable | null>(null);
   const refresh = () => queries.invalidateQueries({ queryKey: key });
-  const remove = useMutation({
-    mutationFn: (v: Variable) =>
-      unwrap(client.DELETE("/variables/{variable}", { params: { path: { variable: v.id }, query: { workspace_id: ws } } })),
-    onSuccess: async () => {
-      setDeleting(null);
-      await refresh();
-    },
-  });
+  const remove = useConfirmed(
+    (v: Variable) => unwrap(client.DELETE("/variables/{variable}", { params: { path: { variable: v.id }, query: { workspace_id: ws } } })),
+    refresh,
+  );
+  const deleting = remove.target;
 
   return (
     <>
@@ -113,7 +109,7 @@ export default function VariablesPage({ ws }: { ws: string }) {
               <td>
                 <When at={v.updated_at} />
               </td>
-              {canEdit && <EditDeleteButtons what="variable" name={v.name} onEdit={() => setEditing(v)} onDelete={confirming(remove, setDeleting, v)} />}
+              {canEdit && <EditDeleteButtons what="variable" name={v.name} onEdit={() => setEditing(v)} onDelete={remove.ask(v)} />}
             </tr>
           ))}
         </DataTable>
@@ -135,15 +131,7 @@ export default function VariablesPage({ ws }: { ws: string }) {
           />
         )}
       </Dialog>
-      <ConfirmDialog
-        open={!!deleting}
-        title="Delete variable"
-        confirmLabel="Delete variable"
-        onClose={() => setDeleting(null)}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
-      >
+      <ConfirmDialog {...remove.dialog} title="Delete variable" confirmLabel="Delete variable">
         <p>
           Delete <code>{deleting?.name}</code> ({deleting?.environment})? Workflows that read <code>{`VARS.${deleting?.name ?? ""}`}</code> will
           fail until it exists again.

@@ -8,6 +8,7 @@ import type { RunSummary, WorkflowModel } from "../api/types";
 import { exportUrl, importWorkflow, keys, listRuns, useWorkflows } from "../api/workflows";
 import { Link, navigate } from "../router";
 import { Badge, DataTable, Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, When } from "../components/ui";
+import { ConfirmDialog, useConfirmed } from "../components/forms";
 
 const EXAMPLE = `title: Hello webhook
 description: Reshape the alert, then call an HTTP API
@@ -25,12 +26,16 @@ returns:
 
 export function WorkflowsPage({ ws }: { ws: string }) {
   const me = useMe().data;
+  const queries = useQueryClient();
   const workflows = useWorkflows(ws);
   const runs = useQuery({ queryKey: keys.runs(ws, { latest: true }), queryFn: () => listRuns(ws, { limit: 500 }) });
   const [search, setSearch] = useState("");
   const [status, setStatus] = useState("");
   const [dialog, setDialog] = useState<"" | "create" | "import">("");
-  const [deleting, setDeleting] = useState<WorkflowModel | null>(null);
+  const remove = useConfirmed(
+    (w: WorkflowModel) => unwrap(client.DELETE("/workflows/{workflow_id}", { params: { path: { workflow_id: w.id }, query: { workspace_id: ws } } })),
+    () => queries.invalidateQueries({ queryKey: keys.workflows(ws) }),
+  );
   const editor = can(me, ws, "editor");
 
   const lastRun = useMemo(() => {
@@ -146,7 +151,7 @@ export function WorkflowsPage({ ws }: { ws: string }) {
                     <When at={w.updated_at} />
                   </td>
                   <td>
-                    <RowActions ws={ws} workflow={w} editor={editor} onDelete={() => setDeleting(w)} />
+                    <RowActions ws={ws} workflow={w} editor={editor} onDelete={remove.ask(w)} />
                   </td>
                 </tr>
               );
@@ -157,7 +162,11 @@ export function WorkflowsPage({ ws }: { ws: string }) {
       )}
       <CreateDialog ws={ws} open={dialog === "create"} onClose={() => setDialog("")} />
       <ImportDialog ws={ws} open={dialog === "import"} onClose={() => setDialog("")} example={workflows.data?.length === 0 ? EXAMPLE : ""} />
-      <DeleteDialog ws={ws} workflow={deleting} onClose={() => setDeleting(null)} />
+      <ConfirmDialog {...remove.dialog} title="Delete workflow" confirmLabel="Delete">
+        <p>
+          Delete <strong>{remove.target?.title}</strong> with all its versions, its webhook and its schedules? Runs already in history stay.
+        </p>
+      </ConfirmDialog>
     </>
   );
 }
@@ -279,33 +288,6 @@ function ImportDialog({ ws, open, onClose, example }: { ws: string; open: boolea
           </button>
         </div>
       </form>
-    </Dialog>
-  );
-}
-
-function DeleteDialog({ ws, workflow, onClose }: { ws: string; workflow: WorkflowModel | null; onClose: () => void }) {
-  const queries = useQueryClient();
-  const remove = useMutation({
-    mutationFn: (wf: string) => unwrap(client.DELETE("/workflows/{workflow_id}", { params: { path: { workflow_id: wf }, query: { workspace_id: ws } } })),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: keys.workflows(ws) });
-      onClose();
-    },
-  });
-  return (
-    <Dialog title="Delete workflow" open={workflow !== null} onClose={onClose}>
-      <p>
-        Delete <strong>{workflow?.title}</strong> with all its versions, its webhook and its schedules? Runs already in history stay.
-      </p>
-      <ErrorNote error={remove.error} />
-      <div className="row">
-        <button type="button" className="button button-danger" disabled={remove.isPending} onClick={() => workflow && remove.mutate(workflow.id)}>
-          Delete
-        </button>
-        <button type="button" className="button" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
     </Dialog>
   );
 }

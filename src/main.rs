@@ -1,6 +1,7 @@
 //! `ferrocat`: one binary, one subcommand per service, plus `up` (the whole stack on one host)
 //! and `run` (one workflow file, locally).
 
+mod registry_cmd;
 mod run_file;
 mod signals;
 mod ui;
@@ -85,6 +86,8 @@ enum Command {
     /// Exits 0 with the result on stdout, 1 when the run fails, 2 when the file or an input is
     /// invalid.
     Run(run_file::RunArgs),
+    /// Check template actions (Tracecat's format) in folders before a registry loads them.
+    Registry(registry_cmd::RegistryArgs),
 }
 
 /// Exit status for bad configuration (EX_CONFIG is 78; sysexits' EX_USAGE is 64, as the style asks).
@@ -126,7 +129,21 @@ fn main() -> ExitCode {
         }
         Command::Up(args) => report(runtime().block_on(up::run(args))),
         Command::Run(args) => runtime().block_on(run_file::run(args)),
-        command => runtime().block_on(service(command, &env)),
+        Command::Registry(args) => registry_cmd::run(args),
+        command => {
+            // Every service reads the same extra registries, so a workflow the api accepts is
+            // one the worker and executor can run.
+            if let Some(dirs) = std::env::var_os("FERROCAT_REGISTRY_DIRS") {
+                let dirs: Vec<std::path::PathBuf> = std::env::split_paths(&dirs).filter(|p| !p.as_os_str().is_empty()).collect();
+                if let Err(problems) = ferrocat_registry::install_dirs(&dirs) {
+                    for problem in problems {
+                        eprintln!("ferrocat: FERROCAT_REGISTRY_DIRS: {problem}");
+                    }
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+            runtime().block_on(service(command, &env))
+        }
     }
 }
 
@@ -216,7 +233,7 @@ async fn service(command: Command, env: &Env) -> ExitCode {
         Command::Ui(a) => serve!("ui", a, grace, ui::UiConfig::from_env(env), ui::run),
         Command::ObjectStore(a) => serve!("object-store", a, grace, ferrocat_object_store::ObjectStoreConfig::from_env(env), ferrocat_object_store::run),
         Command::Migrate(a) => serve!("migrate", a, grace, env.required("FERROCAT_DATABASE_URL"), migrate),
-        Command::Edge(_) | Command::Up(_) | Command::Run(_) => unreachable!("handled in main"),
+        Command::Edge(_) | Command::Up(_) | Command::Run(_) | Command::Registry(_) => unreachable!("handled in main"),
     }
 }
 

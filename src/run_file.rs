@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// stack's services unless FERROCAT_EGRESS_ALLOW says so).
     #[arg(long, value_enum, default_value_t = Egress::Permissive)]
     egress: Egress,
+    /// A folder of template actions (Tracecat's format) to run with, besides the built-in
+    /// library; may be given more than once.
+    #[arg(long, value_name = "DIR")]
+    registry: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -83,7 +87,13 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(dsl) => dsl,
         Err(e) => return invalid(format!("{}: {e}", args.file.display())),
     };
-    if let Err(issues) = dsl.validate() {
+    if let Err(problems) = ferrocat_registry::install_dirs(&args.registry) {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return invalid(format!("the registry does not load:\n  {}", lines.join("\n  ")));
+    }
+    let mut issues = dsl.validate().err().unwrap_or_default();
+    issues.extend(ferrocat_registry::check_workflow(&dsl));
+    if !issues.is_empty() {
         let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
         return invalid(format!("{} is not a valid workflow:\n  {}", args.file.display(), lines.join("\n  ")));
     }

@@ -20,7 +20,7 @@ fn every_subcommand_explains_itself() {
     let top = ferrocat(&["--help"], &[]);
     assert!(top.status.success());
     let help = text(&top.stdout);
-    let commands = ["edge", "api", "worker", "executor", "llm-gateway", "mcp", "ui", "object-store", "migrate", "up", "run"];
+    let commands = ["edge", "api", "worker", "executor", "llm-gateway", "mcp", "ui", "object-store", "migrate", "up", "run", "registry"];
     for name in commands {
         assert!(help.contains(name), "--help lists {name}:\n{help}");
         let sub = ferrocat(&[name, "--help"], &[]);
@@ -312,5 +312,121 @@ returns: ${{ ACTIONS.a.result }}
     // Inside a longer base64 text only the prefix's characters are left.
     let basic = printed["basic"].as_str().unwrap();
     assert!(basic.starts_with("YWRtaW46") && basic.contains("***") && basic.len() <= 16, "{basic}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A stand-in vendor on loopback: answers every request with `body` (JSON) and sends the
+/// request's head (request line and headers, lowercased) down the channel.
+fn vendor(body: &'static str) -> (u16, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen, heads) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let _ = seen.send(String::from_utf8_lossy(&buf[..n]).to_lowercase());
+            let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (port, heads)
+}
+
+const TRIAGE_TEMPLATE: &str = "type: action
+definition:
+  name: triage
+  namespace: tools.acme
+  title: Triage a hash
+  display_group: ACME
+  expects:
+    file_hash: {type: str}
+    threshold: {type: int, default: 3}
+  steps:
+    - ref: report
+      action: tools.virustotal.lookup_file_hash
+      args:
+        file_hash: ${{ inputs.file_hash }}
+    - ref: verdict
+      action: core.transform.reshape
+      args:
+        value:
+          malicious: ${{ steps.report.result.data.attributes.last_analysis_stats.malicious >= inputs.threshold }}
+          names: ${{ steps.report.result.data.attributes.names }}
+  returns: ${{ steps.verdict.result }}
+";
+
+#[test]
+fn run_uses_the_library_and_templates_from_a_registry_folder() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    let registry = dir.join("registry/acme");
+    std::fs::create_dir_all(&registry).unwrap();
+    std::fs::write(registry.join("triage.yml"), TRIAGE_TEMPLATE).unwrap();
+    let (port, heads) = vendor(r#"{"data": {"attributes": {"names": ["invoice.exe"], "last_analysis_stats": {"malicious": 5}}}}"#);
+    // Tracecat's VirusTotal playbook, with the lookup as a template action and the email left out.
+    let file = dir.join("wf.yml");
+    std::fs::write(
+        &file,
+        "definition:
+  title: Triage a VirusTotal report
+  description: Look a hash up and decide
+  entrypoint: {ref: triage}
+  triggers: [{type: webhook, ref: my_webhook, entrypoint: triage}]
+  actions:
+    - ref: triage
+      action: tools.acme.triage
+      args:
+        file_hash: ${{ TRIGGER.hash }}
+  returns: ${{ ACTIONS.triage.result }}
+",
+    )
+    .unwrap();
+    std::fs::write(dir.join("secrets.yml"), "virustotal:\n  VIRUSTOTAL_API_KEY: vt-key-123\n").unwrap();
+    std::fs::write(dir.join("vars.yml"), format!("virustotal:\n  base_url: http://127.0.0.1:{port}\n")).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let (f, s, v, r) = (path("wf.yml"), path("secrets.yml"), path("vars.yml"), path("registry"));
+    let trigger = r#"{"hash": "44d88612fea8a8f36de82e1278abb02f"}"#;
+
+    let out = ferrocat(&["run", &f, "--secrets", &s, "--vars", &v, "--trigger", trigger, "--registry", &r], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({"malicious": true, "names": ["invoice.exe"]}));
+    let head = heads.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert!(head.starts_with("get /api/v3/files/44d88612fea8a8f36de82e1278abb02f http/1.1"), "{head}");
+    assert!(head.contains("x-apikey: vt-key-123"), "{head}");
+
+    // Without the folder the workflow names an action no registry has: refused before it runs.
+    let out = ferrocat(&["run", &f, "--secrets", &s, "--vars", &v, "--trigger", trigger], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("actions.triage.action: unknown action 'tools.acme.triage'"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn registry_check_counts_the_templates_and_names_each_problem_by_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("good/acme")).unwrap();
+    std::fs::write(dir.join("good/acme/triage.yml"), TRIAGE_TEMPLATE).unwrap();
+    let good = dir.join("good");
+    let out = ferrocat(&["registry", "check", good.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), format!("{}: 1 files, 1 actions in 1 namespaces, no problems", good.display()));
+
+    std::fs::create_dir_all(dir.join("bad/acme")).unwrap();
+    std::fs::write(dir.join("bad/acme/triage.yml"), TRIAGE_TEMPLATE.replace("tools.virustotal.lookup_file_hash", "tools.virustotal.lookup_hash")).unwrap();
+    std::fs::write(dir.join("bad/acme/broken.yaml"), "type: action\ndefinition:\n  name: broken\n  title: [\n").unwrap();
+    let bad = dir.join("bad");
+    let out = ferrocat(&["registry", "check", bad.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed = text(&out.stdout);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 3, "{printed}");
+    assert!(lines[0].starts_with(&format!("{}:4: definition.title: invalid type", bad.join("acme/broken.yaml").display())), "{printed}");
+    assert_eq!(lines[1], format!("{}:11: step 'report': unknown action 'tools.virustotal.lookup_hash'", bad.join("acme/triage.yml").display()));
+    assert_eq!(lines[2], format!("{}: 2 files, 2 problems in 2 of them", bad.display()));
+
+    let out = ferrocat(&["registry", "check", dir.join("nowhere").to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("nowhere"), "{}", text(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }

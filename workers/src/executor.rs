@@ -61,7 +61,8 @@ impl Executor {
     /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.
     async fn secrets_for(&self, input: &RunActionInput) -> Result<Map<String, Value>, ActionError> {
         let names = crate::secret_store::referenced(&input.task);
-        if names.is_empty() {
+        let optional = crate::secret_store::optional(&input.task, &names);
+        if names.is_empty() && optional.is_empty() {
             return Ok(Map::new());
         }
         let store = self
@@ -80,7 +81,7 @@ impl Executor {
                 }
             }
         };
-        store.load(input.run.workspace_id, &environment, &names).await.map_err(ActionError::Invalid)
+        store.load(input.run.workspace_id, &environment, &names, &optional).await.map_err(ActionError::Invalid)
     }
 
     /// Evaluates the arguments and runs the action; the error carries the message users see.
@@ -199,7 +200,10 @@ impl Executor {
         let Value::Object(args) = args else {
             return Err(ActionError::Invalid("args must be a mapping".into()));
         };
-        let call = Call::new(action, args, &self.deps, &context.secrets).in_run(run).with_progress(progress);
+        let call = Call::new(action, args, &self.deps, &context.secrets)
+            .with_context(&context.vars, &context.env)
+            .in_run(run)
+            .with_progress(progress);
         ferrocat_registry::global().run(action, call).await
     }
 }

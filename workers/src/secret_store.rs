@@ -37,6 +37,15 @@ pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
     names
 }
 
+/// The secrets `task`'s action reads when they exist (a template's optional ones), less those
+/// `required` already holds.
+pub fn optional(task: &ActionStatement, required: &BTreeSet<String>) -> BTreeSet<String> {
+    ferrocat_registry::global()
+        .get(&task.action)
+        .map(|action| action.optional_secret_names().iter().filter(|n| !required.contains(*n)).cloned().collect())
+        .unwrap_or_default()
+}
+
 /// The `<name>` of every `SECRETS.<name>` in `text`, read as text (for unparsable templates).
 fn scanned_secret_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.match_indices("SECRETS.").filter_map(|(start, _)| {

@@ -64,11 +64,19 @@ pub async fn load(app: &App, workspace_id: Uuid, workflow_id: &str) -> Result<Wo
     workflows::get(&app.db, workspace_id, id).await?.ok_or_else(not_found)
 }
 
+/// Every problem of `dsl`: the language's own checks, then what the action table says of its
+/// actions (unknown actions, arguments they do not take or lack, templates' literal types).
+pub fn validate(dsl: &Workflow) -> Result<(), Vec<ferrocat_dsl::ValidationIssue>> {
+    let mut issues = dsl.validate().err().unwrap_or_default();
+    issues.extend(ferrocat_registry::check_workflow(dsl));
+    if issues.is_empty() { Ok(()) } else { Err(issues) }
+}
+
 /// `{valid, errors: [{loc, msg}]}` for a definition, or for why it did not parse.
 pub fn validation_report(parsed: Result<Workflow, String>) -> Value {
     let errors: Vec<Value> = match parsed {
         Err(msg) => vec![json!({"loc": "definition", "msg": msg})],
-        Ok(dsl) => match dsl.validate() {
+        Ok(dsl) => match validate(&dsl) {
             Ok(()) => Vec::new(),
             Err(issues) => issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
         },
@@ -109,7 +117,7 @@ pub async fn commit(app: &App, workspace_id: Uuid, row: &WorkflowRow) -> Result<
         detail: "the draft is not a valid workflow".into(),
         errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
     })?;
-    if let Err(issues) = dsl.validate() {
+    if let Err(issues) = validate(&dsl) {
         return Err(AppError::Unprocessable {
             detail: format!("workflow validation failed with {} error(s)", issues.len()),
             errors: issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),

@@ -363,15 +363,24 @@ pub fn normalize_trigger_inputs(
     if expects.is_empty() {
         return Ok(payload.clone());
     }
+    match normalize_fields(expects, input)? {
+        Ok(out) => Ok(Value::Object(out)),
+        Err(errors) => Err(DslError::TriggerInputs { errors }),
+    }
+}
+
+/// Checks `input` against the fields of `expects` (a template action's arguments, a trigger's
+/// inputs): unknown keys rejected, values coerced, defaults filled in, optional fields without
+/// a default set to null. The outer error is a malformed `expects`; the inner one lists each
+/// `field: problem`.
+pub fn normalize_fields(
+    expects: &Map<String, Value>,
+    input: &Map<String, Value>,
+) -> Result<Result<Map<String, Value>, Vec<String>>, DslError> {
     let mut errors = Vec::new();
     let mut out = Map::new();
     for (name, spec) in expects {
-        let field: ExpectedField =
-            serde_json::from_value(spec.clone()).map_err(|e| DslError::Expects {
-                field: name.clone(),
-                msg: e.to_string(),
-            })?;
-        let ty = TypeExpr::parse(&field.ty)?;
+        let (field, ty) = expected_field(name, spec)?;
         match (input.get(name), &field.default) {
             (Some(v), _) => match coerce(&ty, v) {
                 Ok(v) => {
@@ -391,10 +400,71 @@ pub fn normalize_trigger_inputs(
     for key in input.keys().filter(|k| !expects.contains_key(*k)) {
         errors.push(format!("{key}: Extra inputs are not permitted"));
     }
-    if errors.is_empty() {
-        Ok(Value::Object(out))
-    } else {
-        Err(DslError::TriggerInputs { errors })
+    Ok(if errors.is_empty() { Ok(out) } else { Err(errors) })
+}
+
+/// One `expects` entry read and its type parsed.
+pub fn expected_field(name: &str, spec: &Value) -> Result<(ExpectedField, TypeExpr), DslError> {
+    let field: ExpectedField =
+        serde_json::from_value(spec.clone()).map_err(|e| DslError::Expects {
+            field: name.to_owned(),
+            msg: e.to_string(),
+        })?;
+    let ty = TypeExpr::parse(&field.ty)?;
+    Ok((field, ty))
+}
+
+/// The JSON schema of the arguments `expects` describes: what the registry, the MCP catalogue
+/// and the console show. Fields without a default that are not optional are required.
+pub fn expects_schema(expects: &Map<String, Value>) -> Result<Value, DslError> {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, spec) in expects {
+        let (field, ty) = expected_field(name, spec)?;
+        let mut schema = ty.json_schema();
+        if let Value::Object(schema) = &mut schema {
+            if let Some(description) = &field.description {
+                schema.insert("description".into(), Value::String(description.clone()));
+            }
+            if let Some(default) = &field.default {
+                schema.insert("default".into(), default.clone());
+            }
+            if let Some(values) = &field.enum_ {
+                schema.insert("enum".into(), Value::Array(values.clone()));
+            }
+        }
+        if field.default.is_none() && field.optional != Some(true) {
+            required.push(Value::String(name.clone()));
+        }
+        properties.insert(name.clone(), schema);
+    }
+    Ok(serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    }))
+}
+
+impl TypeExpr {
+    /// This type as JSON schema.
+    pub fn json_schema(&self) -> Value {
+        use serde_json::json;
+        match self {
+            TypeExpr::Int => json!({"type": "integer"}),
+            TypeExpr::Str => json!({"type": "string"}),
+            TypeExpr::Bool => json!({"type": "boolean"}),
+            TypeExpr::Float => json!({"type": "number"}),
+            TypeExpr::Datetime => json!({"type": "string", "format": "date-time"}),
+            TypeExpr::Duration => json!({"type": "string", "format": "duration"}),
+            TypeExpr::Any | TypeExpr::Ref(_) => json!({}),
+            TypeExpr::None => json!({"type": "null"}),
+            TypeExpr::List(item) => json!({"type": "array", "items": item.json_schema()}),
+            TypeExpr::Dict(None) => json!({"type": "object"}),
+            TypeExpr::Dict(Some((_, value))) => json!({"type": "object", "additionalProperties": value.json_schema()}),
+            TypeExpr::Union(members) => json!({"anyOf": members.iter().map(TypeExpr::json_schema).collect::<Vec<_>>()}),
+            TypeExpr::Enum(values) => json!({"type": "string", "enum": values}),
+        }
     }
 }
 

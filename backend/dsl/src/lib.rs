@@ -13,7 +13,7 @@ mod scope;
 mod slug;
 mod validate;
 
-pub use expects::{TypeExpr, coerce, normalize_trigger_inputs};
+pub use expects::{TypeExpr, coerce, expected_field, expects_schema, normalize_fields, normalize_trigger_inputs};
 pub use issues::ValidationIssue;
 pub use model::{
     ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use ferrocat_dsl::{EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER};
 
-use crate::actions::{ai, dedup, email, http, http_poll, require, script, transform};
+use crate::actions::{ai, dedup, email, http, http_poll, require, script, transform, vendor_sdk};
 use crate::control::ExecuteArgs;
 use crate::table::Action;
 
@@ -105,6 +105,46 @@ pub(crate) fn builtins() -> Vec<Action> {
         )
         .args::<email::EmailArgs>()
         .secrets(&["smtp"]),
+        Action::effect(
+            "tools.slack_sdk.call_method",
+            "Call Slack method",
+            "Call a Slack Web API method (SDK or dotted name) with the `slack` secret's bot token; returns Slack's answer.",
+            |c| Box::pin(vendor_sdk::slack_call_method(c)),
+        )
+        .args::<vendor_sdk::SlackCallArgs>()
+        .secrets(&["slack"]),
+        Action::effect(
+            "tools.slack_sdk.call_paginated_method",
+            "Call paginated Slack method",
+            "Call a cursor-paged Slack Web API method until `limit` items (the `key` list of each page) are collected.",
+            |c| Box::pin(vendor_sdk::slack_call_paginated(c)),
+        )
+        .args::<vendor_sdk::SlackPagedArgs>()
+        .secrets(&["slack"]),
+        Action::effect(
+            "tools.falconpy.call_command",
+            "Call CrowdStrike operation",
+            "Call a CrowdStrike Falcon API operation by its FalconPy id; returns {status_code, headers, body}.",
+            |c| Box::pin(vendor_sdk::falcon_call_command(c)),
+        )
+        .args::<vendor_sdk::FalconArgs>()
+        .secrets(&["crowdstrike"]),
+        Action::effect(
+            "tools.google_api.call_api",
+            "Call Google API",
+            "Call a Google API method found in the service's discovery document, as the google OAuth integration or a service account.",
+            |c| Box::pin(vendor_sdk::google_call_api(c)),
+        )
+        .args::<vendor_sdk::GoogleTarget>()
+        .optional_secrets(vec!["google_api".into(), "google_oauth".into()]),
+        Action::effect(
+            "tools.google_api.call_paginated_api",
+            "Call paginated Google API",
+            "Call a Google API list method page by page, following nextPageToken; returns the pages.",
+            |c| Box::pin(vendor_sdk::google_call_paginated(c)),
+        )
+        .schema(merged::<vendor_sdk::GoogleTarget, vendor_sdk::GooglePaging>())
+        .optional_secrets(vec!["google_api".into(), "google_oauth".into()]),
         Action::control_flow(SCATTER, "Scatter", "Run what follows once per item of `collection`, each in its own stream.")
             .schema(object(json!({"collection": {}, "interval": {"type": "number"}}), &["collection"])),
         Action::control_flow(GATHER, "Gather", "Collect `items` from every stream of a scatter into one list, in order.").schema(object(
@@ -127,8 +167,13 @@ fn of<T: schemars::JsonSchema>() -> Value {
 
 /// A repeating HTTP action's schema: its own arguments beside the request's.
 fn with_request<T: schemars::JsonSchema>() -> Value {
-    let mut schema = of::<http::HttpRequestArgs>();
-    let own = of::<T>();
+    merged::<http::HttpRequestArgs, T>()
+}
+
+/// One schema of the arguments of `A` and of `B`, side by side.
+fn merged<A: schemars::JsonSchema, B: schemars::JsonSchema>() -> Value {
+    let mut schema = of::<A>();
+    let own = of::<B>();
     for key in ["properties", "$defs"] {
         if let (Some(Value::Object(into)), Some(Value::Object(from))) = (schema.get_mut(key), own.get(key)) {
             into.extend(from.clone());

@@ -30,6 +30,9 @@ pub enum ActionError {
     Storage(String),
     #[error("LoopExecutionError: iteration {iteration} failed: {source}")]
     Loop { iteration: usize, source: Box<ActionError> },
+    /// A template's step failed; nothing of the template's result is returned.
+    #[error("{action}: step '{step}' failed: {source}")]
+    Step { action: String, step: String, source: Box<ActionError> },
     /// Another error whose message had secret values replaced by `***`.
     #[error("{message}")]
     Masked { message: String, type_name: &'static str, retryable: bool },
@@ -40,7 +43,7 @@ impl ActionError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ActionError::Http(_) | ActionError::Sandbox(_) | ActionError::Storage(_) => true,
-            ActionError::Loop { source, .. } => source.is_retryable(),
+            ActionError::Loop { source, .. } | ActionError::Step { source, .. } => source.is_retryable(),
             ActionError::Masked { retryable, .. } => *retryable,
             _ => false,
         }
@@ -51,6 +54,7 @@ impl ActionError {
         match self {
             ActionError::Unknown(_) => error_types::UNKNOWN_ACTION,
             ActionError::Masked { type_name, .. } => type_name,
+            ActionError::Step { source, .. } => source.type_name(),
             ActionError::Storage(_) => "StorageError",
             _ => error_types::ACTION_ERROR,
         }

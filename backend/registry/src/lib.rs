@@ -12,6 +12,7 @@ pub mod error;
 mod gateway;
 pub mod masking;
 mod table;
+pub mod template;
 
 use std::sync::OnceLock;
 
@@ -28,7 +29,35 @@ pub use table::{Action, BUILTIN_ORIGIN, BoxFuture, Call, Checkpoint, Handler, Ki
 /// The process's table: the built-in actions, and whatever was added since.
 pub fn global() -> &'static Registry {
     static GLOBAL: OnceLock<Registry> = OnceLock::new();
-    GLOBAL.get_or_init(|| Registry::new(builtins::builtins()))
+    GLOBAL.get_or_init(|| {
+        let table = Registry::new(builtins::builtins());
+        // The library's own tests keep it free of problems; should one slip in, the rest of
+        // the table still serves and the problem is logged.
+        match template::load::prepare(&template::load::library_sources(), &table, template::load::LIBRARY_ORIGIN) {
+            Ok(set) => {
+                if let Err(e) = template::load::install(&table, set) {
+                    tracing::error!(error = %e, "the integration library could not be installed");
+                }
+            }
+            Err(problems) => {
+                for problem in problems {
+                    tracing::error!(%problem, "the integration library has a problem");
+                }
+            }
+        }
+        table
+    })
+}
+
+/// Adds the templates under each of `dirs` (`FERROCAT_REGISTRY_DIRS`) to the process's table:
+/// how many; every problem of every file when a set does not load.
+pub fn install_dirs(dirs: &[std::path::PathBuf]) -> Result<usize, Vec<template::check::Problem>> {
+    template::load::install_dirs(global(), dirs)
+}
+
+/// What the process's table says of `dsl`'s actions (see [`template::check::check_workflow`]).
+pub fn check_workflow(dsl: &ferrocat_dsl::Workflow) -> Vec<ferrocat_dsl::ValidationIssue> {
+    template::check::check_workflow(dsl, global())
 }
 
 /// Runs the action `name` with evaluated `args`, outside any run, with no Redis (persistent

@@ -33,12 +33,49 @@ pub struct Call<'a> {
     pub progress: Option<&'a dyn Checkpoint>,
     /// The table that runs the call (an agent's tools come from it).
     table: Option<&'a Registry>,
+    /// `VARS` and `ENV` of the run, for templates' steps.
+    vars: &'a Map<String, Value>,
+    env: &'a Map<String, Value>,
+    /// How many templates this call is nested in.
+    depth: u8,
 }
+
+/// The empty map a call outside any run sees as `VARS` and `ENV`.
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
 
 impl<'a> Call<'a> {
     /// A call outside any run, with no checkpoint.
     pub fn new(name: &'a str, args: Map<String, Value>, deps: &'a ActionDeps, secrets: &'a Map<String, Value>) -> Self {
-        Self { name, args, deps, secrets, run: None, progress: None, table: None }
+        Self { name, args, deps, secrets, run: None, progress: None, table: None, vars: &EMPTY, env: &EMPTY, depth: 0 }
+    }
+
+    /// This call seeing the run's `VARS` and `ENV` (what templates' steps read).
+    pub fn with_context(self, vars: &'a Map<String, Value>, env: &'a Map<String, Value>) -> Self {
+        Self { vars, env, ..self }
+    }
+
+    /// `VARS`: name → `{key: value}`.
+    pub fn vars(&self) -> &'a Map<String, Value> {
+        self.vars
+    }
+
+    /// `ENV`.
+    pub fn env(&self) -> &'a Map<String, Value> {
+        self.env
+    }
+
+    /// How many templates this call runs inside.
+    pub fn depth(&self) -> u8 {
+        self.depth
+    }
+
+    /// A template's step: `name` with `args`, sharing this call's secrets, variables and run,
+    /// `depth` templates deep, without the checkpoint (only the outer action keeps one).
+    pub fn nested<'b>(&self, name: &'b str, args: Map<String, Value>, depth: u8) -> Call<'b>
+    where
+        'a: 'b,
+    {
+        Call { name, args, deps: self.deps, secrets: self.secrets, run: self.run, progress: None, table: None, vars: self.vars, env: self.env, depth }
     }
 
     /// This call as part of `run`.
@@ -109,9 +146,13 @@ pub struct Action {
     title: String,
     description: String,
     secrets: Vec<String>,
+    /// Secrets it reads when they exist (a template's `optional: true` ones).
+    optional_secrets: Vec<String>,
     schema: Schema,
     kind: Kind,
     origin: String,
+    /// The template it runs, when it is one.
+    template: Option<Arc<crate::template::Definition>>,
 }
 
 /// Where the built-in actions come from, in [`Action::origin`].
@@ -150,9 +191,11 @@ impl Action {
             title: title.to_owned(),
             description: description.to_owned(),
             secrets: Vec::new(),
+            optional_secrets: Vec::new(),
             schema: Schema::Given(json!({"type": "object"})),
             kind,
             origin: BUILTIN_ORIGIN.to_owned(),
+            template: None,
         }
     }
 
@@ -169,6 +212,16 @@ impl Action {
     /// Secrets it reads whether or not its arguments name them.
     pub fn secrets(self, names: &[&str]) -> Self {
         Self { secrets: names.iter().map(|s| (*s).to_owned()).collect(), ..self }
+    }
+
+    /// Secrets it reads when they exist, and goes on without when they do not.
+    pub fn optional_secrets(self, names: Vec<String>) -> Self {
+        Self { optional_secrets: names, ..self }
+    }
+
+    /// It runs `definition` (what the registry shows of it).
+    pub fn template(self, definition: Arc<crate::template::Definition>) -> Self {
+        Self { template: Some(definition), ..self }
     }
 
     /// Where it comes from (a registry's name; built-ins are [`BUILTIN_ORIGIN`]).
@@ -201,6 +254,21 @@ impl Action {
         &self.secrets
     }
 
+    /// Secrets it reads only when they exist.
+    pub fn optional_secret_names(&self) -> &[String] {
+        &self.optional_secrets
+    }
+
+    /// Where it comes from.
+    pub fn origin_name(&self) -> &str {
+        &self.origin
+    }
+
+    /// The template it runs, when it is one.
+    pub fn template_definition(&self) -> Option<&Arc<crate::template::Definition>> {
+        self.template.as_ref()
+    }
+
     /// The JSON schema of its arguments.
     pub fn args_schema(&self) -> Value {
         match &self.schema {
@@ -226,16 +294,24 @@ impl Action {
 
     /// The read model the api's registry routes and the MCP catalogue show.
     pub fn describe(&self) -> Value {
-        json!({
+        let mut read = json!({
             "action": self.name,
             "name": self.name,
             "namespace": self.namespace(),
             "title": self.title,
             "description": self.description,
             "secrets": self.secrets,
+            "optional_secrets": self.optional_secrets,
             "origin": self.origin,
+            "type": "builtin",
             "args": self.args_schema(),
-        })
+        });
+        if let (Some(definition), Value::Object(read)) = (&self.template, &mut read)
+            && let Value::Object(more) = crate::template::describe(definition)
+        {
+            read.extend(more);
+        }
+        read
     }
 }
 
@@ -295,7 +371,7 @@ impl Registry {
 }
 
 /// Dot-separated words of lowercase letters, digits and `_`, at least two of them.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let words: Vec<&str> = name.split('.').collect();
     words.len() >= 2
         && words.iter().all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))

@@ -22,15 +22,17 @@ impl SecretStore {
         Self { db, keyring }
     }
 
-    /// `name → {KEY: value}` for each of `names` in the workspace's `environment`; a missing
-    /// secret is an error naming it (never its value).
+    /// `name → {KEY: value}` for each of `names` and of the `optional` names that exist, in the
+    /// workspace's `environment`; a missing secret of `names` is an error naming it (never its
+    /// value).
     pub async fn load(
         &self,
         workspace_id: Uuid,
         environment: &str,
         names: &BTreeSet<String>,
+        optional: &BTreeSet<String>,
     ) -> Result<Map<String, Value>, String> {
-        let wanted: Vec<String> = names.iter().cloned().collect();
+        let wanted: Vec<String> = names.union(optional).cloned().collect();
         let rows = sqlx::query!(
             "SELECT id, name, encrypted_keys FROM secrets WHERE workspace_id = $1 AND environment = $2 AND name = ANY($3)",
             workspace_id,

@@ -74,7 +74,7 @@ fn default_true() -> bool {
     true
 }
 
-fn scalar_text(value: &Value) -> String {
+pub(crate) fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

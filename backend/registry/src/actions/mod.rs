@@ -12,6 +12,7 @@ pub mod require;
 pub mod sandbox;
 pub mod script;
 pub mod transform;
+pub mod vendor_sdk;
 
 use serde_json::{Map, Value};
 

@@ -16,3 +16,11 @@ pub(super) fn uuid4(args: &[Value]) -> Result<Value, ExprError> {
     arity(args, 0, 0)?;
     string(uuid::Uuid::new_v4().to_string())
 }
+
+/// `get_interaction()`: the interaction (a Slack button's answer, say) the current action is
+/// waiting on. ferrocat has no interactions yet, so it is always `None`; Tracecat templates that
+/// attach it to a message (`metadata.event_payload.interaction`) send `null` there.
+pub(super) fn get_interaction(args: &[Value]) -> Result<Value, ExprError> {
+    arity(args, 0, 0)?;
+    Ok(Value::Null)
+}

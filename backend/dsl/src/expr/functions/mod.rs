@@ -197,6 +197,7 @@ static FUNCTIONS: &[(&str, Func)] = &[
     ("normalize_email", normalize_email),
     // Generators.
     ("uuid4", uuid4),
+    ("get_interaction", get_interaction),
 ];
 
 /// Names of all registered functions, in registry order.

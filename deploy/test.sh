@@ -20,16 +20,18 @@ if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp,
   .ferrocat/py/bin/pip install -q mcp schemathesis oidc-provider-mock==0.3.4
 fi
 export FERROCAT_TEST_PYTHON="$PWD/.ferrocat/py/bin/python"
-# And by the npm @modelcontextprotocol/inspector CLI, at the version mcp/tests/npm's lockfile
-# pins, installed into .ferrocat/npm (again only when that lockfile changes).
+# And by npm programs at the versions test-support/npm's lockfile pins (the MCP inspector CLI;
+# oauth2-mock-server, the OAuth server the integration grants are tested against), installed
+# into .ferrocat/npm (again only when that lockfile changes).
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-if ! cmp -s mcp/tests/npm/package-lock.json .ferrocat/npm/package-lock.json || [ ! -x .ferrocat/npm/node_modules/.bin/mcp-inspector ]; then
-  log "installing the MCP inspector CLI into .ferrocat/npm"
+if ! cmp -s test-support/npm/package-lock.json .ferrocat/npm/package-lock.json || [ ! -x .ferrocat/npm/node_modules/.bin/mcp-inspector ]; then
+  log "installing the test suite's npm programs into .ferrocat/npm"
   mkdir -p .ferrocat/npm
-  cp mcp/tests/npm/package.json mcp/tests/npm/package-lock.json .ferrocat/npm/
+  cp test-support/npm/package.json test-support/npm/package-lock.json .ferrocat/npm/
   (cd .ferrocat/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 export FERROCAT_TEST_INSPECTOR="$PWD/.ferrocat/npm/node_modules/.bin/mcp-inspector"
+export FERROCAT_TEST_NODE_MODULES="$PWD/.ferrocat/npm/node_modules"
 # The console is built first: the binary under test embeds it, and the browser tests use it.
 build_console
 # axe-core, which the browser tests inject into pages, comes from the console's packages.

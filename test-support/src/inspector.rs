@@ -1,5 +1,5 @@
 //! Drives the npm `@modelcontextprotocol/inspector` CLI (its binary named by
-//! `FERROCAT_TEST_INSPECTOR`; deploy/test.sh installs the version mcp/tests/npm pins into
+//! `FERROCAT_TEST_INSPECTOR`; deploy/test.sh installs the version test-support/npm pins into
 //! `.ferrocat/npm`) against an MCP URL. The inspector does the OAuth itself (discovery from the
 //! 401, dynamic registration, PKCE, the token exchange) and opens the authorization URL in a
 //! "browser": mcp/tests/py/headless_browser.py, which signs in and consents like a person

@@ -1,6 +1,7 @@
 //! What the test suites share: fresh test databases (`db`), a real Temporal dev server, the embedded object store, workflows
 //! run through an in-process worker and executor (feature `workers`), the MCP inspector CLI,
-//! a mock LLM provider (a real HTTP server speaking the vendors' formats) and a headless
+//! a mock LLM provider (a real HTTP server speaking the vendors' formats), a real OAuth 2 server
+//! (`oauth_server`) and a headless
 //! Chromium (`browser`). Real parts, started on free ports the first time a test binary asks
 //! for them.
 
@@ -8,6 +9,7 @@ pub mod browser;
 pub mod db;
 pub mod inspector;
 pub mod llm_mock;
+pub mod oauth_server;
 pub mod objects;
 pub mod temporal;
 mod wait;

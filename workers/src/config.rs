@@ -45,6 +45,9 @@ pub struct ExecutorConfig {
     /// The secrets store: `FERROCAT_DATABASE_URL` and the keys that open secrets
     /// (`FERROCAT_DB_ENCRYPTION_KEY`, retired ones too), when both are set.
     pub secrets: Option<(SecretString, Keyring)>,
+    /// The OAuth providers (`FERROCAT_OAUTH_PROVIDERS` adds to the shipped ones), for refreshing
+    /// integrations' tokens.
+    pub oauth: std::sync::Arc<ferrocat_shared::oauth::Catalog>,
 }
 
 impl ExecutorConfig {
@@ -54,6 +57,11 @@ impl ExecutorConfig {
             (Some(url), Some(_)) => Some((SecretString::from(url.to_owned()), Keyring::from_env(env)?)),
             _ => None,
         };
-        Ok(Self { actions: ActionSettings::from_env(env)?, results: ResultStoreConfig::from_env(env)?, secrets })
+        Ok(Self {
+            actions: ActionSettings::from_env(env)?,
+            results: ResultStoreConfig::from_env(env)?,
+            secrets,
+            oauth: std::sync::Arc::new(ferrocat_shared::oauth::Catalog::from_env(env)?),
+        })
     }
 }

@@ -45,17 +45,19 @@ impl Executor {
 
     /// [`Executor::new`] plus the secrets store when the database and key are configured.
     pub async fn with_store(config: &ExecutorConfig) -> anyhow::Result<Self> {
+        let executor = Self::new(config)?;
         let secrets = match &config.secrets {
             Some((url, keyring)) => {
                 let db = ferrocat_shared::db::connect(url.expose_secret(), 4).await?;
-                Some(crate::secret_store::SecretStore::new(db, keyring.clone()))
+                // Tokens are refreshed through the actions' client: the same egress policy.
+                Some(crate::secret_store::SecretStore::new(db, keyring.clone()).with_oauth(executor.deps.http.clone(), config.oauth.clone()))
             }
             None => {
                 tracing::warn!("no FERROCAT_DATABASE_URL or FERROCAT_DB_ENCRYPTION_KEY: actions cannot use SECRETS");
                 None
             }
         };
-        Ok(Self { secrets, ..Self::new(config)? })
+        Ok(Self { secrets, ..executor })
     }
 
     /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.

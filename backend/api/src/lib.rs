@@ -45,8 +45,9 @@ pub async fn run(config: ApiConfig, shutdown: impl std::future::Future<Output = 
     serve(listener, router, shutdown).await
 }
 
-/// Completes a key rotation: every secret sealed by a retired key is sealed again under the
-/// current one, after which the retired key can be removed from the configuration.
+/// Completes a key rotation: every secret (and integration's client secret and tokens) sealed by
+/// a retired key is sealed again under the current one, after which the retired key can be
+/// removed from the configuration.
 async fn reseal_secrets(state: &AppState) -> anyhow::Result<()> {
     let keyring = &state.config.keyring;
     let mut resealed = 0usize;
@@ -66,8 +67,9 @@ async fn reseal_secrets(state: &AppState) -> anyhow::Result<()> {
             resealed += 1;
         }
     }
+    resealed += ferrocat_shared::oauth::reseal(&state.db, keyring).await?;
     if resealed > 0 {
-        tracing::info!(resealed, key_id = %keyring.current_key_id(), "re-sealed secrets under the current key");
+        tracing::info!(resealed, key_id = %keyring.current_key_id(), "re-sealed secrets and integrations under the current key");
     }
     Ok(())
 }

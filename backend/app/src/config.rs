@@ -52,6 +52,12 @@ pub struct AppConfig {
     /// Object storage holding results too large for history (`FERROCAT_S3_*`), read back when
     /// a run is shown.
     pub results: Option<ferrocat_shared::objects::ResultStoreConfig>,
+    /// The OAuth providers integrations may use (`FERROCAT_OAUTH_PROVIDERS` adds to the shipped
+    /// ones).
+    pub oauth: Arc<ferrocat_shared::oauth::Catalog>,
+    /// The egress policy (`FERROCAT_EGRESS_*`, strict by default) that token requests to OAuth
+    /// providers pass, as actions' requests do.
+    pub egress: Arc<ferrocat_shared::egress::EgressPolicy>,
 }
 
 /// Sign-in lockout settings.
@@ -165,6 +171,8 @@ impl AppConfig {
                 results.presign_base.get_or_insert_with(|| format!("{}/s3", public_url.trim_end_matches('/')));
                 results
             }),
+            oauth: Arc::new(ferrocat_shared::oauth::Catalog::from_env(env)?),
+            egress: Arc::new(ferrocat_registry::ActionSettings::from_env(env)?.egress),
         })
     }
 

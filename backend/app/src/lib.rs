@@ -9,6 +9,7 @@ pub mod checks;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod integrations;
 pub mod llm_catalog;
 pub mod lockout;
 pub mod passwords;
@@ -39,6 +40,8 @@ pub struct App {
     pub limiter: rate_limit::RateLimiter,
     /// Reads back results kept in object storage.
     pub results: Option<ferrocat_shared::objects::ResultStore>,
+    /// HTTP under the egress policy, for OAuth providers' token endpoints.
+    pub http: ferrocat_shared::egress::EgressClient,
 }
 
 impl App {
@@ -50,6 +53,7 @@ impl App {
         let redis = redis::Client::open(config.redis_url.expose_secret()).context("opening the Redis client")?;
         let limiter = rate_limit::RateLimiter::new(redis, &config.redis_prefix);
         let results = config.results.as_ref().map(ferrocat_shared::objects::ResultStore::new);
-        Ok(Self { db, temporal, config: Arc::new(config), limiter, results })
+        let http = ferrocat_shared::egress::EgressClient::new(config.egress.clone(), Default::default()).context("building the HTTP client")?;
+        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http })
     }
 }

@@ -9,6 +9,7 @@ pub mod egress;
 pub mod gateway_token;
 pub mod ids;
 pub mod net;
+pub mod oauth;
 pub mod objects;
 pub mod secret_store;
 pub mod secrets;

@@ -14,12 +14,21 @@ use crate::secrets::Keyring;
 pub struct SecretStore {
     db: PgPool,
     keyring: Keyring,
+    /// Where `<provider>_oauth` secrets come from: the workspace's OAuth integrations.
+    oauth: Option<crate::oauth::TokenSource>,
 }
 
 impl SecretStore {
     /// A store over `db`, opening values with `keyring`.
     pub fn new(db: PgPool, keyring: Keyring) -> Self {
-        Self { db, keyring }
+        Self { db, keyring, oauth: None }
+    }
+
+    /// This store resolving `<provider>_oauth` names from OAuth integrations, refreshing their
+    /// tokens through `http` (the egress policy's client) with the providers of `catalog`.
+    pub fn with_oauth(self, http: crate::egress::EgressClient, catalog: std::sync::Arc<crate::oauth::Catalog>) -> Self {
+        let oauth = crate::oauth::TokenSource { db: self.db.clone(), keyring: self.keyring.clone(), http, catalog };
+        Self { oauth: Some(oauth), ..self }
     }
 
     /// `name → {KEY: value}` for each of `names` and of the `optional` names that exist, in the
@@ -47,7 +56,21 @@ impl SecretStore {
             let keys = self.open(row.id, &row.encrypted_keys, &row.name)?;
             secrets.insert(row.name, Value::Object(keys));
         }
+        // `<provider>_oauth`: the tokens of the workspace's integrations with that provider.
+        if let Some(oauth) = &self.oauth {
+            let wanted: Vec<&String> = names.union(optional).filter(|n| !secrets.contains_key(n.as_str())).collect();
+            for name in wanted {
+                if let Some(provider) = name.strip_suffix("_oauth")
+                    && let Some(keys) = oauth.tokens(workspace_id, provider).await?
+                {
+                    secrets.insert(name.clone(), Value::Object(keys));
+                }
+            }
+        }
         if let Some(missing) = names.iter().find(|n| !secrets.contains_key(n.as_str())) {
+            if let Some(provider) = missing.strip_suffix("_oauth") {
+                return Err(format!("the {provider} OAuth integration is not connected in this workspace (secret '{missing}')"));
+            }
             return Err(format!("secret '{missing}' is not defined in environment '{environment}'"));
         }
         Ok(secrets)

@@ -4,6 +4,7 @@
 mod auth;
 mod executions;
 mod health;
+mod integrations;
 mod invitations;
 mod llm;
 mod openapi;
@@ -41,6 +42,7 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(schedules::router())
         .merge(secrets::router())
         .merge(variables::router())
+        .merge(integrations::router())
         .merge(registry::router())
         .merge(llm::router())
         .merge(service_accounts::router())

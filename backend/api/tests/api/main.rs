@@ -4,6 +4,7 @@ mod accounts;
 mod auth;
 mod common;
 mod executions;
+mod integrations;
 mod invitations;
 mod limits;
 mod llm;

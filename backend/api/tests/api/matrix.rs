@@ -119,6 +119,18 @@ const TABLE: &[Row] = &[
     row("get", "/secrets/{secret}", [U, O, O, D], none),
     row("post", "/secrets/{secret}", [U, F, O, D], |_| Some(json!({"keys": [{"key": "K", "value": "changed"}]}))),
     row("delete", "/secrets/{secret}", [U, F, F, D], none),
+    // OAuth integrations of the workspace (A's github integration); the callback needs a
+    // signed-in person and a flow of theirs (none here: 400).
+    row("get", "/providers", [U, O, O, D], none),
+    row("get", "/providers/{provider_id}", [U, O, O, D], none),
+    row("get", "/integrations", [U, O, O, D], none),
+    row("get", "/integrations/callback", [U, I, I, R], none),
+    row("get", "/integrations/{provider_id}", [U, O, O, D], none),
+    row("put", "/integrations/{provider_id}", [U, F, O, D], |_| Some(json!({"client_id": "changed-client", "client_secret": "changed-secret"}))),
+    row("delete", "/integrations/{provider_id}", [U, F, F, D], none),
+    row("post", "/integrations/{provider_id}/connect", [U, F, O, D], none),
+    row("post", "/integrations/{provider_id}/disconnect", [U, F, O, D], none),
+    row("post", "/integrations/{provider_id}/test", [U, F, O, D], none),
     row("get", "/variables", [U, O, O, D], none),
     row("post", "/variables", [U, F, O, D], |_| Some(json!({"name": "made_by_the_matrix", "values": {"k": "v"}}))),
     row("get", "/variables/{variable}", [U, O, O, D], none),
@@ -214,6 +226,7 @@ impl Ids {
                 "{key_id}" => &self.key,
                 "{invitation_id}" => &self.invitation,
                 "{user_id}" => &self.member,
+                "{provider_id}" => "github",
                 // A wrong webhook secret: the matrix is about sessions and keys, not the URL's secret.
                 "{secret}" if path.starts_with("/webhooks/") => "0000000000000000000000000000000000000000000000000000000000000000",
                 "{secret}" if path.starts_with("/organization/") && read => &self.org_secret,
@@ -277,6 +290,12 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
     let variable = "a_only_variable_3f9c".to_owned();
     let variable_id =
         id_of(json_ok(admin.post(at("/variables")).json(&json!({"name": variable, "values": {"k": "v"}})).send().await.unwrap(), "variable").await);
+    // An OAuth integration of A (authorization code, the routes' default grant).
+    json_ok(
+        admin.put(at("/integrations/github")).json(&json!({"client_id": "a-client", "client_secret": "a-client-secret"})).send().await.unwrap(),
+        "integration",
+    )
+    .await;
     let org_secret = "org_only_secret_3f9c".to_owned();
     let org_secret_id = id_of(
         json_ok(

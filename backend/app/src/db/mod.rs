@@ -1,5 +1,6 @@
 //! Repositories: one module per aggregate, each function taking an executor or transaction.
 
+pub mod integrations;
 pub mod invitations;
 pub mod llm;
 pub mod schedules;

@@ -357,42 +357,43 @@ pub async fn reseal(db: &PgPool, keyring: &Keyring) -> Result<usize, sqlx::Error
     let rows = sqlx::query!("SELECT id, encrypted_client, encrypted_tokens FROM oauth_integrations").fetch_all(db).await?;
     let mut resealed = 0;
     for row in rows {
-        if keyring.is_stale(&row.encrypted_client) {
-            match keyring.open(&row.encrypted_client, &client_aad(row.id)) {
-                Ok(plain) => {
-                    let sealed = keyring.seal(&plain, &client_aad(row.id));
-                    let done = sqlx::query!(
-                        "UPDATE oauth_integrations SET encrypted_client = $3 WHERE id = $1 AND encrypted_client = $2",
-                        row.id,
-                        row.encrypted_client,
-                        sealed
-                    )
-                    .execute(db)
-                    .await?;
-                    resealed += done.rows_affected() as usize;
-                }
-                Err(error) => tracing::error!(integration_id = %row.id, %error, "cannot re-seal an integration's client secret"),
-            }
+        let client = resealed_blob(keyring, &row.encrypted_client, &client_aad(row.id), row.id);
+        let tokens = row.encrypted_tokens.as_deref().and_then(|blob| resealed_blob(keyring, blob, &tokens_aad(row.id), row.id));
+        if client.is_none() && tokens.is_none() {
+            continue;
         }
-        if let Some(tokens) = row.encrypted_tokens.filter(|blob| keyring.is_stale(blob)) {
-            match keyring.open(&tokens, &tokens_aad(row.id)) {
-                Ok(plain) => {
-                    let sealed = keyring.seal(&plain, &tokens_aad(row.id));
-                    let done = sqlx::query!(
-                        "UPDATE oauth_integrations SET encrypted_tokens = $3 WHERE id = $1 AND encrypted_tokens = $2",
-                        row.id,
-                        tokens,
-                        sealed
-                    )
-                    .execute(db)
-                    .await?;
-                    resealed += done.rows_affected() as usize;
-                }
-                Err(error) => tracing::error!(integration_id = %row.id, %error, "cannot re-seal an integration's tokens"),
-            }
-        }
+        // Each column changes only if it still holds the blob read above.
+        sqlx::query!(
+            "UPDATE oauth_integrations SET
+               encrypted_client = CASE WHEN $3::bytea IS NOT NULL AND encrypted_client = $2 THEN $3 ELSE encrypted_client END,
+               encrypted_tokens = CASE WHEN $5::bytea IS NOT NULL AND encrypted_tokens = $4 THEN $5 ELSE encrypted_tokens END
+             WHERE id = $1",
+            row.id,
+            row.encrypted_client,
+            client,
+            row.encrypted_tokens,
+            tokens
+        )
+        .execute(db)
+        .await?;
+        resealed += usize::from(client.is_some()) + usize::from(tokens.is_some());
     }
     Ok(resealed)
+}
+
+/// `blob` sealed again under the current key when a retired key sealed it; `None` when it is
+/// current, or when no configured key opens it (logged: it stays as it is).
+fn resealed_blob(keyring: &Keyring, blob: &[u8], aad: &[u8], id: Uuid) -> Option<Vec<u8>> {
+    if !keyring.is_stale(blob) {
+        return None;
+    }
+    match keyring.open(blob, aad) {
+        Ok(plain) => Some(keyring.seal(&plain, aad)),
+        Err(error) => {
+            tracing::error!(integration_id = %id, %error, "cannot re-seal an integration's sealed values");
+            None
+        }
+    }
 }
 
 /// Resolves `<provider>_oauth` secrets of a workspace from its connected integrations,

@@ -287,9 +287,13 @@ async fn callback(State(state): State<AppState>, user: AuthUser, headers: Header
         return Err(ApiError::BadRequest("the callback needs code and state".into()));
     };
     let row = integrations::callback(&state, user.0.id, &flow, &code).await?;
+    // Back to the console's integrations page of the workspace, which says it is connected.
     let redirect_url = format!(
-        "{}/?integration={}&grant_type={}&status=connected",
-        state.config.public_url, row.provider_id, row.grant_type
+        "{}/workspaces/{}/integrations?provider_id={}&grant_type={}&status=connected",
+        state.config.public_url,
+        ferrocat_shared::ids::workspace_id(row.workspace_id),
+        row.provider_id,
+        row.grant_type
     );
     let wants_json = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     if wants_json {

@@ -256,6 +256,22 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
         tour.page(page).await?;
     }
 
+    // An OAuth integration is configured from its page; its secret never comes back.
+    tour.goto(&format!("/workspaces/{ws}/integrations")).await?;
+    tour.browser.wait_text("h1", "Integrations").await?;
+    tour.browser.wait_text("main", "Microsoft Entra ID").await?;
+    tour.field("Search providers").await?.send_keys("github").await.map_err(|e| e.to_string())?;
+    tour.click_text("Configure").await?;
+    tour.field("Client ID").await?.send_keys("tour-github-app").await.map_err(|e| e.to_string())?;
+    tour.field("Client secret").await?.send_keys("tour-github-app-secret").await.map_err(|e| e.to_string())?;
+    tour.click_text("Save configuration").await?;
+    tour.browser.wait_text("table tbody tr", "tour-github-app").await?;
+    tour.page("integrations").await?;
+    let html = tour.el().source().await.map_err(|e| e.to_string())?;
+    if html.contains("tour-github-app-secret") {
+        return Err("the integration's client secret is in the page".into());
+    }
+
     // A second version, then back to the first.
     let wf = workflow_id(tour, &ws).await?;
     tour.goto(&format!("/workspaces/{ws}/workflows/{wf}")).await?;

@@ -2,7 +2,7 @@
 //! the `microsoft_entra` provider at a real OAuth server (npm oauth2-mock-server) on loopback,
 //! a workspace connects it with client credentials through the edge, and a committed workflow's
 //! `tools.microsoft_entra.get_user` step reaches a stand-in Microsoft Graph with that token,
-//! which appears in no result.
+//! which appears in no result; the template's step shows in the run's events.
 
 mod common;
 
@@ -91,6 +91,14 @@ returns: ${{{{ ACTIONS.user.result }}}}
     let exec = runs[0]["id"].as_str().unwrap().to_owned();
     let (_, detail) = json_of(http.get(format!("{api}/workflow-executions/{exec}?workspace_id={ws}")).send().await.unwrap()).await;
     assert_eq!(detail["status"], "COMPLETED", "{detail}");
+    // The template's step is in the run's events, under its action.
+    let event = detail["events"].as_array().unwrap().iter().find(|e| e["action_ref"] == "user").expect("the user action's event");
+    let steps = event["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{event}");
+    assert_eq!(
+        (steps[0]["template"].as_str(), steps[0]["ref"].as_str(), steps[0]["action"].as_str(), steps[0]["status"].as_str(), steps[0]["depth"].as_i64()),
+        (Some("tools.microsoft_entra.get_user"), Some("get_user"), Some("core.http_request"), Some("completed"), Some(1))
+    );
     assert!(!detail.to_string().contains(&token), "the token is in no event");
     let mut stack = stack;
     assert!(!stack.logs().contains(&token), "a log line carries the token");

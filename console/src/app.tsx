@@ -17,6 +17,7 @@ const EditorPage = lazy(() => import("./pages/editor"));
 const RunPage = lazy(() => import("./pages/run"));
 const SecretsPage = lazy(() => import("./pages/secrets"));
 const VariablesPage = lazy(() => import("./pages/variables"));
+const IntegrationsPage = lazy(() => import("./pages/integrations"));
 const RegistryPage = lazy(() => import("./pages/registry"));
 const ModelsPage = lazy(() => import("./pages/models"));
 const MembersPage = lazy(() => import("./pages/members"));
@@ -32,6 +33,7 @@ const PAGES: [string, string, Page][] = [
   ["runs/*", "", (p) => <RunPage ws={p.ws} exec={p["*"]} />],
   ["secrets", "Secrets", (p) => <SecretsPage ws={p.ws} />],
   ["variables", "Variables", (p) => <VariablesPage ws={p.ws} />],
+  ["integrations", "Integrations", (p) => <IntegrationsPage ws={p.ws} />],
   ["registry", "Registry", (p) => <RegistryPage ws={p.ws} />],
   ["models", "AI models", (p) => <ModelsPage ws={p.ws} />],
   ["members", "Members", (p) => <MembersPage ws={p.ws} />],

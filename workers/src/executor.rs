@@ -12,7 +12,7 @@ use ferrocat_dsl::expr::{self, ExprContext};
 use ferrocat_shared::objects::ResultStore;
 use ferrocat_shared::temporal::RunActionInput;
 
-use ferrocat_registry::{ActionDeps, ActionError, Call, Checkpoint};
+use ferrocat_registry::{ActionDeps, ActionError, Call, Checkpoint, StepTrace};
 
 use crate::config::ExecutorConfig;
 
@@ -23,6 +23,8 @@ pub const FOR_EACH_CONCURRENCY: usize = 4;
 pub struct Executor {
     deps: ActionDeps,
     secrets: Option<crate::secret_store::SecretStore>,
+    /// Where templates' steps are kept for the run's events (with the secrets store).
+    db: Option<sqlx::PgPool>,
     /// Object storage for results above the threshold, and for reading them back.
     results: Option<ResultStore>,
 }
@@ -30,7 +32,7 @@ pub struct Executor {
 impl Executor {
     /// The executor's shared clients as `config` describes them, without the secrets store.
     pub fn new(config: &ExecutorConfig) -> anyhow::Result<Self> {
-        Ok(Self { deps: ActionDeps::new(&config.actions)?, secrets: None, results: config.results.as_ref().map(ResultStore::new) })
+        Ok(Self { deps: ActionDeps::new(&config.actions)?, secrets: None, db: None, results: config.results.as_ref().map(ResultStore::new) })
     }
 
     /// [`Executor::new`] from settings in `env` (tests, benchmarks, `ferrocat run`).
@@ -46,18 +48,19 @@ impl Executor {
     /// [`Executor::new`] plus the secrets store when the database and key are configured.
     pub async fn with_store(config: &ExecutorConfig) -> anyhow::Result<Self> {
         let executor = Self::new(config)?;
-        let secrets = match &config.secrets {
+        let (secrets, db) = match &config.secrets {
             Some((url, keyring)) => {
                 let db = ferrocat_shared::db::connect(url.expose_secret(), 4).await?;
                 // Tokens are refreshed through the actions' client: the same egress policy.
-                Some(crate::secret_store::SecretStore::new(db, keyring.clone()).with_oauth(executor.deps.http.clone(), config.oauth.clone()))
+                let store = crate::secret_store::SecretStore::new(db.clone(), keyring.clone()).with_oauth(executor.deps.http.clone(), config.oauth.clone());
+                (Some(store), Some(db))
             }
             None => {
                 tracing::warn!("no FERROCAT_DATABASE_URL or FERROCAT_DB_ENCRYPTION_KEY: actions cannot use SECRETS");
-                None
+                (None, None)
             }
         };
-        Ok(Self { secrets, ..executor })
+        Ok(Self { secrets, db, ..executor })
     }
 
     /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.
@@ -96,7 +99,7 @@ impl Executor {
     /// [`Executor::run`] with `SECRETS` available to expressions; every secret value is then
     /// replaced by `***` in the result and in error messages.
     pub async fn run_with_secrets(&self, input: RunActionInput, secrets: Map<String, Value>) -> Result<Value, ActionError> {
-        self.run_with_progress(input, secrets, None).await
+        self.run_with_progress(input, secrets, None, None).await
     }
 
     /// [`Executor::run_with_secrets`], where an `ai.agent` (outside a loop) checkpoints into
@@ -106,6 +109,7 @@ impl Executor {
         input: RunActionInput,
         secrets: Map<String, Value>,
         progress: Option<&dyn Checkpoint>,
+        trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let masks = ferrocat_registry::masking::secret_values(&secrets);
         let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
@@ -117,7 +121,7 @@ impl Executor {
             secrets,
             ..ExprContext::default()
         };
-        match self.run_in(&input.task, &context, &input.run, progress).await {
+        match self.run_in(&input.task, &context, &input.run, progress, trace).await {
             Ok(value) => Ok(ferrocat_registry::masking::mask(value, &masks)),
             Err(error) if masks.is_empty() => Err(error),
             Err(error) => Err(ActionError::Masked {
@@ -168,14 +172,15 @@ impl Executor {
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
         progress: Option<&dyn Checkpoint>,
+        trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let Some(for_each) = &task.for_each else {
-            return self.run_once(&task.action, &task.args, context, run, progress).await;
+            return self.run_once(&task.action, &task.args, context, run, progress, trace).await;
         };
         let bindings = expr::eval_for_each(for_each, context).map_err(|e| ActionError::Expression(e.to_string()))?;
         let iterations = bindings.into_iter().map(|var| {
             let context = ExprContext { var, ..context.clone() };
-            async move { self.run_once(&task.action, &task.args, &context, run, None).await }
+            async move { self.run_once(&task.action, &task.args, &context, run, None, trace).await }
         });
         let results: Vec<Result<Value, ActionError>> =
             futures::stream::iter(iterations).buffered(FOR_EACH_CONCURRENCY).collect().await;
@@ -196,6 +201,7 @@ impl Executor {
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
         progress: Option<&dyn Checkpoint>,
+        trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let args = expr::eval_templated(&Value::Object(args.clone()), context)
             .map_err(|e| ActionError::Expression(e.to_string()))?;
@@ -205,7 +211,8 @@ impl Executor {
         let call = Call::new(action, args, &self.deps, &context.secrets)
             .with_context(&context.vars, &context.env)
             .in_run(run)
-            .with_progress(progress);
+            .with_progress(progress)
+            .with_trace(trace);
         ferrocat_registry::global().run(action, call).await
     }
 }
@@ -222,11 +229,18 @@ impl Executor {
         let action = input.task.action.clone();
         let action_ref = input.task.ref_.clone();
         let owner = self.result_owner(&input);
+        let place = (input.run.clone(), input.stream_id.clone().unwrap_or_default(), ctx.info().attempt);
+        let trace = StepTrace::default();
         let outcome = match self.secrets_for(&input).await {
-            Ok(secrets) => match self.run_with_progress(input, secrets, Some(&Heartbeat(ctx))).await {
-                Ok(value) => self.externalize(owner, value).await,
-                Err(error) => Err(error),
-            },
+            Ok(secrets) => {
+                let masks = ferrocat_registry::masking::secret_values(&secrets);
+                let outcome = self.run_with_progress(input, secrets, Some(&Heartbeat(ctx)), Some(&trace)).await;
+                self.keep_steps(&place, &action_ref, &trace, &masks).await;
+                match outcome {
+                    Ok(value) => self.externalize(owner, value).await,
+                    Err(error) => Err(error),
+                }
+            }
             Err(error) => Err(error),
         };
         match outcome {
@@ -242,6 +256,49 @@ impl Executor {
                 .build();
                 Err(ActivityError::Application(Box::new(failure)))
             }
+        }
+    }
+}
+
+impl Executor {
+    /// Stores the steps templates ran for this attempt of `action_ref` (errors masked); a
+    /// failure to store is logged, never the action's.
+    async fn keep_steps(
+        &self,
+        (run, stream, attempt): &(ferrocat_shared::temporal::RunContext, String, u32),
+        action_ref: &str,
+        trace: &StepTrace,
+        masks: &[String],
+    ) {
+        let (Some(db), records) = (&self.db, trace.records()) else { return };
+        if records.is_empty() {
+            return;
+        }
+        let steps: Vec<Value> = records
+            .into_iter()
+            .map(|mut record| {
+                if let Some(Value::String(error)) = record.get_mut("error") {
+                    *error = ferrocat_registry::masking::mask_text(error, masks);
+                }
+                record
+            })
+            .collect();
+        let attempt = i32::try_from(*attempt).unwrap_or(i32::MAX);
+        let stored = sqlx::query!(
+            "INSERT INTO action_step_traces (workspace_id, wf_exec_id, action_ref, stream_id, attempt, steps)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (wf_exec_id, action_ref, stream_id, attempt) DO UPDATE SET steps = EXCLUDED.steps, recorded_at = now()",
+            run.workspace_id,
+            run.wf_exec_id,
+            action_ref,
+            stream,
+            attempt,
+            Value::Array(steps)
+        )
+        .execute(db)
+        .await;
+        if let Err(error) = stored {
+            tracing::warn!(%error, action_ref, "the template's steps were not kept");
         }
     }
 }

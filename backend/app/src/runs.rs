@@ -289,6 +289,27 @@ pub struct ActionEvent {
     pub attempt: i32,
     pub start_time: Option<DateTime<Utc>>,
     pub close_time: Option<DateTime<Utc>>,
+    /// The steps a template action ran in that attempt, nested templates' too (empty for
+    /// other actions).
+    pub steps: Vec<TemplateStep>,
+}
+
+/// One step a template ran: which, how it ended and when; never its arguments or result.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct TemplateStep {
+    /// The template whose step it is (the action itself, or one it called).
+    pub template: String,
+    #[serde(rename = "ref")]
+    pub ref_: String,
+    pub action: String,
+    /// 1 for the action's own steps, 2 for those of a template it called, and so on.
+    pub depth: i32,
+    /// `completed` or `failed`.
+    pub status: String,
+    /// Why it failed (secrets masked).
+    pub error: Option<String>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub close_time: Option<DateTime<Utc>>,
 }
 
 /// A run as the api shows it.
@@ -381,6 +402,8 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
         events: Vec::new(),
     };
     let mut by_schedule: HashMap<i64, usize> = HashMap::new();
+    // The scatter stream of each scheduled action, to find its template steps.
+    let mut streams: HashMap<i64, String> = HashMap::new();
     for event in &events {
         let time = event.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32));
         match &event.attributes {
@@ -408,7 +431,9 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
                     attempt: 1,
                     start_time: time,
                     close_time: None,
+                    steps: Vec::new(),
                 });
+                streams.insert(event.event_id, input.get("stream_id").and_then(Value::as_str).unwrap_or_default().to_owned());
             }
             Some(Attributes::ActivityTaskStartedEventAttributes(a)) => {
                 if let Some(&i) = by_schedule.get(&a.scheduled_event_id) {
@@ -461,6 +486,7 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
                     attempt: 1,
                     start_time: time,
                     close_time: time,
+                    steps: Vec::new(),
                 });
             }
             Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
@@ -472,7 +498,30 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
             _ => {}
         }
     }
+    attach_steps(state, &mut detail, &streams).await?;
     Ok(detail)
+}
+
+/// Puts each template action's steps (as the executor kept them for the attempt shown) on its
+/// event.
+async fn attach_steps(state: &App, detail: &mut ExecutionDetail, streams: &HashMap<i64, String>) -> Result<(), AppError> {
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let rows = sqlx::query!("SELECT action_ref, stream_id, attempt, steps FROM action_step_traces WHERE wf_exec_id = $1", detail.id)
+        .fetch_all(&state.db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for event in &mut detail.events {
+        let Some(stream) = streams.get(&event.event_id) else { continue };
+        let kept = rows.iter().find(|r| r.action_ref == event.action_ref && &r.stream_id == stream && r.attempt == event.attempt);
+        if let Some(row) = kept {
+            event.steps = serde_json::from_value(row.steps.clone()).unwrap_or_default();
+        }
+    }
+    Ok(())
 }
 
 /// How a run's detail shows results kept in object storage.

@@ -24,7 +24,7 @@ pub use dedup_store::RedisSettings;
 pub use deps::{ActionDeps, ActionSettings};
 pub use error::ActionError;
 pub use gateway::GatewaySettings;
-pub use table::{Action, BUILTIN_ORIGIN, BoxFuture, Call, Checkpoint, Handler, Kind, Registry, RegistryError};
+pub use table::{Action, BUILTIN_ORIGIN, BoxFuture, Call, Checkpoint, Handler, Kind, Registry, RegistryError, StepTrace};
 
 /// The process's table: the built-in actions, and whatever was added since.
 pub fn global() -> &'static Registry {

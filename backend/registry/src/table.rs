@@ -38,6 +38,26 @@ pub struct Call<'a> {
     env: &'a Map<String, Value>,
     /// How many templates this call is nested in.
     depth: u8,
+    /// Where templates record their steps, when the caller keeps them.
+    trace: Option<&'a StepTrace>,
+}
+
+/// The steps templates ran for one action (nested ones too, in the order they finished): what
+/// the run's events show under the action. Records hold names, outcomes and times, never
+/// arguments or results.
+#[derive(Debug, Default)]
+pub struct StepTrace(std::sync::Mutex<Vec<Value>>);
+
+impl StepTrace {
+    /// Records one step.
+    pub fn push(&self, record: Value) {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(record);
+    }
+
+    /// Every record so far.
+    pub fn records(&self) -> Vec<Value> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
 }
 
 /// The empty map a call outside any run sees as `VARS` and `ENV`.
@@ -46,7 +66,7 @@ static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new
 impl<'a> Call<'a> {
     /// A call outside any run, with no checkpoint.
     pub fn new(name: &'a str, args: Map<String, Value>, deps: &'a ActionDeps, secrets: &'a Map<String, Value>) -> Self {
-        Self { name, args, deps, secrets, run: None, progress: None, table: None, vars: &EMPTY, env: &EMPTY, depth: 0 }
+        Self { name, args, deps, secrets, run: None, progress: None, table: None, vars: &EMPTY, env: &EMPTY, depth: 0, trace: None }
     }
 
     /// This call seeing the run's `VARS` and `ENV` (what templates' steps read).
@@ -69,13 +89,23 @@ impl<'a> Call<'a> {
         self.depth
     }
 
+    /// This call recording templates' steps into `trace`.
+    pub fn with_trace(self, trace: Option<&'a StepTrace>) -> Self {
+        Self { trace, ..self }
+    }
+
+    /// Where templates record their steps, if anywhere.
+    pub fn trace(&self) -> Option<&'a StepTrace> {
+        self.trace
+    }
+
     /// A template's step: `name` with `args`, sharing this call's secrets, variables and run,
     /// `depth` templates deep, without the checkpoint (only the outer action keeps one).
     pub fn nested<'b>(&self, name: &'b str, args: Map<String, Value>, depth: u8) -> Call<'b>
     where
         'a: 'b,
     {
-        Call { name, args, deps: self.deps, secrets: self.secrets, run: self.run, progress: None, table: None, vars: self.vars, env: self.env, depth }
+        Call { name, args, deps: self.deps, secrets: self.secrets, run: self.run, progress: None, table: None, vars: self.vars, env: self.env, depth, trace: self.trace }
     }
 
     /// This call as part of `run`.

@@ -143,6 +143,20 @@ definition:
     let failed = run("tests.failing.fails", json!({"count": "2"}), json!({}), json!({})).await.unwrap_err();
     assert!(failed.starts_with("tests.failing.fails: step 'check' failed: AssertionError"), "{failed}");
     assert_eq!(run("tests.failing.fails", json!({"count": "5"}), json!({}), json!({})).await.unwrap(), json!("reached"), "a numeric string is coerced");
+
+    // With a trace, each step that ran is recorded (what the run's events show), the failing
+    // one with its error; nothing of arguments or results.
+    let client = actions::http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
+    let deps = ActionDeps::with_http(client);
+    let (secrets, args) = (Map::new(), json!({"count": 2}).as_object().cloned().unwrap());
+    let trace = ferrocat_registry::StepTrace::default();
+    let call = Call::new("tests.failing.fails", args, &deps, &secrets).with_trace(Some(&trace));
+    assert!(global().run("tests.failing.fails", call).await.is_err());
+    let records = trace.records();
+    assert_eq!(records.len(), 1, "the step after the failure never ran: {records:?}");
+    assert_eq!((records[0]["ref"].as_str(), records[0]["status"].as_str(), records[0]["depth"].as_i64()), (Some("check"), Some("failed"), Some(1)));
+    assert!(records[0]["error"].as_str().unwrap().starts_with("AssertionError"), "{records:?}");
+    assert!(records[0].get("args").is_none() && records[0].get("result").is_none());
 }
 
 #[test]

@@ -190,3 +190,72 @@ export interface ApiKey {
 export interface CreatedApiKey extends ApiKey {
   key: string;
 }
+
+/** An OAuth integration's state (`ferrocat_app::integrations::status`, Tracecat's names). */
+export type IntegrationStatus = "not_configured" | "configured" | "connected" | "reauth_required";
+
+/** `authorization_code` (a person grants access) or `client_credentials` (the app's own token). */
+export type GrantType = "authorization_code" | "client_credentials" | (string & {});
+
+/** One grant a provider offers, with this workspace's integration status for it. */
+export interface ProviderGrant {
+  grant_type: GrantType;
+  integration_status: IntegrationStatus;
+  default_scopes: string[];
+  /** The key of the token in the provider's secret: `SECRETS.<secret_name>.<token_key>`. */
+  token_key: string;
+}
+
+/** `GET /providers`: the OAuth providers of the catalog (`provider_read`). */
+export interface Provider {
+  id: string;
+  name: string;
+  description: string;
+  grant_types: GrantType[];
+  grants: ProviderGrant[];
+  /** `<id>_oauth`: the secret name workflows read the token from. */
+  secret_name: string;
+  default_authorization_endpoint: string | null;
+  default_token_endpoint: string;
+  /** Placeholders of the endpoints and their defaults, e.g. `{tenant: "common"}`. */
+  params: Record<string, string>;
+  pkce: boolean;
+  api_docs_url: string | null;
+  /** The callback URL to register at the provider (authorization code). */
+  redirect_uri: string;
+}
+
+/** `GET /integrations`, `PUT /integrations/{provider_id}`: never the client secret or a token. */
+export interface Integration {
+  id: string;
+  provider_id: string;
+  grant_type: GrantType;
+  client_id: string;
+  requested_scopes: string[];
+  granted_scopes: string[] | null;
+  params: Record<string, unknown> | null;
+  /** `provider_unavailable` when the provider has left the catalog since. */
+  status: IntegrationStatus | "provider_unavailable";
+  expires_at: string | null;
+  is_expired: boolean;
+  last_error: string | null;
+  secret_name: string;
+  token_key: string;
+  /** Authorization code only. */
+  redirect_uri: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `POST /integrations/{provider_id}/connect` for the authorization-code grant. */
+export interface AuthorizationStart {
+  auth_url: string;
+  provider_id: string;
+}
+
+/** `POST /integrations/{provider_id}/test`. */
+export interface IntegrationTest {
+  success: boolean;
+  provider_id: string;
+  message: string;
+}

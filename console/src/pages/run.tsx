@@ -175,6 +175,7 @@ function ActionCard({ event: e }: { event: ActionEvent }) {
             {e.action_error.message ?? JSON.stringify(e.action_error)}
           </div>
         )}
+        {e.steps.length > 0 && <TemplateSteps event={e} />}
         <h3>Input</h3>
         <JsonView value={e.action_input} label={`Input of ${e.action_ref}`} />
         {e.action_result !== null && e.action_result !== undefined && (
@@ -188,6 +189,44 @@ function ActionCard({ event: e }: { event: ActionEvent }) {
         </p>
       </div>
     </details>
+  );
+}
+
+/** The steps a template action ran (nested templates' indented), in the order they ended. */
+function TemplateSteps({ event: e }: { event: ActionEvent }) {
+  return (
+    <>
+      <h3>Template steps</h3>
+      <table className="table steps">
+        <caption className="visually-hidden">Steps of {e.action_name}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Step</th>
+            <th scope="col">Action</th>
+            <th scope="col">Status</th>
+            <th scope="col">Took</th>
+          </tr>
+        </thead>
+        <tbody>
+          {e.steps.map((step, i) => (
+            <tr key={i} data-step={step.ref}>
+              <td style={{ paddingLeft: `${(step.depth - 1) * 1.25 + 0.5}rem` }}>
+                <code>{step.ref}</code>
+                {step.depth > 1 && <span className="muted small"> in {step.template}</span>}
+              </td>
+              <td>
+                <code>{step.action}</code>
+              </td>
+              <td>
+                <Badge status={step.status.toUpperCase()} />
+                {step.error && <div className="small">{step.error}</div>}
+              </td>
+              <td>{duration(step.start_time ?? null, step.close_time ?? null)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

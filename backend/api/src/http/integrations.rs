@@ -22,8 +22,8 @@ use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/providers", get(list_providers))
-        .route("/providers/{provider_id}", get(get_provider))
+        .route("/providers", get(list_oauth_providers))
+        .route("/providers/{provider_id}", get(get_oauth_provider))
         .route("/integrations", get(list_integrations))
         .route("/integrations/callback", get(callback))
         .route("/integrations/{provider_id}", get(get_integration).put(configure).delete(delete_integration))
@@ -86,7 +86,7 @@ fn provider_read(state: &AppState, provider: &ferrocat_shared::oauth::Provider, 
     params(("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
     responses((status = 200, description = "every OAuth provider, with the workspace's integration status per grant", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn list_providers(State(state): State<AppState>, access: WorkspaceAccess) -> Result<Json<Vec<Value>>, ApiError> {
+async fn list_oauth_providers(State(state): State<AppState>, access: WorkspaceAccess) -> Result<Json<Vec<Value>>, ApiError> {
     let rows = integrations::list(&state, access.workspace_id).await?;
     Ok(Json(state.config.oauth.list().map(|p| provider_read(&state, p, &rows)).collect()))
 }
@@ -98,7 +98,7 @@ async fn list_providers(State(state): State<AppState>, access: WorkspaceAccess) 
     params(("provider_id" = String, Path, description = "provider id, e.g. microsoft_entra"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
     responses((status = 200, description = "the provider", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn get_provider(
+async fn get_oauth_provider(
     State(state): State<AppState>,
     access: WorkspaceAccess,
     Path(provider_id): Path<String>,

@@ -222,7 +222,21 @@ impl TemplateHandler {
                 Err(e) => return Err(fail(ActionError::Expression(e.to_string()))),
             };
             let nested = call.nested(&action, args, depth);
-            let result = table.run(&action, nested).await.map_err(fail)?;
+            let started = chrono::Utc::now();
+            let outcome = table.run(&action, nested).await;
+            if let Some(trace) = call.trace() {
+                trace.push(json!({
+                    "template": self.key,
+                    "ref": step.ref_,
+                    "action": action,
+                    "depth": depth,
+                    "status": if outcome.is_ok() { "completed" } else { "failed" },
+                    "error": outcome.as_ref().err().map(ToString::to_string),
+                    "start_time": started,
+                    "close_time": chrono::Utc::now(),
+                }));
+            }
+            let result = outcome.map_err(fail)?;
             context.steps.insert(step.ref_.clone(), json!({"result": result}));
         }
         expr::eval_templated(&self.definition.returns, &context)

@@ -22,6 +22,7 @@ pub async fn build(config: ApiConfig) -> anyhow::Result<(AppState, Router)> {
     let state = ferrocat_app::App::connect(config.app).await?;
     ferrocat_app::accounts::bootstrap(&state).await.context("bootstrapping the first admin")?;
     reseal_secrets(&state).await.context("re-sealing secrets under the current key")?;
+    ferrocat_app::runs::forget_old_steps(&state).await.context("forgetting old template steps")?;
     Ok((state.clone(), http::api_router(state, config.max_body_bytes)))
 }
 

@@ -502,6 +502,17 @@ pub async fn describe_raw(state: &App, exec_id: &str) -> Result<ExecutionDetail,
     Ok(detail)
 }
 
+/// How long the steps of template actions are kept for runs' detail.
+pub const STEP_TRACE_DAYS: i32 = 30;
+
+/// Forgets template steps older than [`STEP_TRACE_DAYS`] (the api does at start); how many.
+pub async fn forget_old_steps(state: &App) -> Result<u64, AppError> {
+    let done = sqlx::query!("DELETE FROM action_step_traces WHERE recorded_at < now() - make_interval(days => $1)", STEP_TRACE_DAYS)
+        .execute(&state.db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Puts each template action's steps (as the executor kept them for the attempt shown) on its
 /// event.
 async fn attach_steps(state: &App, detail: &mut ExecutionDetail, streams: &HashMap<i64, String>) -> Result<(), AppError> {

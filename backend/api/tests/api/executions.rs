@@ -212,3 +212,23 @@ async fn the_workspace_lists_runs_of_all_its_workflows_with_their_trigger_and_no
     assert_eq!(detail["workflow_id"], first.as_str());
     assert_eq!(detail["version"], 1);
 }
+
+#[tokio::test]
+async fn a_restart_forgets_template_steps_older_than_their_keeping_time() {
+    let app = crate::common::spawn_app().await;
+    for (exec, age_days) in [("wf-old/exec", 31), ("wf-new/exec", 1)] {
+        sqlx::query(
+            "INSERT INTO action_step_traces (workspace_id, wf_exec_id, action_ref, attempt, steps, recorded_at)
+             VALUES ($1, $2, 'a', 1, '[]', now() - make_interval(days => $3))",
+        )
+        .bind(app.workspace_id)
+        .bind(exec)
+        .bind(age_days)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    app.rebuild(&[]).await;
+    let kept: Vec<String> = sqlx::query_scalar("SELECT wf_exec_id FROM action_step_traces").fetch_all(&app.db).await.unwrap();
+    assert_eq!(kept, ["wf-new/exec"]);
+}

@@ -11,7 +11,6 @@ use serde_json::{Map, Value, json};
 use ferrocat_shared::temporal::RunContext;
 
 use super::{ActionError, parse_args};
-use crate::deps::ActionDeps;
 use crate::gateway::AiGateway;
 use crate::table::{Call, Checkpoint, Registry};
 
@@ -84,7 +83,8 @@ pub(crate) async fn run_action(call: Call<'_>) -> Result<Value, ActionError> {
 pub(crate) async fn run_agent(call: Call<'_>) -> Result<Value, ActionError> {
     let (gateway, run) = gateway_and_run(&call)?;
     let table = call.table().ok_or_else(|| ActionError::Invalid("ai.agent runs only through the action table".into()))?;
-    agent(gateway, table, call.deps, parse_args(call.args)?, call.secrets, run, call.progress).await
+    let args = parse_args(call.args.clone())?;
+    agent(gateway, table, &call, args, run).await
 }
 
 fn gateway_and_run<'a>(call: &Call<'a>) -> Result<(&'a AiGateway, &'a RunContext), ActionError> {
@@ -226,15 +226,10 @@ fn next_step(messages: &[Value]) -> Next<'_> {
     calls.get(answered).map_or(Next::Ask, Next::Tool)
 }
 
-async fn agent(
-    gateway: &AiGateway,
-    table: &Registry,
-    deps: &ActionDeps,
-    args: AgentArgs,
-    secrets: &Map<String, Value>,
-    run: &RunContext,
-    progress: Option<&dyn Checkpoint>,
-) -> Result<Value, ActionError> {
+/// The loop of `call` (whose secrets, variables and checkpoint it uses; each tool runs as a
+/// step of it).
+async fn agent(gateway: &AiGateway, table: &Registry, parent: &Call<'_>, args: AgentArgs, run: &RunContext) -> Result<Value, ActionError> {
+    let (secrets, progress) = (parent.secrets, parent.progress);
     let schema = output_schema(&args.output_type)?;
     let tools = args.actions.iter().map(|a| tool(table, a)).collect::<Result<Vec<_>, _>>()?;
     let masks = crate::masking::secret_values(secrets);
@@ -269,7 +264,7 @@ async fn agent(
                     Some(action) => {
                         let raw = call["function"]["arguments"].as_str().unwrap_or("{}");
                         match serde_json::from_str::<Value>(raw) {
-                            Ok(Value::Object(tool_args)) => match Box::pin(table.run(action, Call::new(action, tool_args, deps, secrets).in_run(run))).await {
+                            Ok(Value::Object(tool_args)) => match Box::pin(table.run(action, parent.nested(action, tool_args, parent.depth()))).await {
                                 Ok(value) => crate::masking::mask(value, &masks),
                                 Err(e) => json!({"error": crate::masking::mask_text(&e.to_string(), &masks)}),
                             },

@@ -23,8 +23,9 @@ apt_install() {
 }
 
 install_deps() {
-  # cmake + a C compiler build pingora's zlib-ng; bubblewrap sandboxes scripts.
-  apt_install build-essential cmake pkg-config ca-certificates curl bubblewrap python3-pip
+  # cmake + a C compiler build pingora's zlib-ng; bubblewrap sandboxes scripts; git (and ssh
+  # for ssh origins) syncs registries.
+  apt_install build-essential cmake pkg-config ca-certificates curl bubblewrap python3-pip git openssh-client
   if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] || apt_install cargo rustc
     export PATH="$HOME/.cargo/bin:$PATH"

@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod git_server;
 pub mod inspector;
 pub mod llm_mock;
 pub mod oauth_server;

@@ -63,10 +63,24 @@ impl Executor {
         Ok(Self { secrets, db, ..executor })
     }
 
+    /// The table a run pinned to `lock` uses: `None` when nothing is pinned (the process's
+    /// own), else the process's table with the pinned registry versions' templates, read from
+    /// the database the first time a lock is seen.
+    async fn table_for(&self, lock: &[String]) -> Result<Option<std::sync::Arc<ferrocat_registry::Registry>>, ActionError> {
+        if lock.is_empty() {
+            return Ok(None);
+        }
+        let db = self
+            .db
+            .as_ref()
+            .ok_or_else(|| ActionError::Invalid("this executor has no database to read the pinned registry versions from (FERROCAT_DATABASE_URL)".into()))?;
+        ferrocat_registry::template::load::pinned_from(db, lock).await.map_err(ActionError::Invalid)
+    }
+
     /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.
-    async fn secrets_for(&self, input: &RunActionInput) -> Result<Map<String, Value>, ActionError> {
-        let names = crate::secret_store::referenced(&input.task);
-        let optional = crate::secret_store::optional(&input.task, &names);
+    async fn secrets_for(&self, input: &RunActionInput, table: &ferrocat_registry::Registry) -> Result<Map<String, Value>, ActionError> {
+        let names = crate::secret_store::referenced(&input.task, table);
+        let optional = crate::secret_store::optional(&input.task, &names, table);
         if names.is_empty() && optional.is_empty() {
             return Ok(Map::new());
         }
@@ -112,6 +126,8 @@ impl Executor {
         trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let masks = ferrocat_registry::masking::secret_values(&secrets);
+        let pinned = self.table_for(&input.run.registry_lock).await?;
+        let table = pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global());
         let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
         let context = ExprContext {
             actions,
@@ -121,7 +137,7 @@ impl Executor {
             secrets,
             ..ExprContext::default()
         };
-        match self.run_in(&input.task, &context, &input.run, progress, trace).await {
+        match self.run_in(table, &input.task, &context, &input.run, progress, trace).await {
             Ok(value) => Ok(ferrocat_registry::masking::mask(value, &masks)),
             Err(error) if masks.is_empty() => Err(error),
             Err(error) => Err(ActionError::Masked {
@@ -168,6 +184,7 @@ impl Executor {
 
     async fn run_in(
         &self,
+        table: &ferrocat_registry::Registry,
         task: &ferrocat_dsl::ActionStatement,
         context: &ExprContext,
         run: &ferrocat_shared::temporal::RunContext,
@@ -175,12 +192,12 @@ impl Executor {
         trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let Some(for_each) = &task.for_each else {
-            return self.run_once(&task.action, &task.args, context, run, progress, trace).await;
+            return self.run_once(table, &task.action, &task.args, context, run, progress, trace).await;
         };
         let bindings = expr::eval_for_each(for_each, context).map_err(|e| ActionError::Expression(e.to_string()))?;
         let iterations = bindings.into_iter().map(|var| {
             let context = ExprContext { var, ..context.clone() };
-            async move { self.run_once(&task.action, &task.args, &context, run, None, trace).await }
+            async move { self.run_once(table, &task.action, &task.args, &context, run, None, trace).await }
         });
         let results: Vec<Result<Value, ActionError>> =
             futures::stream::iter(iterations).buffered(FOR_EACH_CONCURRENCY).collect().await;
@@ -194,8 +211,10 @@ impl Executor {
         Ok(Value::Array(values))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_once(
         &self,
+        table: &ferrocat_registry::Registry,
         action: &str,
         args: &Map<String, Value>,
         context: &ExprContext,
@@ -213,7 +232,7 @@ impl Executor {
             .in_run(run)
             .with_progress(progress)
             .with_trace(trace);
-        ferrocat_registry::global().run(action, call).await
+        table.run(action, call).await
     }
 }
 
@@ -231,7 +250,11 @@ impl Executor {
         let owner = self.result_owner(&input);
         let place = (input.run.clone(), input.stream_id.clone().unwrap_or_default(), ctx.info().attempt);
         let trace = StepTrace::default();
-        let outcome = match self.secrets_for(&input).await {
+        let secrets = match self.table_for(&input.run.registry_lock).await {
+            Ok(pinned) => self.secrets_for(&input, pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global())).await,
+            Err(error) => Err(error),
+        };
+        let outcome = match secrets {
             Ok(secrets) => {
                 let masks = ferrocat_registry::masking::secret_values(&secrets);
                 let outcome = self.run_with_progress(input, secrets, Some(&Heartbeat(ctx)), Some(&trace)).await;

@@ -12,7 +12,7 @@ pub use ferrocat_shared::secret_store::SecretStore;
 /// The secret names a statement needs: those its args, `for_each` and `run_if` use
 /// (`SECRETS.<name>.KEY` inside a `${{ … }}` template), and those its action reads itself (the
 /// registry's `secrets`).
-pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
+pub fn referenced(task: &ActionStatement, table: &ferrocat_registry::Registry) -> BTreeSet<String> {
     let mut refs = expr::References::default();
     for (key, value) in &task.args {
         refs.add_str(key);
@@ -31,7 +31,7 @@ pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
     for text in &refs.unparsed {
         names.extend(scanned_secret_names(text));
     }
-    if let Some(action) = ferrocat_registry::global().get(&task.action) {
+    if let Some(action) = table.get(&task.action) {
         names.extend(action.secret_names().iter().cloned());
     }
     names
@@ -39,8 +39,8 @@ pub fn referenced(task: &ActionStatement) -> BTreeSet<String> {
 
 /// The secrets `task`'s action reads when they exist (a template's optional ones), less those
 /// `required` already holds.
-pub fn optional(task: &ActionStatement, required: &BTreeSet<String>) -> BTreeSet<String> {
-    ferrocat_registry::global()
+pub fn optional(task: &ActionStatement, required: &BTreeSet<String>, table: &ferrocat_registry::Registry) -> BTreeSet<String> {
+    table
         .get(&task.action)
         .map(|action| action.optional_secret_names().iter().filter(|n| !required.contains(*n)).cloned().collect())
         .unwrap_or_default()
@@ -71,7 +71,7 @@ mod tests {
             "run_if": "${{ SECRETS.api.TOKEN != None }}",
         }))
         .unwrap();
-        let names: Vec<String> = referenced(&task).into_iter().collect();
+        let names: Vec<String> = referenced(&task, ferrocat_registry::global()).into_iter().collect();
         assert_eq!(names, vec!["api", "base_url", "list"]);
     }
 
@@ -87,7 +87,7 @@ mod tests {
             },
         }))
         .unwrap();
-        let names: Vec<String> = referenced(&task).into_iter().collect();
+        let names: Vec<String> = referenced(&task, ferrocat_registry::global()).into_iter().collect();
         assert_eq!(names, vec!["broken", "key"]);
     }
 }

@@ -14,6 +14,7 @@ pub mod llm_catalog;
 pub mod lockout;
 pub mod passwords;
 pub mod rate_limit;
+pub mod registries;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;

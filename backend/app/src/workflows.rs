@@ -65,23 +65,23 @@ pub async fn load(app: &App, workspace_id: Uuid, workflow_id: &str) -> Result<Wo
 }
 
 /// Every problem of `dsl`: the language's own checks, then what the action table says of its
-/// actions (unknown actions, arguments they do not take or lack, templates' literal types).
-pub fn validate(dsl: &Workflow) -> Result<(), Vec<ferrocat_dsl::ValidationIssue>> {
+/// actions (unknown actions, arguments they do not take or lack, templates' literal types),
+/// the table holding the current versions of the git registries; and those versions (the lock
+/// a commit pins).
+pub async fn check(app: &App, dsl: &Workflow) -> Result<(Vec<String>, Vec<ferrocat_dsl::ValidationIssue>), AppError> {
+    let (lock, table) = crate::registries::current_table(app).await?;
     let mut issues = dsl.validate().err().unwrap_or_default();
-    issues.extend(ferrocat_registry::check_workflow(dsl));
-    if issues.is_empty() { Ok(()) } else { Err(issues) }
+    issues.extend(ferrocat_registry::template::check::check_workflow(dsl, table.as_deref().unwrap_or_else(|| ferrocat_registry::global())));
+    Ok((lock, issues))
 }
 
 /// `{valid, errors: [{loc, msg}]}` for a definition, or for why it did not parse.
-pub fn validation_report(parsed: Result<Workflow, String>) -> Value {
+pub async fn validation_report(app: &App, parsed: Result<Workflow, String>) -> Result<Value, AppError> {
     let errors: Vec<Value> = match parsed {
         Err(msg) => vec![json!({"loc": "definition", "msg": msg})],
-        Ok(dsl) => match validate(&dsl) {
-            Ok(()) => Vec::new(),
-            Err(issues) => issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
-        },
+        Ok(dsl) => check(app, &dsl).await?.1.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
     };
-    json!({"valid": errors.is_empty(), "errors": errors})
+    Ok(json!({"valid": errors.is_empty(), "errors": errors}))
 }
 
 /// Replaces the draft of workflow `id` with `dsl` (and its title and description), keeping
@@ -117,12 +117,15 @@ pub async fn commit(app: &App, workspace_id: Uuid, row: &WorkflowRow) -> Result<
         detail: "the draft is not a valid workflow".into(),
         errors: vec![json!({"loc": "definition", "msg": e.to_string()})],
     })?;
-    if let Err(issues) = validate(&dsl) {
+    let (lock, issues) = check(app, &dsl).await?;
+    if !issues.is_empty() {
         return Err(AppError::Unprocessable {
             detail: format!("workflow validation failed with {} error(s)", issues.len()),
             errors: issues.iter().map(|i| json!({"loc": i.loc, "msg": i.msg})).collect(),
         });
     }
+    // The version runs use, pinned to the registry versions it was checked against.
+    let dsl = Workflow { registry_lock: lock, ..dsl };
     let content = serde_json::to_value(&dsl).map_err(|e| AppError::Internal(e.into()))?;
     let mut tx = app.db.begin().await?;
     let version = workflows::commit(&mut tx, workspace_id, row.id, &content, &dsl.title, &dsl.description).await?;

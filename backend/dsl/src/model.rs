@@ -29,6 +29,10 @@ pub struct Workflow {
     /// Workflow id or alias of the error handler workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_handler: Option<String>,
+    /// The versions of the git registries (ids) the workflow was validated against when it was
+    /// committed: its runs use their templates until it is committed again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry_lock: Vec<String>,
 }
 
 /// `entrypoint: {ref?, expects?}`.

@@ -103,6 +103,9 @@ pub struct RunContext {
     pub wf_run_id: String,
     pub workspace_id: Uuid,
     pub environment: String,
+    /// The git registry versions the workflow is pinned to (its definition's `registry_lock`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry_lock: Vec<String>,
 }
 
 /// Input of [`EXECUTE_ACTION`]: the statement with its unevaluated args and the context to

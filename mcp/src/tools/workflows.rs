@@ -63,8 +63,8 @@ pub struct CommitWorkflowArgs {
 }
 
 /// `{valid, errors: [{loc, msg}]}` for a parsed definition.
-fn validation_report(dsl: &Workflow) -> Value {
-    ferrocat_app::workflows::validation_report(Ok(dsl.clone()))
+async fn validation_report(app: &ferrocat_app::App, dsl: &Workflow) -> Result<Value, ToolError> {
+    Ok(ferrocat_app::workflows::validation_report(app, Ok(dsl.clone())).await?)
 }
 
 fn parse(yaml: &str) -> Result<Workflow, ToolError> {
@@ -128,7 +128,7 @@ impl FerrocatMcp {
         let dsl = parse(&args.yaml)?;
         let row = ferrocat_app::workflows::create(&self.state.app, access.workspace_id, &dsl, None).await?;
         tracing::info!(workflow_id = %row.id, user_id = %caller.user_id, "workflow created over mcp");
-        Ok(json!({"workflow": summary(&row), "validation": validation_report(&dsl)}))
+        Ok(json!({"workflow": summary(&row), "validation": validation_report(&self.state.app, &dsl).await?}))
     }
 
     async fn do_update_workflow(&self, context: &RequestContext<RoleServer>, args: UpdateWorkflowArgs) -> Result<Value, ToolError> {
@@ -138,7 +138,7 @@ impl FerrocatMcp {
         let row = self.load_workflow(&access, &args.workflow_id).await?;
         let dsl = parse(&args.yaml)?;
         let row = ferrocat_app::workflows::replace_draft(&self.state.app, access.workspace_id, row.id, &dsl, None).await?;
-        Ok(json!({"workflow": summary(&row), "validation": validation_report(&dsl)}))
+        Ok(json!({"workflow": summary(&row), "validation": validation_report(&self.state.app, &dsl).await?}))
     }
 
     async fn do_validate_workflow(&self, context: &RequestContext<RoleServer>, args: ValidateWorkflowArgs) -> Result<Value, ToolError> {
@@ -153,7 +153,7 @@ impl FerrocatMcp {
             _ => return Err(ToolError::BadRequest("give exactly one of workflow_id and yaml".into())),
         };
         Ok(match parsed {
-            Ok(dsl) => validation_report(&dsl),
+            Ok(dsl) => validation_report(&self.state.app, &dsl).await?,
             Err(msg) => json!({"valid": false, "errors": [{"loc": "definition", "msg": msg}]}),
         })
     }

@@ -122,6 +122,7 @@ pub async fn run_locally_in(
         wf_run_id: exec.to_string(),
         workspace_id: Uuid::nil(),
         environment: dsl.config.environment.clone(),
+        registry_lock: dsl.registry_lock.clone(),
     };
     let args = DslRunArgs {
         wf_id,

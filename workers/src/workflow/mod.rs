@@ -47,6 +47,7 @@ impl DslWorkflow {
             wf_run_id: ctx.run_id().to_owned(),
             workspace_id: args.workspace_id,
             environment: args.dsl.config.environment.clone(),
+            registry_lock: args.dsl.registry_lock.clone(),
         };
         let driver = TemporalDriver { ctx, queue: &args.executor_queue };
         let failure = match scheduler::interpret(&driver, &args, run_context.clone()).await {

@@ -44,6 +44,7 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(variables::router())
         .merge(integrations::router())
         .merge(registry::router())
+        .merge(registry::repos_router())
         .merge(llm::router())
         .merge(service_accounts::router())
         .fallback(no_route)

@@ -246,9 +246,9 @@ async fn get_workflow(
     request_body(content = String, content_type = "application/yaml", description = "a workflow in YAML or JSON"),
     responses((status = 200, description = "validation result", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn validate_document(_access: WorkspaceAccess, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn validate_document(State(state): State<AppState>, _access: WorkspaceAccess, body: Bytes) -> Result<Json<Value>, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
-    Ok(Json(ferrocat_app::workflows::validation_report(Workflow::parse(text).map_err(|e| e.to_string()))))
+    Ok(Json(ferrocat_app::workflows::validation_report(&state, Workflow::parse(text).map_err(|e| e.to_string())).await?))
 }
 
 /// `POST /workflows/{id}/validate`: checks the draft as a commit would; 200 with `{valid, errors}`.
@@ -265,7 +265,7 @@ async fn validate_draft(
     Path(workflow_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let row = load(&state, &access, &workflow_id).await?;
-    Ok(Json(ferrocat_app::workflows::validation_report(serde_json::from_value(row.draft).map_err(|e| e.to_string()))))
+    Ok(Json(ferrocat_app::workflows::validation_report(&state, serde_json::from_value(row.draft).map_err(|e| e.to_string())).await?))
 }
 
 /// `POST /workflows/{id}/definitions/{version}/restore`: the draft becomes that version again

@@ -119,6 +119,14 @@ const TABLE: &[Row] = &[
     row("get", "/secrets/{secret}", [U, O, O, D], none),
     row("post", "/secrets/{secret}", [U, F, O, D], |_| Some(json!({"keys": [{"key": "K", "value": "changed"}]}))),
     row("delete", "/secrets/{secret}", [U, F, F, D], none),
+    // Git registries are the organisation's: superusers only (none of these callers is one).
+    row("get", "/registry/repos", [U, F, F, F], none),
+    row("post", "/registry/repos", [U, F, F, F], |_| Some(json!({"origin": "https://git.example.com/org/registry.git"}))),
+    row("get", "/registry/repos/{repository_id}", [U, F, F, F], none),
+    row("delete", "/registry/repos/{repository_id}", [U, F, F, F], none),
+    row("post", "/registry/repos/{repository_id}/sync", [U, F, F, F], |_| Some(json!({}))),
+    row("get", "/registry/repos/{repository_id}/versions", [U, F, F, F], none),
+    row("post", "/registry/repos/{repository_id}/versions/{version_id}/promote", [U, F, F, F], none),
     // OAuth integrations of the workspace (A's github integration); the callback needs a
     // signed-in person and a flow of theirs (none here: 400).
     row("get", "/providers", [U, O, O, D], none),
@@ -227,6 +235,8 @@ impl Ids {
                 "{invitation_id}" => &self.invitation,
                 "{user_id}" => &self.member,
                 "{provider_id}" => "github",
+                // No repository needs to exist: the superuser check comes first.
+                "{repository_id}" | "{version_id}" => "00000000-0000-0000-0000-000000000000",
                 // A wrong webhook secret: the matrix is about sessions and keys, not the URL's secret.
                 "{secret}" if path.starts_with("/webhooks/") => "0000000000000000000000000000000000000000000000000000000000000000",
                 "{secret}" if path.starts_with("/organization/") && read => &self.org_secret,

@@ -19,6 +19,14 @@ pub struct Source {
     pub text: String,
 }
 
+/// `{path: text}` (a stored registry version's files) as sources.
+pub fn sources_of(files: &Value) -> Vec<Source> {
+    files
+        .as_object()
+        .map(|files| files.iter().map(|(path, text)| Source { path: path.clone(), text: text.as_str().unwrap_or_default().to_owned() }).collect())
+        .unwrap_or_default()
+}
+
 /// What is wrong with a template, where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {

@@ -185,3 +185,61 @@ impl Secrets<'_> {
         Ok((required, optional))
     }
 }
+
+/// A table of everything in `base` plus each of `sets` (origin, template files) in order: what
+/// a workflow pinned to registry versions runs and is checked against.
+pub fn overlay(base: &Registry, sets: &[(String, Vec<Source>)]) -> Result<Registry, String> {
+    let table = Registry::new(base.list().iter().map(|action| (**action).clone()).collect());
+    for (origin, sources) in sets {
+        let set = prepare(sources, &table, origin).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            format!("the templates of {origin} do not load: {}", lines.join("; "))
+        })?;
+        install(&table, set).map_err(|e| e.to_string())?;
+    }
+    Ok(table)
+}
+
+/// Tables of pinned registry versions, built once per pin (`lock`: version ids).
+static PINNED: std::sync::LazyLock<std::sync::Mutex<HashMap<Vec<String>, Arc<Registry>>>> = std::sync::LazyLock::new(Default::default);
+
+/// The table for workflows pinned to `lock`: `None` when nothing is pinned (the process's own
+/// table serves); else the process's table with the pinned versions' templates, which `load`
+/// fetches (origin, files) the first time a lock is seen.
+pub async fn pinned<F, Fut>(lock: &[String], load: F) -> Result<Option<Arc<Registry>>, String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(String, Vec<Source>)>, String>>,
+{
+    if lock.is_empty() {
+        return Ok(None);
+    }
+    let key = lock.to_vec();
+    if let Some(table) = PINNED.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(Some(table.clone()));
+    }
+    let table = Arc::new(overlay(crate::global(), &load().await?)?);
+    PINNED.lock().unwrap_or_else(|p| p.into_inner()).insert(key, table.clone());
+    Ok(Some(table))
+}
+
+/// The table for a run or a commit pinned to `lock` (registry version ids): `None` when nothing
+/// is pinned, else [`pinned`] with the versions' files read from `db`.
+pub async fn pinned_from(db: &sqlx::PgPool, lock: &[String]) -> Result<Option<Arc<Registry>>, String> {
+    pinned(lock, || async {
+        let ids: Vec<uuid::Uuid> =
+            lock.iter().map(|id| uuid::Uuid::parse_str(id).map_err(|_| format!("bad registry version id {id:?}"))).collect::<Result<_, _>>()?;
+        let rows = sqlx::query!(
+            "SELECT r.origin, v.files FROM registry_versions v JOIN registry_repositories r ON r.id = v.repository_id WHERE v.id = ANY($1) ORDER BY r.origin",
+            &ids
+        )
+        .fetch_all(db)
+        .await
+        .map_err(|e| format!("reading the pinned registry versions: {e}"))?;
+        if rows.len() != ids.len() {
+            return Err("a registry version this workflow is pinned to no longer exists: commit the workflow again".to_owned());
+        }
+        Ok(rows.into_iter().map(|r| (format!("git:{}", r.origin), super::check::sources_of(&r.files))).collect())
+    })
+    .await
+}

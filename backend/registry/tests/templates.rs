@@ -248,3 +248,20 @@ actions:
         ]
     );
 }
+
+#[test]
+fn a_folder_is_read_without_following_links_and_within_its_limits() {
+    let dir = std::env::temp_dir().join(format!("ferrocat-templates-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("acme/schemas")).unwrap();
+    std::fs::write(dir.join("acme/inner.yml"), INNER).unwrap();
+    std::fs::write(dir.join("acme/schemas/skipped.yml"), "not: a template").unwrap();
+    std::fs::write(dir.join("acme/notes.txt"), "not yaml").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("acme/outside.yml")).unwrap();
+    let read = load::read_dir(&dir).unwrap();
+    let names: Vec<String> = read.iter().map(|s| s.path.strip_prefix(&format!("{}/", dir.display())).unwrap().to_owned()).collect();
+    assert_eq!(names, ["acme/inner.yml"], "links, schemas folders and other files are left out");
+    std::fs::write(dir.join("acme/huge.yml"), "x".repeat(load::MAX_FILE_BYTES as usize + 1)).unwrap();
+    let refused = load::read_dir(&dir).unwrap_err();
+    assert!(refused.path.ends_with("acme/huge.yml") && refused.message.contains("at most"), "{refused}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -28,8 +28,14 @@ impl TemplateSet {
     }
 }
 
+/// Largest template file read.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Most template files one registry holds.
+pub const MAX_FILES: usize = 5000;
+
 /// Every `*.yml` / `*.yaml` file under `root` (any depth; paths through a `schemas` folder are
-/// skipped, as Tracecat does), sorted by path.
+/// skipped, as Tracecat does; symbolic links are not followed), sorted by path; a file over
+/// [`MAX_FILE_BYTES`] or more than [`MAX_FILES`] files is a problem.
 pub fn read_dir(root: &Path) -> Result<Vec<Source>, Problem> {
     let mut files = Vec::new();
     walk(root, &mut files)?;
@@ -47,10 +53,19 @@ fn walk(dir: &Path, out: &mut Vec<Source>) -> Result<(), Problem> {
         if name.starts_with('.') || name == "schemas" {
             continue;
         }
+        // `file_type` does not follow links: a link is neither a folder nor a file here.
         let kind = entry.file_type().map_err(|e| unreadable(&path, e))?;
         if kind.is_dir() {
             walk(&path, out)?;
-        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+        } else if kind.is_file() && (name.ends_with(".yml") || name.ends_with(".yaml")) {
+            let size = entry.metadata().map_err(|e| unreadable(&path, e))?.len();
+            let too = |message: String| Problem { path: path.display().to_string(), line: None, message };
+            if size > MAX_FILE_BYTES {
+                return Err(too(format!("{size} bytes: a template file holds at most {MAX_FILE_BYTES}")));
+            }
+            if out.len() >= MAX_FILES {
+                return Err(too(format!("a registry holds at most {MAX_FILES} template files")));
+            }
             let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
             out.push(Source { path: path.display().to_string(), text });
         }

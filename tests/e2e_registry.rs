@@ -67,6 +67,9 @@ async fn a_git_registry_syncs_pins_and_rolls_back() {
     let (status, listed) = json_of(http.get(format!("{api}/registry/actions/tools.acme.triage")).send().await.unwrap()).await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["origin"], format!("git:{}", git.url));
+    // The catalogue the console and the MCP server read lists it too.
+    let (_, all) = json_of(http.get(format!("{api}/registry/actions")).send().await.unwrap()).await;
+    assert!(all.as_array().unwrap().iter().any(|a| a["name"] == "tools.acme.triage"), "the catalogue lists the synced template");
 
     let yaml = "title: Triage from git\ndescription: uses a synced template\nentrypoint: {}\nactions:\n  - ref: t\n    action: tools.acme.triage\n    args: {file_hash: \"${{ TRIGGER.hash }}\"}\nreturns: ${{ ACTIONS.t.result }}\n".to_owned();
     let wf = commit_workflow(&http, &stack.url, &ws, yaml).await;

@@ -336,3 +336,11 @@ pub async fn current_table(app: &App) -> Result<(Vec<String>, Option<std::sync::
     let table = load::pinned_from(&app.db, &lock).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     Ok((lock, table))
 }
+
+/// Every action a workflow committed now can use (the built-ins, the library, folders and the
+/// git registries' current versions), as the registry and the MCP catalogue describe them.
+pub async fn current_actions(app: &App) -> Result<Vec<Value>, AppError> {
+    let (_, table) = current_table(app).await?;
+    let table = table.as_deref().unwrap_or_else(|| ferrocat_registry::global());
+    Ok(table.list().iter().map(|action| action.describe()).collect())
+}

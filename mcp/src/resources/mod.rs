@@ -25,18 +25,24 @@ pub fn list() -> Vec<Resource> {
     ]
 }
 
-/// The action catalogue as JSON.
-pub fn actions() -> serde_json::Value {
-    json!({"actions": ferrocat_registry::global().list().iter().map(|action| action.describe()).collect::<Vec<_>>()})
+/// The action catalogue as JSON: `actions` as the registry describes them.
+pub fn catalogue(actions: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"actions": actions})
 }
 
-/// One resource's contents, if `uri` names one.
-pub fn read(uri: &str) -> Option<ResourceContents> {
-    match uri {
+/// One resource's contents, if `uri` names one; the catalogue is built from `actions`, asked
+/// for only when it is the one read.
+pub async fn read<F, Fut, E>(uri: &str, actions: F) -> Result<Option<ResourceContents>, E>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<serde_json::Value>, E>>,
+{
+    Ok(match uri {
         DSL_URI => Some(ResourceContents::text(DSL_REFERENCE, DSL_URI).with_mime_type("text/markdown")),
         ACTIONS_URI => Some(
-            ResourceContents::text(serde_json::to_string_pretty(&actions()).unwrap_or_default(), ACTIONS_URI).with_mime_type("application/json"),
+            ResourceContents::text(serde_json::to_string_pretty(&catalogue(actions().await?)).unwrap_or_default(), ACTIONS_URI)
+                .with_mime_type("application/json"),
         ),
         _ => None,
-    }
+    })
 }

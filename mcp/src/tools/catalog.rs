@@ -73,9 +73,9 @@ impl FerrocatMcp {
         respond(self.do_list_workspaces(&context).await)
     }
 
-    #[tool(description = "List the registry's built-in actions a workflow can use: name, namespace, description.")]
+    #[tool(description = "List the registry's actions a workflow can use (built-in, integration templates, synced registries): name, namespace, description, argument schema.")]
     async fn list_actions(&self) -> Result<CallToolResult, ErrorData> {
-        respond(Ok(crate::resources::actions()))
+        respond(ferrocat_app::registries::current_actions(&self.state.app).await.map(crate::resources::catalogue).map_err(Into::into))
     }
 
     #[tool(description = "List a workspace's secrets: names, environments and key names (never the values).")]

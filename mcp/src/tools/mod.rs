@@ -202,7 +202,13 @@ impl ServerHandler for FerrocatMcp {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let contents = resources::read(&request.uri)
+        let app = &self.state.app;
+        let contents = resources::read(&request.uri, || ferrocat_app::registries::current_actions(app))
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "reading the action catalogue failed");
+                ErrorData::internal_error("reading the action catalogue failed", None)
+            })?
             .ok_or_else(|| ErrorData::resource_not_found(format!("no resource {}", request.uri), None))?;
         Ok(ReadResourceResult::new(vec![contents]).into())
     }

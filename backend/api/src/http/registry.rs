@@ -29,9 +29,7 @@ pub(super) fn router() -> Router<AppState> {
     responses((status = 200, description = "every action with its argument schema", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn list_actions(State(state): State<AppState>, _caller: Principal) -> Result<Json<Vec<Value>>, ApiError> {
-    let (_, table) = ferrocat_app::registries::current_table(&state).await?;
-    let table = table.as_deref().unwrap_or_else(|| ferrocat_registry::global());
-    Ok(Json(table.list().iter().map(|action| action.describe()).collect()))
+    Ok(Json(registries::current_actions(&state).await?))
 }
 
 #[utoipa::path(

@@ -60,6 +60,14 @@ pub struct Provider {
     pub pkce: bool,
     #[serde(default)]
     pub docs_url: Option<String>,
+    /// The authorize parameter the scopes go in, when not `scope` (Slack's user tokens:
+    /// `user_scope`).
+    #[serde(default)]
+    pub scope_param: Option<String>,
+    /// Where in the token answer the token object is, as a JSON pointer, when not at its top
+    /// (Slack's user tokens: `/authed_user`).
+    #[serde(default)]
+    pub token_path: Option<String>,
 }
 
 fn yes() -> bool {
@@ -125,7 +133,7 @@ impl Provider {
                 .append_pair("redirect_uri", redirect_uri)
                 .append_pair("state", state);
             if !client.scopes.is_empty() {
-                query.append_pair("scope", &client.scopes.join(" "));
+                query.append_pair(self.scope_param.as_deref().unwrap_or("scope"), &client.scopes.join(" "));
             }
             if self.pkce {
                 query.append_pair("code_challenge", &challenge(verifier)).append_pair("code_challenge_method", "S256");
@@ -169,8 +177,13 @@ impl Provider {
             .await
             .map_err(|e| fail(e.without_url().to_string()))?;
         let status = response.status();
-        let body: Value = response.json().await.map_err(|_| fail(format!("HTTP {} without a JSON answer", status.as_u16())))?;
+        let answer: Value = response.json().await.map_err(|_| fail(format!("HTTP {} without a JSON answer", status.as_u16())))?;
+        let body = match &self.token_path {
+            Some(pointer) => answer.pointer(pointer).cloned().unwrap_or_else(|| answer.clone()),
+            None => answer.clone(),
+        };
         if !status.is_success() || body.get("access_token").is_none() {
+            let body = &answer;
             // The provider's error code and description only: never echo the whole answer.
             let code = body.get("error").and_then(Value::as_str).unwrap_or("no error code");
             let description = body.get("error_description").and_then(Value::as_str).unwrap_or("");
@@ -509,6 +522,8 @@ mod tests {
             scopes: Scopes::default(),
             pkce: true,
             docs_url: None,
+            scope_param: None,
+            token_path: None,
         };
         let mut client = ClientConfig { client_id: "c".into(), client_secret: "s".into(), scopes: vec!["a".into(), "b".into()], params: Map::new() };
         let url = provider.authorization_url(&client, "st", "verifier-verifier-verifier-verifier-verifier", "https://app/cb").unwrap();

@@ -208,3 +208,64 @@ async fn the_authorization_code_grant_uses_pkce_and_a_due_token_is_refreshed_bef
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.unwrap().contains("access_denied the user said no"));
 }
+
+#[tokio::test]
+async fn a_provider_can_take_scopes_in_another_parameter_and_answer_the_token_nested() {
+    // Slack's user tokens: scopes go in `user_scope`, the token comes back under `authed_user`.
+    // The consent step is the real OAuth server's; the token endpoint stands in for Slack's
+    // and checks what it is sent.
+    let server = OAuthServer::start(3600);
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<BTreeMap<String, String>>::new()));
+    let seen = asked.clone();
+    let slack = axum::Router::new().route(
+        "/api/oauth.v2.access",
+        axum::routing::post(move |axum::Form(form): axum::Form<BTreeMap<String, String>>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(form);
+                axum::Json(json!({"ok": true, "app_id": "A1", "authed_user": {"id": "U1", "scope": "search:read", "access_token": "xoxp-user-token", "token_type": "user"}}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slack_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, slack).await.unwrap() });
+    let file = tempfile_path::Path::new("providers.toml");
+    std::fs::write(
+        &file.0,
+        format!(
+            "[[provider]]\nid = \"chatty\"\nname = \"Chatty\"\ngrant_types = [\"authorization_code\"]\nauthorization_endpoint = \"{}/authorize\"\ntoken_endpoint = \"http://{slack_addr}/api/oauth.v2.access\"\nscopes.authorization_code = [\"search:read\"]\nscope_param = \"user_scope\"\ntoken_path = \"/authed_user\"\npkce = false\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let allow = format!("127.0.0.1:{},{slack_addr}", server.port());
+    let app = spawn_app_with(&[("FERROCAT_OAUTH_PROVIDERS", file.0.to_str().unwrap()), ("FERROCAT_EGRESS_ALLOW", &allow)]).await;
+    let admin = app.admin().await;
+    let put = admin.put(app.at("/integrations/chatty")).json(&json!({"client_id": "slack-app", "client_secret": "slack-secret"})).send().await.unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let started: Value = admin.post(app.at("/integrations/chatty/connect")).send().await.unwrap().json().await.unwrap();
+    let auth_url = url::Url::parse(started["auth_url"].as_str().unwrap()).unwrap();
+    let query: BTreeMap<String, String> = auth_url.query_pairs().into_owned().collect();
+    assert_eq!(query.get("user_scope").map(String::as_str), Some("search:read"));
+    assert!(!query.contains_key("scope") && !query.contains_key("code_challenge"), "{query:?}");
+
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = browser.get(auth_url).send().await.unwrap();
+    let back = url::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
+    let returned: BTreeMap<String, String> = back.query_pairs().into_owned().collect();
+    let callback = app.at(&format!("/integrations/callback?code={}&state={}", returned["code"], returned["state"]));
+    let finished = admin.get(&callback).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(finished.status(), StatusCode::OK, "{}", finished.text().await.unwrap());
+
+    let sent = asked.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0]["grant_type"].as_str(), sent[0]["code"].as_str(), sent[0]["client_id"].as_str()), ("authorization_code", returned["code"].as_str(), "slack-app"));
+    let store = ferrocat_shared::secret_store::SecretStore::new(app.db.clone(), (*app.state.config.keyring).clone())
+        .with_oauth(app.state.http.clone(), app.state.config.oauth.clone());
+    let wanted: BTreeSet<String> = ["chatty_oauth".to_owned()].into();
+    let secrets = store.load(app.workspace_id, "default", &wanted, &BTreeSet::new()).await.unwrap();
+    assert_eq!(secrets["chatty_oauth"]["CHATTY_USER_TOKEN"], "xoxp-user-token");
+    let shown: Value = admin.get(app.at("/integrations/chatty")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["granted_scopes"], json!(["search:read"]));
+}

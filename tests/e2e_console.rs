@@ -256,6 +256,16 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
         tour.page(page).await?;
     }
 
+    // A superuser adds a git registry from the registry page (syncing is tested elsewhere).
+    tour.goto(&format!("/workspaces/{ws}/registry")).await?;
+    tour.browser.wait_text("h2", "Git registries").await?;
+    tour.browser.wait_text("main", "No git registries").await?;
+    tour.click_text("Add registry").await?;
+    tour.field("Origin").await?.send_keys("https://git.example.com/soc/templates.git").await.map_err(|e| e.to_string())?;
+    tour.click_text("Save registry").await?;
+    tour.browser.wait_text("table tbody tr", "https://git.example.com/soc/templates.git").await?;
+    tour.page("registry-repos").await?;
+
     // An OAuth integration is configured from its page; its secret never comes back.
     tour.goto(&format!("/workspaces/{ws}/integrations")).await?;
     tour.browser.wait_text("h1", "Integrations").await?;

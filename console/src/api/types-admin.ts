@@ -63,10 +63,38 @@ export interface RegistryAction {
   description: string;
   /** Secrets it reads whether or not its arguments name them. */
   secrets: string[];
-  /** `ferrocat` for built-ins, else the registry it comes from. */
+  /** `ferrocat` for built-ins, else the registry it comes from (`git:https://…`, `dir:/srv/…`). */
   origin: string;
+  /** `builtin`, or `template` for a YAML template action. */
+  type?: string;
+  /** Templates: the group the action is shown under. */
+  display_group?: string | null;
   /** The JSON schema of its arguments. */
   args?: JsonSchema;
+}
+
+/** `GET /registry/repos`: a git registry (superusers only). */
+export interface RegistryRepo {
+  id: string;
+  origin: string;
+  git_ref?: string | null;
+  ssh_key_secret?: string | null;
+  current_version_id?: string | null;
+  last_synced_at?: string | null;
+  last_error?: string | null;
+  created_at: string;
+}
+
+/** `GET /registry/repos/{id}/versions` (newest first), and what a sync returns. */
+export interface RegistryVersion {
+  id: string;
+  repository_id?: string;
+  version: number;
+  commit_sha: string;
+  /** The names of the actions it holds. */
+  actions: string[];
+  actions_count: number;
+  created_at?: string;
 }
 
 export const PROVIDER_KINDS = ["openai", "anthropic", "azure", "gemini", "openai_compatible"] as const;

@@ -5,10 +5,14 @@ import { useMemo, useState, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import type { JsonSchema, RegistryAction } from "../api/types-admin";
+import { useMe } from "../api/session";
 import { Link, navigate, useLocation } from "../router";
 import { CopyButton, DataTable, Empty, ErrorNote, Field, JsonView, PageHeader, Spinner } from "../components/ui";
+import { GitRegistries } from "./registry-repos";
 
 export default function RegistryPage({ ws }: { ws: string }) {
+  // Git registries are the organisation's: superusers only (the api answers 403 to others).
+  const superuser = !!useMe().data?.is_superuser;
   const list = useQuery({
     queryKey: ["registry", "actions"],
     queryFn: () => unwrap<RegistryAction[]>(client.GET("/registry/actions")),
@@ -36,6 +40,7 @@ export default function RegistryPage({ ws }: { ws: string }) {
   return (
     <>
       <PageHeader title="Registry" description="Every action your workflows can call: what it does, the arguments it takes and the secrets it reads." />
+      {superuser && <GitRegistries />}
       <ErrorNote error={list.error} />
       {list.isPending && <Spinner />}
       {list.data && (
@@ -123,6 +128,18 @@ function ActionDetail({ name, fromList, ws }: { name: string; fromList?: Registr
         <p>{action.description}</p>
         <p className="muted small">
           Namespace <code>{action.namespace || "—"}</code> · from <code>{action.origin}</code>
+          {action.type && (
+            <>
+              {" "}
+              · <span className="tag">{action.type}</span>
+            </>
+          )}
+          {action.display_group && (
+            <>
+              {" "}
+              · group <strong>{action.display_group}</strong>
+            </>
+          )}
         </p>
       </header>
       <section>

@@ -2,7 +2,9 @@
 //! the `microsoft_entra` provider at a real OAuth server (npm oauth2-mock-server) on loopback,
 //! a workspace connects it with client credentials through the edge, and a committed workflow's
 //! `tools.microsoft_entra.get_user` step reaches a stand-in Microsoft Graph with that token,
-//! which appears in no result; the template's step shows in the run's events.
+//! which appears in no result; the template's step shows in the run's events. Then a person
+//! connects the authorization-code grant, the provider returning the browser through the edge,
+//! and the template uses the person's token.
 
 mod common;
 
@@ -40,8 +42,8 @@ async fn a_library_template_calls_graph_with_the_integrations_token() {
     std::fs::write(
         &providers,
         format!(
-            "[[provider]]\nid = \"microsoft_entra\"\nname = \"Microsoft Entra ID (test tenant)\"\ngrant_types = [\"client_credentials\"]\ntoken_endpoint = \"{}/token\"\nscopes.client_credentials = [\"https://graph.microsoft.com/.default\"]\n",
-            oauth.url
+            "[[provider]]\nid = \"microsoft_entra\"\nname = \"Microsoft Entra ID (test tenant)\"\ngrant_types = [\"authorization_code\", \"client_credentials\"]\nauthorization_endpoint = \"{url}/authorize\"\ntoken_endpoint = \"{url}/token\"\nscopes.client_credentials = [\"https://graph.microsoft.com/.default\"]\nscopes.authorization_code = [\"offline_access\", \"User.Read.All\"]\n",
+            url = oauth.url
         ),
     )
     .unwrap();
@@ -100,8 +102,36 @@ returns: ${{{{ ACTIONS.user.result }}}}
         (Some("tools.microsoft_entra.get_user"), Some("get_user"), Some("core.http_request"), Some("completed"), Some(1))
     );
     assert!(!detail.to_string().contains(&token), "the token is in no event");
+
+    // A person connects the delegated grant: the provider sends the browser back through the
+    // edge to the api's callback, which returns it to the console's integrations page.
+    let at_code = |path: &str| format!("{api}{path}?workspace_id={ws}&grant_type=authorization_code");
+    let (status, body) = json_of(
+        http.put(at_code("/integrations/microsoft_entra")).json(&json!({"client_id": "tenant-app", "client_secret": "tenant-app-secret"})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, started) = json_of(http.post(at_code("/integrations/microsoft_entra/connect")).send().await.unwrap()).await;
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = no_redirects.get(started["auth_url"].as_str().unwrap()).send().await.unwrap();
+    let back = consent.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&format!("{}/api/integrations/callback?", stack.url)), "{back}");
+    let landed = http.get(&back).send().await.unwrap();
+    assert_eq!(landed.status(), 200);
+    assert_eq!(landed.url().path(), format!("/workspaces/{ws}/integrations"));
+    assert!(landed.url().query().unwrap().contains("status=connected"), "{}", landed.url());
+    let exchanged = oauth.next_token_request();
+    assert_eq!(exchanged["grant_type"], "authorization_code");
+    let user_token = exchanged["issued_access_token"].as_str().unwrap().to_owned();
+    // The template prefers the person's token once there is one.
+    let (status, waited) =
+        json_of(reqwest::Client::new().post(format!("{}/wait", hook["url"].as_str().unwrap())).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{waited}");
+    assert_eq!(seen.lock().unwrap().last().unwrap(), &format!("Bearer {user_token}"));
+
     let mut stack = stack;
     assert!(!stack.logs().contains(&token), "a log line carries the token");
+    assert!(!stack.logs().contains(&user_token), "a log line carries the user's token");
     assert!(tokio::task::spawn_blocking(move || stack.stop()).await.unwrap());
     let _ = std::fs::remove_file(&providers);
 }

@@ -8,6 +8,9 @@ install_deps
 apt_install pebble
 # The browser tests drive Debian's Chromium through its WebDriver (same source, same version).
 apt_install chromium chromium-driver
+# Registries sync over ssh with a deploy key from a real sshd the tests start on a free port
+# (the package's own service is not started).
+apt_install openssh-server
 ensure_postgres
 ensure_redis
 # The MCP server is also driven by the official PyPI `mcp` client, and the api's OpenAPI

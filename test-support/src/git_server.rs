@@ -68,6 +68,48 @@ impl GitServer {
         Self { url: format!("git://127.0.0.1:{port}/registry.git"), port, root, work, daemon }
     }
 
+    /// The same repository served over ssh by an sshd of its own on a free port, which lets in
+    /// only the returned deploy key: `(origin, private key in OpenSSH format, server)`.
+    pub fn serve_ssh(&self) -> (String, String, SshServer) {
+        let dir = self.root.join(format!("ssh-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for key in ["host_key", "deploy_key"] {
+            let made = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(dir.join(key)).status().expect("ssh-keygen runs");
+            assert!(made.success(), "ssh-keygen {key}");
+        }
+        std::fs::copy(dir.join("deploy_key.pub"), dir.join("authorized_keys")).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile none\nPermitRootLogin prohibit-password\n",
+                host = dir.join("host_key").display(),
+                keys = dir.join("authorized_keys").display(),
+            ),
+        )
+        .unwrap();
+        // sshd wants its privilege-separation folder even when it runs for one user.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let daemon = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd runs (deploy/test.sh installs openssh-server)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not listen on {port} within 20 s");
+            std::thread::yield_now();
+        }
+        let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_owned();
+        let origin = format!("ssh://{user}@127.0.0.1:{port}{}", self.root.join("repos/registry.git").display());
+        let key = std::fs::read_to_string(dir.join("deploy_key")).unwrap();
+        (origin, key, SshServer { daemon, port })
+    }
+
     /// Writes `files` (path → text, `None` removes it), commits them and pushes; the new
     /// commit's sha.
     pub fn commit(&self, message: &str, files: &[(&str, Option<&str>)]) -> String {
@@ -87,5 +129,18 @@ impl GitServer {
         git(&self.work, &["commit", "--quiet", "--allow-empty", "-m", message]);
         git(&self.work, &["push", "--quiet", "origin", "HEAD:main"]);
         git(&self.work, &["rev-parse", "HEAD"])
+    }
+}
+
+/// An sshd serving a [`GitServer`]'s repository; stopped when dropped.
+pub struct SshServer {
+    daemon: Child,
+    pub port: u16,
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
     }
 }

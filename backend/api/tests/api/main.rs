@@ -10,6 +10,7 @@ mod limits;
 mod llm;
 mod matrix;
 mod openapi;
+mod registries;
 mod secrets;
 mod schedules;
 mod service_accounts;

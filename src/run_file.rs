@@ -83,10 +83,13 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(text) => text,
         Err(e) => return invalid(e),
     };
-    let dsl = match Workflow::parse(&text) {
+    let mut dsl = match Workflow::parse(&text) {
         Ok(dsl) => dsl,
         Err(e) => return invalid(format!("{}: {e}", args.file.display())),
     };
+    // A definition exported from a server may name its registry versions: here the templates
+    // come from --registry folders instead.
+    dsl.registry_lock.clear();
     if let Err(problems) = ferrocat_registry::install_dirs(&args.registry) {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return invalid(format!("the registry does not load:\n  {}", lines.join("\n  ")));

@@ -290,8 +290,8 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
     file.write_all(text.as_bytes()).map_err(|e| format!("writing the deploy key: {e}"))
 }
 
-/// Runs `git args` in `dir` with only the network protocols allowed, no prompts and no user or
-/// system configuration; its output, or its error output as the error.
+/// Runs `git args` in `dir` with only the network protocols allowed, no redirects, no prompts
+/// and no user or system configuration; its output, or its error output as the error.
 async fn git(dir: &Path, args: &[String], ssh: Option<&str>) -> Result<String, String> {
     let mut command = tokio::process::Command::new("git");
     command
@@ -303,6 +303,11 @@ async fn git(dir: &Path, args: &[String], ssh: Option<&str>) -> Result<String, S
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ALLOW_PROTOCOL", "https:ssh:git")
+        // The host was checked against the egress policy: a redirect must not take the clone
+        // anywhere else.
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "http.followRedirects")
+        .env("GIT_CONFIG_VALUE_0", "false")
         .kill_on_drop(true);
     if let Some(ssh) = ssh {
         command.env("GIT_SSH_COMMAND", ssh);

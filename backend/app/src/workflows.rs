@@ -16,10 +16,17 @@ use crate::{App, AppError};
 /// document it was written as, when it is one the editor can show as it is.
 #[tracing::instrument(skip(app, dsl, text), fields(title = %dsl.title))]
 pub async fn create(app: &App, workspace_id: Uuid, dsl: &Workflow, text: Option<&str>) -> Result<WorkflowRow, AppError> {
-    let draft = serde_json::to_value(dsl).map_err(|e| AppError::Internal(e.into()))?;
+    let draft = draft_of(dsl)?;
     let row = workflows::insert(&app.db, workspace_id, &dsl.title, &dsl.description, &draft, text).await?;
     tracing::info!(workflow_id = %row.id, "workflow created");
     Ok(row)
+}
+
+/// `dsl` as a draft is stored: pinned to no registry version (a commit pins the current ones;
+/// a lock in an imported document names another installation's versions).
+fn draft_of(dsl: &Workflow) -> Result<Value, AppError> {
+    let unpinned = Workflow { registry_lock: Vec::new(), ..dsl.clone() };
+    serde_json::to_value(&unpinned).map_err(|e| AppError::Internal(e.into()))
 }
 
 /// A new workflow with a title and nothing else yet.
@@ -89,7 +96,7 @@ pub async fn validation_report(app: &App, parsed: Result<Workflow, String>) -> R
 /// workflow in the workspace.
 #[tracing::instrument(skip(app, dsl, text))]
 pub async fn replace_draft(app: &App, workspace_id: Uuid, id: Uuid, dsl: &Workflow, text: Option<&str>) -> Result<WorkflowRow, AppError> {
-    let draft = serde_json::to_value(dsl).map_err(|e| AppError::Internal(e.into()))?;
+    let draft = draft_of(dsl)?;
     workflows::replace_draft(&app.db, workspace_id, id, &dsl.title, &dsl.description, &draft, text)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("workflow {} not found", ids::workflow_id(id))))

@@ -182,7 +182,7 @@ pub struct Action {
     kind: Kind,
     origin: String,
     /// The template it runs, when it is one.
-    template: Option<Arc<crate::template::Definition>>,
+    template: Option<Arc<crate::template::model::Definition>>,
 }
 
 /// Where the built-in actions come from, in [`Action::origin`].
@@ -250,7 +250,7 @@ impl Action {
     }
 
     /// It runs `definition` (what the registry shows of it).
-    pub fn template(self, definition: Arc<crate::template::Definition>) -> Self {
+    pub fn template(self, definition: Arc<crate::template::model::Definition>) -> Self {
         Self { template: Some(definition), ..self }
     }
 
@@ -295,7 +295,7 @@ impl Action {
     }
 
     /// The template it runs, when it is one.
-    pub fn template_definition(&self) -> Option<&Arc<crate::template::Definition>> {
+    pub fn template_definition(&self) -> Option<&Arc<crate::template::model::Definition>> {
         self.template.as_ref()
     }
 
@@ -337,7 +337,7 @@ impl Action {
             "args": self.args_schema(),
         });
         if let (Some(definition), Value::Object(read)) = (&self.template, &mut read)
-            && let Value::Object(more) = crate::template::describe(definition)
+            && let Value::Object(more) = crate::template::model::describe(definition)
         {
             read.extend(more);
         }

@@ -125,9 +125,20 @@ impl Executor {
         progress: Option<&dyn Checkpoint>,
         trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
-        let masks = ferrocat_registry::masking::secret_values(&secrets);
         let pinned = self.table_for(&input.run.registry_lock).await?;
-        let table = pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global());
+        self.run_with_table(pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global()), input, secrets, progress, trace).await
+    }
+
+    /// [`Executor::run_with_progress`] with the table the run's registry lock resolved to.
+    async fn run_with_table(
+        &self,
+        table: &ferrocat_registry::Registry,
+        input: RunActionInput,
+        secrets: Map<String, Value>,
+        progress: Option<&dyn Checkpoint>,
+        trace: Option<&StepTrace>,
+    ) -> Result<Value, ActionError> {
+        let masks = ferrocat_registry::masking::secret_values(&secrets);
         let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
         let context = ExprContext {
             actions,
@@ -250,22 +261,7 @@ impl Executor {
         let owner = self.result_owner(&input);
         let place = (input.run.clone(), input.stream_id.clone().unwrap_or_default(), ctx.info().attempt);
         let trace = StepTrace::default();
-        let secrets = match self.table_for(&input.run.registry_lock).await {
-            Ok(pinned) => self.secrets_for(&input, pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global())).await,
-            Err(error) => Err(error),
-        };
-        let outcome = match secrets {
-            Ok(secrets) => {
-                let masks = ferrocat_registry::masking::secret_values(&secrets);
-                let outcome = self.run_with_progress(input, secrets, Some(&Heartbeat(ctx)), Some(&trace)).await;
-                self.keep_steps(&place, &action_ref, &trace, &masks).await;
-                match outcome {
-                    Ok(value) => self.externalize(owner, value).await,
-                    Err(error) => Err(error),
-                }
-            }
-            Err(error) => Err(error),
-        };
+        let outcome = self.run_activity(input, Heartbeat(ctx), &trace, &place, &action_ref, owner).await;
         match outcome {
             Ok(value) => Ok(value),
             Err(error) => {
@@ -284,6 +280,26 @@ impl Executor {
 }
 
 impl Executor {
+    /// One attempt of an action: the table its run is pinned to, resolved once, names its
+    /// secrets and runs it; its template steps are kept, its result stored when large.
+    async fn run_activity(
+        &self,
+        input: RunActionInput,
+        heartbeat: Heartbeat,
+        trace: &StepTrace,
+        place: &(ferrocat_shared::temporal::RunContext, String, u32),
+        action_ref: &str,
+        owner: Option<(String, String)>,
+    ) -> Result<Value, ActionError> {
+        let pinned = self.table_for(&input.run.registry_lock).await?;
+        let table = pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global());
+        let secrets = self.secrets_for(&input, table).await?;
+        let masks = ferrocat_registry::masking::secret_values(&secrets);
+        let outcome = self.run_with_table(table, input, secrets, Some(&heartbeat), Some(trace)).await;
+        self.keep_steps(place, action_ref, trace, &masks).await;
+        self.externalize(owner, outcome?).await
+    }
+
     /// Stores the steps templates ran for this attempt of `action_ref` (errors masked); a
     /// failure to store is logged, never the action's.
     async fn keep_steps(

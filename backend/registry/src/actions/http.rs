@@ -74,6 +74,11 @@ fn default_true() -> bool {
     true
 }
 
+/// Response headers as a JSON object of text values (as `core.http_request` answers them).
+pub(crate) fn headers_map(headers: &reqwest::header::HeaderMap) -> Map<String, Value> {
+    headers.iter().map(|(name, value)| (name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()))).collect()
+}
+
 pub(crate) fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -190,10 +195,7 @@ pub async fn http_request(shared: &EgressClient, args: Map<String, Value>) -> Re
         }
     })?;
     let status = response.status();
-    let mut headers = Map::new();
-    for (name, value) in response.headers() {
-        headers.insert(name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()));
-    }
+    let headers = headers_map(response.headers());
     let is_json = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)

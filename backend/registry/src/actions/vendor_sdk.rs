@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::scalar_text;
+use super::http::{headers_map, scalar_text};
 use super::parse_args;
 use crate::error::ActionError;
 use crate::table::Call;
@@ -223,10 +223,7 @@ pub(crate) async fn falcon_call_command(call: Call<'_>) -> Result<Value, ActionE
     }
     let response = request.send().await.map_err(|e| ActionError::Http(format!("CrowdStrike {}: {e}", args.operation_id)))?;
     let status = response.status().as_u16();
-    let mut headers = Map::new();
-    for (name, value) in response.headers() {
-        headers.insert(name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()));
-    }
+    let headers = headers_map(response.headers());
     let bytes = response.bytes().await.map_err(|e| ActionError::Http(format!("CrowdStrike {}: {e}", args.operation_id)))?;
     let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     Ok(json!({"status_code": status, "headers": headers, "body": body}))

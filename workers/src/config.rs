@@ -48,6 +48,8 @@ pub struct ExecutorConfig {
     /// The OAuth providers (`FERROCAT_OAUTH_PROVIDERS` adds to the shipped ones), for refreshing
     /// integrations' tokens.
     pub oauth: std::sync::Arc<ferrocat_shared::oauth::Catalog>,
+    /// Where `core.cases.*` keep attachments, and their limits (`FERROCAT_ATTACHMENT*`).
+    pub attachments: ferrocat_shared::objects::AttachmentSettings,
 }
 
 impl ExecutorConfig {
@@ -62,6 +64,7 @@ impl ExecutorConfig {
             results: ResultStoreConfig::from_env(env)?,
             secrets,
             oauth: std::sync::Arc::new(ferrocat_shared::oauth::Catalog::from_env(env)?),
+            attachments: ferrocat_shared::objects::AttachmentSettings::from_env(env)?,
         })
     }
 }

@@ -47,10 +47,14 @@ impl Executor {
 
     /// [`Executor::new`] plus the secrets store when the database and key are configured.
     pub async fn with_store(config: &ExecutorConfig) -> anyhow::Result<Self> {
-        let executor = Self::new(config)?;
+        let mut executor = Self::new(config)?;
         let (secrets, db) = match &config.secrets {
             Some((url, keyring)) => {
                 let db = ferrocat_shared::db::connect(url.expose_secret(), 4).await?;
+                // core.cases.* change cases through the use cases, as the run.
+                let blobs = config.results.as_ref().map(|store| ferrocat_shared::objects::BlobStore::new(store, &config.attachments));
+                let host = ferrocat_app::cases::host::Host::new(db.clone(), blobs, config.attachments.clone());
+                executor.deps.cases = Some(std::sync::Arc::new(host));
                 // Tokens are refreshed through the actions' client: the same egress policy.
                 let store = crate::secret_store::SecretStore::new(db.clone(), keyring.clone()).with_oauth(executor.deps.http.clone(), config.oauth.clone());
                 (Some(store), Some(db))

@@ -23,6 +23,10 @@ pub async fn build(config: ApiConfig) -> anyhow::Result<(AppState, Router)> {
     ferrocat_app::accounts::bootstrap(&state).await.context("bootstrapping the first admin")?;
     reseal_secrets(&state).await.context("re-sealing secrets under the current key")?;
     ferrocat_app::runs::forget_old_steps(&state).await.context("forgetting old template steps")?;
+    // Case events start their subscribed workflows from here (see `cases::triggers`).
+    if state.config.case_triggers {
+        tokio::spawn(ferrocat_app::cases::triggers::run_dispatcher(state.clone()));
+    }
     Ok((state.clone(), http::api_router(state, config.max_body_bytes)))
 }
 

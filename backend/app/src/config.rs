@@ -58,6 +58,11 @@ pub struct AppConfig {
     /// The egress policy (`FERROCAT_EGRESS_*`, strict by default) that token requests to OAuth
     /// providers pass, as actions' requests do.
     pub egress: Arc<ferrocat_shared::egress::EgressPolicy>,
+    /// `FERROCAT_CASE_TRIGGERS_ENABLED`, default true: whether this api delivers case events to
+    /// the workflows subscribed to them (several apis may; each event is delivered once).
+    pub case_triggers: bool,
+    /// Where case attachments are kept and their limits (`FERROCAT_ATTACHMENT*`).
+    pub attachments: ferrocat_shared::objects::AttachmentSettings,
 }
 
 /// Sign-in lockout settings.
@@ -173,6 +178,8 @@ impl AppConfig {
             }),
             oauth: Arc::new(ferrocat_shared::oauth::Catalog::from_env(env)?),
             egress: Arc::new(ferrocat_registry::ActionSettings::from_env(env)?.egress),
+            case_triggers: env.parse_or("FERROCAT_CASE_TRIGGERS_ENABLED", true)?,
+            attachments: ferrocat_shared::objects::AttachmentSettings::from_env(env)?,
         })
     }
 

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod cases;
 pub mod checks;
 pub mod config;
 pub mod db;
@@ -43,6 +44,8 @@ pub struct App {
     pub results: Option<ferrocat_shared::objects::ResultStore>,
     /// HTTP under the egress policy, for OAuth providers' token endpoints.
     pub http: ferrocat_shared::egress::EgressClient,
+    /// Case attachments, when an object store is configured.
+    pub attachments: Option<ferrocat_shared::objects::BlobStore>,
 }
 
 impl App {
@@ -54,7 +57,8 @@ impl App {
         let redis = redis::Client::open(config.redis_url.expose_secret()).context("opening the Redis client")?;
         let limiter = rate_limit::RateLimiter::new(redis, &config.redis_prefix);
         let results = config.results.as_ref().map(ferrocat_shared::objects::ResultStore::new);
+        let attachments = config.results.as_ref().map(|store| ferrocat_shared::objects::BlobStore::new(store, &config.attachments));
         let http = ferrocat_shared::egress::EgressClient::new(config.egress.clone(), Default::default()).context("building the HTTP client")?;
-        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http })
+        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http, attachments })
     }
 }

@@ -79,26 +79,40 @@ pub async fn run_args(state: &App, run: NewRun) -> Result<DslRunArgs, AppError> 
 pub async fn start(state: &App, run: NewRun) -> Result<String, AppError> {
     let exec_id = ferrocat_shared::ids::new_execution_id(run.workflow_id);
     tracing::Span::current().record("exec_id", exec_id.as_str());
+    start_as(state, run, &exec_id, false).await?;
+    tracing::info!("run started");
+    Ok(exec_id)
+}
+
+/// Starts a run under `exec_id` unless a run with that id was ever started (Temporal refuses
+/// to reuse the id); whether this call started it. Delivering the same thing twice starts
+/// one run.
+pub async fn start_once(state: &App, run: NewRun, exec_id: &str) -> Result<bool, AppError> {
+    start_as(state, run, exec_id, true).await
+}
+
+async fn start_as(state: &App, run: NewRun, exec_id: &str, once: bool) -> Result<bool, AppError> {
     let timeout = run.dsl.config.timeout;
     // Lists show how each run was started without reading its history.
     let mut memo = MemoValues::new();
     memo.insert(TRIGGER_TYPE_MEMO, run.trigger_type.to_owned());
     let args = run_args(state, run).await?;
-    let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.clone())
+    let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.to_owned())
         .maybe_execution_timeout((timeout > 0.0).then(|| Duration::from_secs_f64(timeout)))
         .memo(memo)
         .build();
     options.task_timeout = Some(Duration::from_secs(10));
-    state
-        .temporal
-        .start_workflow(UntypedWorkflow::new(DSL_WORKFLOW), RawValue::new(vec![json_payload(&args)?]), options)
-        .await
-        .map_err(|e| {
+    if once {
+        options.id_reuse_policy = temporalio_client::WorkflowIdReusePolicy::RejectDuplicate;
+    }
+    match state.temporal.start_workflow(UntypedWorkflow::new(DSL_WORKFLOW), RawValue::new(vec![json_payload(&args)?]), options).await {
+        Ok(_) => Ok(true),
+        Err(temporalio_client::errors::WorkflowStartError::AlreadyStarted { .. }) if once => Ok(false),
+        Err(e) => {
             tracing::error!(error = %e, exec_id = %exec_id, "temporal refused the start");
-            AppError::Unavailable("the workflow engine did not accept the run".into())
-        })?;
-    tracing::info!("run started");
-    Ok(exec_id)
+            Err(AppError::Unavailable("the workflow engine did not accept the run".into()))
+        }
+    }
 }
 
 /// The latest committed definition of workflow `workflow_id` and its version; not found when

@@ -10,7 +10,7 @@ use crate::table::Action;
 
 /// Every built-in action.
 pub(crate) fn builtins() -> Vec<Action> {
-    vec![
+    let mut table = vec![
         Action::effect("ai.action", "AI action", "One model call through the gateway; returns text, or JSON following output_type's schema.", |c| {
             Box::pin(ai::run_action(c))
         })
@@ -158,7 +158,9 @@ pub(crate) fn builtins() -> Vec<Action> {
             "End a do-while loop: go round again while `condition` holds (max_iterations, default 100).",
         )
         .schema(object(json!({"condition": {}, "max_iterations": {"type": "integer"}}), &["condition"])),
-    ]
+    ];
+    table.extend(crate::actions::cases::actions());
+    table
 }
 
 fn of<T: schemars::JsonSchema>() -> Value {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ferrocat_shared::config::{ConfigError, Env};
 use ferrocat_shared::egress::{EgressClient, EgressPolicy, Mode};
 
+use crate::actions::cases::CaseHost;
 use crate::actions::http;
 use crate::dedup_store::{RedisSettings, RedisStore};
 use crate::gateway::{AiGateway, GatewaySettings};
@@ -48,6 +49,8 @@ pub struct ActionDeps {
     pub redis: Option<RedisStore>,
     /// The model gateway for `ai.action` and `ai.agent`.
     pub ai: Option<AiGateway>,
+    /// The use cases behind `core.cases.*` (the executor binds them to its database).
+    pub cases: Option<Arc<dyn CaseHost>>,
 }
 
 impl ActionDeps {
@@ -57,12 +60,13 @@ impl ActionDeps {
             http: http::client(Arc::new(settings.egress.clone()))?,
             redis: settings.redis.as_ref().map(RedisStore::new).transpose()?,
             ai: settings.gateway.as_ref().map(AiGateway::new).transpose()?,
+            cases: None,
         })
     }
 
     /// Only the HTTP client (no Redis, no gateway): what tests and one-off calls need.
     pub fn with_http(http: EgressClient) -> Self {
-        Self { http, redis: None, ai: None }
+        Self { http, redis: None, ai: None, cases: None }
     }
 
     /// [`ActionSettings::from_env`] then [`ActionDeps::new`].

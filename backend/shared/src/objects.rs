@@ -132,8 +132,163 @@ pub struct ResultStore {
     client: aws_sdk_s3::Client,
     bucket: String,
     threshold: usize,
-    /// Signs download links: a client for the public origin, and the base that replaces it.
-    presign: (aws_sdk_s3::Client, String, String),
+    presign: Presigner,
+}
+
+/// Signs download links: a client for the public origin, and the base that replaces it. A link
+/// through a proxy that drops the port from Host (the edge does, as MinIO needs) is signed for
+/// the bare origin, and the proxy's base put in its place.
+#[derive(Clone)]
+struct Presigner {
+    client: aws_sdk_s3::Client,
+    origin: String,
+    base: String,
+}
+
+impl Presigner {
+    fn new(config: &ResultStoreConfig, endpoint_client: &aws_sdk_s3::Client) -> Self {
+        match &config.presign_base {
+            Some(base) => {
+                // A base with a path (`…/s3`) is a proxy's; a bare origin is the store's own
+                // public address, whose port stays in the signed Host.
+                let origin = url::Url::parse(base)
+                    .ok()
+                    .and_then(|u| {
+                        let host = u.host_str()?;
+                        let port = match (u.path().trim_end_matches('/').is_empty(), u.port()) {
+                            (true, Some(port)) => format!(":{port}"),
+                            _ => String::new(),
+                        };
+                        Some(format!("{}://{host}{port}", u.scheme()))
+                    })
+                    .unwrap_or_else(|| config.endpoint.clone());
+                Self { client: client(config, &origin), origin, base: base.clone() }
+            }
+            None => Self { client: endpoint_client.clone(), origin: config.endpoint.clone(), base: config.endpoint.clone() },
+        }
+    }
+
+    async fn get(&self, bucket: &str, key: &str, disposition: &str, content_type: &str, expires_in: std::time::Duration) -> Result<String, StoreError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| StoreError::Get { key: key.to_owned(), message: e.to_string() })?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .response_content_disposition(disposition)
+            .response_content_type(content_type)
+            .presigned(config)
+            .await
+            .map_err(|e| StoreError::Get { key: key.to_owned(), message: describe(&e) })?;
+        let uri = request.uri().to_owned();
+        Ok(match uri.strip_prefix(self.origin.as_str()) {
+            Some(rest) => format!("{}{rest}", self.base),
+            None => uri,
+        })
+    }
+}
+
+/// Where case attachments go and how large they may be (Tracecat's limits by default).
+#[derive(Debug, Clone)]
+pub struct AttachmentSettings {
+    /// `FERROCAT_ATTACHMENTS_BUCKET`, default `ferrocat-attachments`.
+    pub bucket: String,
+    /// `FERROCAT_ATTACHMENT_MAX_BYTES`, default 20 MiB: the largest file.
+    pub max_file_bytes: u64,
+    /// `FERROCAT_ATTACHMENTS_PER_CASE`, default 10.
+    pub max_files_per_case: i64,
+    /// `FERROCAT_ATTACHMENT_BYTES_PER_CASE`, default 200 MiB: all of one case's files.
+    pub max_bytes_per_case: i64,
+}
+
+impl AttachmentSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let settings = Self {
+            bucket: env.string_or("FERROCAT_ATTACHMENTS_BUCKET", "ferrocat-attachments"),
+            max_file_bytes: env.parse_or("FERROCAT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024u64)?,
+            max_files_per_case: env.parse_or("FERROCAT_ATTACHMENTS_PER_CASE", 10i64)?,
+            max_bytes_per_case: env.parse_or("FERROCAT_ATTACHMENT_BYTES_PER_CASE", 200 * 1024 * 1024i64)?,
+        };
+        if settings.max_file_bytes == 0 || settings.max_files_per_case < 1 || settings.max_bytes_per_case < 1 {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_ATTACHMENT_*".into(),
+                value: format!("{settings:?}"),
+                reason: "attachment limits must be at least 1".into(),
+            });
+        }
+        Ok(settings)
+    }
+}
+
+/// Files kept by their content (case attachments): `attachments/<sha256>` in the attachments
+/// bucket (`FERROCAT_ATTACHMENTS_BUCKET`, default `ferrocat-attachments`), read back checked
+/// against the hash, downloaded through presigned links.
+#[derive(Clone)]
+pub struct BlobStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    presign: Presigner,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore").field("bucket", &self.bucket).finish_non_exhaustive()
+    }
+}
+
+impl BlobStore {
+    /// The store for `settings` on the object store `config` describes.
+    pub fn new(config: &ResultStoreConfig, settings: &AttachmentSettings) -> Self {
+        let client = client(config, &config.endpoint);
+        Self { presign: Presigner::new(config, &client), client, bucket: settings.bucket.clone() }
+    }
+
+    fn key(sha256: &str) -> String {
+        format!("attachments/{sha256}")
+    }
+
+    /// Writes `bytes` under their hash (the same content twice is one object).
+    pub async fn put(&self, sha256: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        let key = Self::key(sha256);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StoreError::Put { key: key.clone(), message: describe(&e) })?;
+        Ok(())
+    }
+
+    /// The content with hash `sha256`, checked.
+    pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        let key = Self::key(sha256);
+        let object = self.client.get_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| StoreError::Get { key: key.clone(), message: describe(&e) })?;
+        let bytes = object.body.collect().await.map_err(|e| StoreError::Get { key: key.clone(), message: e.to_string() })?.into_bytes().to_vec();
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != sha256 {
+            return Err(StoreError::Corrupt { key, expected: sha256.to_owned(), actual });
+        }
+        Ok(bytes)
+    }
+
+    /// Removes the content with hash `sha256`.
+    pub async fn delete(&self, sha256: &str) -> Result<(), StoreError> {
+        let key = Self::key(sha256);
+        self.client.delete_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| StoreError::Put { key: key.clone(), message: describe(&e) })?;
+        Ok(())
+    }
+
+    /// A link that downloads the content as `file_name` (inline when `inline`, for previews).
+    pub async fn download_url(&self, sha256: &str, file_name: &str, content_type: &str, inline: bool, expires_in: std::time::Duration) -> Result<String, StoreError> {
+        // The name goes into a header: only characters that cannot break out of the quotes.
+        let safe: String = file_name.chars().map(|c| if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' { c } else { '_' }).collect();
+        let disposition = format!("{}; filename=\"{safe}\"", if inline { "inline" } else { "attachment" });
+        self.presign.get(&self.bucket, &Self::key(sha256), &disposition, content_type, expires_in).await
+    }
 }
 
 impl std::fmt::Debug for ResultStore {
@@ -146,41 +301,13 @@ impl ResultStore {
     /// A client for `config` (no request is made until the first result is stored).
     pub fn new(config: &ResultStoreConfig) -> Self {
         let client = client(config, &config.endpoint);
-        // A link through a proxy that drops the port from Host (the edge does, as MinIO
-        // needs) is signed for the bare origin, and the proxy's base put in its place.
-        let presign = match &config.presign_base {
-            Some(base) => {
-                let origin = url::Url::parse(base)
-                    .ok()
-                    .and_then(|u| u.host_str().map(|h| format!("{}://{h}", u.scheme())))
-                    .unwrap_or_else(|| config.endpoint.clone());
-                (self::client(config, &origin), origin, base.clone())
-            }
-            None => (client.clone(), config.endpoint.clone(), config.endpoint.clone()),
-        };
-        Self { client, bucket: config.bucket.clone(), threshold: config.threshold, presign }
+        Self { presign: Presigner::new(config, &client), client, bucket: config.bucket.clone(), threshold: config.threshold }
     }
 
     /// A time-limited link that downloads a stored value (as an attachment), for callers
     /// that hold no credentials.
     pub async fn presigned_url(&self, stored: &StoredRef, expires_in: std::time::Duration) -> Result<String, StoreError> {
-        let (client, origin, base) = &self.presign;
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
-            .map_err(|e| StoreError::Get { key: stored.key.clone(), message: e.to_string() })?;
-        let request = client
-            .get_object()
-            .bucket(&stored.bucket)
-            .key(&stored.key)
-            .response_content_disposition("attachment; filename=\"result.json\"")
-            .response_content_type(&stored.content_type)
-            .presigned(config)
-            .await
-            .map_err(|e| StoreError::Get { key: stored.key.clone(), message: describe(&e) })?;
-        let uri = request.uri().to_owned();
-        Ok(match uri.strip_prefix(origin.as_str()) {
-            Some(rest) => format!("{base}{rest}"),
-            None => uri,
-        })
+        self.presign.get(&stored.bucket, &stored.key, "attachment; filename=\"result.json\"", &stored.content_type, expires_in).await
     }
 
     /// The store configured in `env`, if any.

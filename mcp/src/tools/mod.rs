@@ -4,6 +4,7 @@
 //! role in the workspace it touches. Failures the model can act on come back as tool results
 //! with `isError: true` and a JSON body `{error, detail, errors?}`.
 
+mod cases;
 mod catalog;
 mod executions;
 mod workflows;
@@ -145,7 +146,7 @@ pub struct FerrocatMcp {
 
 impl FerrocatMcp {
     pub fn new(state: McpState) -> Self {
-        Self { state, tool_router: Self::catalog_tools() + Self::workflow_tools() + Self::execution_tools() }
+        Self { state, tool_router: Self::catalog_tools() + Self::workflow_tools() + Self::execution_tools() + Self::case_tools() }
     }
 
     /// The workspace `requested` (a `ws_…` id or UUID), or the caller's only one; not found
@@ -179,6 +180,7 @@ const INSTRUCTIONS: &str = "ferrocat runs security workflows written in a YAML D
 Read the resource ferrocat://docs/dsl before writing a workflow and ferrocat://registry/actions for the actions. \
 Typical loop: create_workflow (or update_workflow) with YAML, fix what validate_workflow reports, commit_workflow, \
 then run_workflow with inputs and read the per-action results with get_execution. \
+Cases: search_cases, get_case (CASE-0042 or id), comment_on_case, update_case. \
 Workspace ids look like ws_…, workflow ids like wf_…; list_workspaces shows yours and your role.";
 
 #[tool_handler(router = self.tool_router)]

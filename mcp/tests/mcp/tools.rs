@@ -214,3 +214,41 @@ async fn secrets_are_listed_by_name_and_keys_never_by_value() {
     assert_eq!(secret["usage"], json!(["${{ SECRETS.virustotal.API_KEY }}"]));
     assert!(!listed.to_string().contains("sealed-bytes"));
 }
+
+#[tokio::test]
+async fn cases_are_searched_read_commented_and_changed_as_the_user() {
+    let app = spawn().await;
+    let (_, tokens) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let token = tokens.access.as_str();
+    let session = app.initialize(token).await;
+    let admin = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE email = $1").bind(ADMIN_EMAIL).fetch_one(&app.db).await.unwrap();
+    let actor = ferrocat_app::cases::Actor::User(admin);
+    for (summary, priority) in [("phishing at finance", "high"), ("printer on fire", "low")] {
+        let input = ferrocat_app::cases::NewCase {
+            summary: summary.into(),
+            priority: ferrocat_app::cases::CasePriority::parse(priority),
+            ..Default::default()
+        };
+        ferrocat_app::cases::create(&app.db, app.workspace_id, &actor, input).await.unwrap();
+    }
+
+    let found = app.call(token, &session, "search_cases", json!({"search_term": "phishing", "priority": ["high"]})).await;
+    assert_eq!(found["isError"], false, "{found}");
+    let items = found["structuredContent"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!(items[0]["short_id"], "CASE-0001");
+    let commented = app.call(token, &session, "comment_on_case", json!({"case_id": "CASE-0001", "content": "looking into it"})).await;
+    assert_eq!(commented["structuredContent"]["user_id"], json!(admin), "{commented}");
+    let refused = app.call(token, &session, "update_case", json!({"case_id": "CASE-0001", "summary": ""})).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    let changed = app.call(token, &session, "update_case", json!({"case_id": "CASE-0001", "status": "in_progress", "severity": "high"})).await;
+    assert_eq!(changed["structuredContent"]["status"], "in_progress", "{changed}");
+    let read = app.call(token, &session, "get_case", json!({"case_id": "CASE-0001"})).await;
+    let case = &read["structuredContent"];
+    assert_eq!(case["severity"], "high");
+    assert_eq!(case["comment_threads"][0]["comment"]["content"], "looking into it");
+    let types: Vec<&str> = case["activity"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"comment_created") && types.contains(&"status_changed"), "{types:?}");
+    let missing = app.call(token, &session, "get_case", json!({"case_id": "CASE-0404"})).await;
+    assert_eq!(missing["structuredContent"]["error"], "not_found", "{missing}");
+}

@@ -2,6 +2,8 @@
 //! prefix that the edge strips.
 
 mod auth;
+mod case_settings;
+mod cases;
 mod executions;
 mod health;
 mod integrations;
@@ -47,6 +49,8 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(registry::repos_router())
         .merge(llm::router())
         .merge(service_accounts::router())
+        .merge(cases::router(state.config.attachments.max_file_bytes))
+        .merge(case_settings::router())
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod auth;
+mod cases;
 mod common;
 mod executions;
 mod integrations;

@@ -144,6 +144,50 @@ const TABLE: &[Row] = &[
     row("get", "/variables/{variable}", [U, O, O, D], none),
     row("post", "/variables/{variable}", [U, F, O, D], |_| Some(json!({"values": {"k": "changed"}}))),
     row("delete", "/variables/{variable}", [U, F, O, D], none),
+    // Cases of the workspace: viewers read, editors change, admins define fields and delete
+    // tag definitions; only a comment's author (or an admin) edits or deletes it.
+    row("get", "/cases", [U, O, O, D], none),
+    row("post", "/cases", [U, F, O, D], |_| Some(json!({"summary": "made by the matrix"}))),
+    row("get", "/cases/search", [U, O, O, D], none),
+    row("get", "/cases/search/aggregate", [U, O, O, D], none),
+    row("post", "/cases/batch-update", [U, F, O, D], |ids| Some(json!({"case_ids": [ids.case], "update": {"priority": "low"}}))),
+    // A case that does not exist: the batch is refused whole, and deletes nothing the rows
+    // below need.
+    row("post", "/cases/batch-delete", [U, F, I, D], |_| Some(json!({"case_ids": ["CASE-9999"]}))),
+    row("get", "/cases/{case_id}", [U, O, O, D], none),
+    row("patch", "/cases/{case_id}", [U, F, O, D], |_| Some(json!({"priority": "high"}))),
+    row("delete", "/cases/{case_id}", [U, F, O, D], none),
+    row("get", "/cases/{case_id}/events", [U, O, O, D], none),
+    row("get", "/cases/{case_id}/comments", [U, O, O, D], none),
+    row("post", "/cases/{case_id}/comments", [U, F, O, D], |_| Some(json!({"content": "by the matrix"}))),
+    row("get", "/cases/{case_id}/comments/threads", [U, O, O, D], none),
+    row("patch", "/cases/{case_id}/comments/{comment_id}", [U, F, F, D], |_| Some(json!({"content": "changed by the matrix"}))),
+    row("delete", "/cases/{case_id}/comments/{comment_id}", [U, F, F, D], none),
+    row("get", "/cases/{case_id}/tasks", [U, O, O, D], none),
+    row("post", "/cases/{case_id}/tasks", [U, F, O, D], |_| Some(json!({"title": "by the matrix"}))),
+    row("patch", "/cases/{case_id}/tasks/{task_id}", [U, F, O, D], |_| Some(json!({"status": "blocked"}))),
+    row("delete", "/cases/{case_id}/tasks/{task_id}", [U, F, O, D], none),
+    row("get", "/cases/{case_id}/tags", [U, O, O, D], none),
+    row("post", "/cases/{case_id}/tags", [U, F, O, D], |ids| Some(json!({"tag_id": ids.tag}))),
+    row("delete", "/cases/{case_id}/tags/{tag_identifier}", [U, F, O, D], none),
+    // Attachments: this app has no object store and the matrix sends JSON, not a form, so
+    // uploads are refused as requests (after the workspace check), and no attachment exists.
+    row("get", "/cases/{case_id}/attachments", [U, O, O, D], none),
+    row("post", "/cases/{case_id}/attachments", [U, R, I, D], |_| Some(json!({"file": "not a form"}))),
+    row("get", "/cases/{case_id}/attachments/{attachment_id}", [U, I, I, D], none),
+    row("delete", "/cases/{case_id}/attachments/{attachment_id}", [U, F, I, D], none),
+    row("get", "/case-fields", [U, O, O, D], none),
+    row("post", "/case-fields", [U, F, F, D], |_| Some(json!({"name": "made_by_the_matrix", "type": "TEXT"}))),
+    row("patch", "/case-fields/{field_id}", [U, F, F, D], |_| Some(json!({"description": "changed by the matrix"}))),
+    row("delete", "/case-fields/{field_id}", [U, F, F, D], none),
+    row("get", "/case-tags", [U, O, O, D], none),
+    row("post", "/case-tags", [U, F, O, D], |_| Some(json!({"name": "made by the matrix"}))),
+    row("get", "/case-tags/{tag_id}", [U, O, O, D], none),
+    row("patch", "/case-tags/{tag_id}", [U, F, O, D], |_| Some(json!({"color": "#123456"}))),
+    row("delete", "/case-tags/{tag_id}", [U, F, F, D], none),
+    row("get", "/workflows/{workflow_id}/case-trigger", [U, O, O, D], none),
+    row("post", "/workflows/{workflow_id}/case-trigger", [U, F, O, D], |_| Some(json!({"status": "offline", "event_types": ["case_created"]}))),
+    row("patch", "/workflows/{workflow_id}/case-trigger", [U, F, O, D], |_| Some(json!({"tag_filters": ["matrix"]}))),
     // Organisation: superusers only.
     row("get", "/organization/secrets", [U, F, F, F], none),
     row("post", "/organization/secrets", [U, F, F, F], |_| Some(json!({"name": "org_by_the_matrix", "keys": [{"key": "K", "value": "v"}]}))),
@@ -213,6 +257,12 @@ struct Ids {
     model: String,
     /// A member of A (a viewer), whose membership the member routes name.
     member: String,
+    /// A case of A with a comment (its admin's), a task and a tag (by ref), and a custom field.
+    case: String,
+    comment: String,
+    task: String,
+    tag: String,
+    field: String,
 }
 
 impl Ids {
@@ -234,6 +284,12 @@ impl Ids {
                 "{key_id}" => &self.key,
                 "{invitation_id}" => &self.invitation,
                 "{user_id}" => &self.member,
+                "{case_id}" => &self.case,
+                "{comment_id}" => &self.comment,
+                "{task_id}" => &self.task,
+                "{tag_id}" | "{tag_identifier}" => &self.tag,
+                "{field_id}" => &self.field,
+                "{attachment_id}" => "00000000-0000-0000-0000-000000000000",
                 "{provider_id}" => "github",
                 // No repository needs to exist: the superuser check comes first.
                 "{repository_id}" | "{version_id}" => "00000000-0000-0000-0000-000000000000",
@@ -259,7 +315,8 @@ impl Ids {
         let exec_suffix = self.execution.rsplit(':').next().unwrap();
         vec![
             &self.workspace, &self.workflow, &self.webhook_secret, exec_suffix, &self.schedule, &self.secret, &self.secret_id,
-            &self.variable, &self.variable_id, &self.account, &self.key, &self.invitation, &self.member,
+            &self.variable, &self.variable_id, &self.account, &self.key, &self.invitation, &self.member, &self.case, &self.comment,
+            &self.task,
         ]
     }
 }
@@ -352,6 +409,13 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
     let model = "matrix-model".to_owned();
     json_ok(admin.put(app.at(&format!("/llm/models/{model}"))).json(&json!({"provider": provider})).send().await.unwrap(), "model").await;
     let member = app.create_user("member@a.example", "a perfectly long passphrase 17", app.workspace_id, "viewer").await.to_string();
+    let (tag, field) = ("a-only-tag-3f9c".to_owned(), "a_only_field_3f9c".to_owned());
+    json_ok(admin.post(at("/case-tags")).json(&json!({"name": tag})).send().await.unwrap(), "case tag").await;
+    json_ok(admin.post(at("/case-fields")).json(&json!({"name": field, "type": "TEXT"})).send().await.unwrap(), "case field").await;
+    let case = id_of(json_ok(admin.post(at("/cases")).json(&json!({"summary": "A's case", "tags": [tag]})).send().await.unwrap(), "case").await);
+    let comment =
+        id_of(json_ok(admin.post(at(&format!("/cases/{case}/comments"))).json(&json!({"content": "A's comment"})).send().await.unwrap(), "comment").await);
+    let task = id_of(json_ok(admin.post(at(&format!("/cases/{case}/tasks"))).json(&json!({"title": "A's task"})).send().await.unwrap(), "task").await);
     Ids {
         workspace,
         workflow,
@@ -371,6 +435,11 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
         provider,
         model,
         member,
+        case,
+        comment,
+        task,
+        tag,
+        field,
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`crate::builtins`] names them.
 
 pub mod ai;
+pub mod cases;
 pub mod dedup;
 pub mod egress_proxy;
 pub mod email;

@@ -1,0 +1,506 @@
+//! `core.cases.*`: the contract of the case actions (Tracecat's names and arguments) and the
+//! port they run through. The registry describes and parses them; the use-case layer
+//! (`ferrocat_app::cases`) does the work behind [`CaseHost`], so an action changes a case
+//! exactly as the api does, and never over HTTP.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use ferrocat_shared::temporal::RunContext;
+
+use super::{ActionError, parse_args};
+use crate::table::{Action, BoxFuture, Call, Handler};
+
+/// Declares a closed set of snake_case words as an enum with `as_str` and `ALL`.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The value spelled `text`, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+words!(
+    /// A case's status (OCSF incident status).
+    CaseStatus { Unknown = "unknown", New = "new", InProgress = "in_progress", OnHold = "on_hold", Resolved = "resolved", Closed = "closed", Other = "other" }
+);
+words!(
+    /// A case's or a task's priority.
+    CasePriority { Unknown = "unknown", Low = "low", Medium = "medium", High = "high", Critical = "critical", Other = "other" }
+);
+words!(
+    /// A case's severity (OCSF).
+    CaseSeverity { Unknown = "unknown", Informational = "informational", Low = "low", Medium = "medium", High = "high", Critical = "critical", Fatal = "fatal", Other = "other" }
+);
+words!(
+    /// A task's status.
+    TaskStatus { Todo = "todo", InProgress = "in_progress", Completed = "completed", Blocked = "blocked" }
+);
+
+impl CaseStatus {
+    /// Whether the status ends the case (custom fields required on closure must be set).
+    pub fn is_closing(self) -> bool {
+        matches!(self, CaseStatus::Resolved | CaseStatus::Closed)
+    }
+}
+
+/// One value or a list of values (Tracecat's search filters take both).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCaseArgs {
+    pub summary: String,
+    pub description: String,
+    #[serde(default = "unknown_priority")]
+    pub priority: CasePriority,
+    #[serde(default = "unknown_severity")]
+    pub severity: CaseSeverity,
+    #[serde(default = "unknown_status")]
+    pub status: CaseStatus,
+    pub fields: Option<Map<String, Value>>,
+    pub payload: Option<Value>,
+    /// Tag ids or refs to add.
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub create_missing_tags: bool,
+}
+
+fn unknown_priority() -> CasePriority {
+    CasePriority::Unknown
+}
+fn unknown_severity() -> CaseSeverity {
+    CaseSeverity::Unknown
+}
+fn unknown_status() -> CaseStatus {
+    CaseStatus::Unknown
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCaseArgs {
+    pub case_id: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<CasePriority>,
+    pub severity: Option<CaseSeverity>,
+    pub status: Option<CaseStatus>,
+    pub fields: Option<Map<String, Value>>,
+    pub payload: Option<Value>,
+    /// Tag ids or refs: replaces every tag of the case.
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub create_missing_tags: bool,
+    /// Append `description` to the existing one instead of replacing it.
+    #[serde(default)]
+    pub append: bool,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseIdArgs {
+    pub case_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListCasesArgs {
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub reverse: bool,
+    pub order_by: Option<String>,
+    pub sort: Option<String>,
+    /// Return `{items, next_cursor, prev_cursor, has_more, has_previous}` instead of a list.
+    #[serde(default)]
+    pub paginate: bool,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchCasesArgs {
+    pub search_term: Option<String>,
+    pub short_id: Option<String>,
+    pub status: Option<OneOrMany<CaseStatus>>,
+    pub priority: Option<OneOrMany<CasePriority>>,
+    pub severity: Option<OneOrMany<CaseSeverity>>,
+    pub tags: Option<Vec<String>>,
+    pub assignee_id: Option<OneOrMany<String>>,
+    #[schemars(with = "Option<String>")]
+    pub start_time: Option<chrono::DateTime<chrono::Utc>>,
+    #[schemars(with = "Option<String>")]
+    pub end_time: Option<chrono::DateTime<chrono::Utc>>,
+    #[schemars(with = "Option<String>")]
+    pub updated_before: Option<chrono::DateTime<chrono::Utc>>,
+    #[schemars(with = "Option<String>")]
+    pub updated_after: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub reverse: bool,
+    pub order_by: Option<String>,
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub paginate: bool,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCommentArgs {
+    pub case_id: String,
+    pub content: String,
+    pub parent_id: Option<String>,
+    /// A workflow to run for this comment (by id).
+    pub workflow_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyArgs {
+    pub case_id: String,
+    pub parent_comment_id: String,
+    pub content: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCommentArgs {
+    pub comment_id: String,
+    pub content: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentIdArgs {
+    pub comment_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignArgs {
+    pub case_id: String,
+    pub assignee_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignByEmailArgs {
+    pub case_id: String,
+    pub assignee_email: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTagArgs {
+    pub case_id: String,
+    /// A tag id or ref.
+    pub tag: String,
+    #[serde(default)]
+    pub create_if_missing: bool,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveTagArgs {
+    pub case_id: String,
+    pub tag: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskArgs {
+    pub case_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    #[serde(default = "unknown_priority")]
+    pub priority: CasePriority,
+    #[serde(default = "todo")]
+    pub status: TaskStatus,
+    pub assignee_id: Option<String>,
+    pub workflow_id: Option<String>,
+    pub default_trigger_values: Option<Map<String, Value>>,
+}
+
+fn todo() -> TaskStatus {
+    TaskStatus::Todo
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTaskArgs {
+    pub task_id: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<CasePriority>,
+    pub status: Option<TaskStatus>,
+    pub assignee_id: Option<String>,
+    pub workflow_id: Option<String>,
+    pub default_trigger_values: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskIdArgs {
+    pub task_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadAttachmentArgs {
+    pub case_id: String,
+    pub file_name: String,
+    /// The file's bytes, base64-encoded.
+    pub content_base64: String,
+    pub content_type: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadFromUrlArgs {
+    pub case_id: String,
+    pub url: String,
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// The name to keep; else the last segment of the URL's path.
+    pub file_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentArgs {
+    pub case_id: String,
+    pub attachment_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadUrlArgs {
+    pub case_id: String,
+    pub attachment_id: String,
+    /// Seconds the link stays valid (default 3600, at most 86400).
+    pub expiry: Option<u64>,
+}
+
+/// A file to attach, read by the registry (decoded, or fetched under the egress policy).
+#[derive(Debug)]
+pub struct NewAttachment {
+    pub case_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// One case action with its parsed arguments.
+#[derive(Debug)]
+pub enum CaseCall {
+    CreateCase(CreateCaseArgs),
+    UpdateCase(UpdateCaseArgs),
+    GetCase(CaseIdArgs),
+    DeleteCase(CaseIdArgs),
+    ListCases(ListCasesArgs),
+    SearchCases(Box<SearchCasesArgs>),
+    ListCaseEvents(CaseIdArgs),
+    CreateComment(CreateCommentArgs),
+    ReplyToComment(ReplyArgs),
+    UpdateComment(UpdateCommentArgs),
+    ListComments(CaseIdArgs),
+    ListCommentThreads(CaseIdArgs),
+    GetCommentThread(CommentIdArgs),
+    AssignUser(AssignArgs),
+    AssignUserByEmail(AssignByEmailArgs),
+    AddCaseTag(AddTagArgs),
+    RemoveCaseTag(RemoveTagArgs),
+    CreateTask(CreateTaskArgs),
+    GetTask(TaskIdArgs),
+    ListTasks(CaseIdArgs),
+    UpdateTask(UpdateTaskArgs),
+    DeleteTask(TaskIdArgs),
+    UploadAttachment(NewAttachment),
+    ListAttachments(CaseIdArgs),
+    GetAttachment(AttachmentArgs),
+    DownloadAttachment(AttachmentArgs),
+    DeleteAttachment(AttachmentArgs),
+    GetAttachmentDownloadUrl(DownloadUrlArgs),
+}
+
+/// What runs the case actions: the use-case layer, bound to the database (and object store).
+pub trait CaseHost: Send + Sync {
+    /// Runs `call` in `run`'s workspace; changes are recorded as made by that run.
+    fn run<'a>(&'a self, call: CaseCall, run: &'a RunContext) -> BoxFuture<'a, Result<Value, ActionError>>;
+}
+
+/// Reads an action's arguments into its call; attachments from a URL are fetched here, through
+/// the actions' HTTP client and so under the egress policy.
+type Parse = for<'a> fn(Map<String, Value>, &'a crate::ActionDeps) -> BoxFuture<'a, Result<CaseCall, ActionError>>;
+
+/// The largest file an action fetches or decodes (the store's own limit may be lower).
+const MAX_ATTACHMENT_BYTES: usize = 50 * 1024 * 1024;
+
+fn upload(args: Map<String, Value>) -> Result<CaseCall, ActionError> {
+    use base64::Engine as _;
+    let a: UploadAttachmentArgs = parse_args(args)?;
+    if a.content_base64.len() > MAX_ATTACHMENT_BYTES / 3 * 4 + 4 {
+        return Err(ActionError::Invalid(format!("content_base64 holds more than {MAX_ATTACHMENT_BYTES} bytes")));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(a.content_base64.trim())
+        .map_err(|e| ActionError::Invalid(format!("content_base64 is not base64: {e}")))?;
+    Ok(CaseCall::UploadAttachment(NewAttachment { case_id: a.case_id, file_name: a.file_name, content_type: a.content_type, bytes }))
+}
+
+async fn upload_from_url(args: Map<String, Value>, deps: &crate::ActionDeps) -> Result<CaseCall, ActionError> {
+    let a: UploadFromUrlArgs = parse_args(args)?;
+    let url = url::Url::parse(&a.url).map_err(|e| ActionError::Invalid(format!("url: {e}")))?;
+    let file_name = match a.file_name {
+        Some(name) => name,
+        None => url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| {
+            ActionError::Invalid("the url's path names no file: give file_name".into())
+        })?,
+    };
+    let mut request = deps.http.request(reqwest::Method::GET, url).map_err(|e| ActionError::Http(e.to_string()))?;
+    for (name, value) in a.headers.unwrap_or_default() {
+        request = request.header(name, value);
+    }
+    let mut response = request.send().await.map_err(|e| ActionError::Http(format!("fetching the attachment: {e}")))?;
+    if !response.status().is_success() {
+        return Err(ActionError::Http(format!("fetching the attachment: the server answered {}", response.status())));
+    }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| ActionError::Http(format!("fetching the attachment: {e}")))? {
+        if bytes.len() + chunk.len() > MAX_ATTACHMENT_BYTES {
+            return Err(ActionError::Invalid(format!("the file at the url is larger than {MAX_ATTACHMENT_BYTES} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(CaseCall::UploadAttachment(NewAttachment { case_id: a.case_id, file_name, content_type, bytes }))
+}
+
+/// A parser that reads only the arguments (no fetch).
+macro_rules! sync {
+    ($body:expr) => {
+        |args, _deps| Box::pin(async move { $body(args) })
+    };
+}
+
+/// Each action: name, title, description, how its arguments parse, and their schema.
+/// One row of [`table`]: name (after `core.cases.`), title, description, parser, schema.
+type Row = (&'static str, &'static str, &'static str, Parse, fn() -> Value);
+
+fn table() -> Vec<Row> {
+    fn schema<T: schemars::JsonSchema>() -> Value {
+        serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
+    }
+    vec![
+        ("create_case", "Create case", "Create a case; returns it with its short id (CASE-0042).", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::CreateCase(parse_args(a)?)) }), schema::<CreateCaseArgs>),
+        ("update_case", "Update case", "Update a case; tags replace the case's tags, append adds description to the existing one.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::UpdateCase(parse_args(a)?)) }), schema::<UpdateCaseArgs>),
+        ("get_case", "Get case", "Get a case with its custom fields and payload.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::GetCase(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("delete_case", "Delete case", "Delete a case with its comments, tasks, attachments and activity.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::DeleteCase(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("list_cases", "List cases", "List the workspace's cases, newest first by default.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ListCases(parse_args(a)?)) }), schema::<ListCasesArgs>),
+        ("search_cases", "Search cases", "Search cases by text, short id, status, priority, severity, tags, assignee and time ranges.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::SearchCases(Box::new(parse_args(a)?))) }), schema::<SearchCasesArgs>),
+        ("list_case_events", "List case events", "The case's activity log, oldest first, with the users who acted.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ListCaseEvents(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("create_comment", "Create case comment", "Add a comment (or a reply, with parent_id) to a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::CreateComment(parse_args(a)?)) }), schema::<CreateCommentArgs>),
+        ("reply_to_comment", "Reply to comment", "Reply to a top-level comment of a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ReplyToComment(parse_args(a)?)) }), schema::<ReplyArgs>),
+        ("update_comment", "Update case comment", "Change a comment's text.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::UpdateComment(parse_args(a)?)) }), schema::<UpdateCommentArgs>),
+        ("list_comments", "List case comments", "Every comment of a case, oldest first.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ListComments(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("list_comment_threads", "List comment threads", "A case's comments as threads: each top-level comment with its replies.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ListCommentThreads(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("get_comment_thread", "Get comment thread", "The thread a comment belongs to.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::GetCommentThread(parse_args(a)?)) }), schema::<CommentIdArgs>),
+        ("assign_user", "Assign user", "Assign a case to a member of the workspace by user id.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::AssignUser(parse_args(a)?)) }), schema::<AssignArgs>),
+        ("assign_user_by_email", "Assign user by email", "Assign a case to a member of the workspace by email.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::AssignUserByEmail(parse_args(a)?)) }), schema::<AssignByEmailArgs>),
+        ("add_case_tag", "Add case tag", "Add a tag (id or ref) to a case, creating it when asked.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::AddCaseTag(parse_args(a)?)) }), schema::<AddTagArgs>),
+        ("remove_case_tag", "Remove case tag", "Remove a tag (id or ref) from a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::RemoveCaseTag(parse_args(a)?)) }), schema::<RemoveTagArgs>),
+        ("create_task", "Create case task", "Add a task to a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::CreateTask(parse_args(a)?)) }), schema::<CreateTaskArgs>),
+        ("get_task", "Get case task", "Get a task by id.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::GetTask(parse_args(a)?)) }), schema::<TaskIdArgs>),
+        ("list_tasks", "List case tasks", "The tasks of a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ListTasks(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("update_task", "Update case task", "Change a task.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::UpdateTask(parse_args(a)?)) }), schema::<UpdateTaskArgs>),
+        ("delete_task", "Delete case task", "Delete a task.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::DeleteTask(parse_args(a)?)) }), schema::<TaskIdArgs>),
+        ("upload_attachment", "Upload attachment", "Attach a file (base64 content) to a case; its type must be allowed and match its content.", sync!(upload), schema::<UploadAttachmentArgs>),
+        ("upload_attachment_from_url", "Upload attachment from URL", "Fetch a file (under the egress policy) and attach it to a case.", |args, deps| Box::pin(upload_from_url(args, deps)), schema::<UploadFromUrlArgs>),
+        ("list_attachments", "List attachments", "The attachments of a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::ListAttachments(parse_args(a)?)) }), schema::<CaseIdArgs>),
+        ("get_attachment", "Get attachment", "An attachment's metadata.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::GetAttachment(parse_args(a)?)) }), schema::<AttachmentArgs>),
+        ("download_attachment", "Download attachment", "An attachment's content (base64), checked against its SHA-256.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::DownloadAttachment(parse_args(a)?)) }), schema::<AttachmentArgs>),
+        ("delete_attachment", "Delete attachment", "Delete an attachment of a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::DeleteAttachment(parse_args(a)?)) }), schema::<AttachmentArgs>),
+        ("get_attachment_download_url", "Get attachment download URL", "A presigned link that downloads an attachment (expiry in seconds).", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::GetAttachmentDownloadUrl(parse_args(a)?)) }), schema::<DownloadUrlArgs>),
+    ]
+}
+
+/// The `core.cases.*` actions of the table.
+pub(crate) fn actions() -> Vec<Action> {
+    table()
+        .into_iter()
+        .map(|(name, title, description, parse, schema)| {
+            Action::effect_with(&format!("core.cases.{name}"), title, description, std::sync::Arc::new(CaseAction(parse))).schema(schema())
+        })
+        .collect()
+}
+
+/// Runs one case action: parses its arguments, then hands it to the host.
+struct CaseAction(Parse);
+
+impl Handler for CaseAction {
+    fn run<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Result<Value, ActionError>> {
+        Box::pin(run(call, self.0))
+    }
+}
+
+async fn run(call: Call<'_>, parse: Parse) -> Result<Value, ActionError> {
+    let host = call
+        .deps
+        .cases
+        .as_deref()
+        .ok_or_else(|| ActionError::Invalid("case actions need the platform's database: run them on the executor, not with ferrocat run".into()))?;
+    let run = call.run.ok_or_else(|| ActionError::Invalid("case actions run inside a workflow run".into()))?;
+    // Secrets never reach a case: any secret value an argument picked up is masked first.
+    let masks = crate::masking::secret_values(call.secrets);
+    let args = match crate::masking::mask(Value::Object(call.args), &masks) {
+        Value::Object(args) => args,
+        _ => Map::new(),
+    };
+    host.run(parse(args, call.deps).await?, run).await
+}

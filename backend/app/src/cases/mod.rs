@@ -92,7 +92,11 @@ pub fn short_id(number: i64) -> String {
 /// The number in `42` or `CASE-0042` (any case).
 pub fn parse_short_id(text: &str) -> Option<i64> {
     let text = text.trim();
-    let digits = if text.len() > 5 && text[..5].eq_ignore_ascii_case("case-") { &text[5..] } else { text };
+    // `get` rather than slicing: the text is anyone's, and may have a multi-byte character there.
+    let digits = match text.get(..5) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("case-") => &text[5..],
+        _ => text,
+    };
     digits.parse().ok().filter(|n| *n > 0)
 }
 
@@ -526,5 +530,7 @@ mod tests {
         assert_eq!(parse_short_id("CASE-"), None);
         assert_eq!(parse_short_id("0"), None);
         assert_eq!(parse_short_id("wf_abc"), None);
+        assert_eq!(parse_short_id("CAS\u{e9}-42"), None, "a multi-byte character across the prefix");
+        assert_eq!(parse_short_id("\u{1F600}\u{1F600}"), None);
     }
 }

@@ -504,3 +504,72 @@ async fn run(call: Call<'_>, parse: Parse) -> Result<Value, ActionError> {
     };
     host.run(parse(args, call.deps).await?, run).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::ActionDeps;
+
+    /// Keeps what it is asked to do.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl CaseHost for Recorder {
+        fn run<'a>(&'a self, call: CaseCall, run: &'a RunContext) -> BoxFuture<'a, Result<Value, ActionError>> {
+            self.0.lock().unwrap().push(format!("{}: {call:?}", run.wf_exec_id));
+            Box::pin(async { Ok(json!({"ok": true})) })
+        }
+    }
+
+    fn run_context() -> RunContext {
+        RunContext {
+            wf_id: "wf_x".into(),
+            wf_exec_id: "wf_x/exec_y".into(),
+            wf_run_id: "r".into(),
+            workspace_id: uuid::Uuid::nil(),
+            environment: "default".into(),
+            registry_lock: vec![],
+        }
+    }
+
+    fn deps(host: Option<Arc<Recorder>>) -> ActionDeps {
+        let http = crate::actions::http::client(Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
+        ActionDeps { cases: host.map(|h| h as Arc<dyn CaseHost>), ..ActionDeps::with_http(http) }
+    }
+
+    #[tokio::test]
+    async fn secrets_never_reach_a_case_and_every_action_parses_its_arguments() {
+        let host = Arc::new(Recorder::default());
+        let deps = deps(Some(host.clone()));
+        let secrets = json!({"siem": {"TOKEN": "tok-8f3a9c2e71"}});
+        let run = run_context();
+        let args = json!({"summary": "leak tok-8f3a9c2e71?", "description": "token tok-8f3a9c2e71", "payload": {"t": "tok-8f3a9c2e71"}});
+        let call = Call::new("core.cases.create_case", args.as_object().cloned().unwrap(), &deps, secrets.as_object().unwrap()).in_run(&run);
+        crate::global().run("core.cases.create_case", call).await.unwrap();
+        let seen = host.0.lock().unwrap().join("\n");
+        assert!(!seen.contains("tok-8f3a9c2e71"), "{seen}");
+        assert!(seen.starts_with("wf_x/exec_y: CreateCase") && seen.contains("***"), "{seen}");
+
+        let none = Map::new();
+        let refused = Call::new("core.cases.update_case", json!({"case_id": "CASE-1", "status": "done"}).as_object().cloned().unwrap(), &deps, &none).in_run(&run);
+        let error = crate::global().run("core.cases.update_case", refused).await.unwrap_err().to_string();
+        assert!(error.contains("invalid arguments") && error.contains("unknown variant `done`") && error.contains("in_progress"), "{error}");
+        let bad_base64 = json!({"case_id": "CASE-1", "file_name": "a.txt", "content_base64": "%%%", "content_type": "text/plain"});
+        let call = Call::new("core.cases.upload_attachment", bad_base64.as_object().cloned().unwrap(), &deps, &none).in_run(&run);
+        assert!(crate::global().run("core.cases.upload_attachment", call).await.unwrap_err().to_string().contains("not base64"));
+        assert_eq!(actions().len(), 29, "Tracecat's core.cases set, less linked rows (tables) and the EE metrics");
+    }
+
+    #[tokio::test]
+    async fn without_the_platform_a_case_action_says_where_it_runs() {
+        let deps = deps(None);
+        let none = Map::new();
+        let call = Call::new("core.cases.get_case", json!({"case_id": "CASE-1"}).as_object().cloned().unwrap(), &deps, &none);
+        let error = crate::global().run("core.cases.get_case", call).await.unwrap_err().to_string();
+        assert!(error.contains("run them on the executor"), "{error}");
+    }
+}

@@ -282,6 +282,25 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
         return Err("the integration's client secret is in the page".into());
     }
 
+    // Cases: none yet; open one, comment on it, move it along, and read that in its activity.
+    tour.goto(&format!("/workspaces/{ws}/cases")).await?;
+    tour.browser.wait_text("h1", "Cases").await?;
+    tour.browser.wait_text("main", "No cases yet").await?;
+    tour.page("cases").await?;
+    tour.click_text("New case").await?;
+    tour.field("Summary").await?.send_keys("Phishing at finance").await.map_err(|e| e.to_string())?;
+    tour.click_css("dialog[open] button[type=submit]").await?;
+    tour.browser.wait_text("table[aria-label=Cases] tbody tr", "Phishing at finance").await?;
+    tour.click_text("Phishing at finance").await?;
+    tour.browser.wait_text("h1", "Phishing at finance").await?;
+    tour.field("Comment").await?.send_keys("looking into it").await.map_err(|e| e.to_string())?;
+    tour.click_text("Add comment").await?;
+    tour.browser.wait_text(".comment-body", "looking into it").await?;
+    tour.field("Status").await?.select_by_value("in_progress").await.map_err(|e| e.to_string())?;
+    tour.click_text("Activity").await?;
+    tour.browser.wait_text(".activity", "to In progress").await?;
+    tour.page("case").await?;
+
     // A second version, then back to the first.
     let wf = workflow_id(tour, &ws).await?;
     tour.goto(&format!("/workspaces/{ws}/workflows/{wf}")).await?;

@@ -22,6 +22,9 @@ const RegistryPage = lazy(() => import("./pages/registry"));
 const ModelsPage = lazy(() => import("./pages/models"));
 const MembersPage = lazy(() => import("./pages/members"));
 const SettingsPage = lazy(() => import("./pages/settings"));
+const CasesPage = lazy(() => import("./pages/cases"));
+const CasePage = lazy(() => import("./pages/case"));
+const CaseSettingsPage = lazy(() => import("./pages/case-settings"));
 
 type Page = (params: Record<string, string>) => ReactNode;
 
@@ -31,6 +34,10 @@ const PAGES: [string, string, Page][] = [
   ["workflows/:wf", "", (p) => <EditorPage ws={p.ws} wf={p.wf} />],
   ["runs", "Runs", (p) => <RunsPage ws={p.ws} />],
   ["runs/*", "", (p) => <RunPage ws={p.ws} exec={p["*"]} />],
+  ["cases", "Cases", (p) => <CasesPage ws={p.ws} />],
+  // Before "cases/:case": the first pattern that matches wins.
+  ["cases/settings", "", (p) => <CaseSettingsPage ws={p.ws} />],
+  ["cases/:case", "", (p) => <CasePage ws={p.ws} id={p.case} />],
   ["secrets", "Secrets", (p) => <SecretsPage ws={p.ws} />],
   ["variables", "Variables", (p) => <VariablesPage ws={p.ws} />],
   ["integrations", "Integrations", (p) => <IntegrationsPage ws={p.ws} />],

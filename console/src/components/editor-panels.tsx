@@ -1,10 +1,12 @@
-// The editor's side panels: run the workflow now, its webhook, its schedules, its versions.
+// The editor's side panels: run the workflow now, its webhook, its schedules, its case
+// trigger, its versions.
 import { useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, client, unwrap } from "../api/client";
 import { can, useMe } from "../api/session";
 import type { DefinitionModel, ExecutionDetail, ScheduleModel, VersionModel, WebhookModel, WorkflowModel } from "../api/types";
 import { keys } from "../api/workflows";
+import { CASE_EVENT_TYPES, caseKeys, type CaseTrigger } from "../api/types-cases";
 import { Link } from "../router";
 import { Badge, CopyButton, DataTable, ErrorNote, Field, JsonView, RowButtons, Spinner, When } from "./ui";
 import { diffLines, parse, toYaml } from "../yaml";
@@ -465,5 +467,112 @@ export function VersionsPanel({
         </div>
       )}
     </div>
+  );
+}
+
+/**
+ * The workflow's case trigger: it runs on events of the workspace's cases (a case opened, its
+ * status changed, a comment added), optionally only for cases with given tags. When the
+ * platform switched a broken trigger off, it says why.
+ */
+export function CaseTriggerPanel({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
+  const editor = can(useMe().data, ws, "editor");
+  const trigger = useQuery({
+    queryKey: caseKeys.trigger(ws, workflow.id),
+    queryFn: async () => {
+      try {
+        return await unwrap<CaseTrigger>(client.GET("/workflows/{workflow_id}/case-trigger", { params: { path: { workflow_id: workflow.id }, query: { workspace_id: ws } } }));
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+      }
+    },
+  });
+  if (trigger.isPending) return <Spinner />;
+  if (trigger.error) return <ErrorNote error={trigger.error} />;
+  return <CaseTriggerForm key={trigger.data?.updated_at ?? "none"} ws={ws} workflow={workflow} trigger={trigger.data} editor={editor} />;
+}
+
+function CaseTriggerForm({ ws, workflow, trigger, editor }: { ws: string; workflow: WorkflowModel; trigger: CaseTrigger | null; editor: boolean }) {
+  const queries = useQueryClient();
+  const [online, setOnline] = useState(trigger?.status === "online");
+  const [events, setEvents] = useState<string[]>(trigger?.event_types ?? ["case_created"]);
+  const [tagText, setTagText] = useState((trigger?.tag_filters ?? []).join(", "));
+  const [saved, setSaved] = useState(false);
+  const save = useMutation({
+    mutationFn: () => {
+      const params = { path: { workflow_id: workflow.id }, query: { workspace_id: ws } };
+      const body = {
+        status: online ? "online" : "offline",
+        event_types: events,
+        tag_filters: tagText.split(",").map((t) => t.trim()).filter(Boolean),
+      };
+      return trigger
+        ? unwrap<CaseTrigger>(client.PATCH("/workflows/{workflow_id}/case-trigger", { params, body }))
+        : unwrap<CaseTrigger>(client.POST("/workflows/{workflow_id}/case-trigger", { params, body }));
+    },
+    onSuccess: (answer) => {
+      setSaved(true);
+      queries.setQueryData(caseKeys.trigger(ws, workflow.id), answer);
+    },
+  });
+  const known: readonly string[] = CASE_EVENT_TYPES;
+  const all = [...known, ...events.filter((e) => !known.includes(e))];
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSaved(false);
+    save.mutate();
+  };
+  return (
+    <form className="stack" onSubmit={submit}>
+      <p>
+        A case trigger runs this workflow when something happens to a case of the workspace; the run sees the case and the event as{" "}
+        <code>TRIGGER</code>.
+      </p>
+      {trigger?.disabled_reason && <ErrorNote error={new Error(trigger.disabled_reason)} title="The platform switched this trigger off" />}
+      <div className="row">
+        <Badge status={trigger?.status ?? "offline"} />
+        <span className="muted small">{trigger ? <>changed <When at={trigger.updated_at} /></> : "not set up yet"}</span>
+      </div>
+      {workflow.version === null && <p className="note">Commit the workflow: a case trigger runs the latest committed version.</p>}
+      <label className="check">
+        <input type="checkbox" checked={online} onChange={(e) => setOnline(e.target.checked)} disabled={!editor} />
+        <span>Online (run on case events)</span>
+      </label>
+      <fieldset className="kv">
+        <legend className="field-label">Event types</legend>
+        <div className="trigger-events">
+          {all.map((type) => (
+            <label key={type} className="check small">
+              <input
+                type="checkbox"
+                checked={events.includes(type)}
+                disabled={!editor}
+                onChange={(e) => setEvents(e.target.checked ? [...events, type] : events.filter((x) => x !== type))}
+              />
+              <span className="mono">{type}</span>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <Field label="Tag filters" hint="Tag refs separated by commas; a case must carry one of them. Empty: every case.">
+        <input value={tagText} onChange={(e) => setTagText(e.target.value)} readOnly={!editor} autoComplete="off" spellCheck={false} placeholder="phishing, tier-1" />
+      </Field>
+      <ErrorNote error={save.error} title="Not saved" />
+      {saved && !save.isPending && (
+        <p className="note note-ok" role="status">
+          Case trigger saved.
+        </p>
+      )}
+      {editor ? (
+        <div>
+          <button type="submit" className="button button-primary" disabled={save.isPending || events.length === 0}>
+            {save.isPending ? <Spinner label="Saving" /> : "Save case trigger"}
+          </button>
+        </div>
+      ) : (
+        <p className="muted">An editor can change it.</p>
+      )}
+    </form>
   );
 }

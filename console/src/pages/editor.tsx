@@ -12,16 +12,17 @@ import { Link } from "../router";
 import { Badge, DataTable, ErrorNote, Spinner } from "../components/ui";
 import { WorkflowGraph } from "../components/graph";
 import { YamlEditor, type YamlEditorHandle } from "../components/yaml-editor";
-import { RunPanel, SchedulesPanel, VersionsPanel, WebhookPanel } from "../components/editor-panels";
+import { CaseTriggerPanel, RunPanel, SchedulesPanel, VersionsPanel, WebhookPanel } from "../components/editor-panels";
 import { actionAt, locate, locateAction, parse, toYaml } from "../yaml";
 
-type Tab = "graph" | "run" | "webhook" | "schedules" | "versions";
+type Tab = "graph" | "run" | "webhook" | "schedules" | "case-trigger" | "versions";
 
 const TABS: [Tab, string][] = [
   ["graph", "Graph"],
   ["run", "Run"],
   ["webhook", "Webhook"],
   ["schedules", "Schedules"],
+  ["case-trigger", "Case trigger"],
   ["versions", "Versions"],
 ];
 
@@ -251,6 +252,7 @@ function Editor({ ws, workflow }: { ws: string; workflow: WorkflowModel }) {
             {tab === "run" && <RunPanel ws={ws} workflow={current} dirty={dirty} />}
             {tab === "webhook" && <WebhookPanel ws={ws} workflow={current} />}
             {tab === "schedules" && <SchedulesPanel ws={ws} workflow={current} />}
+            {tab === "case-trigger" && <CaseTriggerPanel ws={ws} workflow={current} />}
             {tab === "versions" && <VersionsPanel ws={ws} workflow={current} draft={text} onRestored={restored} dirty={dirty} />}
           </div>
         </section>

@@ -11,7 +11,9 @@ use super::vars::secs;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientLimits {
     /// Largest request body on every route but /s3 (`FERROCAT_EDGE_MAX_BODY_BYTES`, default
-    /// 10 MiB); larger bodies get 413. The default of routes that set no `max_body_bytes`.
+    /// 32 MiB); larger bodies get 413. The default of routes that set no `max_body_bytes`. It
+    /// is above the api's own limits (10 MiB for most routes, 20 MiB for a case attachment) so
+    /// the api, which knows the route, answers first.
     pub max_body_bytes: u64,
     /// Largest request body on /s3 (`FERROCAT_EDGE_S3_MAX_BODY_BYTES`, default 5 GiB, S3's
     /// single-PUT maximum).
@@ -31,7 +33,7 @@ impl ClientLimits {
     /// Reads the limits, each with its default.
     pub(super) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            max_body_bytes: env.parse_or("FERROCAT_EDGE_MAX_BODY_BYTES", 10 << 20)?,
+            max_body_bytes: env.parse_or("FERROCAT_EDGE_MAX_BODY_BYTES", 32 << 20)?,
             s3_max_body_bytes: env.parse_or("FERROCAT_EDGE_S3_MAX_BODY_BYTES", 5 << 30)?,
             max_header_bytes: env.parse_or("FERROCAT_EDGE_MAX_HEADER_BYTES", 64 << 10)?,
             client_idle_timeout: secs(env, "FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", 60, 1)?,

@@ -191,7 +191,7 @@ mod tests {
         assert_eq!(config.read_timeout, Duration::from_secs(300));
         assert!(!config.tls.enabled());
         assert_eq!(config.tls.acme_challenge, AcmeChallenge::Http01);
-        assert_eq!(config.limits.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(config.limits.max_body_bytes, 32 * 1024 * 1024);
         assert_eq!(config.limits.s3_max_body_bytes, 5 * 1024 * 1024 * 1024);
         assert_eq!(config.limits.max_header_bytes, 64 * 1024);
         assert_eq!(config.limits.client_idle_timeout, Duration::from_secs(60));

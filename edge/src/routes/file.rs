@@ -31,7 +31,7 @@ impl Default for RouteDefaults {
     fn default() -> Self {
         Self {
             read_timeout: Duration::from_secs(300),
-            max_body_bytes: 10 << 20,
+            max_body_bytes: 32 << 20,
             s3_max_body_bytes: 5 << 30,
         }
     }

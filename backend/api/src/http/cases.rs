@@ -439,6 +439,8 @@ async fn list_case_events(State(state): State<AppState>, access: WorkspaceAccess
 struct CreateComment {
     content: String,
     parent_id: Option<Uuid>,
+    /// A workflow (`wf_…`) to run for this comment, with the comment in its TRIGGER.
+    workflow_id: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -492,8 +494,25 @@ async fn create_case_comment(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Role::Editor)?;
     let row = cases::resolve(&state.db, access.workspace_id, &case_id).await?;
-    let comment = comments::create(&state.db, &row, &actor(&access), &body.content, body.parent_id).await?;
-    Ok((StatusCode::CREATED, Json(comment.read_model())))
+    // The workflow is checked before the comment is kept: a bad id changes nothing.
+    let workflow = match &body.workflow_id {
+        Some(id) => {
+            let workflow = ferrocat_app::workflows::load(&state, access.workspace_id, id).await.map_err(|_| unprocessable("workflow_id", "no such workflow in this workspace"))?;
+            ferrocat_app::runs::latest_committed(&state, access.workspace_id, workflow.id)
+                .await
+                .map_err(|_| unprocessable("workflow_id", "the workflow has no committed version to run"))?;
+            Some(workflow)
+        }
+        None => None,
+    };
+    let who = actor(&access);
+    let comment = comments::create(&state.db, &row, &who, &body.content, body.parent_id).await?;
+    let mut answer = comment.read_model();
+    if let Some(workflow) = workflow {
+        let exec_id = comments::run_workflow(&state, &row, &comment, &workflow, &who).await?;
+        answer["workflow_run"] = json!({"workflow_id": body.workflow_id, "wf_exec_id": exec_id});
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[utoipa::path(

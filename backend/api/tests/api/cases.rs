@@ -484,3 +484,29 @@ async fn attachments_are_checked_kept_by_content_downloaded_by_link_and_deleted_
     assert!(!blob.exists(), "deleted with the last case that had it");
     assert_eq!(admin.get(app.at(&theirs)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_comment_runs_the_workflow_it_names_with_itself_as_the_trigger() {
+    let app = spawn_app_with(&[("FERROCAT_CASE_TRIGGERS_ENABLED", "false")]).await;
+    let admin = app.admin().await;
+    let workflow = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let case = create(&app, &admin, json!({"summary": "enrich me", "tags": ["ioc"], "create_missing_tags": true})).await;
+    let path = format!("/cases/{}/comments", case["id"].as_str().unwrap());
+    let draft: Value = admin.post(app.at("/workflows")).json(&json!({"title": "never committed"})).send().await.unwrap().json().await.unwrap();
+    for bad in ["wf_nope", draft["id"].as_str().unwrap()] {
+        let refused = admin.post(app.at(&path)).json(&json!({"content": "run it", "workflow_id": bad})).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    assert_eq!(get(&app, &admin, &path).await, json!([]), "a refused comment is not kept");
+
+    let ran = admin.post(app.at(&path)).json(&json!({"content": "look up 203.0.113.7", "workflow_id": workflow})).send().await.unwrap();
+    assert_eq!(ran.status(), StatusCode::CREATED);
+    let ran: Value = ran.json().await.unwrap();
+    let exec = ran["workflow_run"]["wf_exec_id"].as_str().unwrap();
+    let run = get(&app, &admin, &format!("/workflow-executions/{exec}")).await;
+    assert_eq!(run["trigger_type"], "case");
+    assert_eq!(run["trigger"]["text"], "look up 203.0.113.7");
+    assert_eq!(run["trigger"]["comment_id"], ran["id"]);
+    assert_eq!(run["trigger"]["triggered_by"]["type"], "user");
+    assert_eq!(run["trigger"]["tags"][0]["ref"], "ioc");
+}

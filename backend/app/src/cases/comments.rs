@@ -194,6 +194,33 @@ pub async fn delete(db: &PgPool, case: &CaseRow, actor: &Actor, id: Uuid, may_mo
     Ok(())
 }
 
+/// Starts workflow `workflow_id`'s committed version for a comment, as Tracecat's comment
+/// `workflow_id` does, with the comment in `TRIGGER`; the execution id.
+pub async fn run_workflow(app: &crate::App, case: &CaseRow, comment: &CommentRow, workflow: &crate::db::workflows::WorkflowRow, actor: &Actor) -> Result<String, AppError> {
+    let tags = super::tags::of_case(&app.db, case.id).await?;
+    let (kind, user_id, service_id) = match actor {
+        Actor::User(id) => ("user", Some(*id), None),
+        Actor::Service(id) => ("service", None, Some(*id)),
+        Actor::Run(_) => ("workflow", None, None),
+    };
+    let trigger = json!({
+        "case_id": case.id,
+        "short_id": super::short_id(case.case_number),
+        "workspace_id": ferrocat_shared::ids::workspace_id(case.workspace_id),
+        "comment": comment.read_model(),
+        "text": comment.content,
+        "comment_id": comment.id,
+        "parent_id": comment.parent_id,
+        "thread_root_id": comment.parent_id.unwrap_or(comment.id),
+        "is_reply": comment.parent_id.is_some(),
+        "triggered_by": {"type": kind, "user_id": user_id, "service_id": service_id},
+        "tags": tags.iter().map(|t| t.read_model()).collect::<Vec<_>>(),
+    });
+    let (exec_id, _) = crate::runs::start_committed(app, case.workspace_id, workflow, trigger, "case").await?;
+    tracing::info!(exec_id, comment_id = %comment.id, "workflow started for a comment");
+    Ok(exec_id)
+}
+
 /// The comments as threads: `[{comment, replies, reply_count, last_activity_at}]`.
 pub fn threads(rows: &[CommentRow]) -> Vec<Value> {
     rows.iter()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ferrocat_shared::config::{ConfigError, Env};
 use ferrocat_shared::egress::{EgressClient, EgressPolicy, Mode};
 
-use crate::actions::cases::CaseHost;
+use crate::actions::cases::port::CaseHost;
 use crate::actions::http;
 use crate::dedup_store::{RedisSettings, RedisStore};
 use crate::gateway::{AiGateway, GatewaySettings};

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use ferrocat_registry::actions::cases::{CaseCall, CaseHost, OneOrMany};
-use ferrocat_registry::{ActionError, BoxFuture};
+use ferrocat_registry::ActionError;
+use ferrocat_registry::actions::cases::{CaseCall, CaseHost, HostFuture, OneOrMany};
 use ferrocat_shared::temporal::RunContext;
 
 use super::search::{CaseFilter, OrderBy, PageRequest};
@@ -29,7 +29,7 @@ impl Host {
 }
 
 impl CaseHost for Host {
-    fn run<'a>(&'a self, call: CaseCall, run: &'a RunContext) -> BoxFuture<'a, Result<Value, ActionError>> {
+    fn run<'a>(&'a self, call: CaseCall, run: &'a RunContext) -> HostFuture<'a> {
         Box::pin(async move {
             let actor = Actor::Run(run.wf_exec_id.clone());
             execute(self, run.workspace_id, &actor, call).await.map_err(action_error)

@@ -41,9 +41,17 @@ definition:
       args:
         case_id: ${{ ACTIONS.open_case.result.id }}
         content: ${{ TRIGGER.ip }} is on the blocklist
+    - ref: attach_evidence
+      action: core.cases.upload_attachment
+      depends_on: [add_note]
+      args:
+        case_id: ${{ ACTIONS.open_case.result.id }}
+        file_name: evidence.txt
+        content_base64: ${{ FN.to_base64("sign-in from " + TRIGGER.ip) }}
+        content_type: text/plain
     - ref: close_case
       action: core.cases.update_case
-      depends_on: [add_note]
+      depends_on: [attach_evidence]
       args:
         case_id: ${{ ACTIONS.open_case.result.id }}
         status: closed
@@ -126,6 +134,19 @@ async fn cases_are_worked_by_workflows_and_case_events_start_each_subscriber_onc
     assert_eq!(comments[0]["content"], "203.0.113.7 is on the blocklist");
     assert_eq!(comments[0]["user_id"], Value::Null, "a run wrote it");
     assert_eq!(comments[0]["wf_exec_id"], run["id"]);
+    // The run's attachment, downloaded through the edge's /s3 with the link the api signs.
+    let (_, files) = json_of(http.get(format!("{api}/cases/{case_id}/attachments?workspace_id={ws}")).send().await.unwrap()).await;
+    assert_eq!(files[0]["file_name"], "evidence.txt", "{files}");
+    let (status, link) = json_of(
+        http.get(format!("{api}/cases/{case_id}/attachments/{}?workspace_id={ws}", files[0]["id"].as_str().unwrap())).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{link}");
+    let url = link["download_url"].as_str().unwrap();
+    assert!(url.contains("/s3/ferrocat-attachments/attachments/"), "through the edge: {url}");
+    let body = reqwest::get(url).await.unwrap();
+    assert_eq!(body.status(), 200, "{url}");
+    assert_eq!(body.text().await.unwrap(), "sign-in from 203.0.113.7");
     let (_, events) = json_of(http.get(format!("{api}/cases/{case_id}/events?workspace_id={ws}")).send().await.unwrap()).await;
     let made_by_run = events["events"].as_array().unwrap().iter().filter(|e| e["type"] != "case_viewed").all(|e| e["wf_exec_id"] == run["id"]);
     assert!(made_by_run, "{events}");

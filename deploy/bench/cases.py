@@ -16,7 +16,7 @@ host, workspace, cookie, per_shape = sys.argv[1], sys.argv[2], sys.argv[3], int(
 SHAPES = {
     "status+priority+severity, newest first": "status=new&status=in_progress&priority=high&priority=critical&severity=high&order_by=created_at&sort=desc",
     "status+priority+tag, by priority": "status=new&priority=high&priority=critical&tags=phishing&order_by=priority&sort=desc",
-    "text+status+unassigned, by updated": "search_term=host-42&status=new&assignee_id=unassigned&order_by=updated_at&sort=desc",
+    "text+status+unassigned, by updated": "search_term=host-42&status=in_progress&assignee_id=unassigned&order_by=updated_at&sort=desc",
     "severity+tag+created range, by severity": "severity=critical&severity=fatal&tags=phishing&start_time=2026-01-01T00:00:00Z&order_by=severity&sort=asc",
 }
 

@@ -510,3 +510,32 @@ async fn a_comment_runs_the_workflow_it_names_with_itself_as_the_trigger() {
     assert_eq!(run["trigger"]["triggered_by"]["type"], "user");
     assert_eq!(run["trigger"]["tags"][0]["ref"], "ioc");
 }
+
+#[tokio::test]
+async fn every_status_priority_and_severity_finds_its_cases_and_sorts_in_its_order() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let statuses = ["unknown", "new", "in_progress", "on_hold", "resolved", "closed", "other"];
+    let priorities = ["unknown", "low", "medium", "high", "critical", "other"];
+    let severities = ["unknown", "informational", "low", "medium", "high", "critical", "fatal", "other"];
+    for i in 0..8 {
+        let body = json!({"summary": format!("case {i}"), "status": statuses[i % 7], "priority": priorities[i % 6], "severity": severities[i]});
+        create(&app, &admin, body).await;
+    }
+    for (key, words) in [("status", &statuses[..]), ("priority", &priorities[..]), ("severity", &severities[..])] {
+        for word in words {
+            let found = get(&app, &admin, &format!("/cases/search?{key}={word}")).await;
+            let items = found["items"].as_array().unwrap();
+            assert!(!items.is_empty() && items.iter().all(|c| c[key] == *word), "{key}={word}: {found}");
+        }
+        let sorted = get(&app, &admin, &format!("/cases/search?order_by={key}&sort=asc&limit=50")).await;
+        let order: Vec<usize> = sorted["items"].as_array().unwrap().iter().map(|c| words.iter().position(|w| c[key] == *w).unwrap()).collect();
+        assert!(order.windows(2).all(|w| w[0] <= w[1]), "{key} ascending: {order:?}");
+        // Two values far apart, and the page sorted by them both ways.
+        let (low, high) = (words[1], words[words.len() - 2]);
+        let both = get(&app, &admin, &format!("/cases/search?{key}={low}&{key}={high}&order_by={key}&sort=desc")).await;
+        let seen: Vec<&str> = both["items"].as_array().unwrap().iter().map(|c| c[key].as_str().unwrap()).collect();
+        assert_eq!(seen.first(), Some(&high), "{key}: {seen:?}");
+        assert_eq!(seen.last(), Some(&low), "{key}: {seen:?}");
+    }
+}

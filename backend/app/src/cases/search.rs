@@ -156,7 +156,7 @@ fn decode_cursor(text: &str, order: OrderBy) -> Result<(Value, Uuid), AppError> 
 }
 
 /// Adds `AND …` for each filter to `query` (which already has `WHERE c.workspace_id = …`).
-async fn push_filters(db: &PgPool, query: &mut QueryBuilder<Postgres>, workspace_id: Uuid, filter: &CaseFilter) -> Result<(), AppError> {
+async fn push_filters(db: &PgPool, query: &mut QueryBuilder<Postgres>, workspace_id: Uuid, filter: &CaseFilter, order: Option<OrderBy>) -> Result<(), AppError> {
     if filter.tags.len() > MAX_TERMS || filter.fields.len() > MAX_TERMS || filter.assignee.len() > MAX_TERMS {
         return Err(invalid("filter", format!("at most {MAX_TERMS} tags, assignees or field filters")));
     }
@@ -173,22 +173,30 @@ async fn push_filters(db: &PgPool, query: &mut QueryBuilder<Postgres>, workspace
         let number = parse_short_id(short).ok_or_else(|| invalid("short_id", "short_id is a case number or CASE-0042"))?;
         query.push(" AND c.case_number = ").push_bind(number);
     }
-    if !filter.status.is_empty() {
-        query.push(" AND c.status = ANY(").push_bind(filter.status.iter().map(|s| s.as_str()).collect::<Vec<_>>()).push(")");
-    }
-    if !filter.priority.is_empty() {
-        query.push(" AND c.priority = ANY(").push_bind(filter.priority.iter().map(|s| s.as_str()).collect::<Vec<_>>()).push(")");
-    }
-    if !filter.severity.is_empty() {
-        query.push(" AND c.severity = ANY(").push_bind(filter.severity.iter().map(|s| s.as_str()).collect::<Vec<_>>()).push(")");
-    }
+    // The words of the column the page is sorted by also bound its rank, so the index on
+    // (workspace, rank) starts where they are. (Bounding the others too misleads the planner:
+    // it counts the words and the bounds as independent, and leaves the better index.)
+    let sorted = |column: OrderBy| order == Some(column);
+    push_words(query, "status", filter.status.iter().map(|s| s.as_str()), CaseStatus::ALL.iter().map(|s| s.as_str()), sorted(OrderBy::Status));
+    push_words(query, "priority", filter.priority.iter().map(|s| s.as_str()), CasePriority::ALL.iter().map(|s| s.as_str()), sorted(OrderBy::Priority));
+    push_words(query, "severity", filter.severity.iter().map(|s| s.as_str()), CaseSeverity::ALL.iter().map(|s| s.as_str()), sorted(OrderBy::Severity));
+    // Tags are looked up once; the links are then probed by (case, tag), their primary key.
     for tag in &filter.tags {
-        query
-            .push(" AND EXISTS (SELECT 1 FROM case_tag_links l JOIN case_tags t ON t.id = l.tag_id WHERE l.case_id = c.id AND (t.id = ")
-            .push_bind(Uuid::try_parse(tag).ok())
-            .push(" OR t.ref = ")
-            .push_bind(super::tags::slug(tag))
-            .push("))");
+        let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM case_tags WHERE workspace_id = $1 AND (id = $2 OR ref = $3)")
+            .bind(workspace_id)
+            .bind(Uuid::try_parse(tag).ok())
+            .bind(super::tags::slug(tag))
+            .fetch_optional(db)
+            .await?;
+        match id {
+            Some(id) => {
+                query.push(" AND EXISTS (SELECT 1 FROM case_tag_links l WHERE l.case_id = c.id AND l.tag_id = ").push_bind(id).push(")");
+            }
+            // No such tag: no case carries it.
+            None => {
+                query.push(" AND FALSE");
+            }
+        }
     }
     if !filter.assignee.is_empty() {
         let unassigned = filter.assignee.iter().any(|a| a == "unassigned");
@@ -224,6 +232,21 @@ async fn push_filters(db: &PgPool, query: &mut QueryBuilder<Postgres>, workspace
     Ok(())
 }
 
+/// `AND c.<column> = ANY(words)` for the given words (nothing when none are), and when
+/// `bound`, `AND c.<column>_rank BETWEEN lowest AND highest`, ranks being positions in `all`.
+fn push_words<'a>(query: &mut QueryBuilder<Postgres>, column: &str, given: impl Iterator<Item = &'a str>, all: impl Iterator<Item = &'a str> + Clone, bound: bool) {
+    let given: Vec<&str> = given.collect();
+    if given.is_empty() {
+        return;
+    }
+    let ranks: Vec<i16> = given.iter().map(|g| rank(all.clone(), g) as i16).collect();
+    let (low, high) = (ranks.iter().min().copied().unwrap_or_default(), ranks.iter().max().copied().unwrap_or_default());
+    query.push(format!(" AND c.{column} = ANY(")).push_bind(given.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>()).push(")");
+    if bound {
+        query.push(format!(" AND c.{column}_rank BETWEEN ")).push_bind(low).push(" AND ").push_bind(high);
+    }
+}
+
 /// A field filter's text as the JSON the field stores (a multi-select matches one of its values).
 fn typed(kind_type: &str, text: &str) -> Option<Value> {
     Some(match kind_type {
@@ -247,7 +270,7 @@ pub async fn search(db: &PgPool, workspace_id: Uuid, filter: &CaseFilter, page: 
     let key = order.expression();
     let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {}, {key} AS sort_key FROM cases c WHERE c.workspace_id = ", case_columns!()));
     query.push_bind(workspace_id);
-    push_filters(db, &mut query, workspace_id, filter).await?;
+    push_filters(db, &mut query, workspace_id, filter, Some(order)).await?;
     // Reading backwards flips the direction of both the comparison and the order.
     let forward_desc = !page.ascending;
     let desc = forward_desc != page.reverse;
@@ -310,7 +333,7 @@ impl Page {
 pub async fn aggregate(db: &PgPool, workspace_id: Uuid, filter: &CaseFilter) -> Result<Value, AppError> {
     let mut query = QueryBuilder::<Postgres>::new("SELECT c.status, count(*) FROM cases c WHERE c.workspace_id = ");
     query.push_bind(workspace_id);
-    push_filters(db, &mut query, workspace_id, filter).await?;
+    push_filters(db, &mut query, workspace_id, filter, None).await?;
     query.push(" GROUP BY c.status");
     let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(db).await?;
     let mut groups = serde_json::Map::new();

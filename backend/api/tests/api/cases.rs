@@ -539,3 +539,48 @@ async fn every_status_priority_and_severity_finds_its_cases_and_sorts_in_its_ord
         assert_eq!(seen.last(), Some(&low), "{key}: {seen:?}");
     }
 }
+
+#[tokio::test]
+async fn a_comment_a_run_writes_can_ask_for_another_workflow_which_runs_once() {
+    use ferrocat_registry::actions::cases::{CaseCall, CaseHost, CreateCommentArgs};
+    let app = spawn_app_with(&[("FERROCAT_CASE_TRIGGERS_ENABLED", "false")]).await;
+    let admin = app.admin().await;
+    let enrich = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let caller = app.committed_workflow(&admin, ECHO_WORKFLOW).await;
+    let case = create(&app, &admin, json!({"summary": "from a run"})).await;
+    dispatch_pending(&app.state).await.unwrap();
+    let host = ferrocat_app::cases::host::Host::new(app.db.clone(), None, app.state.config.attachments.clone());
+    let run = ferrocat_shared::temporal::RunContext {
+        wf_id: caller.clone(),
+        wf_exec_id: format!("{caller}/exec_1"),
+        wf_run_id: "r".into(),
+        workspace_id: app.workspace_id,
+        environment: "default".into(),
+        registry_lock: vec![],
+    };
+    let ask = |workflow: &str| {
+        CaseCall::CreateComment(CreateCommentArgs {
+            case_id: case["short_id"].as_str().unwrap().to_owned(),
+            content: "enrich 198.51.100.9".into(),
+            parent_id: None,
+            workflow_id: Some(workflow.to_owned()),
+        })
+    };
+    let itself = host.run(ask(&caller), &run).await.unwrap_err().to_string();
+    assert!(itself.contains("cannot ask, from a comment, to run itself"), "{itself}");
+    let comment = host.run(ask(&enrich), &run).await.unwrap();
+    assert_eq!(comment["wf_exec_id"], run.wf_exec_id.as_str());
+
+    let delivered = dispatch_pending(&app.state).await.unwrap();
+    assert_eq!((delivered.events, delivered.started), (1, 1), "the asked-for run, and no trigger for a run's event");
+    sqlx::query("UPDATE case_events SET pending = true").execute(&app.db).await.unwrap();
+    assert_eq!(dispatch_pending(&app.state).await.unwrap().started, 0, "asked once, run once");
+    let runs = eventually(std::time::Duration::from_secs(20), "the run listed", || async {
+        let runs = crate::common::runs_of(&app, &admin, &enrich).await;
+        (!runs.is_empty()).then_some(runs)
+    })
+    .await;
+    let detail = get(&app, &admin, &format!("/workflow-executions/{}", runs[0])).await;
+    assert_eq!(detail["trigger"]["text"], "enrich 198.51.100.9");
+    assert_eq!(detail["trigger"]["triggered_by"]["wf_exec_id"], run.wf_exec_id.as_str());
+}

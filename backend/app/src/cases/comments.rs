@@ -95,8 +95,38 @@ pub async fn find_in_workspace(db: &PgPool, workspace_id: Uuid, id: Uuid) -> Res
 }
 
 /// Adds a comment, or a reply to a top-level comment.
-#[tracing::instrument(skip_all, fields(case_id = %case.id))]
 pub async fn create(db: &PgPool, case: &CaseRow, actor: &Actor, content: &str, parent_id: Option<Uuid>) -> Result<CommentRow, AppError> {
+    create_asking(db, case, actor, content, parent_id, None).await
+}
+
+/// [`create`], and when `run_workflow` names a committed workflow of the workspace, asks the
+/// case-event dispatcher to run it for this comment, once (how a run's comment starts one).
+#[tracing::instrument(skip_all, fields(case_id = %case.id))]
+pub async fn create_asking(
+    db: &PgPool,
+    case: &CaseRow,
+    actor: &Actor,
+    content: &str,
+    parent_id: Option<Uuid>,
+    run_workflow: Option<Uuid>,
+) -> Result<CommentRow, AppError> {
+    if let Some(workflow) = run_workflow {
+        // A run asking for itself would never end; a chain through other workflows is as
+        // deliberate as a subflow that calls its parent.
+        if let Actor::Run(exec) = actor
+            && ferrocat_shared::ids::parse_execution_id(exec).is_ok_and(|own| own == workflow)
+        {
+            return Err(invalid("workflow_id", "a workflow cannot ask, from a comment, to run itself"));
+        }
+        let committed: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM workflow_definitions WHERE workspace_id = $1 AND workflow_id = $2)")
+            .bind(case.workspace_id)
+            .bind(workflow)
+            .fetch_one(db)
+            .await?;
+        if !committed {
+            return Err(invalid("workflow_id", "no committed workflow with this id in the workspace"));
+        }
+    }
     check_content(content)?;
     let mut tx = db.begin().await?;
     // Serialises comments on one case, so the count below holds.
@@ -124,7 +154,11 @@ pub async fn create(db: &PgPool, case: &CaseRow, actor: &Actor, content: &str, p
     .fetch_one(&mut *tx)
     .await?;
     let kind = if parent_id.is_some() { EventType::CommentReplyCreated } else { EventType::CommentCreated };
-    events::record(&mut tx, case, actor, kind, thread_data(&row)).await?;
+    let mut data = thread_data(&row);
+    if let Some(workflow) = run_workflow {
+        data[events::RUN_WORKFLOW_KEY] = json!(ferrocat_shared::ids::workflow_id(workflow));
+    }
+    events::record(&mut tx, case, actor, kind, data).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -194,16 +228,9 @@ pub async fn delete(db: &PgPool, case: &CaseRow, actor: &Actor, id: Uuid, may_mo
     Ok(())
 }
 
-/// Starts workflow `workflow_id`'s committed version for a comment, as Tracecat's comment
-/// `workflow_id` does, with the comment in `TRIGGER`; the execution id.
-pub async fn run_workflow(app: &crate::App, case: &CaseRow, comment: &CommentRow, workflow: &crate::db::workflows::WorkflowRow, actor: &Actor) -> Result<String, AppError> {
-    let tags = super::tags::of_case(&app.db, case.id).await?;
-    let (kind, user_id, service_id) = match actor {
-        Actor::User(id) => ("user", Some(*id), None),
-        Actor::Service(id) => ("service", None, Some(*id)),
-        Actor::Run(_) => ("workflow", None, None),
-    };
-    let trigger = json!({
+/// What a workflow run for a comment gets as `TRIGGER` (Tracecat's comment payload).
+pub fn comment_trigger(case: &CaseRow, comment: &CommentRow, tags: &[super::tags::TagRow], triggered_by: Value) -> Value {
+    json!({
         "case_id": case.id,
         "short_id": super::short_id(case.case_number),
         "workspace_id": ferrocat_shared::ids::workspace_id(case.workspace_id),
@@ -213,9 +240,25 @@ pub async fn run_workflow(app: &crate::App, case: &CaseRow, comment: &CommentRow
         "parent_id": comment.parent_id,
         "thread_root_id": comment.parent_id.unwrap_or(comment.id),
         "is_reply": comment.parent_id.is_some(),
-        "triggered_by": {"type": kind, "user_id": user_id, "service_id": service_id},
+        "triggered_by": triggered_by,
         "tags": tags.iter().map(|t| t.read_model()).collect::<Vec<_>>(),
-    });
+    })
+}
+
+/// Who asked for a comment's run, as its `TRIGGER.triggered_by` says.
+pub fn triggered_by(actor: &Actor) -> Value {
+    match actor {
+        Actor::User(id) => json!({"type": "user", "user_id": id, "service_id": null}),
+        Actor::Service(id) => json!({"type": "service", "user_id": null, "service_id": id}),
+        Actor::Run(exec) => json!({"type": "workflow", "user_id": null, "service_id": null, "wf_exec_id": exec}),
+    }
+}
+
+/// Starts workflow `workflow_id`'s committed version for a comment, as Tracecat's comment
+/// `workflow_id` does, with the comment in `TRIGGER`; the execution id.
+pub async fn run_workflow(app: &crate::App, case: &CaseRow, comment: &CommentRow, workflow: &crate::db::workflows::WorkflowRow, actor: &Actor) -> Result<String, AppError> {
+    let tags = super::tags::of_case(&app.db, case.id).await?;
+    let trigger = comment_trigger(case, comment, &tags, triggered_by(actor));
     let (exec_id, _) = crate::runs::start_committed(app, case.workspace_id, workflow, trigger, "case").await?;
     tracing::info!(exec_id, comment_id = %comment.id, "workflow started for a comment");
     Ok(exec_id)

@@ -1,7 +1,8 @@
 //! The activity log: one row per change, written in the changing transaction, naming the
 //! person or the run. Rows made by people and keys are `pending` for the case-trigger
 //! dispatcher ([`super::triggers`]); a `NOTIFY` at commit wakes it. Rows made by runs are
-//! never pending, so a workflow that changes a case does not start workflows.
+//! never pending, so a workflow that changes a case does not start workflows, unless a comment
+//! it writes names a workflow to run (Tracecat's comment `workflow_id`).
 
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -12,6 +13,9 @@ use crate::AppError;
 
 /// The channel the dispatcher listens on.
 pub const CHANNEL: &str = "ferrocat_case_events";
+
+/// The key of a comment event's data that names a workflow to run for the comment (`wf_…`).
+pub const RUN_WORKFLOW_KEY: &str = "run_workflow_id";
 
 /// Tracecat's case event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +122,10 @@ pub(crate) async fn record(tx: &mut Transaction<'_, Postgres>, case: &CaseRow, a
     if let (Some(exec), Some(map)) = (actor.wf_exec_id(), data.as_object_mut()) {
         map.insert("wf_exec_id".into(), json!(exec));
     }
-    let pending = actor.wf_exec_id().is_none() && kind != EventType::CaseViewed;
+    // A comment that names a workflow to run is delivered whoever wrote it: that run is asked
+    // for by name, not heard by a trigger.
+    let asks_for_run = data.get(RUN_WORKFLOW_KEY).is_some();
+    let pending = (actor.wf_exec_id().is_none() && kind != EventType::CaseViewed) || asks_for_run;
     sqlx::query(
         "INSERT INTO case_events (id, workspace_id, case_id, type, data, user_id, wf_exec_id, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )

@@ -166,11 +166,9 @@ async fn execute(host: &Host, ws: Uuid, actor: &Actor, call: CaseCall) -> Result
         }
         CaseCall::ListCaseEvents(a) => super::activity(db, &case(a.case_id).await?).await?,
         CaseCall::CreateComment(a) => {
-            if a.workflow_id.is_some() {
-                return Err(crate::checks::invalid("workflow_id", "starting a workflow from a comment is not supported yet; subscribe it to comment_created instead"));
-            }
             let row = case(a.case_id).await?;
-            comments::create(db, &row, actor, &a.content, optional_id("comment", a.parent_id.as_deref())?).await?.read_model()
+            let parent = optional_id("comment", a.parent_id.as_deref())?;
+            comments::create_asking(db, &row, actor, &a.content, parent, workflow(a.workflow_id.as_deref())?).await?.read_model()
         }
         CaseCall::ReplyToComment(a) => {
             let row = case(a.case_id).await?;

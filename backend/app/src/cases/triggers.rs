@@ -121,6 +121,7 @@ struct PendingEvent {
     kind: String,
     data: Value,
     user_id: Option<Uuid>,
+    wf_exec_id: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -158,7 +159,7 @@ pub async fn dispatch_pending(app: &App) -> Result<Delivery, AppError> {
     loop {
         let mut tx = app.db.begin().await?;
         let events = sqlx::query_as::<_, PendingEvent>(
-            "SELECT id, workspace_id, case_id, type, data, user_id, created_at FROM case_events WHERE pending ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+            "SELECT id, workspace_id, case_id, type, data, user_id, wf_exec_id, created_at FROM case_events WHERE pending ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(BATCH)
         .fetch_all(&mut *tx)
@@ -176,8 +177,15 @@ pub async fn dispatch_pending(app: &App) -> Result<Delivery, AppError> {
     }
 }
 
-/// Starts every online trigger of the event's workspace that hears it.
+/// Starts the workflow a comment asked for by name, then every online trigger of the event's
+/// workspace that hears it (none for an event a run caused).
 async fn deliver(app: &App, event: &PendingEvent, handled: &mut Delivery) -> Result<(), AppError> {
+    if let Some(requested) = event.data.get(super::events::RUN_WORKFLOW_KEY).and_then(Value::as_str) {
+        run_for_comment(app, event, requested, handled).await?;
+    }
+    if event.wf_exec_id.is_some() {
+        return Ok(());
+    }
     let triggers: Vec<(Uuid, Vec<String>, Vec<String>)> =
         sqlx::query_as("SELECT workflow_id, event_types, tag_filters FROM case_triggers WHERE workspace_id = $1 AND status = 'online'")
             .bind(event.workspace_id)
@@ -201,6 +209,43 @@ async fn deliver(app: &App, event: &PendingEvent, handled: &mut Delivery) -> Res
             continue;
         }
         start(app, event, workflow_id, trigger.clone(), handled).await?;
+    }
+    Ok(())
+}
+
+/// The run a comment asked for: once, under an id derived from the event; a workflow that can
+/// no longer run (deleted, uncommitted since) is logged and skipped.
+async fn run_for_comment(app: &App, event: &PendingEvent, requested: &str, handled: &mut Delivery) -> Result<(), AppError> {
+    let (Ok(workflow_id), Some(comment_id)) = (
+        ferrocat_shared::ids::parse_workflow_id(requested),
+        event.data.get("comment_id").and_then(Value::as_str).and_then(|c| Uuid::try_parse(c).ok()),
+    ) else {
+        return Ok(());
+    };
+    let case = super::load(&app.db, event.workspace_id, event.case_id).await?;
+    let Ok(comment) = super::comments::get(&app.db, case.id, comment_id).await else {
+        return Ok(()); // deleted before it was delivered
+    };
+    let tags = super::tags::of_case(&app.db, case.id).await?;
+    let actor = match (&event.wf_exec_id, event.user_id) {
+        (Some(exec), _) => super::Actor::Run(exec.clone()),
+        (None, Some(user)) => super::Actor::User(user),
+        (None, None) => super::Actor::Run(String::new()),
+    };
+    let trigger = super::comments::comment_trigger(&case, &comment, &tags, super::comments::triggered_by(&actor));
+    let (dsl, version) = match runs::latest_committed(app, event.workspace_id, workflow_id).await {
+        Ok(found) => found,
+        Err(AppError::Unavailable(msg)) => return Err(AppError::Unavailable(msg)),
+        Err(e) => {
+            tracing::warn!(workflow = requested, error = %e, "the workflow a comment asked for cannot run");
+            return Ok(());
+        }
+    };
+    let run = runs::NewRun { workflow_id, workspace_id: event.workspace_id, version, dsl, trigger, trigger_type: "case" };
+    if runs::start_once(app, run, &execution_id(workflow_id, event.id)).await? {
+        handled.started += 1;
+    } else {
+        handled.already_started += 1;
     }
     Ok(())
 }

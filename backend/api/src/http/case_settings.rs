@@ -166,7 +166,7 @@ async fn list_case_tags(State(state): State<AppState>, access: WorkspaceAccess) 
 )]
 async fn create_case_tag(State(state): State<AppState>, access: WorkspaceAccess, JsonBody(body): JsonBody<TagBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
     access.require(Role::Editor)?;
-    let name = body.name.ok_or_else(|| super::cases::unprocessable("name", "a tag needs a name"))?;
+    let name = body.name.ok_or_else(|| super::validate::invalid("name", "a tag needs a name"))?;
     let tag = tags::create(&state.db, access.workspace_id, &name, body.color).await?;
     Ok((StatusCode::CREATED, Json(tag.read_model())))
 }

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use ferrocat_app::cases::search::{CaseFilter, MAX_LIMIT, OrderBy, PageRequest};
+use ferrocat_app::cases::search::{CaseFilter, MAX_LIMIT, PageRequest};
 use ferrocat_app::cases::{self, Actor, CaseChanges, CasePriority, CaseSeverity, CaseStatus, NewCase, TaskStatus, attachments, comments, tags, tasks};
 
+use super::validate::invalid;
 use super::{JsonBody, Path};
 use crate::auth::{Principal, Role, WorkspaceAccess};
 use crate::error::ApiError;
@@ -45,11 +46,6 @@ pub(super) fn router(max_file_bytes: u64) -> Router<AppState> {
         .route("/cases/{case_id}/attachments/{attachment_id}", get(get_case_attachment).delete(delete_case_attachment))
 }
 
-/// 422 naming the field at fault.
-pub(super) fn unprocessable(loc: &str, msg: &str) -> ApiError {
-    ferrocat_app::checks::invalid(loc, msg).into()
-}
-
 /// Who acts, as the activity log records it.
 pub(super) fn actor(access: &WorkspaceAccess) -> Actor {
     match &access.principal {
@@ -63,8 +59,8 @@ fn assignee(value: Option<Value>) -> Result<Option<Option<Uuid>>, ApiError> {
     match value {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(text)) => Uuid::try_parse(&text).map(|id| Some(Some(id))).map_err(|_| unprocessable("assignee_id", "assignee_id is a user id")),
-        Some(_) => Err(unprocessable("assignee_id", "assignee_id is a user id")),
+        Some(Value::String(text)) => Uuid::try_parse(&text).map(|id| Some(Some(id))).map_err(|_| invalid("assignee_id", "assignee_id is a user id")),
+        Some(_) => Err(invalid("assignee_id", "assignee_id is a user id")),
     }
 }
 
@@ -137,15 +133,15 @@ struct SearchQuery {
 
 fn parse_search(raw: Option<&str>, filters_allowed: bool) -> Result<SearchQuery, ApiError> {
     let mut filter = CaseFilter::default();
-    let mut page = PageRequest::default();
+    let defaults = PageRequest::default();
+    let (mut limit, mut cursor, mut reverse) = (defaults.limit, None, false);
     let mut include_payload = false;
     let mut order_by = None;
     let mut sort = None;
-    let bad = |key: &str, msg: &str| unprocessable(key, msg);
     let time = |key: &str, value: &str| {
-        chrono::DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&chrono::Utc)).map_err(|_| bad(key, "a timestamp in RFC 3339 (2026-12-06T10:00:00Z)"))
+        chrono::DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&chrono::Utc)).map_err(|_| invalid(key, "a timestamp in RFC 3339 (2026-12-06T10:00:00Z)"))
     };
-    let boolean = |key: &str, value: &str| value.parse::<bool>().map_err(|_| bad(key, "true or false"));
+    let boolean = |key: &str, value: &str| value.parse::<bool>().map_err(|_| invalid(key, "true or false"));
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let key = key.strip_suffix("[]").unwrap_or(&key).to_owned();
         let value = value.into_owned();
@@ -154,23 +150,23 @@ fn parse_search(raw: Option<&str>, filters_allowed: bool) -> Result<SearchQuery,
             "search_term" | "short_id" | "status" | "priority" | "severity" | "tags" | "assignee_id" | "start_time" | "end_time" | "updated_after" | "updated_before" | "field"
         );
         if filter_key && !filters_allowed {
-            return Err(bad(&key, "filters belong to /cases/search"));
+            return Err(invalid(&key, "filters belong to /cases/search"));
         }
         match key.as_str() {
             "workspace_id" => {}
             "limit" => {
-                page.limit = value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| bad("limit", &format!("limit is 1-{MAX_LIMIT}")))?;
+                limit = value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| invalid("limit", format!("limit is 1-{MAX_LIMIT}")))?;
             }
-            "cursor" => page.cursor = Some(value).filter(|c| !c.is_empty()),
-            "reverse" => page.reverse = boolean("reverse", &value)?,
+            "cursor" => cursor = Some(value).filter(|c| !c.is_empty()),
+            "reverse" => reverse = boolean("reverse", &value)?,
             "order_by" => order_by = Some(value),
             "sort" => sort = Some(value),
             "include_payload" => include_payload = boolean("include_payload", &value)?,
             "search_term" => filter.search_term = Some(value),
             "short_id" => filter.short_id = Some(value),
-            "status" => filter.status.push(CaseStatus::parse(&value).ok_or_else(|| bad("status", "not a case status"))?),
-            "priority" => filter.priority.push(CasePriority::parse(&value).ok_or_else(|| bad("priority", "not a case priority"))?),
-            "severity" => filter.severity.push(CaseSeverity::parse(&value).ok_or_else(|| bad("severity", "not a case severity"))?),
+            "status" => filter.status.push(CaseStatus::parse(&value).ok_or_else(|| invalid("status", "not a case status"))?),
+            "priority" => filter.priority.push(CasePriority::parse(&value).ok_or_else(|| invalid("priority", "not a case priority"))?),
+            "severity" => filter.severity.push(CaseSeverity::parse(&value).ok_or_else(|| invalid("severity", "not a case severity"))?),
             "tags" => filter.tags.push(value),
             "assignee_id" => filter.assignee.push(value),
             "field" => filter.fields.push(value),
@@ -178,11 +174,10 @@ fn parse_search(raw: Option<&str>, filters_allowed: bool) -> Result<SearchQuery,
             "end_time" => filter.end_time = Some(time("end_time", &value)?),
             "updated_after" => filter.updated_after = Some(time("updated_after", &value)?),
             "updated_before" => filter.updated_before = Some(time("updated_before", &value)?),
-            other => return Err(bad(other, &format!("unknown query parameter {other:?}"))),
+            other => return Err(invalid(other, format!("unknown query parameter {other:?}"))),
         }
     }
-    page.order_by = order_by.as_deref().map(OrderBy::parse).transpose()?.unwrap_or_default();
-    page.ascending = PageRequest::parse_sort(sort.as_deref())?;
+    let page = PageRequest::parse(limit, cursor, reverse, order_by.as_deref(), sort.as_deref())?;
     Ok(SearchQuery { filter, page, include_payload })
 }
 
@@ -342,7 +337,7 @@ struct BatchDelete {
 
 fn check_batch(ids: &[String]) -> Result<(), ApiError> {
     if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(unprocessable("case_ids", &format!("a batch names 1-{MAX_BATCH} cases")));
+        return Err(invalid("case_ids", format!("a batch names 1-{MAX_BATCH} cases")));
     }
     Ok(())
 }
@@ -497,10 +492,10 @@ async fn create_case_comment(
     // The workflow is checked before the comment is kept: a bad id changes nothing.
     let workflow = match &body.workflow_id {
         Some(id) => {
-            let workflow = ferrocat_app::workflows::load(&state, access.workspace_id, id).await.map_err(|_| unprocessable("workflow_id", "no such workflow in this workspace"))?;
+            let workflow = ferrocat_app::workflows::load(&state, access.workspace_id, id).await.map_err(|_| invalid("workflow_id", "no such workflow in this workspace"))?;
             ferrocat_app::runs::latest_committed(&state, access.workspace_id, workflow.id)
                 .await
-                .map_err(|_| unprocessable("workflow_id", "the workflow has no committed version to run"))?;
+                .map_err(|_| invalid("workflow_id", "the workflow has no committed version to run"))?;
             Some(workflow)
         }
         None => None,
@@ -573,9 +568,9 @@ impl TaskBody {
             None => None,
             Some(Value::Null) => Some(None),
             Some(Value::String(text)) => Some(Some(
-                ferrocat_shared::ids::parse_workflow_id(&text).map_err(|_| unprocessable("workflow_id", "workflow_id is a workflow id (wf_…)"))?,
+                ferrocat_shared::ids::parse_workflow_id(&text).map_err(|_| invalid("workflow_id", "workflow_id is a workflow id (wf_…)"))?,
             )),
-            Some(_) => return Err(unprocessable("workflow_id", "workflow_id is a workflow id (wf_…)")),
+            Some(_) => return Err(invalid("workflow_id", "workflow_id is a workflow id (wf_…)")),
         };
         Ok(tasks::TaskInput {
             title: self.title,
@@ -767,7 +762,7 @@ async fn upload_case_attachment(
         if field.name() != Some("file") {
             continue;
         }
-        let file_name = field.file_name().map(str::to_owned).ok_or_else(|| unprocessable("file", "the file part has no file name"))?;
+        let file_name = field.file_name().map(str::to_owned).ok_or_else(|| invalid("file", "the file part has no file name"))?;
         let content_type = field.content_type().unwrap_or_default().to_owned();
         let bytes = field.bytes().await.map_err(bad_form)?;
         let settings = &state.config.attachments;
@@ -775,7 +770,7 @@ async fn upload_case_attachment(
         let saved = attachments::upload(&state.db, state.attachments.as_ref(), settings, &row, &actor(&access), file).await?;
         return Ok((StatusCode::CREATED, Json(saved.read_model())));
     }
-    Err(unprocessable("file", "the form has no part named file"))
+    Err(invalid("file", "the form has no part named file"))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

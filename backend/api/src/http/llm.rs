@@ -241,7 +241,7 @@ async fn get_usage(
     let until = query.until.unwrap_or_else(Utc::now);
     let since = query.since.unwrap_or(until - Duration::days(30));
     if since > until {
-        return Err(invalid("since", "since must not be after until".into()));
+        return Err(invalid("since", "since must not be after until"));
     }
     let models = db::llm::usage_by_model(&state.db, access.workspace_id, since, until, query.run_id.as_deref()).await?;
     let total = json!({

@@ -173,35 +173,35 @@ struct UpdateSchedule {
 /// Checks a whole configuration; each refusal names its field.
 fn check(settings: &ScheduleSettings) -> Result<(), ApiError> {
     if settings.status != "online" && settings.status != "offline" {
-        return Err(invalid("status", "status must be online or offline".into()));
+        return Err(invalid("status", "status must be online or offline"));
     }
     match (&settings.cron, settings.every_ms) {
-        (Some(_), Some(_)) => return Err(invalid("cron", "give either cron or every, not both".into())),
-        (None, None) => return Err(invalid("every", "a schedule needs cron or every".into())),
+        (Some(_), Some(_)) => return Err(invalid("cron", "give either cron or every, not both")),
+        (None, None) => return Err(invalid("every", "a schedule needs cron or every")),
         (Some(cron), None) => {
             if cron.trim().is_empty() || cron.len() > 200 {
-                return Err(invalid("cron", "cron must be a cron expression of at most 200 characters".into()));
+                return Err(invalid("cron", "cron must be a cron expression of at most 200 characters"));
             }
             if settings.offset_ms.is_some() {
-                return Err(invalid("offset", "offset applies to every, not to cron".into()));
+                return Err(invalid("offset", "offset applies to every, not to cron"));
             }
         }
         (None, Some(every)) => {
             if every < 1000 {
-                return Err(invalid("every", "every must be at least 1 second".into()));
+                return Err(invalid("every", "every must be at least 1 second"));
             }
             if settings.offset_ms.is_some_and(|offset| offset >= every) {
-                return Err(invalid("offset", "offset must be shorter than every".into()));
+                return Err(invalid("offset", "offset must be shorter than every"));
             }
         }
     }
     if let (Some(start), Some(end)) = (settings.start_at, settings.end_at)
         && end <= start
     {
-        return Err(invalid("end_at", "end_at must be after start_at".into()));
+        return Err(invalid("end_at", "end_at must be after start_at"));
     }
     if settings.timeout_s.is_some_and(|t| !t.is_finite() || t < 0.0) {
-        return Err(invalid("timeout", "timeout must be a number of seconds, at least 0".into()));
+        return Err(invalid("timeout", "timeout must be a number of seconds, at least 0"));
     }
     Ok(())
 }

@@ -4,6 +4,6 @@
 use crate::error::ApiError;
 
 /// A 422 about the field at `loc`.
-pub(crate) fn invalid(loc: &str, msg: String) -> ApiError {
+pub(crate) fn invalid(loc: &str, msg: impl Into<String>) -> ApiError {
     ferrocat_app::checks::invalid(loc, msg).into()
 }

@@ -124,7 +124,7 @@ struct MemberPath {
 fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid("name", "a workspace name is 1 to 100 characters, without control characters".into()));
+        return Err(invalid("name", "a workspace name is 1 to 100 characters, without control characters"));
     }
     Ok(name.to_owned())
 }

@@ -238,7 +238,10 @@ impl std::fmt::Debug for BlobStore {
 }
 
 impl BlobStore {
-    /// The store for `settings` on the object store `config` describes.
+    /// The store for `settings` on the object store `config` describes. Its client talks only
+    /// to the operator's configured endpoint (`FERROCAT_S3_*`), never to an address a workflow
+    /// chose, so it is not under the egress policy; files a workflow fetches from a URL come
+    /// through the actions' egress-checked client first.
     pub fn new(config: &ResultStoreConfig, settings: &AttachmentSettings) -> Self {
         let client = client(config, &config.endpoint);
         Self { presign: Presigner::new(config, &client), client, bucket: settings.bucket.clone() }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use ferrocat_app::accounts::Role;
-use ferrocat_app::cases::search::{CaseFilter, OrderBy, PageRequest};
+use ferrocat_app::cases::search::{CaseFilter, PageRequest};
 use ferrocat_app::cases::{self, Actor, CaseChanges, CasePriority, CaseSeverity, CaseStatus, comments};
 
 use super::{FerrocatMcp, ToolError, caller, respond};
@@ -79,13 +79,7 @@ impl FerrocatMcp {
             return Err(ToolError::BadRequest("limit must be between 1 and 100".into()));
         }
         let filter = CaseFilter { search_term: args.search_term, status: args.status, priority: args.priority, severity: args.severity, tags: args.tags, ..Default::default() };
-        let page = PageRequest {
-            limit,
-            cursor: args.cursor,
-            reverse: false,
-            order_by: args.order_by.as_deref().map(OrderBy::parse).transpose()?.unwrap_or_default(),
-            ascending: PageRequest::parse_sort(args.sort.as_deref())?,
-        };
+        let page = PageRequest::parse(limit, args.cursor, false, args.order_by.as_deref(), args.sort.as_deref())?;
         let db = self.state.db();
         Ok(cases::search::search(db, access.workspace_id, &filter, &page).await?.read(db, false).await?)
     }

@@ -9,7 +9,7 @@ use ferrocat_registry::ActionError;
 use ferrocat_registry::actions::cases::{CaseCall, CaseHost, HostFuture, OneOrMany};
 use ferrocat_shared::temporal::RunContext;
 
-use super::search::{CaseFilter, OrderBy, PageRequest};
+use super::search::{CaseFilter, PageRequest};
 use ferrocat_shared::objects::{AttachmentSettings, BlobStore};
 
 use super::{Actor, CaseChanges, NewCase, attachments, comments, tags, tasks};
@@ -68,16 +68,6 @@ fn workflow(text: Option<&str>) -> Result<Option<Uuid>, AppError> {
 
 fn many<T>(value: Option<OneOrMany<T>>) -> Vec<T> {
     value.map(OneOrMany::into_vec).unwrap_or_default()
-}
-
-fn page_request(limit: i64, cursor: Option<String>, reverse: bool, order_by: Option<&str>, sort: Option<&str>) -> Result<PageRequest, AppError> {
-    Ok(PageRequest {
-        limit,
-        cursor,
-        reverse,
-        order_by: order_by.map(OrderBy::parse).transpose()?.unwrap_or_default(),
-        ascending: PageRequest::parse_sort(sort)?,
-    })
 }
 
 async fn listing(db: &PgPool, workspace_id: Uuid, filter: &CaseFilter, page: &PageRequest, paginate: bool) -> Result<Value, AppError> {
@@ -142,12 +132,12 @@ async fn execute(host: &Host, ws: Uuid, actor: &Actor, call: CaseCall) -> Result
             Value::Null
         }
         CaseCall::ListCases(a) => {
-            let page = page_request(a.limit, a.cursor, a.reverse, a.order_by.as_deref(), a.sort.as_deref())?;
+            let page = PageRequest::parse(a.limit, a.cursor, a.reverse, a.order_by.as_deref(), a.sort.as_deref())?;
             listing(db, ws, &CaseFilter::default(), &page, a.paginate).await?
         }
         CaseCall::SearchCases(a) => {
             let a = *a;
-            let page = page_request(a.limit, a.cursor, a.reverse, a.order_by.as_deref(), a.sort.as_deref())?;
+            let page = PageRequest::parse(a.limit, a.cursor, a.reverse, a.order_by.as_deref(), a.sort.as_deref())?;
             let filter = CaseFilter {
                 search_term: a.search_term,
                 short_id: a.short_id,

@@ -65,6 +65,7 @@ impl OrderBy {
         })
     }
 
+    /// The SQL the page is sorted by: fixed texts, the only ones that reach `ORDER BY`.
     fn expression(self) -> &'static str {
         match self {
             OrderBy::CreatedAt => "c.created_at",
@@ -118,13 +119,15 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    /// `sort` is `asc` or `desc`.
-    pub fn parse_sort(sort: Option<&str>) -> Result<bool, AppError> {
-        match sort {
-            None | Some("desc") => Ok(false),
-            Some("asc") => Ok(true),
-            Some(_) => Err(invalid("sort", "sort is asc or desc")),
-        }
+    /// A page as callers name it: `order_by` one of [`OrderBy::parse`]'s words (created_at when
+    /// none), `sort` `asc` or `desc` (desc when none).
+    pub fn parse(limit: i64, cursor: Option<String>, reverse: bool, order_by: Option<&str>, sort: Option<&str>) -> Result<Self, AppError> {
+        let ascending = match sort {
+            None | Some("desc") => false,
+            Some("asc") => true,
+            Some(_) => return Err(invalid("sort", "sort is asc or desc")),
+        };
+        Ok(Self { limit, cursor, reverse, order_by: order_by.map(OrderBy::parse).transpose()?.unwrap_or_default(), ascending })
     }
 }
 
@@ -234,13 +237,15 @@ async fn push_filters(db: &PgPool, query: &mut QueryBuilder<Postgres>, workspace
 
 /// `AND c.<column> = ANY(words)` for the given words (nothing when none are), and when
 /// `bound`, `AND c.<column>_rank BETWEEN lowest AND highest`, ranks being positions in `all`.
-fn push_words<'a>(query: &mut QueryBuilder<Postgres>, column: &str, given: impl Iterator<Item = &'a str>, all: impl Iterator<Item = &'a str> + Clone, bound: bool) {
+fn push_words<'a>(query: &mut QueryBuilder<Postgres>, column: &'static str, given: impl Iterator<Item = &'a str>, all: impl Iterator<Item = &'a str> + Clone, bound: bool) {
     let given: Vec<&str> = given.collect();
     if given.is_empty() {
         return;
     }
     let ranks: Vec<i16> = given.iter().map(|g| rank(all.clone(), g) as i16).collect();
     let (low, high) = (ranks.iter().min().copied().unwrap_or_default(), ranks.iter().max().copied().unwrap_or_default());
+    // `column` is one of this module's literals (status, priority, severity), never input; every
+    // value is bound.
     query.push(format!(" AND c.{column} = ANY(")).push_bind(given.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>()).push(")");
     if bound {
         query.push(format!(" AND c.{column}_rank BETWEEN ")).push_bind(low).push(" AND ").push_bind(high);
@@ -267,6 +272,8 @@ pub async fn search(db: &PgPool, workspace_id: Uuid, filter: &CaseFilter, page: 
     }
     let order = page.order_by;
     let cursor = page.cursor.as_deref().map(|c| decode_cursor(c, order)).transpose()?;
+    // `key` is one of `OrderBy::expression`'s fixed SQL texts (the caller's words only choose
+    // which), and the columns are a literal; every value below is bound.
     let key = order.expression();
     let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {}, {key} AS sort_key FROM cases c WHERE c.workspace_id = ", case_columns!()));
     query.push_bind(workspace_id);

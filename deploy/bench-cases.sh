@@ -34,13 +34,10 @@ PORT=$(free_port)
 FERROCAT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB RUST_LOG=warn \
   "$BIN" up --data-dir "$WORK/data" --port "$PORT" >"$WORK/up.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 900); do grep -q "ferrocat is up" "$WORK/up.log" && break; sleep 0.2; done
-grep -q "ferrocat is up" "$WORK/up.log" || { tail -30 "$WORK/up.log" >&2; echo "the stack did not come up" >&2; exit 1; }
+wait_up "$WORK/up.log" 900
 
 API=http://127.0.0.1:$PORT/api
-PASSWORD=$(set -a; . "$WORK/data/secrets.env"; printf %s "$FERROCAT_ADMIN_PASSWORD")
-curl -sf -c "$WORK/cookies" -X POST "$API/auth/login" -d username=admin@ferrocat.local \
-  --data-urlencode password="$PASSWORD" >/dev/null
+admin_login "$API" "$WORK/data" "$WORK/cookies"
 json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
 WS=$(curl -sf -b "$WORK/cookies" "$API/workspaces" | json '[0]["id"]')
 

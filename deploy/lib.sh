@@ -55,6 +55,24 @@ build_console() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Waits until `ferrocat up`'s log $1 says the stack is up (at most $2 tries of 0.2 s, default
+# 900); else prints its tail and exits 1.
+wait_up() {
+  local log=$1 tries=${2:-900}
+  for _ in $(seq 1 "$tries"); do grep -q "ferrocat is up" "$log" && return 0; sleep 0.2; done
+  tail -30 "$log" >&2
+  echo "the stack did not come up" >&2
+  exit 1
+}
+
+# Signs in to api $1 as the admin of the stack whose data dir is $2, keeping the session in the
+# cookie jar $3.
+admin_login() {
+  local password
+  password=$(set -a; . "$2/secrets.env"; printf %s "$FERROCAT_ADMIN_PASSWORD")
+  curl -sf -c "$3" -X POST "$1/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$password" >/dev/null
+}
+
 wait_port() {
   for _ in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
   echo "nothing answers on 127.0.0.1:$1" >&2; return 1

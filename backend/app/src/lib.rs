@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod cases;
 pub mod checks;
+pub mod column_types;
 pub mod config;
 pub mod db;
 pub mod error;

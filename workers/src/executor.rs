@@ -55,6 +55,8 @@ impl Executor {
                 let blobs = config.results.as_ref().map(|store| ferrocat_shared::objects::BlobStore::new(store, &config.attachments));
                 let host = ferrocat_app::cases::host::Host::new(db.clone(), blobs, config.attachments.clone());
                 executor.deps.cases = Some(std::sync::Arc::new(host));
+                // core.table.* read and write lookup tables through the use cases too.
+                executor.deps.tables = Some(std::sync::Arc::new(ferrocat_app::tables::host::Host::new(db.clone())));
                 // Tokens are refreshed through the actions' client: the same egress policy.
                 let store = crate::secret_store::SecretStore::new(db.clone(), keyring.clone()).with_oauth(executor.deps.http.clone(), config.oauth.clone());
                 (Some(store), Some(db))
@@ -265,7 +267,10 @@ impl Executor {
         let owner = self.result_owner(&input);
         let place = (input.run.clone(), input.stream_id.clone().unwrap_or_default(), ctx.info().attempt);
         let trace = StepTrace::default();
+        let started = std::time::Instant::now();
         let outcome = self.run_activity(input, Heartbeat(ctx), &trace, &place, &action_ref, owner).await;
+        // How long the action took inside the executor (benchmarks read it at debug level).
+        tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = outcome.is_ok(), "action ran");
         match outcome {
             Ok(value) => Ok(value),
             Err(error) => {

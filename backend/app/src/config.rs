@@ -63,6 +63,8 @@ pub struct AppConfig {
     pub case_triggers: bool,
     /// Where case attachments are kept and their limits (`FERROCAT_ATTACHMENT*`).
     pub attachments: ferrocat_shared::objects::AttachmentSettings,
+    /// `FERROCAT_TABLE_IMPORT_MAX_BYTES`, default 50 MiB: the largest CSV file a table imports.
+    pub table_import_max_bytes: u64,
 }
 
 /// Sign-in lockout settings.
@@ -180,6 +182,7 @@ impl AppConfig {
             egress: Arc::new(ferrocat_registry::ActionSettings::from_env(env)?.egress),
             case_triggers: env.parse_or("FERROCAT_CASE_TRIGGERS_ENABLED", true)?,
             attachments: ferrocat_shared::objects::AttachmentSettings::from_env(env)?,
+            table_import_max_bytes: env.parse_or("FERROCAT_TABLE_IMPORT_MAX_BYTES", 50 * 1024 * 1024u64)?,
         })
     }
 

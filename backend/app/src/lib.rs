@@ -20,6 +20,7 @@ pub mod registries;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
+pub mod tables;
 pub mod variables;
 pub mod workflows;
 

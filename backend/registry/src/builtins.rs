@@ -160,6 +160,7 @@ pub(crate) fn builtins() -> Vec<Action> {
         .schema(object(json!({"condition": {}, "max_iterations": {"type": "integer"}}), &["condition"])),
     ];
     table.extend(crate::actions::cases::actions());
+    table.extend(crate::actions::tables::actions());
     table
 }
 

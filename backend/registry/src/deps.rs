@@ -7,6 +7,7 @@ use ferrocat_shared::config::{ConfigError, Env};
 use ferrocat_shared::egress::{EgressClient, EgressPolicy, Mode};
 
 use crate::actions::cases::port::CaseHost;
+use crate::actions::tables::port::TableHost;
 use crate::actions::http;
 use crate::dedup_store::{RedisSettings, RedisStore};
 use crate::gateway::{AiGateway, GatewaySettings};
@@ -51,6 +52,8 @@ pub struct ActionDeps {
     pub ai: Option<AiGateway>,
     /// The use cases behind `core.cases.*` (the executor binds them to its database).
     pub cases: Option<Arc<dyn CaseHost>>,
+    /// The use cases behind `core.table.*` (the executor binds them to its database).
+    pub tables: Option<Arc<dyn TableHost>>,
 }
 
 impl ActionDeps {
@@ -61,12 +64,13 @@ impl ActionDeps {
             redis: settings.redis.as_ref().map(RedisStore::new).transpose()?,
             ai: settings.gateway.as_ref().map(AiGateway::new).transpose()?,
             cases: None,
+            tables: None,
         })
     }
 
     /// Only the HTTP client (no Redis, no gateway): what tests and one-off calls need.
     pub fn with_http(http: EgressClient) -> Self {
-        Self { http, redis: None, ai: None, cases: None }
+        Self { http, redis: None, ai: None, cases: None, tables: None }
     }
 
     /// [`ActionSettings::from_env`] then [`ActionDeps::new`].

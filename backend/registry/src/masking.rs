@@ -118,6 +118,15 @@ pub fn mask_text(text: &str, masks: &[String]) -> String {
     masks.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), "***"))
 }
 
+/// An action's arguments with every value of `secrets` masked: what reaches the platform's
+/// stores (cases, tables) never holds a secret.
+pub fn mask_args(args: Map<String, Value>, secrets: &Map<String, Value>) -> Map<String, Value> {
+    match mask(Value::Object(args), &secret_values(secrets)) {
+        Value::Object(args) => args,
+        _ => Map::new(),
+    }
+}
+
 /// `value` with every string (and object key) masked.
 pub fn mask(value: Value, masks: &[String]) -> Value {
     if masks.is_empty() {

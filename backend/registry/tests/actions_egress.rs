@@ -38,7 +38,7 @@ fn ok_body(body: &str) -> String {
 }
 
 async fn run(policy: EgressPolicy, action: &str, args: Value, secrets: Value) -> Result<Value, String> {
-    let deps = ActionDeps { http: http::client(Arc::new(policy)).unwrap(), redis: None, ai: None, cases: None };
+    let deps = ActionDeps { http: http::client(Arc::new(policy)).unwrap(), redis: None, ai: None, cases: None, tables: None };
     let secrets: Map<String, Value> = secrets.as_object().cloned().unwrap_or_default();
     ferrocat_registry::dispatch_with(action, args.as_object().cloned().unwrap(), &deps, &secrets).await.map_err(|e| e.to_string())
 }

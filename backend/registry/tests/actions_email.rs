@@ -81,7 +81,7 @@ fn smtp_secret(port: u16) -> Map<String, Value> {
 }
 
 async fn send(args: Value, secrets: &Map<String, Value>) -> Result<Value, String> {
-    let deps = ActionDeps { http: actions::http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap(), redis: None, ai: None, cases: None };
+    let deps = ActionDeps { http: actions::http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap(), redis: None, ai: None, cases: None, tables: None };
     ferrocat_registry::dispatch_with("core.send_email_smtp", args.as_object().cloned().unwrap(), &deps, secrets).await.map_err(|e| e.to_string())
 }
 

@@ -7,6 +7,7 @@
 mod cases;
 mod catalog;
 mod executions;
+mod tables;
 mod workflows;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -146,7 +147,7 @@ pub struct FerrocatMcp {
 
 impl FerrocatMcp {
     pub fn new(state: McpState) -> Self {
-        Self { state, tool_router: Self::catalog_tools() + Self::workflow_tools() + Self::execution_tools() + Self::case_tools() }
+        Self { state, tool_router: Self::catalog_tools() + Self::workflow_tools() + Self::execution_tools() + Self::case_tools() + Self::table_tools() }
     }
 
     /// The workspace `requested` (a `ws_…` id or UUID), or the caller's only one; not found
@@ -181,6 +182,7 @@ Read the resource ferrocat://docs/dsl before writing a workflow and ferrocat://r
 Typical loop: create_workflow (or update_workflow) with YAML, fix what validate_workflow reports, commit_workflow, \
 then run_workflow with inputs and read the per-action results with get_execution. \
 Cases: search_cases, get_case (CASE-0042 or id), comment_on_case, update_case. \
+Lookup tables: list_tables, lookup_table_rows, search_table_rows. \
 Workspace ids look like ws_…, workflow ids like wf_…; list_workspaces shows yours and your role.";
 
 #[tool_handler(router = self.tool_router)]

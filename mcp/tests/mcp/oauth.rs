@@ -45,7 +45,7 @@ async fn the_whole_flow_signs_in_and_reaches_the_tools() {
     let session = app.initialize(&tokens.access).await;
     let listed = app.legacy(&tokens.access, &session, 2, "tools/list", json!({})).await;
     let names: Vec<&str> = listed.message["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for tool in ["list_workspaces", "list_workflows", "get_workflow", "create_workflow", "update_workflow", "validate_workflow", "commit_workflow", "run_workflow", "get_execution", "list_executions", "list_actions", "list_secrets", "search_cases", "get_case", "comment_on_case", "update_case"] {
+    for tool in ["list_workspaces", "list_workflows", "get_workflow", "create_workflow", "update_workflow", "validate_workflow", "commit_workflow", "run_workflow", "get_execution", "list_executions", "list_actions", "list_secrets", "search_cases", "get_case", "comment_on_case", "update_case", "list_tables", "lookup_table_rows", "search_table_rows"] {
         assert!(names.contains(&tool), "{tool} missing from {names:?}");
     }
     let result = app.call(&tokens.access, &session, "list_workspaces", json!({})).await;

@@ -252,3 +252,29 @@ async fn cases_are_searched_read_commented_and_changed_as_the_user() {
     let missing = app.call(token, &session, "get_case", json!({"case_id": "CASE-0404"})).await;
     assert_eq!(missing["structuredContent"]["error"], "not_found", "{missing}");
 }
+
+#[tokio::test]
+async fn lookup_tables_are_listed_looked_up_and_searched_as_the_user() {
+    use ferrocat_app::tables::{self, NewColumn, NewTable, SqlType, rows};
+    let app = spawn().await;
+    let (_, tokens) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let token = tokens.access.as_str();
+    let session = app.initialize(token).await;
+    let columns = vec![NewColumn::plain("ip", SqlType::Text), NewColumn::plain("score", SqlType::Integer)];
+    let table = tables::create(&app.db, app.workspace_id, NewTable { name: "bad_ips".into(), columns }).await.unwrap();
+    let data = [json!({"ip": "203.0.113.5", "score": 90}), json!({"ip": "198.51.100.7", "score": 15})];
+    rows::insert_many(&app.db, &table, data.iter().map(|r| r.as_object().cloned().unwrap()).collect(), false).await.unwrap();
+
+    let listed = app.call(token, &session, "list_tables", json!({})).await;
+    assert_eq!(listed["structuredContent"]["tables"][0]["columns"][1]["type"], "INTEGER", "{listed}");
+    let found = app.call(token, &session, "lookup_table_rows", json!({"table": "bad_ips", "column": "score", "value": "90"})).await;
+    assert_eq!(found["structuredContent"]["rows"][0]["ip"], "203.0.113.5", "{found}");
+    let searched = app.call(token, &session, "search_table_rows", json!({"table": "bad_ips", "search_term": "198.51"})).await;
+    let items = searched["structuredContent"]["items"].as_array().unwrap();
+    assert_eq!((items.len(), items[0]["score"].clone()), (1, json!(15)), "{searched}");
+    let wrong = app.call(token, &session, "lookup_table_rows", json!({"table": "bad_ips", "column": "score", "value": "lots"})).await;
+    assert_eq!(wrong["isError"], true);
+    assert!(wrong["structuredContent"]["detail"].as_str().unwrap().contains("takes an integer"), "{wrong}");
+    let missing = app.call(token, &session, "search_table_rows", json!({"table": "nope"})).await;
+    assert_eq!(missing["structuredContent"]["error"], "not_found", "{missing}");
+}

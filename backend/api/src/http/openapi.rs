@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ferrocat api", description = "Workflows, runs, webhooks, schedules, secrets and accounts."),
+    info(title = "ferrocat api", description = "Workflows, runs, webhooks, schedules, secrets, accounts, cases and tables."),
     paths(
         health::get_health,
         invitations::create_invitation,
@@ -155,7 +155,27 @@ use crate::state::AppState;
         case_settings::delete_case_tag,
         case_settings::get_case_trigger,
         case_settings::replace_case_trigger,
-        case_settings::update_case_trigger
+        case_settings::update_case_trigger,
+        tables::list_tables,
+        tables::create_table,
+        tables::get_table,
+        tables::update_table,
+        tables::delete_table,
+        tables::create_column,
+        tables::update_column,
+        tables::delete_column,
+        tables::list_rows,
+        tables::get_row,
+        tables::insert_row,
+        tables::update_row,
+        tables::delete_row,
+        tables::batch_insert_rows,
+        tables::batch_delete_rows,
+        tables::batch_update_rows,
+        tables::preview_import,
+        tables::import_table,
+        tables::import_rows,
+        tables::download_table
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&Security),

@@ -185,6 +185,27 @@ const TABLE: &[Row] = &[
     row("get", "/case-tags/{tag_id}", [U, O, O, D], none),
     row("patch", "/case-tags/{tag_id}", [U, F, O, D], |_| Some(json!({"color": "#123456"}))),
     row("delete", "/case-tags/{tag_id}", [U, F, F, D], none),
+    row("get", "/tables", [U, O, O, D], none),
+    row("post", "/tables", [U, F, O, D], |_| Some(json!({"name": "made_by_the_matrix", "columns": [{"name": "c", "type": "TEXT"}]}))),
+    // Imports are multipart forms: a JSON body is refused before anything else is read.
+    row("post", "/tables/import", [U, R, I, D], |_| Some(json!({"file": "not a form"}))),
+    row("post", "/tables/import/preview", [U, R, I, D], |_| Some(json!({"file": "not a form"}))),
+    row("get", "/tables/{table_id}", [U, O, O, D], none),
+    row("patch", "/tables/{table_id}", [U, F, O, D], |_| Some(json!({"name": "a_table_renamed"}))),
+    row("delete", "/tables/{table_id}", [U, F, O, D], none),
+    row("post", "/tables/{table_id}/columns", [U, F, O, D], |_| Some(json!({"name": "by_the_matrix", "type": "INTEGER"}))),
+    row("patch", "/tables/{table_id}/columns/{column_id}", [U, F, O, D], |_| Some(json!({"nullable": true}))),
+    row("delete", "/tables/{table_id}/columns/{column_id}", [U, F, O, D], none),
+    row("get", "/tables/{table_id}/rows", [U, O, O, D], none),
+    row("post", "/tables/{table_id}/rows", [U, F, O, D], |_| Some(json!({"data": {"ip": "192.0.2.1"}}))),
+    row("post", "/tables/{table_id}/rows/batch", [U, F, O, D], |_| Some(json!({"rows": [{"ip": "192.0.2.2"}]}))),
+    row("post", "/tables/{table_id}/rows/batch-delete", [U, F, O, D], |_| Some(json!({"row_ids": ["00000000-0000-0000-0000-000000000000"]}))),
+    row("post", "/tables/{table_id}/rows/batch-update", [U, F, O, D], |ids| Some(json!({"row_ids": [ids.row], "data": {"ip": "192.0.2.3"}}))),
+    row("get", "/tables/{table_id}/rows/{row_id}", [U, O, O, D], none),
+    row("patch", "/tables/{table_id}/rows/{row_id}", [U, F, O, D], |_| Some(json!({"data": {"ip": "192.0.2.4"}}))),
+    row("delete", "/tables/{table_id}/rows/{row_id}", [U, F, O, D], none),
+    row("post", "/tables/{table_id}/import", [U, R, I, D], |_| Some(json!({"file": "not a form"}))),
+    row("get", "/tables/{table_id}/download", [U, O, O, D], none),
     row("get", "/workflows/{workflow_id}/case-trigger", [U, O, O, D], none),
     row("post", "/workflows/{workflow_id}/case-trigger", [U, F, O, D], |_| Some(json!({"status": "offline", "event_types": ["case_created"]}))),
     row("patch", "/workflows/{workflow_id}/case-trigger", [U, F, O, D], |_| Some(json!({"tag_filters": ["matrix"]}))),
@@ -263,6 +284,10 @@ struct Ids {
     task: String,
     tag: String,
     field: String,
+    /// A lookup table of A with a column (`note`) and a row.
+    table: String,
+    column: String,
+    row: String,
 }
 
 impl Ids {
@@ -289,6 +314,9 @@ impl Ids {
                 "{task_id}" => &self.task,
                 "{tag_id}" | "{tag_identifier}" => &self.tag,
                 "{field_id}" => &self.field,
+                "{table_id}" => &self.table,
+                "{column_id}" => &self.column,
+                "{row_id}" => &self.row,
                 "{attachment_id}" => "00000000-0000-0000-0000-000000000000",
                 "{provider_id}" => "github",
                 // No repository needs to exist: the superuser check comes first.
@@ -316,7 +344,7 @@ impl Ids {
         vec![
             &self.workspace, &self.workflow, &self.webhook_secret, exec_suffix, &self.schedule, &self.secret, &self.secret_id,
             &self.variable, &self.variable_id, &self.account, &self.key, &self.invitation, &self.member, &self.case, &self.comment,
-            &self.task,
+            &self.task, &self.table, &self.column, &self.row,
         ]
     }
 }
@@ -416,6 +444,14 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
     let comment =
         id_of(json_ok(admin.post(at(&format!("/cases/{case}/comments"))).json(&json!({"content": "A's comment"})).send().await.unwrap(), "comment").await);
     let task = id_of(json_ok(admin.post(at(&format!("/cases/{case}/tasks"))).json(&json!({"title": "A's task"})).send().await.unwrap(), "task").await);
+    let table = json_ok(
+        admin.post(at("/tables")).json(&json!({"name": "a_table", "columns": [{"name": "ip", "type": "TEXT"}, {"name": "note", "type": "TEXT"}]})).send().await.unwrap(),
+        "table",
+    )
+    .await;
+    let column = table["columns"][1]["id"].as_str().unwrap().to_owned();
+    let table = id_of(table);
+    let row = id_of(json_ok(admin.post(at(&format!("/tables/{table}/rows"))).json(&json!({"data": {"ip": "192.0.2.9"}})).send().await.unwrap(), "row").await);
     Ids {
         workspace,
         workflow,
@@ -440,6 +476,9 @@ async fn objects_of_a(app: &TestApp, admin: &Client) -> Ids {
         task,
         tag,
         field,
+        table,
+        column,
+        row,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod require;
 pub mod sandbox;
 pub mod script;
+pub mod tables;
 pub mod transform;
 pub mod vendor_sdk;
 

@@ -139,11 +139,7 @@ async fn run(call: Call<'_>, parse: Parse) -> Result<Value, ActionError> {
         .ok_or_else(|| ActionError::Invalid("case actions need the platform's database: run them on the executor, not with ferrocat run".into()))?;
     let run = call.run.ok_or_else(|| ActionError::Invalid("case actions run inside a workflow run".into()))?;
     // Secrets never reach a case: any secret value an argument picked up is masked first.
-    let masks = crate::masking::secret_values(call.secrets);
-    let args = match crate::masking::mask(Value::Object(call.args), &masks) {
-        Value::Object(args) => args,
-        _ => Map::new(),
-    };
+    let args = crate::masking::mask_args(call.args, call.secrets);
     host.run(parse(args, call.deps).await?, run).await
 }
 

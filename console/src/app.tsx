@@ -25,6 +25,8 @@ const SettingsPage = lazy(() => import("./pages/settings"));
 const CasesPage = lazy(() => import("./pages/cases"));
 const CasePage = lazy(() => import("./pages/case"));
 const CaseSettingsPage = lazy(() => import("./pages/case-settings"));
+const TablesPage = lazy(() => import("./pages/tables"));
+const TablePage = lazy(() => import("./pages/table"));
 
 type Page = (params: Record<string, string>) => ReactNode;
 
@@ -38,6 +40,8 @@ const PAGES: [string, string, Page][] = [
   // Before "cases/:case": the first pattern that matches wins.
   ["cases/settings", "", (p) => <CaseSettingsPage ws={p.ws} />],
   ["cases/:case", "", (p) => <CasePage ws={p.ws} id={p.case} />],
+  ["tables", "Tables", (p) => <TablesPage ws={p.ws} />],
+  ["tables/:table", "", (p) => <TablePage ws={p.ws} id={p.table} />],
   ["secrets", "Secrets", (p) => <SecretsPage ws={p.ws} />],
   ["variables", "Variables", (p) => <VariablesPage ws={p.ws} />],
   ["integrations", "Integrations", (p) => <IntegrationsPage ws={p.ws} />],

@@ -301,6 +301,68 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
     tour.browser.wait_text(".activity", "to In progress").await?;
     tour.page("case").await?;
 
+    // Tables: one made by hand (a row added, a cell edited in the grid, a search, an export),
+    // and one imported from a CSV file after its preview.
+    tour.goto(&format!("/workspaces/{ws}/tables")).await?;
+    tour.browser.wait_text("h1", "Tables").await?;
+    tour.browser.wait_text("main", "No tables yet").await?;
+    tour.page("tables-empty").await?;
+    tour.click_text("New table").await?;
+    tour.field("Table name").await?.send_keys("known_bad_ips").await.map_err(|e| e.to_string())?;
+    tour.field("Column name 1").await?.send_keys("ip").await.map_err(|e| e.to_string())?;
+    tour.click_text("Add column").await?;
+    tour.field("Column name 2").await?.send_keys("score").await.map_err(|e| e.to_string())?;
+    tour.field("Type of column 2").await?.select_by_value("INTEGER").await.map_err(|e| e.to_string())?;
+    tour.click_text("Create table").await?;
+    tour.browser.wait_text("h1", "known_bad_ips").await?;
+    tour.click_text("Add row").await?;
+    tour.field("ip").await?.send_keys("203.0.113.7").await.map_err(|e| e.to_string())?;
+    tour.field("score").await?.send_keys("90").await.map_err(|e| e.to_string())?;
+    tour.click_text("Save row").await?;
+    tour.browser.wait_text("[role=gridcell][data-column=ip]", "203.0.113.7").await?;
+    tour.click_css("[role=gridcell][data-column=score]").await?;
+    tour.el().active_element().await.map_err(|e| e.to_string())?.send_keys(&Key::Enter.to_string()).await.map_err(|e| e.to_string())?;
+    // The editor has the focus; typing replaces its text (WebDriver's clear would blur it, and
+    // leaving a cell saves it).
+    tour.browser.wait_css("[role=gridcell][data-column=score] input").await?;
+    let keys = format!("{}a{}95{}", Key::Control, Key::Null, Key::Enter);
+    tour.el().active_element().await.map_err(|e| e.to_string())?.send_keys(&keys).await.map_err(|e| e.to_string())?;
+    tour.browser.wait_text("[role=gridcell][data-column=score]", "95").await?;
+    tour.field("Search rows").await?.send_keys("203.0.113").await.map_err(|e| e.to_string())?;
+    tour.browser.wait_text("[role=gridcell][data-column=ip]", "203.0.113.7").await?;
+    tour.page("table").await?;
+    tour.click_text("Export").await?;
+    let link = tour.browser.wait_css("a[data-export=csv]").await?.attr("href").await.map_err(|e| e.to_string())?.ok_or("the CSV export has no link")?;
+    let exported = signed_in(&tour.url).await.get(format!("{}{link}", tour.url)).send().await.unwrap().text().await.unwrap();
+    if !exported.contains(",203.0.113.7,95") {
+        return Err(format!("the exported CSV after the grid's edit: {exported}"));
+    }
+    let csv = tour.out.join("feed.csv");
+    std::fs::write(&csv, "ip,verdict,score\n198.51.100.4,suspicious,40\n192.0.2.8,benign,3\n").map_err(|e| e.to_string())?;
+    tour.goto(&format!("/workspaces/{ws}/tables")).await?;
+    tour.click_text("Import CSV").await?;
+    tour.field("CSV file").await?.send_keys(&csv.display().to_string()).await.map_err(|e| e.to_string())?;
+    tour.browser.wait_text("table[aria-label='Inferred columns']", "INTEGER").await?;
+    tour.browser.wait_text("table[aria-label='First rows']", "198.51.100.4").await?;
+    tour.page("tables-import").await?;
+    tour.click_text("Import").await?;
+    tour.browser.wait_text("h1", "feed").await?;
+    tour.browser.wait_text("[role=gridcell][data-column=verdict]", "suspicious").await?;
+    // The case links the known-bad address's row, and its activity says so.
+    tour.goto(&format!("/workspaces/{ws}/cases")).await?;
+    tour.click_text("Phishing at finance").await?;
+    tour.browser.wait_text("h1", "Phishing at finance").await?;
+    tour.click_text("Rows").await?;
+    tour.browser.wait_text("main", "No rows linked").await?;
+    tour.click_text("Link row").await?;
+    tour.field("Table").await?.select_by_label("known_bad_ips").await.map_err(|e| e.to_string())?;
+    tour.field("Search rows").await?.send_keys("203.0.113.7").await.map_err(|e| e.to_string())?;
+    tour.click_text("Link").await?;
+    tour.browser.wait_text("[aria-label='Rows of known_bad_ips']", "203.0.113.7").await?;
+    tour.page("case-rows").await?;
+    tour.click_text("Activity").await?;
+    tour.browser.wait_text(".activity", "linked a row of table known_bad_ips").await?;
+
     // A second version, then back to the first.
     let wf = workflow_id(tour, &ws).await?;
     tour.goto(&format!("/workspaces/{ws}/workflows/{wf}")).await?;

@@ -1,6 +1,7 @@
 // Cases: the shapes of the api's case answers (untyped JSON in its OpenAPI document), the
 // enums with the words the console shows for them, and the calls the case pages share.
 import { client, raw, unwrap } from "./client";
+import type { Row } from "./types-tables";
 
 export const CASE_STATUSES = ["unknown", "new", "in_progress", "on_hold", "resolved", "closed", "other"] as const;
 export const CASE_PRIORITIES = ["unknown", "low", "medium", "high", "critical", "other"] as const;
@@ -219,6 +220,8 @@ export const CASE_EVENT_TYPES = [
   "comment_reply_deleted",
   "attachment_created",
   "attachment_deleted",
+  "table_row_linked",
+  "table_row_unlinked",
 ] as const;
 
 /** The filters of the cases list, as the search route takes them. */
@@ -277,6 +280,37 @@ export function listTags(ws: string): Promise<CaseTag[]> {
 export function listFields(ws: string): Promise<CaseFieldDef[]> {
   return unwrap<CaseFieldDef[]>(client.GET("/case-fields", { params: { query: { workspace_id: ws } } }));
 }
+
+// ---- Rows of lookup tables linked to a case ----
+
+/** Most rows one case may link (the api refuses more with a 422). */
+export const MAX_CASE_ROWS = 50;
+
+/** A row of a lookup table linked to a case; `row_data` is null once the row is deleted. */
+export interface CaseRowLink {
+  id: string;
+  case_id: string;
+  table_id: string;
+  table_name: string;
+  row_id: string;
+  row_data: Row | null;
+  is_row_available: boolean;
+  created_at: string;
+}
+
+const rowsPath = (ws: string, caseId: string, tail = "") =>
+  `/cases/${encodeURIComponent(caseId)}/rows${tail}?${new URLSearchParams({ workspace_id: ws })}`;
+const post = (body: unknown): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+export const listCaseRows = (ws: string, caseId: string) => raw<CaseRowLink[]>(rowsPath(ws, caseId), { method: "GET" });
+/** Links a row; `table` is the table's id or name. Linking it again returns the same link. */
+export const linkCaseRow = (ws: string, caseId: string, table: string, rowId: string) =>
+  raw<CaseRowLink>(rowsPath(ws, caseId), post({ table_id: table, row_id: rowId }));
+/** Inserts a row into the table (or updates the one with the same key, with `upsert`), then links it. */
+export const insertCaseRow = (ws: string, caseId: string, table: string, data: Record<string, unknown>, upsert = false) =>
+  raw<CaseRowLink>(rowsPath(ws, caseId, "/insert"), post({ table_id: table, row: { data, upsert } }));
+export const unlinkCaseRow = (ws: string, caseId: string, table: string, rowId: string) =>
+  raw<void>(rowsPath(ws, caseId, `/${encodeURIComponent(table)}/${encodeURIComponent(rowId)}`), { method: "DELETE" });
 
 /** Bytes as words: 1536 → "1.5 KB". */
 export function size(bytes: number): string {

@@ -217,13 +217,19 @@ export function fromDraft(column: Pick<TableColumn, "name" | "type" | "nullable"
   if (type === "TEXT") return { value: text };
   if (!text.trim()) return column.nullable ? { value: null } : { error: `${column.name} may not be empty` };
   switch (type) {
+    // Beyond 2^53 (or past a double's digits) a JS number loses precision: large values go
+    // as their text, which the api reads as the column's type.
     case "INTEGER": {
-      const n = Number(text);
-      return Number.isSafeInteger(n) ? { value: n } : { error: `${column.name}: “${text}” is not a whole number` };
+      const t = text.trim();
+      if (!/^[-+]?\d+$/.test(t)) return { error: `${column.name}: “${text}” is not a whole number` };
+      const n = Number(t);
+      return { value: Number.isSafeInteger(n) ? n : t };
     }
     case "NUMERIC": {
-      const n = Number(text);
-      return Number.isFinite(n) ? { value: n } : { error: `${column.name}: “${text}” is not a number` };
+      const t = text.trim();
+      const n = Number(t);
+      if (!Number.isFinite(n)) return { error: `${column.name}: “${text}” is not a number` };
+      return { value: String(n) === t ? n : t };
     }
     case "DATE":
       return /^\d{4}-\d{2}-\d{2}$/.test(text) ? { value: text } : { error: `${column.name}: “${text}” is not a date (YYYY-MM-DD)` };

@@ -1,9 +1,10 @@
 // The inputs for one table value, fitting its column's type: text, number, date, checkbox,
 // date and time, JSON, a select of the options, checkboxes for several options. The grid's
-// cell editor and the add-row form both use them.
-import { useId, type KeyboardEvent } from "react";
-import { TYPE_HINT, type Draft, type TableColumn } from "../api/types-tables";
-import { Options } from "./ui";
+// cell editor and the add-row form (the table page's and the case page's) use them.
+import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useMutation } from "@tanstack/react-query";
+import { TYPE_HINT, fromDraft, toDraft, type Draft, type TableColumn, type TableRead } from "../api/types-tables";
+import { ErrorNote, Options, SubmitButton } from "./ui";
 
 export type ValueColumn = Pick<TableColumn, "name" | "type" | "nullable" | "options">;
 
@@ -137,5 +138,81 @@ export function ValueField({ column, draft, onChange, autoFocus }: { column: Val
         {hint}
       </span>
     </label>
+  );
+}
+
+/**
+ * A new row: one typed field per column. Only the fields touched are sent, so the columns'
+ * defaults apply to the rest; with a unique column, the row may update the one of the same key.
+ */
+export function RowForm({
+  table,
+  save,
+  submit,
+  busy,
+  autoFocus,
+}: {
+  table: TableRead;
+  /** Sends the row (and whether to upsert it); a refusal is shown above the fields. */
+  save: (data: Record<string, unknown>, upsert: boolean) => Promise<unknown>;
+  submit: string;
+  busy: string;
+  autoFocus?: boolean;
+}) {
+  const [drafts, setDrafts] = useState<Record<string, Draft>>(() => Object.fromEntries(table.columns.map((c) => [c.name, toDraft(c.type, null)])));
+  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const [upsert, setUpsert] = useState(false);
+  const [localError, setLocalError] = useState<unknown>(null);
+  const key = table.columns.find((c) => c.is_index);
+  const mutation = useMutation({ mutationFn: (data: Record<string, unknown>) => save(data, upsert) });
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    setLocalError(null);
+    const data: Record<string, unknown> = {};
+    const problems: string[] = [];
+    for (const c of table.columns) {
+      if (!touched.has(c.name)) continue;
+      const parsed = fromDraft(c, drafts[c.name]);
+      if ("error" in parsed) problems.push(parsed.error);
+      else data[c.name] = parsed.value;
+    }
+    if (problems.length) {
+      mutation.reset();
+      setLocalError(new Error(problems.join("; ")));
+      return;
+    }
+    mutation.mutate(data);
+  };
+  return (
+    <form className="stack" onSubmit={onSubmit}>
+      <ErrorNote error={localError ?? mutation.error} title="Row not added" />
+      {table.columns.length === 0 && <p className="muted">{table.name} has no columns: the row will hold only its id and times.</p>}
+      <div className="form-grid">
+        {table.columns.map((c, i) => (
+          <ValueField
+            key={c.id}
+            column={c}
+            draft={drafts[c.name]}
+            autoFocus={autoFocus && i === 0}
+            onChange={(draft) => {
+              setDrafts((d) => ({ ...d, [c.name]: draft }));
+              setTouched((t) => new Set(t).add(c.name));
+            }}
+          />
+        ))}
+      </div>
+      <p className="field-hint">Fields left untouched take the column's default, or stay empty.</p>
+      {key && (
+        <label className="check">
+          <input type="checkbox" checked={upsert} onChange={(e) => setUpsert(e.target.checked)} />
+          <span>Update the row with the same {key.name} if there is one</span>
+        </label>
+      )}
+      <div className="row form-actions">
+        <SubmitButton pending={mutation.isPending} busy={busy}>
+          {submit}
+        </SubmitButton>
+      </div>
+    </form>
   );
 }

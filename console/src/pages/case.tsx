@@ -1,6 +1,7 @@
 // One case: its summary and description, status, priority, severity, assignee, tags and custom
-// fields in a side panel, and tabs for the comment threads, tasks, attached files and the
-// activity timeline. Markdown from people and workflows is shown as plain text, never as HTML.
+// fields in a side panel, and tabs for the comment threads, tasks, attached files, linked table
+// rows and the activity timeline. Markdown from people and workflows is shown as plain text,
+// never as HTML.
 import { useId, useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, client, raw, unwrap } from "../api/client";
@@ -32,13 +33,15 @@ import { Link, navigate } from "../router";
 import { DataTable, Dialog, ErrorNote, Field, JsonView, Options, RowButtons, Spinner, SubmitButton, When } from "../components/ui";
 import { ConfirmDialog, Tabs, useConfirmed } from "../components/forms";
 import { CaseBadge, TagChip, useMembers } from "../components/case-parts";
+import { CaseRows } from "../components/case-rows";
 
-type Tab = "comments" | "tasks" | "attachments" | "activity";
+type Tab = "comments" | "tasks" | "attachments" | "rows" | "activity";
 
 const TABS: [Tab, string][] = [
   ["comments", "Comments"],
   ["tasks", "Tasks"],
   ["attachments", "Attachments"],
+  ["rows", "Rows"],
   ["activity", "Activity"],
 ];
 
@@ -170,6 +173,7 @@ function CaseView({ ws, data: c }: { ws: string; data: CaseDetail }) {
               {tab === "comments" && <Comments ws={ws} c={c} me={me} who={who} />}
               {tab === "tasks" && <Tasks ws={ws} c={c} emails={emails} />}
               {tab === "attachments" && <Attachments ws={ws} c={c} emails={emails} />}
+              {tab === "rows" && <CaseRows ws={ws} c={c} />}
               {tab === "activity" && <Activity ws={ws} events={events} who={who} emails={emails} />}
             </Tabs>
           </section>
@@ -1063,6 +1067,10 @@ function sentence(e: CaseEvent, emails: Map<string, string>): string {
       return `attached ${shown(d.file_name)}${typeof d.size === "number" ? ` (${size(d.size)})` : ""}`;
     case "attachment_deleted":
       return `removed the attachment ${shown(d.file_name)}`;
+    case "table_row_linked":
+      return `linked a row of table ${shown(d.table_name)}`;
+    case "table_row_unlinked":
+      return `unlinked a row of table ${shown(d.table_name)}`;
     case "case_viewed":
       return "viewed the case";
     default:

@@ -1,7 +1,7 @@
 // One table: its rows in a virtualized grid (searched, sorted and paged by the api, edited in
 // place), with adding rows, deleting the selected ones, managing columns, importing a CSV file
 // into it and exporting it.
-import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteData } from "@tanstack/react-query";
 import { can, useMe } from "../api/session";
 import {
@@ -10,15 +10,12 @@ import {
   deleteRows,
   deleteTable,
   downloadUrl,
-  fromDraft,
   getTable,
   insertRow,
   listRows,
   renameTable,
   tableKeys,
-  toDraft,
   updateRow,
-  type Draft,
   type Row,
   type RowPage,
   type RowQuery,
@@ -29,7 +26,7 @@ import { Link, navigate } from "../router";
 import { Dialog, Empty, ErrorNote, Field, PageHeader, Spinner, SubmitButton, When } from "../components/ui";
 import { ConfirmDialog } from "../components/forms";
 import { TableGrid, type GridSort } from "../components/table-grid";
-import { ValueField } from "../components/table-values";
+import { RowForm } from "../components/table-values";
 import { ColumnsPanel } from "../components/table-columns";
 import { ImportIntoTable } from "../components/table-import";
 
@@ -327,10 +324,13 @@ function Rows({ ws, table, canEdit }: { ws: string; table: TableRead; canEdit: b
       )}
       <Dialog title="Add row" open={dialog === "add"} onClose={close} wide>
         {dialog === "add" && (
-          <AddRowForm
-            ws={ws}
+          <RowForm
             table={table}
-            onDone={async () => {
+            submit="Save row"
+            busy="Adding"
+            autoFocus
+            save={async (data, upsert) => {
+              await insertRow(ws, table.id, data, upsert);
               close();
               setNote("Row added.");
               await refresh();
@@ -407,64 +407,5 @@ function ExportMenu({ ws, table }: { ws: string; table: TableRead }) {
         ))}
       </ul>
     </div>
-  );
-}
-
-/** One typed field per column; only the fields filled in are sent, so defaults apply to the rest. */
-function AddRowForm({ ws, table, onDone }: { ws: string; table: TableRead; onDone: () => Promise<void> }) {
-  const [drafts, setDrafts] = useState<Record<string, Draft>>(() => Object.fromEntries(table.columns.map((c) => [c.name, toDraft(c.type, null)])));
-  const [touched, setTouched] = useState<Set<string>>(new Set());
-  const [upsert, setUpsert] = useState(false);
-  const [localError, setLocalError] = useState<unknown>(null);
-  const key = table.columns.find((c) => c.is_index);
-  const save = useMutation({ mutationFn: (data: Record<string, unknown>) => insertRow(ws, table.id, data, upsert), onSuccess: onDone });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setLocalError(null);
-    const data: Record<string, unknown> = {};
-    const problems: string[] = [];
-    for (const c of table.columns) {
-      if (!touched.has(c.name)) continue;
-      const parsed = fromDraft(c, drafts[c.name]);
-      if ("error" in parsed) problems.push(parsed.error);
-      else data[c.name] = parsed.value;
-    }
-    if (problems.length) {
-      save.reset();
-      setLocalError(new Error(problems.join("; ")));
-      return;
-    }
-    save.mutate(data);
-  };
-  return (
-    <form className="stack" onSubmit={submit}>
-      <ErrorNote error={localError ?? save.error} />
-      <div className="form-grid">
-        {table.columns.map((c, i) => (
-          <ValueField
-            key={c.id}
-            column={c}
-            draft={drafts[c.name]}
-            autoFocus={i === 0}
-            onChange={(draft) => {
-              setDrafts((d) => ({ ...d, [c.name]: draft }));
-              setTouched((t) => new Set(t).add(c.name));
-            }}
-          />
-        ))}
-      </div>
-      <p className="field-hint">Fields left untouched take the column's default, or stay empty.</p>
-      {key && (
-        <label className="check">
-          <input type="checkbox" checked={upsert} onChange={(e) => setUpsert(e.target.checked)} />
-          <span>Update the row with the same {key.name} if there is one</span>
-        </label>
-      )}
-      <div className="row form-actions">
-        <SubmitButton pending={save.isPending} busy="Adding">
-          Save row
-        </SubmitButton>
-      </div>
-    </form>
   );
 }

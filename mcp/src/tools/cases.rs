@@ -91,6 +91,7 @@ impl FerrocatMcp {
         let mut case = cases::read(db, &row).await?;
         case["comment_threads"] = json!(comments::threads(&comments::list(db, &row).await?));
         case["activity"] = cases::activity(db, &row).await?["events"].take();
+        case["rows"] = json!(cases::rows::list(db, &row).await?);
         Ok(case)
     }
 
@@ -135,7 +136,7 @@ impl FerrocatMcp {
         respond(self.do_search_cases(&context, args).await)
     }
 
-    #[tool(description = "Read one case (id or CASE-0042): fields, payload, tags, comment threads and its activity log.")]
+    #[tool(description = "Read one case (id or CASE-0042): fields, payload, tags, comment threads, linked table rows and its activity log.")]
     async fn get_case(&self, Parameters(args): Parameters<GetCaseArgs>, context: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
         respond(self.do_get_case(&context, args).await)
     }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use ferrocat_app::cases::search::{CaseFilter, MAX_LIMIT, PageRequest};
-use ferrocat_app::cases::{self, Actor, CaseChanges, CasePriority, CaseSeverity, CaseStatus, NewCase, TaskStatus, attachments, comments, tags, tasks};
+use ferrocat_app::cases::{self, Actor, CaseChanges, CasePriority, CaseSeverity, CaseStatus, NewCase, TaskStatus, attachments, comments, rows, tags, tasks};
 
 use super::validate::invalid;
 use super::{JsonBody, Path};
@@ -39,6 +39,9 @@ pub(super) fn router(max_file_bytes: u64) -> Router<AppState> {
         .route("/cases/{case_id}/tasks/{task_id}", patch(update_case_task).delete(delete_case_task))
         .route("/cases/{case_id}/tags", get(list_tags_of_case).post(add_tag_to_case))
         .route("/cases/{case_id}/tags/{tag_identifier}", delete(remove_tag_from_case))
+        .route("/cases/{case_id}/rows", get(list_case_rows).post(link_case_row))
+        .route("/cases/{case_id}/rows/insert", post(insert_case_row))
+        .route("/cases/{case_id}/rows/{table_id}/{row_id}", delete(unlink_case_row))
         .route(
             "/cases/{case_id}/attachments",
             get(list_case_attachments).post(upload_case_attachment).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
@@ -711,6 +714,86 @@ async fn remove_tag_from_case(State(state): State<AppState>, access: WorkspaceAc
     access.require(Role::Editor)?;
     let row = cases::resolve(&state.db, access.workspace_id, &case_id).await?;
     tags::remove(&state.db, &row, &actor(&access), &tag).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/cases/{case_id}/rows",
+    tag = "cases",
+    params(("case_id" = String, Path, description = "case id or short id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 200, description = "[{id, case_id, table_id, table_name, row_id, row_data, is_row_available}]", body = serde_json::Value), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn list_case_rows(State(state): State<AppState>, access: WorkspaceAccess, Path(case_id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let row = cases::resolve(&state.db, access.workspace_id, &case_id).await?;
+    Ok(Json(json!(rows::list(&state.db, &row).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CaseRowLink {
+    /// The lookup table's id (or name).
+    table_id: String,
+    row_id: Uuid,
+}
+
+#[utoipa::path(
+    post,
+    path = "/cases/{case_id}/rows",
+    tag = "cases",
+    params(("case_id" = String, Path, description = "case id or short id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = CaseRowLink,
+    responses((status = 201, description = "the link, with the row", body = serde_json::Value), (status = "4XX", description = "the one error shape; 422 past 50 rows a case", body = crate::error::ErrorBody))
+)]
+async fn link_case_row(State(state): State<AppState>, access: WorkspaceAccess, Path(case_id): Path<String>, JsonBody(body): JsonBody<CaseRowLink>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Role::Editor)?;
+    let row = cases::resolve(&state.db, access.workspace_id, &case_id).await?;
+    Ok((StatusCode::CREATED, Json(rows::link(&state.db, &row, &actor(&access), &body.table_id, body.row_id).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CaseRowData {
+    data: Map<String, Value>,
+    #[serde(default)]
+    upsert: bool,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CaseRowInsert {
+    /// The lookup table's id (or name).
+    table_id: String,
+    row: CaseRowData,
+}
+
+#[utoipa::path(
+    post,
+    path = "/cases/{case_id}/rows/insert",
+    tag = "cases",
+    params(("case_id" = String, Path, description = "case id or short id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    request_body = CaseRowInsert,
+    responses((status = 201, description = "the link, with the new row", body = serde_json::Value), (status = "4XX", description = "the one error shape; 422 names the column at fault", body = crate::error::ErrorBody))
+)]
+async fn insert_case_row(State(state): State<AppState>, access: WorkspaceAccess, Path(case_id): Path<String>, JsonBody(body): JsonBody<CaseRowInsert>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(Role::Editor)?;
+    let row = cases::resolve(&state.db, access.workspace_id, &case_id).await?;
+    let link = rows::insert_and_link(&state.db, &row, &actor(&access), &body.table_id, body.row.data, body.row.upsert).await?;
+    Ok((StatusCode::CREATED, Json(link)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/cases/{case_id}/rows/{table_id}/{row_id}",
+    tag = "cases",
+    params(("case_id" = String, Path, description = "case id or short id"), ("table_id" = String, Path, description = "table id"), ("row_id" = String, Path, description = "row id"), ("workspace_id" = Option<String>, Query, description = "the workspace (optional when the caller has one)")),
+    responses((status = 204, description = "unlinked (the row stays in its table)"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn unlink_case_row(State(state): State<AppState>, access: WorkspaceAccess, Path((case_id, table_id, row_id)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    access.require(Role::Editor)?;
+    let row = cases::resolve(&state.db, access.workspace_id, &case_id).await?;
+    let row_id = Uuid::try_parse(&row_id).map_err(|_| ApiError::NotFound(format!("row {row_id:?} not found")))?;
+    rows::unlink(&state.db, &row, &actor(&access), &table_id, row_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

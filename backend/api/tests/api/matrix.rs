@@ -172,6 +172,10 @@ const TABLE: &[Row] = &[
     row("delete", "/cases/{case_id}/tags/{tag_identifier}", [U, F, O, D], none),
     // Attachments: this app has no object store and the matrix sends JSON, not a form, so
     // uploads are refused as requests (after the workspace check), and no attachment exists.
+    row("get", "/cases/{case_id}/rows", [U, O, O, D], none),
+    row("post", "/cases/{case_id}/rows", [U, F, O, D], |ids| Some(json!({"table_id": ids.table, "row_id": ids.row}))),
+    row("post", "/cases/{case_id}/rows/insert", [U, F, O, D], |ids| Some(json!({"table_id": ids.table, "row": {"data": {"ip": "192.0.2.5"}}}))),
+    row("delete", "/cases/{case_id}/rows/{table_id}/{row_id}", [U, F, O, D], none),
     row("get", "/cases/{case_id}/attachments", [U, O, O, D], none),
     row("post", "/cases/{case_id}/attachments", [U, R, I, D], |_| Some(json!({"file": "not a form"}))),
     row("get", "/cases/{case_id}/attachments/{attachment_id}", [U, I, I, D], none),

@@ -166,6 +166,17 @@ async fn upsert_needs_the_unique_index_and_overwrites_only_the_columns_given() {
     let all = send(admin.get(app.at(&rows)), StatusCode::OK).await;
     let owners: Vec<(&str, &str)> = all["items"].as_array().unwrap().iter().map(|r| (r["host"].as_str().unwrap(), r["owner"].as_str().unwrap())).collect();
     assert_eq!(owners, [("db1", "c"), ("db2", "d")]);
+    // Rows that give different columns overwrite only their own.
+    let mixed = json!({"rows": [{"host": "db1", "tier": 2}, {"host": "db2", "owner": "e"}], "upsert": true});
+    send(admin.post(app.at(&format!("{rows}/batch"))).json(&mixed), StatusCode::CREATED).await;
+    let all = send(admin.get(app.at(&rows)), StatusCode::OK).await;
+    let kept: Vec<(&str, &str, i64)> =
+        all["items"].as_array().unwrap().iter().map(|r| (r["host"].as_str().unwrap(), r["owner"].as_str().unwrap(), r["tier"].as_i64().unwrap())).collect();
+    assert_eq!(kept, [("db1", "c", 2), ("db2", "e", 3)]);
+    // A key too large for the index is refused as such, not as a fault of the server.
+    let huge: String = (0..700).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+    let too_large = send(admin.post(app.at(&rows)).json(&json!({"data": {"host": huge}})), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(too_large["detail"].as_str().unwrap().contains("too large to index"), "{too_large}");
     // Dropping the index makes upserts refused again.
     send(admin.patch(column(host_column)).json(&json!({"is_index": false})), StatusCode::OK).await;
     send(admin.post(app.at(&rows)).json(&json!({"data": {"host": "db1"}, "upsert": true})), StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -425,4 +436,64 @@ async fn the_table_actions_host_looks_up_checks_membership_upserts_searches_and_
     // The api sees what the actions wrote.
     let rows = send(admin.get(app.at(&format!("/tables/{}/rows", created["id"].as_str().unwrap()))).query(&[("limit", "1")]), StatusCode::OK).await;
     assert_eq!(rows["items"][0]["ip"], "203.0.113.0");
+}
+
+#[tokio::test]
+async fn rows_link_to_cases_with_their_values_and_activity_and_a_run_links_them_too() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let table = create_table(&app, &admin, json!({"name": "assets", "columns": [{"name": "host", "type": "TEXT", "is_index": true}, {"name": "owner", "type": "TEXT"}]})).await;
+    let rows = format!("/tables/{}/rows", id(&table));
+    let db1 = send(admin.post(app.at(&rows)).json(&json!({"data": {"host": "db1", "owner": "ana"}})), StatusCode::CREATED).await;
+    let case = send(admin.post(app.at("/cases")).json(&json!({"summary": "odd logins on db1"})), StatusCode::CREATED).await;
+    let case_rows = format!("/cases/{}/rows", case["short_id"].as_str().unwrap());
+
+    let link = send(admin.post(app.at(&case_rows)).json(&json!({"table_id": id(&table), "row_id": id(&db1)})), StatusCode::CREATED).await;
+    assert_eq!((link["table_name"].clone(), link["row_data"]["owner"].clone(), link["is_row_available"].clone()), (json!("assets"), json!("ana"), json!(true)));
+    let again = send(admin.post(app.at(&case_rows)).json(&json!({"table_id": "assets", "row_id": id(&db1)})), StatusCode::CREATED).await;
+    assert_eq!(again["id"], link["id"], "linking again changes nothing; a table is named by id or name");
+    let inserted = send(admin.post(app.at(&format!("{case_rows}/insert"))).json(&json!({"table_id": id(&table), "row": {"data": {"host": "web7"}}})), StatusCode::CREATED).await;
+    assert_eq!(inserted["row_data"]["host"], "web7");
+    let wrong = send(admin.post(app.at(&format!("{case_rows}/insert"))).json(&json!({"table_id": id(&table), "row": {"data": {"host": 7}}})), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(wrong["detail"].as_str().unwrap().contains("column \"host\""), "{wrong}");
+    let missing = send(admin.post(app.at(&case_rows)).json(&json!({"table_id": id(&table), "row_id": uuid::Uuid::now_v7()})), StatusCode::NOT_FOUND).await;
+    assert!(missing["detail"].as_str().unwrap().contains("not found"), "{missing}");
+
+    // The row changes and is deleted in its table; the case reads what it is now.
+    send(admin.patch(app.at(&format!("{rows}/{}", id(&db1)))).json(&json!({"data": {"owner": "bo"}})), StatusCode::OK).await;
+    send(admin.delete(app.at(&format!("{rows}/{}", inserted["row_id"].as_str().unwrap()))), StatusCode::NO_CONTENT).await;
+    let linked = send(admin.get(app.at(&case_rows)), StatusCode::OK).await;
+    let seen: Vec<(Value, Value)> = linked.as_array().unwrap().iter().map(|l| (l["row_data"]["owner"].clone(), l["is_row_available"].clone())).collect();
+    assert_eq!(seen, [(json!("bo"), json!(true)), (Value::Null, json!(false))]);
+
+    send(admin.delete(app.at(&format!("{case_rows}/{}/{}", id(&table), id(&db1)))), StatusCode::NO_CONTENT).await;
+    send(admin.delete(app.at(&format!("{case_rows}/{}/{}", id(&table), id(&db1)))), StatusCode::NOT_FOUND).await;
+    let events = send(admin.get(app.at(&format!("/cases/{}/events", case["id"].as_str().unwrap()))), StatusCode::OK).await;
+    let kinds: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).filter(|t| t.starts_with("table_row")).collect();
+    assert_eq!(kinds, ["table_row_linked", "table_row_linked", "table_row_unlinked"]);
+
+    // A run links rows through core.cases.link_row and insert_row, as itself.
+    let host = ferrocat_app::cases::host::Host::new(app.db.clone(), None, app.state.config.attachments.clone());
+    let http = ferrocat_registry::actions::http::client(std::sync::Arc::new(ferrocat_shared::egress::EgressPolicy::permissive())).unwrap();
+    let deps = ferrocat_registry::ActionDeps { cases: Some(std::sync::Arc::new(host)), ..ferrocat_registry::ActionDeps::with_http(http) };
+    let run = ferrocat_shared::temporal::RunContext {
+        wf_id: "wf_x".into(),
+        wf_exec_id: "wf_x/exec_9".into(),
+        wf_run_id: "r".into(),
+        workspace_id: app.workspace_id,
+        environment: "default".into(),
+        registry_lock: vec![],
+    };
+    let none = serde_json::Map::new();
+    let args = json!({"case_id": case["short_id"], "table_id": "assets", "row": {"host": "mail2", "owner": "cy"}});
+    let call = ferrocat_registry::Call::new("core.cases.insert_row", args.as_object().cloned().unwrap(), &deps, &none).in_run(&run);
+    let linked = ferrocat_registry::global().run("core.cases.insert_row", call).await.unwrap();
+    assert_eq!(linked["row_data"]["owner"], "cy");
+    let args = json!({"case_id": case["id"], "table_id": id(&table), "row_id": id(&db1)});
+    let call = ferrocat_registry::Call::new("core.cases.link_row", args.as_object().cloned().unwrap(), &deps, &none).in_run(&run);
+    ferrocat_registry::global().run("core.cases.link_row", call).await.unwrap();
+    let events = send(admin.get(app.at(&format!("/cases/{}/events", case["id"].as_str().unwrap()))), StatusCode::OK).await;
+    let by_run = events["events"].as_array().unwrap().iter().filter(|e| e["wf_exec_id"] == "wf_x/exec_9").count();
+    assert_eq!(by_run, 2, "{events}");
+    assert_eq!(send(admin.get(app.at(&case_rows)), StatusCode::OK).await.as_array().unwrap().len(), 3);
 }

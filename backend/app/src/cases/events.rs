@@ -47,6 +47,8 @@ pub enum EventType {
     CommentReplyCreated,
     CommentReplyUpdated,
     CommentReplyDeleted,
+    TableRowLinked,
+    TableRowUnlinked,
 }
 
 impl EventType {
@@ -78,6 +80,8 @@ impl EventType {
         EventType::CommentReplyCreated,
         EventType::CommentReplyUpdated,
         EventType::CommentReplyDeleted,
+        EventType::TableRowLinked,
+        EventType::TableRowUnlinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +113,8 @@ impl EventType {
             EventType::CommentReplyCreated => "comment_reply_created",
             EventType::CommentReplyUpdated => "comment_reply_updated",
             EventType::CommentReplyDeleted => "comment_reply_deleted",
+            EventType::TableRowLinked => "table_row_linked",
+            EventType::TableRowUnlinked => "table_row_unlinked",
         }
     }
 

@@ -260,5 +260,18 @@ async fn execute(host: &Host, ws: Uuid, actor: &Actor, call: CaseCall) -> Result
             let (_, found) = attachment(a.case_id, a.attachment_id).await?;
             attachments::download(blobs, &found, false, std::time::Duration::from_secs(expiry)).await?["download_url"].take()
         }
+        CaseCall::LinkRow(a) => {
+            let row = case(a.case_id).await?;
+            super::rows::link(db, &row, actor, &a.table_id, id("row", &a.row_id)?).await?
+        }
+        CaseCall::UnlinkRow(a) => {
+            let row = case(a.case_id).await?;
+            super::rows::unlink(db, &row, actor, &a.table_id, id("row", &a.row_id)?).await?;
+            Value::Null
+        }
+        CaseCall::InsertRow(a) => {
+            let row = case(a.case_id).await?;
+            super::rows::insert_and_link(db, &row, actor, &a.table_id, a.row, false).await?
+        }
     })
 }

@@ -15,6 +15,7 @@ pub mod comments;
 mod events;
 pub mod fields;
 pub mod host;
+pub mod rows;
 pub mod search;
 pub mod tags;
 pub mod tasks;

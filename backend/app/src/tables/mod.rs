@@ -411,6 +411,7 @@ async fn create_index(tx: &mut PgConnection, table: &Table, column: &Column) -> 
         .await
         .map_err(|e| match sql_state(&e) {
             Some("23505") => invalid("is_index", format!("column {:?} has duplicate values; a unique index needs each value once", column.name)),
+            Some("54000") => invalid("is_index", format!("column {:?} holds values too large to index", column.name)),
             _ => e.into(),
         })?;
     Ok(())
@@ -479,16 +480,20 @@ pub async fn update_column(db: &PgPool, table: &TableMeta, column_id: Uuid, chan
     if after.kind != before.kind {
         // jsonb → another type goes through its text (a JSON string without its quotes).
         let from = if before.sql_type().pg() == "jsonb" && kind.pg() != "jsonb" { format!("({physical} #>> '{{}}')") } else { physical.clone() };
-        let using = match (before.sql_type().pg(), kind.pg()) {
+        let using = match (before.sql_type().pg(), kind) {
+            // text → a multi-select: the value becomes its one choice.
+            ("text", SqlType::MultiSelect) => format!("CASE WHEN {physical} IS NULL THEN NULL ELSE jsonb_build_array({physical}) END"),
             // text → jsonb: a value that is not JSON is kept as a JSON string.
-            ("text", "jsonb") => format!("CASE WHEN {physical} IS NULL THEN NULL ELSE to_jsonb({physical}) END"),
+            ("text", SqlType::Jsonb) => format!("CASE WHEN {physical} IS NULL THEN NULL ELSE to_jsonb({physical}) END"),
             _ => format!("{from}::{}", kind.pg()),
         };
         sqlx::query(sqlx::AssertSqlSafe(format!("ALTER TABLE {} ALTER COLUMN {physical} TYPE {} USING {using}", current.physical(), kind.pg())))
             .execute(&mut *tx)
             .await
             .map_err(|e| match sql_state(&e) {
-                Some(code) if code.starts_with("22") || code == "42846" || code == "42804" => {
+                // A value that does not cast, a cast that does not exist, or values that the
+                // cast makes equal under the unique index.
+                Some(code) if code.starts_with("22") || matches!(code, "42846" | "42804" | "42883" | "23505" | "54000") => {
                     let why = match &e {
                         sqlx::Error::Database(db) => db.message().to_owned(),
                         _ => String::new(),

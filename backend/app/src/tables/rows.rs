@@ -15,6 +15,9 @@ use super::{Column, SYSTEM_COLUMNS, Table, sql_state};
 use crate::AppError;
 use crate::checks::invalid;
 
+/// A row as given: `{column: value}`.
+type Row = Map<String, Value>;
+
 /// Most rows of one batch (Tracecat's 1..1000).
 pub const MAX_BATCH: usize = 1000;
 /// Most rows of a page.
@@ -48,6 +51,7 @@ fn write_error(table: &Table, error: sqlx::Error) -> AppError {
             AppError::Conflict(format!("a row of table {:?} already has this {column}", table.meta.name))
         }
         Some("23502") => invalid("data", format!("a column of table {:?} that is not nullable was left empty", table.meta.name)),
+        Some("54000") => invalid("data", "a value of the unique column is too large to index (keep it under 2,000 bytes)"),
         // The table changed under the write (a column dropped, a type changed).
         Some("42703") | Some("42P01") | Some("42804") => AppError::Conflict(format!("table {:?} changed while writing; try again", table.meta.name)),
         Some(code) if code.starts_with("22") => invalid("data", format!("a value does not fit its column: {}", db_message(&error))),
@@ -252,15 +256,32 @@ pub async fn insert_many(db: &PgPool, table: &Table, rows: Vec<Map<String, Value
 /// them in refusals).
 pub async fn write_rows(tx: &mut PgConnection, table: &Table, rows: Vec<Map<String, Value>>, upsert: bool, first_row: usize) -> Result<u64, AppError> {
     let key = if upsert { Some(upsert_key(table, &rows)?) } else { None };
-    let rows = match key {
-        Some(index) => last_per_key(index, rows)?,
-        None => rows,
+    let groups = match key {
+        // An upsert overwrites only the columns a row gives: rows giving the same columns go
+        // together (as Tracecat groups them), so none overwrites another's with a default.
+        Some(index) => {
+            let mut groups: Vec<(Vec<String>, Vec<Row>)> = Vec::new();
+            for row in last_per_key(index, rows)? {
+                let mut names: Vec<String> = row.keys().cloned().collect();
+                names.sort();
+                match groups.iter_mut().find(|(n, _)| *n == names) {
+                    Some((_, group)) => group.push(row),
+                    None => groups.push((names, vec![row])),
+                }
+            }
+            groups.into_iter().map(|(_, group)| group).collect()
+        }
+        None => vec![rows],
     };
     let mut written = 0;
-    for (n, chunk) in rows.chunks(CHUNK).enumerate() {
-        let batch = batch(table, chunk, first_row + n * CHUNK)?;
-        let done = execute_batch(tx, table, &batch, key, false).await?;
-        written += done.first().and_then(Value::as_u64).unwrap_or_default();
+    let mut numbered = first_row;
+    for rows in groups {
+        for chunk in rows.chunks(CHUNK) {
+            let batch = batch(table, chunk, numbered)?;
+            let done = execute_batch(tx, table, &batch, key, false).await?;
+            written += done.first().and_then(Value::as_u64).unwrap_or_default();
+            numbered += chunk.len();
+        }
     }
     Ok(written)
 }

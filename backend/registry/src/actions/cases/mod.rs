@@ -109,6 +109,9 @@ fn table() -> Vec<Row> {
         ("download_attachment", "Download attachment", "An attachment's content (base64), checked against its SHA-256.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::DownloadAttachment(parse_args(a)?)) }), schema::<AttachmentArgs>),
         ("delete_attachment", "Delete attachment", "Delete an attachment of a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::DeleteAttachment(parse_args(a)?)) }), schema::<AttachmentArgs>),
         ("get_attachment_download_url", "Get attachment download URL", "A presigned link that downloads an attachment (expiry in seconds).", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::GetAttachmentDownloadUrl(parse_args(a)?)) }), schema::<DownloadUrlArgs>),
+        ("link_row", "Link table row", "Link a row of a lookup table to a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::LinkRow(parse_args(a)?)) }), schema::<CaseRowArgs>),
+        ("unlink_row", "Unlink table row", "Unlink a lookup table's row from a case (the row stays in its table).", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::UnlinkRow(parse_args(a)?)) }), schema::<CaseRowArgs>),
+        ("insert_row", "Insert table row", "Insert a row into a lookup table and link it to a case.", sync!(|a| -> Result<CaseCall, ActionError> { Ok(CaseCall::InsertRow(parse_args(a)?)) }), schema::<InsertCaseRowArgs>),
     ]
 }
 
@@ -201,7 +204,7 @@ mod tests {
         let bad_base64 = json!({"case_id": "CASE-1", "file_name": "a.txt", "content_base64": "%%%", "content_type": "text/plain"});
         let call = Call::new("core.cases.upload_attachment", bad_base64.as_object().cloned().unwrap(), &deps, &none).in_run(&run);
         assert!(crate::global().run("core.cases.upload_attachment", call).await.unwrap_err().to_string().contains("not base64"));
-        assert_eq!(actions().len(), 29, "Tracecat's core.cases set, less linked rows (tables) and the EE metrics");
+        assert_eq!(actions().len(), 32, "Tracecat's core.cases set, less the EE metrics");
     }
 
     #[tokio::test]

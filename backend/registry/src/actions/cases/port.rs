@@ -321,6 +321,25 @@ pub struct DownloadUrlArgs {
     pub expiry: Option<u64>,
 }
 
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRowArgs {
+    pub case_id: String,
+    /// The lookup table's id (or name).
+    pub table_id: String,
+    pub row_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertCaseRowArgs {
+    pub case_id: String,
+    /// The lookup table's id (or name).
+    pub table_id: String,
+    /// The row's values, `{column: value}`.
+    pub row: Map<String, Value>,
+}
+
 /// A file to attach, read by the registry (decoded, or fetched under the egress policy).
 #[derive(Debug)]
 pub struct NewAttachment {
@@ -361,6 +380,9 @@ pub enum CaseCall {
     DownloadAttachment(AttachmentArgs),
     DeleteAttachment(AttachmentArgs),
     GetAttachmentDownloadUrl(DownloadUrlArgs),
+    LinkRow(CaseRowArgs),
+    UnlinkRow(CaseRowArgs),
+    InsertRow(InsertCaseRowArgs),
 }
 
 /// A boxed future (the action table's `BoxFuture`, spelled out so this port needs nothing of it).

@@ -13,33 +13,7 @@ set -euo pipefail
 N=${1:-300}
 cd "$(dirname "$0")/.."
 . deploy/lib.sh
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-SQLX_OFFLINE=true cargo build --quiet --release --locked -p ferrocat
-BIN=$CARGO_TARGET_DIR/release/ferrocat
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-WORK=$(mktemp -d)
-DB=ferrocat_bench_cases_$$
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
-PORT=$(free_port)
-FERROCAT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB RUST_LOG=warn \
-  "$BIN" up --data-dir "$WORK/data" --port "$PORT" >"$WORK/up.log" 2>&1 &
-PIDS+=($!)
-wait_up "$WORK/up.log" 900
-
-API=http://127.0.0.1:$PORT/api
-admin_login "$API" "$WORK/data" "$WORK/cookies"
-json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
-WS=$(curl -sf -b "$WORK/cookies" "$API/workspaces" | json '[0]["id"]')
+bench_up cases
 
 # 1. 100,000 cases: statuses, priorities and severities spread over their values, one in three
 # tagged phishing, one in five assigned, ages over a year.

@@ -73,6 +73,42 @@ admin_login() {
   curl -sf -c "$3" -X POST "$1/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$password" >/dev/null
 }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The value at Python path $1 of the JSON on stdin (`json '["id"]'`).
+json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
+
+# For benchmarks: builds the release binary and runs `ferrocat up` on a fresh database
+# ferrocat_bench_$1_<pid> with the settings "${@:2}" (NAME=value, after the defaults), waits
+# for it and signs in. Sets WORK (a scratch folder, with the stack's log up.log and the session
+# in cookies), DB, PORT, API and WS (the default workspace); everything goes on exit.
+bench_up() {
+  local name=$1
+  shift
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+  SQLX_OFFLINE=true cargo build --quiet --release --locked -p ferrocat
+  WORK=$(mktemp -d)
+  DB=ferrocat_bench_${name}_$$
+  BENCH_PIDS=()
+  trap bench_down EXIT
+  psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
+  PORT=$(free_port)
+  env FERROCAT_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" RUST_LOG=warn "$@" \
+    "$CARGO_TARGET_DIR/release/ferrocat" up --data-dir "$WORK/data" --port "$PORT" >"$WORK/up.log" 2>&1 &
+  BENCH_PIDS+=($!)
+  wait_up "$WORK/up.log" 900
+  API=http://127.0.0.1:$PORT/api
+  admin_login "$API" "$WORK/data" "$WORK/cookies"
+  WS=$(curl -sf -b "$WORK/cookies" "$API/workspaces" | json '[0]["id"]')
+}
+
+bench_down() {
+  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+
 wait_port() {
   for _ in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
   echo "nothing answers on 127.0.0.1:$1" >&2; return 1

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Lookup tables benchmark (issue 17): the whole stack (`ferrocat up`, release build) on loopback.
 #  1. core.table.lookup on the unique column of a 1,000,000-row table, from inside a workflow
-#     (for_each over 1,000 values, half of them present): each lookup's time inside the
-#     executor (its `action ran` debug line), p50 and p99; Temporal's started-to-closed time of
-#     the same activities beside it.
-#  2. core.table.is_in over 1,000 values in one call (values:), 30 runs: p50 and p99.
+#     (for_each over 1,000 values, half of them present): each lookup's time inside the action
+#     (its `table action ran` debug line), p50 and p99; beside it the whole for_each, which runs
+#     its lookups in one activity, inside the executor (`action ran`) and as Temporal saw it.
+#  2. core.table.is_in over 1,000 values in one call (values:), 30 runs: p50 and p99 inside the
+#     action.
 #  3. CSV import of 100,000 rows (POST /tables/import), 3 runs: median seconds.
 # Goals (the issue's): lookup p50 under 5 ms; is_in of 1,000 values under 20 ms; import under 5 s.
 #
@@ -15,7 +16,7 @@ set -euo pipefail
 N=${1:-1000}
 cd "$(dirname "$0")/.."
 . deploy/lib.sh
-bench_up tables RUST_LOG=warn,ferrocat_workers::executor=debug FERROCAT_LOG_FORMAT=json
+bench_up tables RUST_LOG=warn,ferrocat_workers::executor=debug,ferrocat_registry::actions::tables=debug FERROCAT_LOG_FORMAT=json
 
 # The table through the api, its million rows seeded in SQL into the table the api made.
 TABLE=$(curl -sf -b "$WORK/cookies" -H 'content-type: application/json' "$API/tables?workspace_id=$WS" -d '{"name": "known_bad_ips",
@@ -122,13 +123,19 @@ import json, re, statistics, sys
 from datetime import datetime
 log, detail_path, csv_kib, *imports = sys.argv[1:]
 micros = {"core.table.lookup": [], "core.table.is_in": []}
-# The executor's JSON lines: {"message":"action ran","action":…,"micros":…,"ok":true}.
+activity = []
+# JSON lines: {"message":"table action ran","action":…,"micros":…,"ok":true} per call, and the
+# executor's {"message":"action ran",…} per activity.
 for line in open(log, errors="replace"):
-    if '"action ran"' not in line or '"ok":true' not in line:
+    if '"ok":true' not in line:
         continue
     action, took = re.search(r'"action":"([^"]+)"', line), re.search(r'"micros":(\d+)', line)
-    if action and took and action.group(1) in micros:
+    if not (action and took):
+        continue
+    if '"table action ran"' in line and action.group(1) in micros:
         micros[action.group(1)].append(int(took.group(1)) / 1000)
+    elif '"action ran"' in line and action.group(1) == "core.table.lookup":
+        activity.append(int(took.group(1)) / 1000)
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -141,9 +148,10 @@ for e in detail.get("events", []):
 print()
 print(f"{'measure':<52} {'n':>5} {'p50':>9} {'p99':>9} {'goal':>8} {'p50/goal':>9}")
 rows = [
-    ("core.table.lookup, 1M rows, inside the executor (ms)", micros["core.table.lookup"], 5),
-    ("  the same, Temporal activity started-closed (ms)", outer, None),
-    ("core.table.is_in, 1,000 values, inside the executor (ms)", micros["core.table.is_in"], 20),
+    ("core.table.lookup, 1M rows, one call (ms)", micros["core.table.lookup"], 5),
+    ("  the for_each of them, one activity, executor (ms)", activity, None),
+    ("  the same activity, Temporal started-closed (ms)", outer, None),
+    ("core.table.is_in, 1,000 values, one call (ms)", micros["core.table.is_in"], 20),
 ]
 ok = True
 for name, xs, goal in rows:

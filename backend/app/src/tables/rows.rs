@@ -75,8 +75,8 @@ struct Batch<'t> {
     rows: usize,
 }
 
-/// Checks `rows` against `table`: unknown names refused, values coerced, defaults filled in,
-/// non-nullable columns required (when `fill_defaults`, i.e. rows may be new).
+/// Checks `rows` against `table`: unknown names refused, values coerced, defaults filled in
+/// for columns a row leaves out, and a value required in every column that is not nullable.
 fn batch<'t>(table: &'t Table, rows: &[Map<String, Value>], first_row: usize) -> Result<Batch<'t>, AppError> {
     for (i, row) in rows.iter().enumerate() {
         for key in row.keys() {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod auth_settings;
 pub mod cases;
 pub mod checks;
 pub mod column_types;

@@ -229,6 +229,14 @@ pub async fn post_sign_in(
         Err(e) => return internal(&e),
     };
     attempt.succeeded(&state.app).await;
+    // The organisation's rules, asked only once the password is known to be right.
+    match ferrocat_app::auth_settings::password_allowed(state.db(), &user.email).await {
+        Ok(()) => {}
+        Err(ferrocat_app::AppError::Forbidden(msg)) => {
+            return pages::sign_in(StatusCode::FORBIDDEN, &view, &form.request_id, &form.email, Some(&msg), state.sso_name());
+        }
+        Err(e) => return internal(&e),
+    }
     let cookie = match signin::start_session(&state, &user).await {
         Ok(cookie) => cookie,
         Err(e) => return internal(&e),

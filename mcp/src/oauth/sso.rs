@@ -6,8 +6,10 @@
 //! account with the provider's email when the provider says it verified it (an account whose
 //! own address was never verified, made by accepting an invitation, is taken over rather than
 //! adopted: its password and sessions end), else (only with
-//! `FERROCAT_OIDC_CREATE_USERS`) a new account. Then it continues exactly as password sign-in
-//! does: an api session and the consent page.
+//! `FERROCAT_OIDC_CREATE_USERS`, or the organisation's rules creating accounts for its allowed
+//! domains) a new account. The organisation's rules may turn OpenID Connect off and limit it to
+//! some email domains. Then it continues exactly as password sign-in does: an api session and
+//! the consent page.
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -212,6 +214,10 @@ fn provider_error(provider: &Provider, error: &str, description: Option<&str>) -
 /// The platform user of a verified identity, or why there is none (a sentence for the page).
 async fn platform_user(state: &McpState, provider: &Provider, identity: &Identity) -> anyhow::Result<Result<User, String>> {
     let db = state.db();
+    let rules = ferrocat_app::auth_settings::read(db).await?;
+    if !rules.oidc_enabled {
+        return Ok(Err("Single sign-on through OpenID Connect is turned off for this organisation.".to_owned()));
+    }
     let email = identity.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
     let user = match identities::linked_user(db, &identity.issuer, &identity.subject).await? {
         Some(user) => user,
@@ -226,6 +232,12 @@ async fn platform_user(state: &McpState, provider: &Provider, identity: &Identit
                     provider.name()
                 )));
             }
+            // With invitations making accounts, the open invitations of this address.
+            let invited = if rules.jit_provisioning == "invited" && rules.allows_domain(email) {
+                ferrocat_app::db::invitations::open_for_email(db, email).await?
+            } else {
+                Vec::new()
+            };
             match users::find_credentials(db, email).await? {
                 Some((user, _)) if user.email_verified => user,
                 // Made by accepting an invitation: whoever chose its password never proved the
@@ -243,11 +255,30 @@ async fn platform_user(state: &McpState, provider: &Provider, identity: &Identit
                         None => anyhow::bail!("the account just taken over is gone"),
                     }
                 }
-                None if provider.create_users() => {
+                // Created when the deployment says so, or when the organisation's rules create
+                // accounts for the addresses of its allowed domains.
+                None if provider.create_users() || (rules.jit_provisioning == "allowed_domains" && rules.allows_domain(email)) => {
                     // No password anyone knows: this account signs in through the provider.
                     let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;
                     let id = users::insert(db, email, &unusable, false).await?;
                     tracing::info!(user_id = %id, issuer = %identity.issuer, "created an account through sso");
+                    match identities::user_by_id(db, id).await? {
+                        Some(user) => user,
+                        None => anyhow::bail!("the account just created is gone"),
+                    }
+                }
+                // Invited, and the provider vouches for the address: the account is made and
+                // every open invitation of it accepted, each with its role.
+                None if !invited.is_empty() => {
+                    let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;
+                    let mut tx = db.begin().await?;
+                    let id = users::insert(&mut *tx, email, &unusable, false).await?;
+                    for (invitation, workspace, role) in &invited {
+                        ferrocat_app::db::workspaces::upsert_membership(&mut *tx, id, *workspace, role).await?;
+                        ferrocat_app::db::invitations::mark_accepted(&mut *tx, *invitation, id).await?;
+                    }
+                    tx.commit().await?;
+                    tracing::info!(user_id = %id, issuer = %identity.issuer, invitations = invited.len(), "created an invited account through sso");
                     match identities::user_by_id(db, id).await? {
                         Some(user) => user,
                         None => anyhow::bail!("the account just created is gone"),
@@ -263,6 +294,9 @@ async fn platform_user(state: &McpState, provider: &Provider, identity: &Identit
     };
     if !user.is_active {
         return Ok(Err("This ferrocat account is disabled.".to_owned()));
+    }
+    if !rules.allows_domain(&user.email) {
+        return Ok(Err(format!("This organisation accepts single sign-on only for addresses at {}.", rules.allowed_domains.join(", "))));
     }
     identities::link(db, &identity.issuer, &identity.subject, user.id, email).await?;
     Ok(Ok(user))

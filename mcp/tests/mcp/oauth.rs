@@ -509,3 +509,30 @@ async fn registrations_nobody_completes_a_grant_for_expire() {
     assert!(!left.contains(&unused), "{left:?}");
     assert!(left.contains(&used) && left.contains(&fresh), "{left:?}");
 }
+
+/// With single sign-on enforced, the sign-in page refuses a right password (but the break-glass
+/// account's) and says why, issuing nothing.
+#[tokio::test]
+async fn enforced_single_sign_on_refuses_passwords_on_the_sign_in_page_but_the_break_glass_one() {
+    let app = spawn().await;
+    app.create_user("analyst@example.com", "analyst-passphrase-42", app.workspace_id, "editor").await;
+    let admin = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE email = $1").bind(ADMIN_EMAIL).fetch_one(&app.db).await.unwrap();
+    let rules = ferrocat_app::auth_settings::Changes { sso_enforced: Some(true), break_glass_email: Some(Some(ADMIN_EMAIL.into())), ..Default::default() };
+    ferrocat_app::auth_settings::update(&app.db, admin, rules).await.unwrap();
+    let client_id = app.register(&[REDIRECT_URI]).await;
+    let (_, challenge) = pkce();
+    let browser = browser();
+    let resource = app.resource();
+    let page = app.authorize(&browser, &app.authorize_params(&client_id, &challenge, &resource)).await.text().await.unwrap();
+    let response = browser
+        .post(app.at("/authorize/sign-in"))
+        .form(&[("request_id", common::request_id(&page).as_str()), ("email", "analyst@example.com"), ("password", "analyst-passphrase-42")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    assert!(response.text().await.unwrap().contains("sign in with single sign-on"));
+    let (_, tokens) = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(!tokens.access.is_empty(), "the break-glass account still signs in");
+}

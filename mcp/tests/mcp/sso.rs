@@ -313,3 +313,60 @@ async fn an_unverified_account_is_taken_over_by_single_sign_on_never_adopted_wit
     assert_eq!(linked, 1);
     assert_eq!(count(&app, "SELECT count(*) FROM users").await, 2, "the first admin and the one account");
 }
+
+/// The organisation's rules apply to single sign-on: accounts are created for the allowed
+/// domains without `FERROCAT_OIDC_CREATE_USERS`, other domains are refused (linked identities
+/// too), and with OpenID Connect turned off nobody signs in through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organisations_domains_and_account_creation_rules_apply_to_single_sign_on() {
+    use ferrocat_app::auth_settings::{Changes, update};
+    let idp = Idp::start().await;
+    let app = app_with(&idp, &[]).await;
+    let admin = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE email = $1").bind(ADMIN_EMAIL).fetch_one(&app.db).await.unwrap();
+    let rules = Changes { allowed_domains: Some(vec!["soc.example.com".into()]), jit_provisioning: Some("allowed_domains".into()), ..Default::default() };
+    update(&app.db, admin, rules).await.unwrap();
+
+    idp.set_user("newcomer", json!({"email": "newcomer@soc.example.com", "email_verified": true})).await;
+    let (_, status, consent) = Flow::sign_in(&app, &idp, "newcomer").await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(consent.contains("newcomer@soc.example.com"), "an account made for an allowed domain: {consent}");
+
+    idp.set_user("outsider", json!({"email": "someone@other.org", "email_verified": true})).await;
+    let (_, status, page) = Flow::sign_in(&app, &idp, "outsider").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("There is no ferrocat account for someone@other.org"), "no account is made for another domain: {page}");
+    app.create_user("partner@other.org", "partner-passphrase-9", app.workspace_id, "viewer").await;
+    sqlx::query("UPDATE users SET email_verified = true WHERE email = 'partner@other.org'").execute(&app.db).await.unwrap();
+    idp.set_user("partner", json!({"email": "partner@other.org", "email_verified": true})).await;
+    let (_, status, page) = Flow::sign_in(&app, &idp, "partner").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("only for addresses at soc.example.com"), "an account of another domain is refused: {page}");
+
+    // Invitations make accounts: an invited address signs in with the invitation's role.
+    update(&app.db, admin, Changes { jit_provisioning: Some("invited".into()), ..Default::default() }).await.unwrap();
+    idp.set_user("stranger", json!({"email": "stranger@soc.example.com", "email_verified": true})).await;
+    let (_, status, page) = Flow::sign_in(&app, &idp, "stranger").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not invited, no account: {page}");
+    sqlx::query(
+        "INSERT INTO invitations (id, workspace_id, email, role, token_hash, expires_at) VALUES (gen_random_uuid(), $1, 'invited@soc.example.com', 'editor', $2, now() + interval '1 day')",
+    )
+    .bind(app.workspace_id)
+    .bind(vec![9u8; 32])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    idp.set_user("invited", json!({"email": "invited@soc.example.com", "email_verified": true})).await;
+    let (_, status, consent) = Flow::sign_in(&app, &idp, "invited").await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    let role = sqlx::query_scalar::<_, String>("SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'invited@soc.example.com'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(role, "editor", "the invitation's role");
+
+    update(&app.db, admin, Changes { oidc_enabled: Some(false), ..Default::default() }).await.unwrap();
+    let (_, status, page) = Flow::sign_in(&app, &idp, "newcomer").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("turned off for this organisation"), "{page}");
+    assert_eq!(identities(&app).await, 2, "only the newcomer's and the invited one's identities were linked");
+}

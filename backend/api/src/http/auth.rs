@@ -77,6 +77,8 @@ async fn login(
         }
     };
     attempt.succeeded(&state).await;
+    // The organisation's rules, asked only once the password is known to be right.
+    ferrocat_app::auth_settings::password_allowed(&state.db, &user.email).await?;
     let (token, token_hash) = ferrocat_app::accounts::new_session_token();
     let expires = chrono::Utc::now() + chrono::Duration::seconds(state.config.session_ttl_seconds);
     users::insert_session(&state.db, &token_hash, user.id, expires).await?;

@@ -15,6 +15,7 @@ mod registry;
 mod schedules;
 mod secrets;
 mod service_accounts;
+mod settings;
 mod tables;
 mod validate;
 mod variables;
@@ -53,6 +54,7 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(cases::router(state.config.attachments.max_file_bytes))
         .merge(case_settings::router())
         .merge(tables::router(state.config.table_import_max_bytes))
+        .merge(settings::router())
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))

@@ -179,7 +179,9 @@ use crate::state::AppState;
         tables::preview_import,
         tables::import_table,
         tables::import_rows,
-        tables::download_table
+        tables::download_table,
+        settings::get_auth_settings,
+        settings::update_auth_settings
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&Security),

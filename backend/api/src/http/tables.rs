@@ -99,7 +99,7 @@ struct TableColumnUpdate {
     kind: Option<String>,
     nullable: Option<bool>,
     /// A new default; null clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::validate::present")]
     #[schema(value_type = Option<Object>)]
     default: Option<Option<Value>>,
     options: Option<Vec<String>>,
@@ -107,10 +107,6 @@ struct TableColumnUpdate {
     is_index: Option<bool>,
 }
 
-/// A field that is there, even as null, is `Some`.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Value>>, D::Error> {
-    Ok(Some(Option::<Value>::deserialize(d)?))
-}
 
 #[utoipa::path(
     get,

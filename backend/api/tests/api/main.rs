@@ -15,6 +15,7 @@ mod registries;
 mod secrets;
 mod schedules;
 mod service_accounts;
+mod settings;
 mod tables;
 mod variables;
 mod webhooks;

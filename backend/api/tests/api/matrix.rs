@@ -189,6 +189,9 @@ const TABLE: &[Row] = &[
     row("get", "/case-tags/{tag_id}", [U, O, O, D], none),
     row("patch", "/case-tags/{tag_id}", [U, F, O, D], |_| Some(json!({"color": "#123456"}))),
     row("delete", "/case-tags/{tag_id}", [U, F, F, D], none),
+    // Superusers only: an editor of A and B's admin (not superusers) are refused alike.
+    row("get", "/settings/auth", [U, F, F, R], none),
+    row("patch", "/settings/auth", [U, F, F, R], |_| Some(json!({"auth_default_role": "viewer"}))),
     row("get", "/tables", [U, O, O, D], none),
     row("post", "/tables", [U, F, O, D], |_| Some(json!({"name": "made_by_the_matrix", "columns": [{"name": "c", "type": "TEXT"}]}))),
     // Imports are multipart forms: a JSON body is refused before anything else is read.

@@ -130,3 +130,14 @@ pub async fn record_failure(db: impl PgExecutor<'_>, id: Uuid, burn_after: i32) 
     .fetch_one(db)
     .await
 }
+
+/// The open, unexpired invitations of `email`, in every workspace: `(id, workspace_id, role)`.
+pub async fn open_for_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Vec<(Uuid, Uuid, String)>> {
+    sqlx::query_as(
+        "SELECT id, workspace_id, role FROM invitations
+         WHERE lower(email) = lower($1) AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at",
+    )
+    .bind(email)
+    .fetch_all(db)
+    .await
+}

@@ -172,9 +172,13 @@ pub enum TableRef<'a> {
 }
 
 impl<'a> TableRef<'a> {
-    /// An id when `text` is one, else a name.
+    /// An id when `text` is one in its hyphenated form, else a name (a name may be 32 hex
+    /// digits, which is also a UUID's simple form).
     pub fn parse(text: &'a str) -> Self {
-        Uuid::try_parse(text).map(TableRef::Id).unwrap_or(TableRef::Name(text))
+        match Uuid::try_parse(text) {
+            Ok(id) if text.len() == 36 => TableRef::Id(id),
+            _ => TableRef::Name(text),
+        }
     }
 }
 
@@ -561,10 +565,8 @@ pub async fn delete_column(db: &PgPool, table: &TableMeta, column_id: Uuid) -> R
 
 /// The column `text` names (an id, or a name), in `table`.
 pub fn column_of<'t>(table: &'t Table, text: &str) -> Result<&'t Column, AppError> {
-    match Uuid::try_parse(text) {
-        Ok(id) => table.columns.iter().find(|c| c.id == id).ok_or_else(|| AppError::NotFound(format!("column {text} not found"))),
-        Err(_) => table.column(text).map_err(|_| AppError::NotFound(format!("column {text:?} not found in table {:?}", table.meta.name))),
-    }
+    let by_id = Uuid::try_parse(text).ok().and_then(|id| table.columns.iter().find(|c| c.id == id));
+    by_id.or_else(|| table.columns.iter().find(|c| c.name == text)).ok_or_else(|| AppError::NotFound(format!("column {text:?} not found in table {:?}", table.meta.name)))
 }
 
 #[cfg(test)]
@@ -582,5 +584,7 @@ mod tests {
         let physical = physical_table(id);
         assert!(physical.starts_with("table_rows.\"t_") && physical[12..].chars().all(|c| c.is_ascii_hexdigit() || c == '"' || c == '_' || c == 't'), "{physical}");
         assert_eq!(physical_column(id).len(), 36);
+        assert!(matches!(TableRef::parse(&id.to_string()), TableRef::Id(_)));
+        assert!(matches!(TableRef::parse("deadbeefdeadbeefdeadbeefdeadbeef"), TableRef::Name(_)));
     }
 }

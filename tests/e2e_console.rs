@@ -256,6 +256,19 @@ async fn run(tour: &mut Tour) -> Result<(), String> {
         tour.page(page).await?;
     }
 
+    // A superuser sets the organisation's sign-in rules on the settings page.
+    tour.goto(&format!("/workspaces/{ws}/settings")).await?;
+    tour.browser.wait_text("h2", "Sign-in rules").await?;
+    tour.field("Allowed email domains").await?.send_keys("example.com").await.map_err(|e| e.to_string())?;
+    tour.field("Role of new accounts").await?.select_by_value("editor").await.map_err(|e| e.to_string())?;
+    tour.click_text("Save sign-in rules").await?;
+    tour.browser.wait_text("[role=status]", "Sign-in rules saved.").await?;
+    tour.page("settings-sign-in").await?;
+    let (_, rules) = json_of(signed_in(&tour.url).await.get(format!("{}/api/settings/auth", tour.url)).send().await.unwrap()).await;
+    if rules["auth_allowed_email_domains"] != json!(["example.com"]) || rules["auth_default_role"] != "editor" {
+        return Err(format!("the sign-in rules the api keeps: {rules}"));
+    }
+
     // A superuser adds a git registry from the registry page (syncing is tested elsewhere).
     tour.goto(&format!("/workspaces/{ws}/registry")).await?;
     tour.browser.wait_text("h2", "Git registries").await?;

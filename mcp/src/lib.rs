@@ -37,7 +37,7 @@ pub async fn build(config: McpConfig) -> anyhow::Result<McpState> {
         tracing::warn!(%error, "sweeping expired oauth rows at start");
     }
     let oidc = match &config.oidc {
-        Some(oidc) => Some(Arc::new(oauth::oidc::Provider::new(oidc.clone(), config.oidc_redirect_uri()).context("the sso client")?)),
+        Some(oidc) => Some(Arc::new(ferrocat_app::sso::Provider::new(oidc.clone(), config.oidc_redirect_uri()).context("the sso client")?)),
         None => None,
     };
     let http = oauth::cimd::http_client(config.cimd_allow_insecure);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::McpConfig;
-use crate::oauth::oidc::Provider;
+use ferrocat_app::sso::Provider;
 
 /// Cheap to clone: pools and clients are shared.
 #[derive(Clone)]

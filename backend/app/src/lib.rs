@@ -21,6 +21,7 @@ pub mod registries;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
+pub mod sso;
 pub mod tables;
 pub mod variables;
 pub mod workflows;

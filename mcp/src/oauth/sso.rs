@@ -21,13 +21,11 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::Utc;
 use serde::Deserialize;
 
-use ferrocat_app::accounts as auth;
-use ferrocat_app::db::users::{self, User};
 
-use super::identities::{self, NewLogin, Taken};
-use super::oidc::{Identity, OidcError, Provider};
+use ferrocat_app::sso::identities::{self, NewLogin, Taken};
+use ferrocat_app::sso::oidc::{OidcError, Provider};
 use super::pages::{self, ClientView};
-use super::{hash, new_secret, signin, store};
+use super::{hash, signin, store};
 use crate::state::McpState;
 
 /// The cookie that carries the pending request's id to the callback.
@@ -174,7 +172,7 @@ pub async fn get_callback(State(state): State<McpState>, jar: CookieJar, Query(q
             return refuse(jar, status, &detail);
         }
     };
-    let user = match platform_user(&state, &provider, &identity).await {
+    let user = match ferrocat_app::sso::platform_user(state.db(), &provider, &identity).await {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => {
             tracing::info!(issuer = %identity.issuer, subject = %identity.subject, why = %refusal, "single sign-on: no platform user");
@@ -209,97 +207,6 @@ fn provider_error(provider: &Provider, error: &str, description: Option<&str>) -
     };
     let status = if error == "access_denied" { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
     pages::error_page(status, &detail)
-}
-
-/// The platform user of a verified identity, or why there is none (a sentence for the page).
-async fn platform_user(state: &McpState, provider: &Provider, identity: &Identity) -> anyhow::Result<Result<User, String>> {
-    let db = state.db();
-    let rules = ferrocat_app::auth_settings::read(db).await?;
-    if !rules.oidc_enabled {
-        return Ok(Err("Single sign-on through OpenID Connect is turned off for this organisation.".to_owned()));
-    }
-    let email = identity.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
-    let user = match identities::linked_user(db, &identity.issuer, &identity.subject).await? {
-        Some(user) => user,
-        None => {
-            let Some(email) = email else {
-                return Ok(Err(format!("{} did not tell ferrocat your email, so it cannot find your account.", provider.name())));
-            };
-            // An unverified email is only a claim: linking by it would hand the account over.
-            if !identity.email_verified {
-                return Ok(Err(format!(
-                    "{} has not verified that {email} is yours, so it cannot sign you in to that ferrocat account.",
-                    provider.name()
-                )));
-            }
-            // With invitations making accounts, the open invitations of this address.
-            let invited = if rules.jit_provisioning == "invited" && rules.allows_domain(email) {
-                ferrocat_app::db::invitations::open_for_email(db, email).await?
-            } else {
-                Vec::new()
-            };
-            match users::find_credentials(db, email).await? {
-                Some((user, _)) if user.email_verified => user,
-                // Made by accepting an invitation: whoever chose its password never proved the
-                // address (the token went to the inviter); the provider just did. The account is
-                // taken over, never adopted with that password: the password, every session and
-                // every grant of whoever made it end, and the address is now verified.
-                Some((user, _)) => {
-                    let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;
-                    users::set_password(db, user.id, &unusable).await?;
-                    users::revoke_sessions(db, user.id, None).await?;
-                    users::mark_verified(db, user.id).await?;
-                    tracing::warn!(user_id = %user.id, issuer = %identity.issuer, "single sign-on took over an unverified account");
-                    match identities::user_by_id(db, user.id).await? {
-                        Some(user) => user,
-                        None => anyhow::bail!("the account just taken over is gone"),
-                    }
-                }
-                // Created when the deployment says so, or when the organisation's rules create
-                // accounts for the addresses of its allowed domains.
-                None if provider.create_users() || (rules.jit_provisioning == "allowed_domains" && rules.allows_domain(email)) => {
-                    // No password anyone knows: this account signs in through the provider.
-                    let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;
-                    let id = users::insert(db, email, &unusable, false).await?;
-                    tracing::info!(user_id = %id, issuer = %identity.issuer, "created an account through sso");
-                    match identities::user_by_id(db, id).await? {
-                        Some(user) => user,
-                        None => anyhow::bail!("the account just created is gone"),
-                    }
-                }
-                // Invited, and the provider vouches for the address: the account is made and
-                // every open invitation of it accepted, each with its role.
-                None if !invited.is_empty() => {
-                    let unusable = auth::hash_password_blocking(new_secret("sso_")).await?;
-                    let mut tx = db.begin().await?;
-                    let id = users::insert(&mut *tx, email, &unusable, false).await?;
-                    for (invitation, workspace, role) in &invited {
-                        ferrocat_app::db::workspaces::upsert_membership(&mut *tx, id, *workspace, role).await?;
-                        ferrocat_app::db::invitations::mark_accepted(&mut *tx, *invitation, id).await?;
-                    }
-                    tx.commit().await?;
-                    tracing::info!(user_id = %id, issuer = %identity.issuer, invitations = invited.len(), "created an invited account through sso");
-                    match identities::user_by_id(db, id).await? {
-                        Some(user) => user,
-                        None => anyhow::bail!("the account just created is gone"),
-                    }
-                }
-                None => {
-                    return Ok(Err(format!(
-                        "There is no ferrocat account for {email}: ask an administrator to invite you, then sign in again."
-                    )));
-                }
-            }
-        }
-    };
-    if !user.is_active {
-        return Ok(Err("This ferrocat account is disabled.".to_owned()));
-    }
-    if !rules.allows_domain(&user.email) {
-        return Ok(Err(format!("This organisation accepts single sign-on only for addresses at {}.", rules.allowed_domains.join(", "))));
-    }
-    identities::link(db, &identity.issuer, &identity.subject, user.id, email).await?;
-    Ok(Ok(user))
 }
 
 /// `GET /auth/callback` (and the sign-in button) when no provider is configured.

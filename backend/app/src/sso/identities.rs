@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use ferrocat_app::db::users::User;
+use crate::db::users::User;
 
 /// The user an upstream identity is linked to.
 pub async fn linked_user(db: impl PgExecutor<'_>, issuer: &str, subject: &str) -> sqlx::Result<Option<User>> {

@@ -2,7 +2,7 @@
 //! its JWKS), the authorization redirect (state, nonce, PKCE S256), and the code exchange with
 //! the ID token's verification (signature against the JWKS, RS256; `iss`, `aud`, `exp`,
 //! `nonce`). What comes out is the identity the provider vouches for; who that is on this
-//! platform is [`super::sso`]'s business.
+//! platform is [`super::platform_user`]'s business.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,81 @@ use openidconnect::{
 use secrecy::ExposeSecret as _;
 use tokio::sync::Mutex;
 
-use crate::config::OidcConfig;
+use ferrocat_shared::config::{ConfigError, Env};
+use secrecy::SecretString;
+
+/// An upstream OpenID Connect provider the sign-in page offers beside the password form.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// `FERROCAT_OIDC_ISSUER`: the provider's issuer URL, exactly as its discovery document
+    /// (`{issuer}/.well-known/openid-configuration`) and ID tokens name it. https, or http on a
+    /// loopback address.
+    pub issuer: String,
+    /// `FERROCAT_OIDC_CLIENT_ID`: this deployment's client at the provider; required with the
+    /// issuer. The provider must accept `{FERROCAT_PUBLIC_URL}/auth/callback` (the MCP sign-in page) as a
+    /// redirect URI.
+    pub client_id: String,
+    /// `FERROCAT_OIDC_CLIENT_SECRET`: unset for a public client (PKCE only).
+    pub client_secret: Option<SecretString>,
+    /// `FERROCAT_OIDC_NAME`: the button reads "Sign in with <name>"; default the issuer's host.
+    pub name: String,
+    /// `FERROCAT_OIDC_SCOPES` (comma- or space-separated), default `openid email profile`;
+    /// `openid` is always asked for.
+    pub scopes: Vec<String>,
+    /// `FERROCAT_OIDC_CREATE_USERS`, default false: someone the provider vouches for (with a
+    /// verified email) but who has no ferrocat account is refused; when true an account without
+    /// a password and without any workspace role is made for them.
+    pub create_users: bool,
+}
+
+const OIDC_KEYS: [&str; 5] =
+    ["FERROCAT_OIDC_CLIENT_ID", "FERROCAT_OIDC_CLIENT_SECRET", "FERROCAT_OIDC_NAME", "FERROCAT_OIDC_SCOPES", "FERROCAT_OIDC_CREATE_USERS"];
+
+impl OidcConfig {
+    /// `None` when `FERROCAT_OIDC_ISSUER` is unset (and so is every other `FERROCAT_OIDC_*`).
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(issuer) = env.get("FERROCAT_OIDC_ISSUER").map(str::trim).filter(|v| !v.is_empty()) else {
+            if let Some(key) = OIDC_KEYS.iter().find(|k| env.get(k).is_some_and(|v| !v.trim().is_empty())) {
+                return Err(ConfigError::Invalid {
+                    key: (*key).into(),
+                    value: "(set)".into(),
+                    reason: "needs FERROCAT_OIDC_ISSUER too".into(),
+                });
+            }
+            return Ok(None);
+        };
+        let invalid = |reason: &str| ConfigError::Invalid { key: "FERROCAT_OIDC_ISSUER".into(), value: issuer.into(), reason: reason.into() };
+        let url = url::Url::parse(issuer).map_err(|e| invalid(&format!("not a URL ({e})")))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => return Err(invalid("not an absolute URL with a host")),
+        };
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(invalid("must be https (http only on a loopback address)"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("must not have a query or fragment"));
+        }
+        let client_id = env.required("FERROCAT_OIDC_CLIENT_ID")?;
+        let client_secret = env.get("FERROCAT_OIDC_CLIENT_SECRET").filter(|v| !v.is_empty()).map(|v| SecretString::from(v.to_owned()));
+        let name = env.get("FERROCAT_OIDC_NAME").map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let mut scopes = vec!["openid".to_owned()];
+        let asked = env.get("FERROCAT_OIDC_SCOPES").unwrap_or("openid email profile");
+        scopes.extend(asked.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty() && *s != "openid").map(str::to_owned));
+        Ok(Some(Self {
+            // Issuers are compared as strings: keep the configured form, without a trailing `/`.
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            client_id,
+            client_secret,
+            name: name.unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned()),
+            scopes,
+            create_users: env.parse_or("FERROCAT_OIDC_CREATE_USERS", false)?,
+        }))
+    }
+}
+
 
 /// How long discovery (and the provider's keys) are trusted before they are fetched again. A
 /// token signed with a key not yet seen refetches them at once.

@@ -535,32 +535,32 @@ async fn import_rows(State(state): State<AppState>, access: WorkspaceAccess, Pat
 struct DownloadQuery {
     /// json (default), ndjson, csv or markdown.
     format: Option<String>,
-    /// Rows to write, 1 to 100,000 (default: all, up to 100,000).
-    limit: Option<i64>,
     /// Accepted (the extractor reads it).
     #[serde(rename = "workspace_id")]
     _workspace_id: Option<String>,
 }
-
-/// The most rows an export writes.
-const MAX_EXPORT: i64 = 100_000;
 
 #[utoipa::path(
     get,
     path = "/tables/{table_id}/download",
     tag = "tables",
     params(("table_id" = String, Path, description = "table id"), DownloadQuery),
-    responses((status = 200, description = "the rows as a file in the format", body = String), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 200, description = "every row, in creation order, as a file in the format (streamed)", body = String), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn download_table(State(state): State<AppState>, access: WorkspaceAccess, Path(table_id): Path<String>, Query(q): Query<DownloadQuery>) -> Result<Response, ApiError> {
     let found = table(&state, &access, &table_id).await?;
     let format = Format::parse(q.format.as_deref().unwrap_or("json"))?;
-    let limit = q.limit.unwrap_or(MAX_EXPORT);
-    if !(1..=MAX_EXPORT).contains(&limit) {
-        return Err(invalid("limit", format!("limit is 1 to {MAX_EXPORT}")));
-    }
-    let all = rows::first_rows(&state.db, &found, limit).await?;
-    let body = rows::render(&found, &all, format);
     let disposition = format!("attachment; filename=\"{}.{}\"", found.meta.name, format.extension());
-    Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    let pieces = rows::export(state.db.clone(), found, format);
+    // A failure after the first piece can only cut the file short: it is logged, and the
+    // client sees the connection end early.
+    let stream = futures_util::stream::unfold(pieces, |mut pieces| async move {
+        let piece = pieces.recv().await?.map_err(|e| {
+            tracing::error!(error = %e, "exporting a table failed");
+            std::io::Error::other("the export failed")
+        });
+        Some((piece, pieces))
+    });
+    let headers = [(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, disposition)];
+    Ok((headers, axum::body::Body::from_stream(stream)).into_response())
 }

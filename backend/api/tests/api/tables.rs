@@ -332,6 +332,20 @@ async fn csv_imports_with_a_preview_of_inferred_types_append_by_mapping_and_down
     let json_out: Value = download("json").await.unwrap().json().await.unwrap();
     assert_eq!(json_out.as_array().unwrap().len(), 3);
     send(admin.get(app.at(&format!("/tables/{table_id}/download"))).query(&[("format", "xml")]), StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // An export streams every row, in pieces: 3,000 rows of ~100 bytes is several of them.
+    let big = create_table(&app, &admin, json!({"name": "big", "columns": [{"name": "n", "type": "INTEGER"}, {"name": "note", "type": "TEXT"}]})).await;
+    for chunk in 0..3 {
+        let rows: Vec<Value> = (0..1000).map(|i| json!({"n": chunk * 1000 + i, "note": "x".repeat(60)})).collect();
+        send(admin.post(app.at(&format!("/tables/{}/rows/batch", id(&big)))).json(&json!({"rows": rows})), StatusCode::CREATED).await;
+    }
+    let export = |format: &'static str| admin.get(app.at(&format!("/tables/{}/download", id(&big)))).query(&[("format", format)]).send();
+    let csv_all = export("csv").await.unwrap().text().await.unwrap();
+    assert_eq!(csv_all.lines().count(), 3001);
+    assert!(csv_all.lines().last().unwrap().contains(",2999,"), "in creation order to the last");
+    let all: Value = export("json").await.unwrap().json().await.unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 3000);
+    assert_eq!(all[2999]["n"], 2999);
 }
 
 #[tokio::test]

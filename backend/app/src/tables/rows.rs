@@ -621,31 +621,99 @@ fn cell(value: &Value) -> String {
     }
 }
 
-/// `rows` (of `table`) as text in `format`.
-pub fn render(table: &Table, rows: &[Value], format: Format) -> String {
-    let mut headers: Vec<&str> = SYSTEM_COLUMNS.to_vec();
-    headers.extend(table.columns.iter().map(|c| c.name.as_str()));
-    match format {
-        Format::Json => Value::Array(rows.to_vec()).to_string(),
-        Format::Ndjson => rows.iter().map(|r| format!("{r}\n")).collect(),
-        Format::Csv => {
-            let mut out = csv::Writer::from_writer(Vec::new());
-            let _ = out.write_record(&headers);
-            for row in rows {
-                let _ = out.write_record(headers.iter().map(|h| cell(&row[*h])));
-            }
-            String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
-        }
-        Format::Markdown => {
-            let escape = |s: String| s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ");
-            let mut out = format!("| {} |\n|{}\n", headers.join(" | "), " --- |".repeat(headers.len()));
-            for row in rows {
-                let cells: Vec<String> = headers.iter().map(|h| escape(cell(&row[*h]))).collect();
-                out.push_str(&format!("| {} |\n", cells.join(" | ")));
-            }
-            out
+/// Writes rows of one table as text in one format, a row at a time: what a download holds
+/// in memory and what an export streams.
+pub struct Renderer {
+    format: Format,
+    headers: Vec<String>,
+    rows: usize,
+}
+
+impl Renderer {
+    pub fn new(table: &Table, format: Format) -> Self {
+        let mut headers: Vec<String> = SYSTEM_COLUMNS.iter().map(|h| (*h).to_owned()).collect();
+        headers.extend(table.columns.iter().map(|c| c.name.clone()));
+        Self { format, headers, rows: 0 }
+    }
+
+    /// What comes before the rows.
+    pub fn start(&self) -> String {
+        match self.format {
+            Format::Json => "[".into(),
+            Format::Ndjson => String::new(),
+            Format::Csv => csv_line(self.headers.iter().map(String::as_str)),
+            Format::Markdown => format!("| {} |\n|{}\n", self.headers.join(" | "), " --- |".repeat(self.headers.len())),
         }
     }
+
+    /// One row.
+    pub fn row(&mut self, row: &Value) -> String {
+        self.rows += 1;
+        match self.format {
+            Format::Json => format!("{}{row}", if self.rows > 1 { "," } else { "" }),
+            Format::Ndjson => format!("{row}\n"),
+            Format::Csv => {
+                let cells: Vec<String> = self.headers.iter().map(|h| cell(&row[h.as_str()])).collect();
+                csv_line(cells.iter().map(String::as_str))
+            }
+            Format::Markdown => {
+                let escape = |s: String| s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ");
+                let cells: Vec<String> = self.headers.iter().map(|h| escape(cell(&row[h.as_str()]))).collect();
+                format!("| {} |\n", cells.join(" | "))
+            }
+        }
+    }
+
+    /// What comes after the rows.
+    pub fn end(&self) -> String {
+        if self.format == Format::Json { "]".into() } else { String::new() }
+    }
+}
+
+/// One CSV record, quoted where it must be.
+fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(cells);
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// `rows` (of `table`) as text in `format`.
+pub fn render(table: &Table, rows: &[Value], format: Format) -> String {
+    let mut out = Renderer::new(table, format);
+    let mut text = out.start();
+    for row in rows {
+        text.push_str(&out.row(row));
+    }
+    text.push_str(&out.end());
+    text
+}
+
+/// Every row of `table` in creation order as text in `format`, sent in pieces of about 64 KiB
+/// while the rows are read (one connection held until the last); an error ends the stream.
+pub fn export(db: PgPool, table: Table, format: Format) -> tokio::sync::mpsc::Receiver<Result<String, AppError>> {
+    use futures_util::StreamExt as _;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut out = Renderer::new(&table, format);
+        let mut buffer = out.start();
+        let sql = format!("SELECT to_jsonb(r) FROM {} r ORDER BY created_at, id", table.physical());
+        let mut rows = sqlx::query_scalar::<_, Value>(sqlx::AssertSqlSafe(sql)).fetch(&db);
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(stored) => buffer.push_str(&out.row(&read_row(&table, stored))),
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            }
+            if buffer.len() >= 64 * 1024 && tx.send(Ok(std::mem::take(&mut buffer))).await.is_err() {
+                return; // The client went away.
+            }
+        }
+        buffer.push_str(&out.end());
+        let _ = tx.send(Ok(buffer)).await;
+    });
+    rx
 }
 
 /// How many rows a table holds, as the planner estimates it (cheap on any size).

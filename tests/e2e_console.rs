@@ -478,3 +478,45 @@ async fn an_invited_analyst_accepts_in_the_browser_and_lands_in_the_workspace() 
         panic!("{problem}\n(screenshot: {})", shot.display());
     }
 }
+
+/// Someone signs in to the console through the organisation's identity provider (a real one,
+/// oidc-provider-mock, on loopback): the sign-in page offers it by name, the provider's answer
+/// comes back through the edge, and the console opens on the page they asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_to_the_console_through_the_identity_provider() {
+    let idp = ferrocat_test_support::oidc::Idp::start().await;
+    idp.set_user("admin-sub", json!({"email": ADMIN_EMAIL, "email_verified": true})).await;
+    let env = [
+        ("FERROCAT_OIDC_ISSUER", idp.url.clone()),
+        ("FERROCAT_OIDC_CLIENT_ID", "ferrocat-test".to_owned()),
+        ("FERROCAT_OIDC_CLIENT_SECRET", "idp-client-secret-do-not-show".to_owned()),
+        ("FERROCAT_OIDC_NAME", "Test IdP".to_owned()),
+    ];
+    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&env)).await.unwrap();
+    let (_, ws) = common::login(&stack.url).await;
+    let browser = Browser::start().await;
+    let outcome = async {
+        browser.client.goto(&format!("{}/workspaces/{ws}/cases", stack.url)).await.map_err(|e| e.to_string())?;
+        browser.wait_text("h1", "Sign in").await?;
+        let xpath = "//a[normalize-space(.)='Sign in with Test IdP']";
+        browser.client.wait().for_element(Locator::XPath(xpath)).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+        // The provider's own page: who to sign in as.
+        let sub = browser.client.wait().for_element(Locator::Css("input[name=sub]")).await.map_err(|e| format!("the provider's page: {e}"))?;
+        sub.send_keys("admin-sub").await.map_err(|e| e.to_string())?;
+        sub.send_keys(&Key::Enter.to_string()).await.map_err(|e| e.to_string())?;
+        browser.wait_text("h1", "Cases").await?;
+        let path = browser.client.current_url().await.map_err(|e| e.to_string())?.path().to_owned();
+        if path != format!("/workspaces/{ws}/cases") {
+            return Err(format!("landed on {path}, not the page the sign-in started from"));
+        }
+        browser.wait_text(".sidebar-footer", ADMIN_EMAIL).await?;
+        Ok::<(), String>(())
+    }
+    .await;
+    if let Err(problem) = outcome {
+        let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console").join("sso-failure.png");
+        std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+        browser.screenshot(&shot).await;
+        panic!("{problem}\n(screenshot: {})\n{}", shot.display(), stack.logs());
+    }
+}

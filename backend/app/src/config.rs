@@ -65,6 +65,8 @@ pub struct AppConfig {
     pub attachments: ferrocat_shared::objects::AttachmentSettings,
     /// `FERROCAT_TABLE_IMPORT_MAX_BYTES`, default 50 MiB: the largest CSV file a table imports.
     pub table_import_max_bytes: u64,
+    /// Single sign-on through an OpenID Connect provider (`FERROCAT_OIDC_*`), when configured.
+    pub oidc: Option<crate::sso::OidcConfig>,
 }
 
 /// Sign-in lockout settings.
@@ -183,6 +185,7 @@ impl AppConfig {
             case_triggers: env.parse_or("FERROCAT_CASE_TRIGGERS_ENABLED", true)?,
             attachments: ferrocat_shared::objects::AttachmentSettings::from_env(env)?,
             table_import_max_bytes: env.parse_or("FERROCAT_TABLE_IMPORT_MAX_BYTES", 50 * 1024 * 1024u64)?,
+            oidc: crate::sso::OidcConfig::from_env(env)?,
         })
     }
 

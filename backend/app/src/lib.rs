@@ -50,6 +50,9 @@ pub struct App {
     pub http: ferrocat_shared::egress::EgressClient,
     /// Case attachments, when an object store is configured.
     pub attachments: Option<ferrocat_shared::objects::BlobStore>,
+    /// The OpenID Connect provider the console signs in through (its answers come back to
+    /// `/api/auth/oidc/callback`), when configured.
+    pub oidc: Option<Arc<sso::Provider>>,
 }
 
 impl App {
@@ -63,6 +66,8 @@ impl App {
         let results = config.results.as_ref().map(ferrocat_shared::objects::ResultStore::new);
         let attachments = config.results.as_ref().map(|store| ferrocat_shared::objects::BlobStore::new(store, &config.attachments));
         let http = ferrocat_shared::egress::EgressClient::new(config.egress.clone(), Default::default()).context("building the HTTP client")?;
-        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http, attachments })
+        let callback = format!("{}/api/auth/oidc/callback", config.public_url.trim_end_matches('/'));
+        let oidc = config.oidc.clone().map(|c| sso::Provider::new(c, callback)).transpose().context("the sso client")?.map(Arc::new);
+        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http, attachments, oidc })
     }
 }

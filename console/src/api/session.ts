@@ -23,6 +23,8 @@ export interface Info {
   public_api_url: string;
   auth_allowed_types: string[];
   saml_enabled: boolean;
+  /** The OpenID Connect provider's name, when single sign-on is configured. */
+  oidc_name?: string | null;
 }
 
 export const meKey = ["me"] as const;

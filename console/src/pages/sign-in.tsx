@@ -4,14 +4,22 @@ import { ApiError, raw } from "../api/client";
 import { useInfo } from "../api/session";
 import { ErrorNote, Field, SubmitButton } from "../components/ui";
 
-const SSO: Record<string, { label: string; href: string }> = {
-  oidc: { label: "Sign in with OpenID Connect", href: "/api/auth/oidc/authorize" },
-  saml: { label: "Sign in with SAML", href: "/api/auth/saml/login" },
+/** Where single sign-on starts, to come back to the page it started from. */
+const back = () => encodeURIComponent(window.location.pathname + window.location.search.replace(/[?&]sso_error=[^&]*/, ""));
+const SSO: Record<string, (name: string | null | undefined) => { label: string; href: string }> = {
+  oidc: (name) => ({ label: `Sign in with ${name || "OpenID Connect"}`, href: `/api/auth/oidc/login?return_to=${back()}` }),
+  saml: () => ({ label: "Sign in with SAML", href: "/api/auth/saml/login" }),
 };
+
+/** Why single sign-on did not sign the user in, as the api's callback said (`?sso_error=`). */
+function ssoError(): Error | null {
+  const message = new URLSearchParams(window.location.search).get("sso_error");
+  return message ? new Error(message) : null;
+}
 
 export function SignIn({ expired, onSignedIn }: { expired: boolean; onSignedIn: () => Promise<void> }) {
   const info = useInfo();
-  const [error, setError] = useState<unknown>(null);
+  const [error, setError] = useState<unknown>(ssoError);
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -41,11 +49,14 @@ export function SignIn({ expired, onSignedIn }: { expired: boolean; onSignedIn: 
       <SubmitButton pending={busy} busy="Signing in">
         Sign in
       </SubmitButton>
-      {sso.map((t) => (
-        <a key={t} className="button" href={SSO[t].href}>
-          {SSO[t].label}
-        </a>
-      ))}
+      {sso.map((t) => {
+        const { label, href } = SSO[t](info.data?.oidc_name);
+        return (
+          <a key={t} className="button" href={href}>
+            {label}
+          </a>
+        );
+      })}
       {info.data && <p className="muted small">ferrocat {info.data.version}</p>}
     </SignInCard>
   );

@@ -1,5 +1,7 @@
-//! `POST /auth/login` (form `username`, `password`; 204 with a session cookie),
-//! `POST /auth/logout`, `GET /users/me`, `POST /users/me/password`, `GET /users` (superusers).
+//! `POST /auth/login` (form `username`, `password`; 204 with a session cookie), single sign-on
+//! through the OpenID Connect provider (`GET /auth/oidc/login`, then the provider, then
+//! `GET /auth/oidc/callback`, which sets the same cookie), `POST /auth/logout`, `GET /users/me`,
+//! `POST /users/me/password`, `GET /users` (superusers).
 //!
 //! Failed sign-ins are counted in Redis per account name and per client address
 //! ([`ferrocat_app::lockout`], shared with the MCP sign-in page); past the limit, attempts get 429 with
@@ -30,6 +32,8 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/auth/oidc/login", get(oidc_login))
+        .route("/auth/oidc/callback", get(oidc_callback))
         .route("/users/me", get(get_me))
         .route("/users/me/password", post(change_password))
         .route("/users", get(list_users))
@@ -79,11 +83,18 @@ async fn login(
     attempt.succeeded(&state).await;
     // The organisation's rules, asked only once the password is known to be right.
     ferrocat_app::auth_settings::password_allowed(&state.db, &user.email).await?;
+    let cookie = start_session(&state, &user).await?;
+    tracing::info!(user_id = %user.id, "login");
+    Ok((StatusCode::NO_CONTENT, jar.add(cookie)))
+}
+
+/// Starts a session for `user`: its cookie.
+async fn start_session(state: &AppState, user: &users::User) -> Result<Cookie<'static>, ApiError> {
     let (token, token_hash) = ferrocat_app::accounts::new_session_token();
     let expires = chrono::Utc::now() + chrono::Duration::seconds(state.config.session_ttl_seconds);
     users::insert_session(&state.db, &token_hash, user.id, expires).await?;
     users::touch_login(&state.db, user.id).await?;
-    let cookie = Cookie::build((SESSION_COOKIE, token))
+    Ok(Cookie::build((SESSION_COOKIE, token))
         .path("/")
         .http_only(true)
         .secure(state.config.secure_cookies())
@@ -91,9 +102,107 @@ async fn login(
         // session. The console is one origin, so its own requests always do.
         .same_site(SameSite::Strict)
         .max_age(time_duration(state.config.session_ttl_seconds))
-        .build();
-    tracing::info!(user_id = %user.id, "login");
-    Ok((StatusCode::NO_CONTENT, jar.add(cookie)))
+        .build())
+}
+
+/// The cookie that binds a single sign-on to the browser that started it.
+const SSO_COOKIE: &str = "ferrocat_console_sso";
+
+fn sso_cookie(state: &AppState, value: String, max_age: time::Duration) -> Cookie<'static> {
+    Cookie::build((SSO_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        // The provider sends the browser back with a top-level GET: Lax cookies come along.
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .build()
+}
+
+fn provider(state: &AppState) -> Result<&ferrocat_app::sso::Provider, ApiError> {
+    state.oidc.as_deref().ok_or_else(|| ApiError::NotFound("no single sign-on provider is configured: sign in with your password".into()))
+}
+
+/// A redirect (303) to `location`.
+fn see_other(location: &str) -> Result<axum::response::Response, ApiError> {
+    let value = axum::http::HeaderValue::from_str(location).map_err(|_| ApiError::Internal(anyhow::anyhow!("a redirect that is not a header value")))?;
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(axum::http::header::LOCATION, value);
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OidcLoginQuery {
+    /// A path of this site to land on afterwards (default `/`).
+    return_to: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/auth/oidc/login",
+    tag = "auth",
+    params(OidcLoginQuery),
+    responses((status = 303, description = "to the identity provider"), (status = "4XX", description = "the one error shape; 404 when no provider is configured", body = crate::error::ErrorBody))
+)]
+async fn oidc_login(State(state): State<AppState>, jar: CookieJar, super::Query(q): super::Query<OidcLoginQuery>) -> Result<impl IntoResponse, ApiError> {
+    let provider = provider(&state)?;
+    let started = ferrocat_app::sso::console::start(&state.db, provider, q.return_to.as_deref()).await?;
+    Ok((jar.add(sso_cookie(&state, started.browser_token, time::Duration::minutes(10))), see_other(&started.url)?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OidcCallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/auth/oidc/callback",
+    tag = "auth",
+    params(OidcCallbackQuery),
+    responses((status = 303, description = "signed in: the session cookie is set, and on to the page the sign-in started from; else to `/?sso_error=<why>`"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Query(q): super::Query<OidcCallbackQuery>) -> Result<impl IntoResponse, ApiError> {
+    let provider = provider(&state)?;
+    let browser_token = jar.get(SSO_COOKIE).map(|c| c.value().to_owned());
+    let jar = jar.remove(sso_cookie(&state, String::new(), time::Duration::ZERO));
+    match finish_sso(&state, provider, &q, browser_token.as_deref()).await {
+        Ok(response) => Ok((jar.add(response.0), response.1).into_response()),
+        // The browser goes back to the sign-in page, which shows why.
+        Err(refused) if refused.status_code().is_client_error() => {
+            let message: String = url::form_urlencoded::byte_serialize(refused.to_string().as_bytes()).collect();
+            Ok((jar, see_other(&format!("/?sso_error={message}"))?).into_response())
+        }
+        Err(failed) => Err(failed),
+    }
+}
+
+/// The session cookie and the redirect home of a provider's answer, or why nobody is signed in.
+async fn finish_sso(
+    state: &AppState,
+    provider: &ferrocat_app::sso::Provider,
+    q: &OidcCallbackQuery,
+    browser_token: Option<&str>,
+) -> Result<(Cookie<'static>, axum::response::Response), ApiError> {
+    if let Some(error) = &q.error {
+        let detail = match &q.error_description {
+            Some(description) => format!("{} did not sign you in ({error}: {description})", provider.name()),
+            None => format!("{} did not sign you in ({error})", provider.name()),
+        };
+        return Err(if error == "access_denied" { ApiError::Forbidden(detail) } else { ApiError::BadRequest(detail) });
+    }
+    let (Some(sso_state), Some(code)) = (q.state.as_deref().filter(|s| !s.is_empty()), q.code.as_deref().filter(|c| !c.is_empty())) else {
+        return Err(ApiError::BadRequest("the identity provider's answer has no state or code: sign in again".into()));
+    };
+    let (user, return_to) = ferrocat_app::sso::console::finish(&state.db, provider, sso_state, browser_token, code).await?;
+    let cookie = start_session(state, &user).await?;
+    Ok((cookie, see_other(&return_to)?))
 }
 
 fn time_duration(seconds: i64) -> time::Duration {

@@ -37,7 +37,9 @@ async fn get_info(State(state): State<AppState>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "public_app_url": state.config.public_url,
         "public_api_url": format!("{}/api", state.config.public_url),
-        "auth_allowed_types": ["basic"],
+        "auth_allowed_types": if state.oidc.is_some() { json!(["basic", "oidc"]) } else { json!(["basic"]) },
+        // The console's "Sign in with …" button, when a provider is configured.
+        "oidc_name": state.oidc.as_deref().map(ferrocat_app::sso::Provider::name),
         "saml_enabled": false,
         "saml_enforced": false,
         "ee_multi_tenant": false,

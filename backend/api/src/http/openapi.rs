@@ -23,6 +23,8 @@ use crate::state::AppState;
         health::get_info,
         auth::login,
         auth::logout,
+        auth::oidc_login,
+        auth::oidc_callback,
         auth::get_me,
         auth::list_users,
         auth::change_password,

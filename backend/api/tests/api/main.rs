@@ -16,6 +16,7 @@ mod secrets;
 mod schedules;
 mod service_accounts;
 mod settings;
+mod sso;
 mod tables;
 mod variables;
 mod webhooks;

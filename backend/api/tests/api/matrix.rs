@@ -192,6 +192,9 @@ const TABLE: &[Row] = &[
     // Superusers only: an editor of A and B's admin (not superusers) are refused alike.
     row("get", "/settings/auth", [U, F, F, R], none),
     row("patch", "/settings/auth", [U, F, F, R], |_| Some(json!({"auth_default_role": "viewer"}))),
+    // Single sign-on: no provider is configured here, so both answer 404 to everyone.
+    row("get", "/auth/oidc/login", [I, I, I, I], none),
+    row("get", "/auth/oidc/callback", [I, I, I, I], none),
     row("get", "/tables", [U, O, O, D], none),
     row("post", "/tables", [U, F, O, D], |_| Some(json!({"name": "made_by_the_matrix", "columns": [{"name": "c", "type": "TEXT"}]}))),
     // Imports are multipart forms: a JSON body is refused before anything else is read.

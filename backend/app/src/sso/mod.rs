@@ -1,5 +1,5 @@
-//! One identity layer for single sign-on, whichever page starts it (the MCP sign-in page
-//! today): the upstream OpenID Connect provider ([`oidc`]), the links of upstream identities to
+//! One identity layer for single sign-on, whichever page starts it (the MCP sign-in page, or
+//! the console's through the api: [`console`]): the upstream OpenID Connect provider ([`oidc`]), the links of upstream identities to
 //! platform users and the sign-ins on their way ([`identities`]), and who a verified identity is
 //! on this platform ([`platform_user`]): an identity linked before, else the account with the
 //! provider's email when the provider verified it (an account whose own address was never
@@ -7,6 +7,7 @@
 //! organisation's rules ([`crate::auth_settings`]) say so; the rules may also turn OpenID
 //! Connect off and limit it to some email domains.
 
+pub mod console;
 pub mod identities;
 pub mod oidc;
 

@@ -152,23 +152,14 @@ async fn oidc_login(State(state): State<AppState>, jar: CookieJar, super::Query(
     Ok((jar.add(sso_cookie(&state, started.browser_token, time::Duration::minutes(10))), see_other(&started.url)?))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct OidcCallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
 #[utoipa::path(
     get,
     path = "/auth/oidc/callback",
     tag = "auth",
-    params(OidcCallbackQuery),
+    params(super::integrations::CallbackQuery),
     responses((status = 303, description = "signed in: the session cookie is set, and on to the page the sign-in started from; else to `/?sso_error=<why>`"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
-async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Query(q): super::Query<OidcCallbackQuery>) -> Result<impl IntoResponse, ApiError> {
+async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Query(q): super::Query<super::integrations::CallbackQuery>) -> Result<impl IntoResponse, ApiError> {
     let provider = provider(&state)?;
     let browser_token = jar.get(SSO_COOKIE).map(|c| c.value().to_owned());
     let jar = jar.remove(sso_cookie(&state, String::new(), time::Duration::ZERO));
@@ -187,7 +178,7 @@ async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Que
 async fn finish_sso(
     state: &AppState,
     provider: &ferrocat_app::sso::Provider,
-    q: &OidcCallbackQuery,
+    q: &super::integrations::CallbackQuery,
     browser_token: Option<&str>,
 ) -> Result<(Cookie<'static>, axum::response::Response), ApiError> {
     if let Some(error) = &q.error {

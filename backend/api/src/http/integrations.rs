@@ -257,14 +257,16 @@ async fn test_integration(
     Ok(Json(json!({"success": success, "provider_id": provider_id, "message": message})))
 }
 
+/// What an OAuth 2 provider sends back (RFC 6749 §4.1.2): here, and to the console's single
+/// sign-on callback.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
+pub(super) struct CallbackQuery {
+    pub(super) code: Option<String>,
+    pub(super) state: Option<String>,
     /// Set by the provider when the user refused.
-    error: Option<String>,
-    error_description: Option<String>,
+    pub(super) error: Option<String>,
+    pub(super) error_description: Option<String>,
 }
 
 #[utoipa::path(

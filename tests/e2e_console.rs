@@ -486,6 +486,7 @@ async fn an_invited_analyst_accepts_in_the_browser_and_lands_in_the_workspace() 
 async fn a_person_signs_in_to_the_console_through_the_identity_provider() {
     let idp = ferrocat_test_support::oidc::Idp::start().await;
     idp.set_user("admin-sub", json!({"email": ADMIN_EMAIL, "email_verified": true})).await;
+    idp.set_user("mallory", json!({"email": ADMIN_EMAIL, "email_verified": false})).await;
     let env = [
         ("FERROCAT_OIDC_ISSUER", idp.url.clone()),
         ("FERROCAT_OIDC_CLIENT_ID", "ferrocat-test".to_owned()),
@@ -495,15 +496,24 @@ async fn a_person_signs_in_to_the_console_through_the_identity_provider() {
     let stack = tokio::task::spawn_blocking(move || Stack::up_with(&env)).await.unwrap();
     let (_, ws) = common::login(&stack.url).await;
     let browser = Browser::start().await;
+    let sign_in_as = |who: &'static str| {
+        let (browser, url, ws) = (&browser, stack.url.clone(), ws.clone());
+        async move {
+            browser.client.goto(&format!("{url}/workspaces/{ws}/cases")).await.map_err(|e| e.to_string())?;
+            browser.wait_text("h1", "Sign in").await?;
+            let xpath = "//a[normalize-space(.)='Sign in with Test IdP']";
+            browser.client.wait().for_element(Locator::XPath(xpath)).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+            // The provider's own page: who to sign in as.
+            let sub = browser.client.wait().for_element(Locator::Css("input[name=sub]")).await.map_err(|e| format!("the provider's page: {e}"))?;
+            sub.send_keys(who).await.map_err(|e| e.to_string())?;
+            sub.send_keys(&Key::Enter.to_string()).await.map_err(|e| e.to_string())
+        }
+    };
     let outcome = async {
-        browser.client.goto(&format!("{}/workspaces/{ws}/cases", stack.url)).await.map_err(|e| e.to_string())?;
-        browser.wait_text("h1", "Sign in").await?;
-        let xpath = "//a[normalize-space(.)='Sign in with Test IdP']";
-        browser.client.wait().for_element(Locator::XPath(xpath)).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
-        // The provider's own page: who to sign in as.
-        let sub = browser.client.wait().for_element(Locator::Css("input[name=sub]")).await.map_err(|e| format!("the provider's page: {e}"))?;
-        sub.send_keys("admin-sub").await.map_err(|e| e.to_string())?;
-        sub.send_keys(&Key::Enter.to_string()).await.map_err(|e| e.to_string())?;
+        // Refused: back on the sign-in page, which says why.
+        sign_in_as("mallory").await?;
+        browser.wait_text(".sign-in", "has not verified").await?;
+        sign_in_as("admin-sub").await?;
         browser.wait_text("h1", "Cases").await?;
         let path = browser.client.current_url().await.map_err(|e| e.to_string())?.path().to_owned();
         if path != format!("/workspaces/{ws}/cases") {

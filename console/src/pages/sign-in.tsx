@@ -5,15 +5,19 @@ import { useInfo } from "../api/session";
 import { ErrorNote, Field, SubmitButton } from "../components/ui";
 
 /** Where single sign-on starts, to come back to the page it started from. */
-const back = () => encodeURIComponent(window.location.pathname + window.location.search.replace(/[?&]sso_error=[^&]*/, ""));
+const back = () => encodeURIComponent(window.location.pathname + window.location.search);
 const SSO: Record<string, (name: string | null | undefined) => { label: string; href: string }> = {
   oidc: (name) => ({ label: `Sign in with ${name || "OpenID Connect"}`, href: `/api/auth/oidc/login?return_to=${back()}` }),
   saml: () => ({ label: "Sign in with SAML", href: "/api/auth/saml/login" }),
 };
 
-/** Why single sign-on did not sign the user in, as the api's callback said (`?sso_error=`). */
+/** Why single sign-on did not sign the user in, as the api's callback said (a cookie only this
+ * site sets, read once). */
 function ssoError(): Error | null {
-  const message = new URLSearchParams(window.location.search).get("sso_error");
+  const found = document.cookie.split("; ").find((c) => c.startsWith("ferrocat_sso_error="));
+  if (!found) return null;
+  document.cookie = "ferrocat_sso_error=; path=/; max-age=0";
+  const message = decodeURIComponent(found.slice("ferrocat_sso_error=".length));
   return message ? new Error(message) : null;
 }
 

@@ -107,6 +107,8 @@ async fn start_session(state: &AppState, user: &users::User) -> Result<Cookie<'s
 
 /// The cookie that binds a single sign-on to the browser that started it.
 const SSO_COOKIE: &str = "ferrocat_console_sso";
+/// Why a single sign-on signed nobody in, for the sign-in page to show (read by the console).
+const SSO_ERROR_COOKIE: &str = "ferrocat_sso_error";
 
 fn sso_cookie(state: &AppState, value: String, max_age: time::Duration) -> Cookie<'static> {
     Cookie::build((SSO_COOKIE, value))
@@ -157,7 +159,7 @@ async fn oidc_login(State(state): State<AppState>, jar: CookieJar, super::Query(
     path = "/auth/oidc/callback",
     tag = "auth",
     params(super::integrations::CallbackQuery),
-    responses((status = 303, description = "signed in: the session cookie is set, and on to the page the sign-in started from; else to `/?sso_error=<why>`"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+    responses((status = 303, description = "signed in: the session cookie is set, and on to the page the sign-in started from; else to `/`, with why in the cookie ferrocat_sso_error"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
 )]
 async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Query(q): super::Query<super::integrations::CallbackQuery>) -> Result<impl IntoResponse, ApiError> {
     let provider = provider(&state)?;
@@ -165,10 +167,12 @@ async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Que
     let jar = jar.remove(sso_cookie(&state, String::new(), time::Duration::ZERO));
     match finish_sso(&state, provider, &q, browser_token.as_deref()).await {
         Ok(response) => Ok((jar.add(response.0), response.1).into_response()),
-        // The browser goes back to the sign-in page, which shows why.
+        // The browser goes back to the sign-in page, which shows why. The reason travels in a
+        // cookie only this site sets, not in the URL, so a link cannot put words on that page.
         Err(refused) if refused.status_code().is_client_error() => {
-            let message: String = url::form_urlencoded::byte_serialize(refused.to_string().as_bytes()).collect();
-            Ok((jar, see_other(&format!("/?sso_error={message}"))?).into_response())
+            // The cookie jar percent-encodes the value.
+            let why = Cookie::build((SSO_ERROR_COOKIE, refused.to_string())).path("/").secure(state.config.secure_cookies()).same_site(SameSite::Lax).max_age(time::Duration::minutes(1)).build();
+            Ok((jar.add(why), see_other("/")?).into_response())
         }
         Err(failed) => Err(failed),
     }

@@ -186,10 +186,13 @@ async fn finish_sso(
     browser_token: Option<&str>,
 ) -> Result<(Cookie<'static>, axum::response::Response), ApiError> {
     if let Some(error) = &q.error {
-        let detail = match &q.error_description {
-            Some(description) => format!("{} did not sign you in ({error}: {description})", provider.name()),
-            None => format!("{} did not sign you in ({error})", provider.name()),
-        };
+        // Only RFC 6749's codes are shown, never the free-text description: anyone can send
+        // this query, and the sign-in page shows what it says.
+        const CODES: [&str; 7] =
+            ["access_denied", "invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "server_error", "temporarily_unavailable"];
+        let code = CODES.iter().find(|c| **c == error.as_str()).copied().unwrap_or("an error");
+        tracing::info!(error = %error, "the identity provider did not sign the user in");
+        let detail = format!("{} did not sign you in ({code})", provider.name());
         return Err(if error == "access_denied" { ApiError::Forbidden(detail) } else { ApiError::BadRequest(detail) });
     }
     let (Some(sso_state), Some(code)) = (q.state.as_deref().filter(|s| !s.is_empty()), q.code.as_deref().filter(|c| !c.is_empty())) else {

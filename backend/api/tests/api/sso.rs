@@ -132,7 +132,10 @@ async fn another_browser_an_unverified_email_and_the_organisations_rules_sign_no
     let started = b.get(app.at("/auth/oidc/login")).send().await.unwrap();
     let denied = idp.deny(&location(&started)).await;
     let refused = callback(&app, &b, denied.split_once('?').unwrap().1).await;
-    assert!(refusal(&refused).contains("did not sign you in (access_denied"), "{}", refusal(&refused));
+    assert_eq!(refusal(&refused), "Test IdP did not sign you in (access_denied)");
+    // A made-up answer puts no words of its own on the sign-in page.
+    let forged = callback(&app, &browser(), "error=x&error_description=Call+0800+now+to+unlock+your+account").await;
+    assert_eq!(refusal(&forged), "Test IdP did not sign you in (an error)");
 
     // The organisation turns OpenID Connect off: nobody starts through it.
     let admin = sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE email = $1").bind(ADMIN_EMAIL).fetch_one(&app.db).await.unwrap();

@@ -142,6 +142,9 @@ impl Provider {
     /// A provider whose browser flow returns to `redirect_uri`. Nothing is fetched yet, so a
     /// provider that is down does not stop the server (password sign-in keeps working).
     pub fn new(config: OidcConfig, redirect_uri: String) -> anyhow::Result<Self> {
+        // A client of its own, not the egress-checked one: it only ever reaches the issuer the
+        // operator configured (`FERROCAT_OIDC_ISSUER`), which no workflow or user can change,
+        // and that identity provider may well sit on the operator's own network.
         let http = reqwest::Client::builder()
             // Following redirects would let discovery wander (SSRF).
             .redirect(reqwest::redirect::Policy::none())

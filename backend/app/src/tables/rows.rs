@@ -2,7 +2,10 @@
 //! get, pages with search and sort, equality lookups, membership, and downloads.
 //!
 //! Every value is bound as text after [`Column::coerce`] and cast in SQL to its column's type;
-//! rows come back as JSON with the generated column names turned back into the users'.
+//! rows come back as JSON with the generated column names turned back into the users'. The
+//! identifiers in the SQL built here with `format!` are only [`Table::physical`] and
+//! [`Column::physical`] (made from ids: hex digits) and [`super::SqlType::pg`]'s literals; no
+//! name a user gives is ever part of it, and every value is a bound parameter.
 
 use std::collections::HashMap;
 

@@ -24,3 +24,16 @@ use crate::error::ActionError;
 pub(crate) fn parse_args<T: serde::de::DeserializeOwned>(args: Map<String, Value>) -> Result<T, ActionError> {
     serde_json::from_value(Value::Object(args)).map_err(|e| ActionError::Invalid(e.to_string()))
 }
+
+/// What a platform action (`core.cases.*`, `core.table.*`) hands its host: the host the executor
+/// bound, the run the call belongs to, and the arguments with every secret value masked, so
+/// nothing of a secret reaches the platform's stores. `kind` names the actions in refusals.
+pub(crate) fn platform_call<'a, H: ?Sized>(
+    call: crate::table::Call<'a>,
+    host: Option<&'a H>,
+    kind: &str,
+) -> Result<(&'a H, &'a ferrocat_shared::temporal::RunContext, Map<String, Value>), ActionError> {
+    let host = host.ok_or_else(|| ActionError::Invalid(format!("{kind} actions need the platform's database: run them on the executor, not with ferrocat run")))?;
+    let run = call.run.ok_or_else(|| ActionError::Invalid(format!("{kind} actions run inside a workflow run")))?;
+    Ok((host, run, crate::masking::mask_args(call.args, call.secrets)))
+}

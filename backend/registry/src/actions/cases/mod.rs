@@ -135,15 +135,9 @@ impl Handler for CaseAction {
 }
 
 async fn run(call: Call<'_>, parse: Parse) -> Result<Value, ActionError> {
-    let host = call
-        .deps
-        .cases
-        .as_deref()
-        .ok_or_else(|| ActionError::Invalid("case actions need the platform's database: run them on the executor, not with ferrocat run".into()))?;
-    let run = call.run.ok_or_else(|| ActionError::Invalid("case actions run inside a workflow run".into()))?;
-    // Secrets never reach a case: any secret value an argument picked up is masked first.
-    let args = crate::masking::mask_args(call.args, call.secrets);
-    host.run(parse(args, call.deps).await?, run).await
+    let deps = call.deps;
+    let (host, run, args) = super::platform_call(call, deps.cases.as_deref(), "case")?;
+    host.run(parse(args, deps).await?, run).await
 }
 
 #[cfg(test)]

@@ -67,19 +67,13 @@ impl Handler for TableAction {
 }
 
 async fn run(call: Call<'_>, parse: Parse) -> Result<Value, ActionError> {
-    let host = call
-        .deps
-        .tables
-        .as_deref()
-        .ok_or_else(|| ActionError::Invalid("table actions need the platform's database: run them on the executor, not with ferrocat run".into()))?;
-    let run = call.run.ok_or_else(|| ActionError::Invalid("table actions run inside a workflow run".into()))?;
-    // Secrets never reach a table: any secret value an argument picked up is masked first.
-    let args = crate::masking::mask_args(call.args, call.secrets);
+    let (name, deps) = (call.name, call.deps);
+    let (host, run, args) = super::platform_call(call, deps.tables.as_deref(), "table")?;
     let started = std::time::Instant::now();
     let result = host.run(parse(args)?, run).await;
     // Each call's time inside the action (benchmarks read it at debug level; a for_each runs
     // its calls in one activity).
-    tracing::debug!(action = call.name, micros = started.elapsed().as_micros() as u64, ok = result.is_ok(), "table action ran");
+    tracing::debug!(action = name, micros = started.elapsed().as_micros() as u64, ok = result.is_ok(), "table action ran");
     result
 }
 

@@ -26,6 +26,8 @@ install_deps() {
   # cmake + a C compiler build pingora's zlib-ng; bubblewrap sandboxes scripts; git (and ssh
   # for ssh origins) syncs registries.
   apt_install build-essential cmake pkg-config ca-certificates curl bubblewrap python3-pip git openssh-client
+  # samael (SAML) links libxmlsec1 and libxml2 and generates its bindings with libclang.
+  apt_install libxmlsec1-dev libxml2-dev libssl-dev libclang-dev
   if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] || apt_install cargo rustc
     export PATH="$HOME/.cargo/bin:$PATH"

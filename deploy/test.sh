@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 install_deps
 # The edge's ACME tests run against a real ACME server and its DNS (pebble, pebble-challtestsrv).
 apt_install pebble
+# The SAML tests sign in through a real identity provider, Debian's SimpleSAMLphp under PHP's
+# built-in server (no Apache is started).
+apt_install simplesamlphp php-cli php-xml php-mbstring
 # The browser tests drive Debian's Chromium through its WebDriver (same source, same version).
 apt_install chromium chromium-driver
 # Registries sync over ssh with a deploy key from a real sshd the tests start on a free port

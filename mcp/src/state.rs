@@ -25,8 +25,25 @@ impl McpState {
         &self.app.db
     }
 
-    /// The name on the single sign-on button, when there is one.
-    pub fn sso_name(&self) -> Option<&str> {
-        self.oidc.as_deref().map(Provider::name)
+    /// The single sign-on buttons of the sign-in page: the OpenID Connect provider when one is
+    /// configured and the organisation's rules leave it on; SAML when the rules turn it on and
+    /// an identity provider is configured.
+    pub async fn offered(&self) -> crate::oauth::pages::Offered {
+        let rules = match ferrocat_app::auth_settings::read(self.db()).await {
+            Ok(rules) => rules,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the sign-in rules");
+                return crate::oauth::pages::Offered::default();
+            }
+        };
+        let saml = match ferrocat_app::sso::saml::offered(self.db()).await {
+            Ok(saml) => saml,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the SAML settings");
+                None
+            }
+        };
+        let oidc = self.oidc.as_deref().filter(|_| rules.oidc_enabled).map(|p| p.name().to_owned());
+        crate::oauth::pages::Offered { oidc, saml }
     }
 }

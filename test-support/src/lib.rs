@@ -1,7 +1,7 @@
 //! What the test suites share: fresh test databases (`db`), a real Temporal dev server, the embedded object store, workflows
 //! run through an in-process worker and executor (feature `workers`), the MCP inspector CLI,
 //! a mock LLM provider (a real HTTP server speaking the vendors' formats), a real OAuth 2 server
-//! (`oauth_server`), a real OpenID Connect provider (`oidc`) and a headless
+//! (`oauth_server`), a real OpenID Connect provider (`oidc`), a real SAML identity provider (`saml`) and a headless
 //! Chromium (`browser`). Real parts, started on free ports the first time a test binary asks
 //! for them.
 
@@ -13,6 +13,7 @@ pub mod llm_mock;
 pub mod oauth_server;
 pub mod objects;
 pub mod oidc;
+pub mod saml;
 pub mod temporal;
 mod wait;
 #[cfg(feature = "workers")]

@@ -171,6 +171,12 @@ pub async fn update(db: &PgPool, by: Uuid, changes: Changes) -> Result<AuthSetti
     if !(next.basic_enabled || next.oidc_enabled || next.saml_enabled) {
         return Err(invalid("auth_basic_enabled", "at least one sign-in method must stay on"));
     }
+    if next.saml_enabled {
+        let configured: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM saml_settings)").fetch_one(&mut *tx).await?;
+        if !configured {
+            return Err(invalid("auth_saml_enabled", "configure the SAML identity provider first (/settings/saml)"));
+        }
+    }
     if next.sso_enforced && !(next.oidc_enabled || next.saml_enabled) {
         return Err(invalid("auth_sso_enforced", "enforcing single sign-on needs OpenID Connect or SAML on"));
     }

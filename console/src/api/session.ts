@@ -25,6 +25,8 @@ export interface Info {
   saml_enabled: boolean;
   /** The OpenID Connect provider's name, when single sign-on is configured. */
   oidc_name?: string | null;
+  /** The label of the SAML sign-in button, when SAML sign-in is on. */
+  saml_name?: string | null;
 }
 
 export const meKey = ["me"] as const;

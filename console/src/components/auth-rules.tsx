@@ -29,7 +29,7 @@ const PROVISIONING: readonly (readonly [Provisioning, string])[] = [
   ["allowed_domains", "For the allowed domains"],
 ];
 
-const authRulesKey = ["settings", "auth"] as const;
+export const authRulesKey = ["settings", "auth"] as const;
 
 /** The "Sign-in rules" card of the Settings page; mount it for superusers only (others get 403). */
 export function AuthRulesSection() {
@@ -148,7 +148,7 @@ function AuthRulesForm({ rules }: { rules: AuthRules }) {
             <span>SAML</span>
           </label>
           <span className="field-hint" id={samlNote}>
-            SAML sign-in is not available yet; the setting is kept.
+            Needs the identity provider, configured under SAML single sign-on below.
           </span>
         </div>
       </fieldset>

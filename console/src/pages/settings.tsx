@@ -1,10 +1,12 @@
 // Settings: connecting AI assistants over MCP, my password, and (superusers) the organisation's
-// sign-in rules and its secrets, which every workspace may use (model provider keys, mostly).
+// sign-in rules, its SAML single sign-on and its secrets, which every workspace may use (model
+// provider keys, mostly).
 import { useState, type FormEvent, type ReactNode } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { useMe } from "../api/session";
 import { AuthRulesSection } from "../components/auth-rules";
+import { SamlSection } from "../components/saml-settings";
 import { CopyButton, ErrorNote, Field, PageHeader, SubmitButton } from "../components/ui";
 import { SecretsManager } from "./secrets";
 
@@ -13,11 +15,12 @@ export default function SettingsPage({ ws }: { ws: string }) {
   void ws;
   return (
     <>
-      <PageHeader title="Settings" description="Connect your AI assistant, change your password and, for organisation admins, the sign-in rules and the secrets every workspace shares." />
+      <PageHeader title="Settings" description="Connect your AI assistant, change your password and, for organisation admins, the sign-in rules, SAML single sign-on and the secrets every workspace shares." />
       <div className="stack settings">
         <Mcp />
         {me?.type !== "service_account" && <ChangePassword email={me?.email} />}
         {me?.is_superuser && <AuthRulesSection />}
+        {me?.is_superuser && <SamlSection />}
         {me?.is_superuser && (
           <section className="card stack" aria-labelledby="org-secrets-title">
             <h2 id="org-secrets-title">Organisation secrets</h2>

@@ -1,14 +1,14 @@
 // Sign in with a password; single sign-on buttons appear when the api offers them.
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { ApiError, raw } from "../api/client";
-import { useInfo } from "../api/session";
+import { useInfo, type Info } from "../api/session";
 import { ErrorNote, Field, SubmitButton } from "../components/ui";
 
 /** Where single sign-on starts, to come back to the page it started from. */
 const back = () => encodeURIComponent(window.location.pathname + window.location.search);
-const SSO: Record<string, (name: string | null | undefined) => { label: string; href: string }> = {
-  oidc: (name) => ({ label: `Sign in with ${name || "OpenID Connect"}`, href: `/api/auth/oidc/login?return_to=${back()}` }),
-  saml: () => ({ label: "Sign in with SAML", href: "/api/auth/saml/login" }),
+const SSO: Record<string, (info: Info | undefined) => { label: string; href: string }> = {
+  oidc: (info) => ({ label: `Sign in with ${info?.oidc_name || "OpenID Connect"}`, href: `/api/auth/oidc/login?return_to=${back()}` }),
+  saml: (info) => ({ label: `Sign in with ${info?.saml_name || "SAML"}`, href: `/api/auth/saml/login?return_to=${back()}` }),
 };
 
 /** Why single sign-on did not sign the user in, as the api's callback said (a cookie only this
@@ -54,7 +54,7 @@ export function SignIn({ expired, onSignedIn }: { expired: boolean; onSignedIn: 
         Sign in
       </SubmitButton>
       {sso.map((t) => {
-        const { label, href } = SSO[t](info.data?.oidc_name);
+        const { label, href } = SSO[t](info.data);
         return (
           <a key={t} className="button" href={href}>
             {label}

@@ -171,7 +171,7 @@ pub async fn get_authorize(
     let view = ClientView { name: &client.client_name, client_id: &client.client_id, redirect_uri: &redirect_uri };
     match user {
         Some(user) => pages::consent(&view, &user.email, &request_id),
-        None => pages::sign_in(StatusCode::OK, &view, &request_id, "", None, state.sso_name()),
+        None => pages::sign_in(StatusCode::OK, &view, &request_id, "", None, &state.offered().await),
     }
 }
 
@@ -217,14 +217,14 @@ pub async fn post_sign_in(
             _ => 1,
         };
         let msg = format!("Too many failed sign-ins: wait {minutes} minute{} and try again.", if minutes == 1 { "" } else { "s" });
-        return pages::sign_in(StatusCode::TOO_MANY_REQUESTS, &view, &form.request_id, &form.email, Some(&msg), state.sso_name());
+        return pages::sign_in(StatusCode::TOO_MANY_REQUESTS, &view, &form.request_id, &form.email, Some(&msg), &state.offered().await);
     }
     let user = match signin::verify(&state, &form.email, form.password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             attempt.failed(&state.app).await;
             let msg = "Wrong email or password.";
-            return pages::sign_in(StatusCode::UNAUTHORIZED, &view, &form.request_id, &form.email, Some(msg), state.sso_name());
+            return pages::sign_in(StatusCode::UNAUTHORIZED, &view, &form.request_id, &form.email, Some(msg), &state.offered().await);
         }
         Err(e) => return internal(&e),
     };
@@ -233,7 +233,7 @@ pub async fn post_sign_in(
     match ferrocat_app::auth_settings::password_allowed(state.db(), &user.email).await {
         Ok(()) => {}
         Err(ferrocat_app::AppError::Forbidden(msg)) => {
-            return pages::sign_in(StatusCode::FORBIDDEN, &view, &form.request_id, &form.email, Some(&msg), state.sso_name());
+            return pages::sign_in(StatusCode::FORBIDDEN, &view, &form.request_id, &form.email, Some(&msg), &state.offered().await);
         }
         Err(e) => return internal(&e),
     }

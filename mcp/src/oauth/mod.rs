@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod pages;
 pub mod redirect;
 pub mod register;
+pub mod saml;
 pub mod signin;
 pub mod sso;
 pub mod store;
@@ -44,6 +45,8 @@ pub fn router() -> Router<McpState> {
         .route("/authorize/revoke", post(token::post_revoke))
         .route("/revoke", post(token::post_revoke))
         .route("/authorize/sso", post(sso::post_start))
+        .route("/authorize/saml", post(saml::post_start))
+        .route("/authorize/saml/acs", post(saml::post_acs))
         .route("/auth/callback", get(sso::get_callback))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }

@@ -76,20 +76,33 @@ fn describe(client: &ClientView<'_>) -> String {
 
 /// The sign-in form; it posts back to `/authorize/sign-in` with the pending request's id. With
 /// a single sign-on provider (`sso`, its name), a button above it posts to `/authorize/sso`.
-pub fn sign_in(status: StatusCode, client: &ClientView<'_>, request_id: &str, email: &str, error: Option<&str>, sso: Option<&str>) -> Response {
+/// The single sign-on methods the sign-in page offers: each one's button label.
+#[derive(Debug, Default, Clone)]
+pub struct Offered {
+    pub oidc: Option<String>,
+    pub saml: Option<String>,
+}
+
+pub fn sign_in(status: StatusCode, client: &ClientView<'_>, request_id: &str, email: &str, error: Option<&str>, sso: &Offered) -> Response {
     let error = error.map(|e| format!("<p class=\"error\">{}</p>", escape(e))).unwrap_or_default();
-    let sso = sso
-        .map(|name| {
-            format!(
-                r#"<form method="post" action="/authorize/sso">
+    let button = |action: &str, name: &str| {
+        format!(
+            r#"<form method="post" action="{action}">
 <input type="hidden" name="request_id" value="{request_id}">
 <button type="submit">Sign in with {name}</button>
-</form><p>or with your ferrocat password:</p>"#,
-                request_id = escape(request_id),
-                name = escape(name),
-            )
-        })
-        .unwrap_or_default();
+</form>"#,
+            request_id = escape(request_id),
+            name = escape(name),
+        )
+    };
+    let mut sso_forms: String = [("/authorize/sso", &sso.oidc), ("/authorize/saml", &sso.saml)]
+        .into_iter()
+        .filter_map(|(action, name)| name.as_deref().map(|name| button(action, name)))
+        .collect();
+    if !sso_forms.is_empty() {
+        sso_forms.push_str("<p>or with your ferrocat password:</p>");
+    }
+    let sso = sso_forms;
     let body = format!(
         r#"<h1>Sign in to ferrocat</h1>{describe}{error}{sso}
 <form method="post" action="/authorize/sign-in">
@@ -138,10 +151,15 @@ mod tests {
     #[tokio::test]
     async fn the_sso_button_shows_only_with_a_provider() {
         let view = ClientView { name: "IDE", client_id: "c", redirect_uri: "http://127.0.0.1/cb" };
-        let with = html(sign_in(StatusCode::OK, &view, "req", "", None, Some("Acme <SSO>"))).await;
+        let oidc = Offered { oidc: Some("Acme <SSO>".into()), saml: None };
+        let with = html(sign_in(StatusCode::OK, &view, "req", "", None, &oidc)).await;
         assert!(with.contains("Sign in with Acme &lt;SSO&gt;") && with.contains(r#"action="/authorize/sso""#), "{with}");
         assert!(with.contains(r#"action="/authorize/sign-in""#), "the password form stays");
-        assert!(!html(sign_in(StatusCode::OK, &view, "req", "", None, None)).await.contains("/authorize/sso"));
+        assert!(!with.contains("/authorize/saml"), "SAML only when offered");
+        let both = html(sign_in(StatusCode::OK, &view, "req", "", None, &Offered { saml: Some("Okta".into()), ..oidc })).await;
+        assert!(both.contains("Sign in with Okta") && both.contains(r#"action="/authorize/saml""#), "{both}");
+        let none = html(sign_in(StatusCode::OK, &view, "req", "", None, &Offered::default())).await;
+        assert!(!none.contains("/authorize/sso") && !none.contains("or with your ferrocat password"));
     }
 
     #[test]

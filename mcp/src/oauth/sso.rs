@@ -79,7 +79,7 @@ pub async fn post_start(State(state): State<McpState>, jar: CookieJar, form: Res
             };
             let view = ClientView { name: &client.client_name, client_id: &client.client_id, redirect_uri: &pending.redirect_uri };
             let msg = format!("{} cannot be reached right now: try again, or sign in with your password.", provider.name());
-            return pages::sign_in(StatusCode::BAD_GATEWAY, &view, &form.request_id, "", Some(&msg), Some(provider.name()));
+            return pages::sign_in(StatusCode::BAD_GATEWAY, &view, &form.request_id, "", Some(&msg), &state.offered().await);
         }
     };
     let saved = identities::insert_login(state.db(), &NewLogin {
@@ -172,7 +172,7 @@ pub async fn get_callback(State(state): State<McpState>, jar: CookieJar, Query(q
             return refuse(jar, status, &detail);
         }
     };
-    let user = match ferrocat_app::sso::platform_user(state.db(), &provider, &identity).await {
+    let user = match ferrocat_app::sso::platform_user(state.db(), &provider.source(), &identity).await {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => {
             tracing::info!(issuer = %identity.issuer, subject = %identity.subject, why = %refusal, "single sign-on: no platform user");

@@ -5,6 +5,7 @@ mod common;
 mod inspector;
 mod oauth;
 mod python;
+mod saml;
 mod sso;
 mod tools;
 mod transport;

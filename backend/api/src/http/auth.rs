@@ -1,6 +1,8 @@
 //! `POST /auth/login` (form `username`, `password`; 204 with a session cookie), single sign-on
 //! through the OpenID Connect provider (`GET /auth/oidc/login`, then the provider, then
-//! `GET /auth/oidc/callback`, which sets the same cookie), `POST /auth/logout`, `GET /users/me`,
+//! `GET /auth/oidc/callback`, which sets the same cookie) or the SAML identity provider
+//! (`GET /auth/saml/login`, then the IdP, then its HTTP-POST to `POST /auth/saml/acs`; the
+//! service provider's metadata at `GET /auth/saml/metadata`), `POST /auth/logout`, `GET /users/me`,
 //! `POST /users/me/password`, `GET /users` (superusers).
 //!
 //! Failed sign-ins are counted in Redis per account name and per client address
@@ -22,6 +24,7 @@ use serde_json::{Value, json};
 
 use ferrocat_app::db::{users, workspaces};
 use ferrocat_app::lockout::SignInAttempt;
+use ferrocat_app::sso::saml::{self, SpUrls};
 
 use super::{JsonBody, client_ip};
 use crate::auth::{self, AuthUser, Principal, SESSION_COOKIE};
@@ -34,6 +37,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/auth/oidc/login", get(oidc_login))
         .route("/auth/oidc/callback", get(oidc_callback))
+        .route("/auth/saml/login", get(saml_login))
+        .route("/auth/saml/acs", post(saml_acs))
+        .route("/auth/saml/metadata", get(saml_metadata))
         .route("/users/me", get(get_me))
         .route("/users/me/password", post(change_password))
         .route("/users", get(list_users))
@@ -165,10 +171,19 @@ async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Que
     let provider = provider(&state)?;
     let browser_token = jar.get(SSO_COOKIE).map(|c| c.value().to_owned());
     let jar = jar.remove(sso_cookie(&state, String::new(), time::Duration::ZERO));
-    match finish_sso(&state, provider, &q, browser_token.as_deref()).await {
+    signed_in_or_back(&state, jar, finish_sso(&state, provider, &q, browser_token.as_deref()).await)
+}
+
+/// The end of a single sign-on: signed in (the session cookie, and on to the page it started
+/// from), or back to the sign-in page, which shows why. The reason travels in a cookie only
+/// this site sets, not in the URL, so a link cannot put words on that page.
+fn signed_in_or_back(
+    state: &AppState,
+    jar: CookieJar,
+    outcome: Result<(Cookie<'static>, axum::response::Response), ApiError>,
+) -> Result<axum::response::Response, ApiError> {
+    match outcome {
         Ok(response) => Ok((jar.add(response.0), response.1).into_response()),
-        // The browser goes back to the sign-in page, which shows why. The reason travels in a
-        // cookie only this site sets, not in the URL, so a link cannot put words on that page.
         Err(refused) if refused.status_code().is_client_error() => {
             // The cookie jar percent-encodes the value.
             let why = Cookie::build((SSO_ERROR_COOKIE, refused.to_string())).path("/").secure(state.config.secure_cookies()).same_site(SameSite::Lax).max_age(time::Duration::minutes(1)).build();
@@ -176,6 +191,83 @@ async fn oidc_callback(State(state): State<AppState>, jar: CookieJar, super::Que
         }
         Err(failed) => Err(failed),
     }
+}
+
+/// The cookie that binds a SAML sign-in to the browser that started it. The IdP answers with
+/// a cross-site POST, which carries only `SameSite=None` cookies (and those must be Secure);
+/// over plain http the browser's default applies (Chromium sends a fresh default cookie on a
+/// cross-site POST for two minutes).
+fn saml_cookie(state: &AppState, value: String, max_age: time::Duration) -> Cookie<'static> {
+    let mut cookie = Cookie::build((SAML_COOKIE, value)).path("/").http_only(true).max_age(max_age).build();
+    if state.config.secure_cookies() {
+        cookie.set_secure(true);
+        cookie.set_same_site(SameSite::None);
+    }
+    cookie
+}
+
+/// The cookie of [`saml_cookie`].
+const SAML_COOKIE: &str = "ferrocat_console_saml";
+
+#[utoipa::path(
+    get,
+    path = "/auth/saml/login",
+    tag = "auth",
+    params(OidcLoginQuery),
+    responses((status = 303, description = "to the SAML identity provider, with an AuthnRequest (HTTP-Redirect binding)"), (status = "4XX", description = "the one error shape; 404 when no identity provider is configured, 403 when SAML sign-in is off", body = crate::error::ErrorBody))
+)]
+async fn saml_login(State(state): State<AppState>, jar: CookieJar, super::Query(q): super::Query<OidcLoginQuery>) -> Result<impl IntoResponse, ApiError> {
+    let urls = SpUrls::new(&state.config.public_url);
+    let started = saml::start(&state.db, &urls, saml::Origin::Console { return_to: q.return_to.as_deref() }).await?;
+    Ok((jar.add(saml_cookie(&state, started.browser_token, time::Duration::minutes(10))), see_other(&started.url)?))
+}
+
+/// What the identity provider posts back (HTTP-POST binding).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct SamlAnswer {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/auth/saml/acs",
+    tag = "auth",
+    request_body(content = SamlAnswer, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "signed in: the session cookie is set, and on to the page the sign-in started from; else to `/`, with why in the cookie ferrocat_sso_error"), (status = "4XX", description = "the one error shape", body = crate::error::ErrorBody))
+)]
+async fn saml_acs(State(state): State<AppState>, jar: CookieJar, form: Result<Form<SamlAnswer>, axum::extract::rejection::FormRejection>) -> Result<axum::response::Response, ApiError> {
+    // Not a form: no identity provider's page sent this, so no sign-in page to go back to.
+    let Form(answer) = form.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the SAML answer is too large".into()),
+        _ => ApiError::BadRequest(format!("the SAML answer expects form fields SAMLResponse and RelayState: {}", e.body_text())),
+    })?;
+    let browser_token = jar.get(SAML_COOKIE).map(|c| c.value().to_owned());
+    let jar = jar.remove(saml_cookie(&state, String::new(), time::Duration::ZERO));
+    let outcome = async {
+        let (Some(response), Some(relay_state)) = (answer.saml_response.filter(|r| !r.is_empty()), answer.relay_state.filter(|r| !r.is_empty())) else {
+            return Err(ApiError::BadRequest("the SAML answer has no SAMLResponse or RelayState (sign-ins start here, not at the identity provider): sign in again".into()));
+        };
+        let urls = SpUrls::new(&state.config.public_url);
+        let finished = saml::finish(&state.db, &urls, saml::Face::Console, &relay_state, browser_token.as_deref(), &response).await?;
+        let cookie = start_session(&state, &finished.user).await?;
+        Ok((cookie, see_other(finished.return_to.as_deref().unwrap_or("/"))?))
+    }
+    .await;
+    signed_in_or_back(&state, jar, outcome)
+}
+
+#[utoipa::path(
+    get,
+    path = "/auth/saml/metadata",
+    tag = "auth",
+    responses((status = 200, description = "this service provider's SAML metadata (its URL is the entity id)", content_type = "application/samlmetadata+xml"))
+)]
+async fn saml_metadata(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let xml = saml::sp_metadata(&SpUrls::new(&state.config.public_url))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/samlmetadata+xml")], xml))
 }
 
 /// The session cookie and the redirect home of a provider's answer, or why nobody is signed in.

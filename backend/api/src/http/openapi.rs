@@ -25,6 +25,9 @@ use crate::state::AppState;
         auth::logout,
         auth::oidc_login,
         auth::oidc_callback,
+        auth::saml_login,
+        auth::saml_acs,
+        auth::saml_metadata,
         auth::get_me,
         auth::list_users,
         auth::change_password,
@@ -183,7 +186,9 @@ use crate::state::AppState;
         tables::import_rows,
         tables::download_table,
         settings::get_auth_settings,
-        settings::update_auth_settings
+        settings::update_auth_settings,
+        settings::get_saml_settings,
+        settings::update_saml_settings
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&Security),

@@ -4,7 +4,10 @@
 //! browser's `Origin` says where it comes from, else its `Referer`; a request with neither
 //! comes from no browser page (curl, scripts) and passes, as do requests with an
 //! `Authorization` header (a page cannot add one to a cross-site request without CORS, which
-//! the api never grants) and the public webhook receiver (never authenticated by cookie).
+//! the api never grants), the public webhook receiver (never authenticated by cookie) and the
+//! SAML assertion consumer service, which the identity provider's page posts to from its own
+//! origin by design (the answer is bound to the browser by its own cookie and to one request
+//! by its signed InResponseTo, see `ferrocat_app::sso::saml`).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -29,7 +32,7 @@ pub async fn check(State(state): State<AppState>, request: Request, next: Next) 
 
 fn needs_check(method: &Method, path: &str, headers: &HeaderMap) -> bool {
     let unsafe_method = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
-    if !unsafe_method || path.starts_with("/webhooks/") || headers.contains_key(header::AUTHORIZATION) {
+    if !unsafe_method || path.starts_with("/webhooks/") || path == "/auth/saml/acs" || headers.contains_key(header::AUTHORIZATION) {
         return false;
     }
     path == "/auth/login" || CookieJar::from_headers(headers).get(SESSION_COOKIE).is_some()

@@ -1,5 +1,6 @@
-//! The organisation's settings, with Tracecat's `/settings/…` paths: the sign-in rules
-//! (`/settings/auth`), for superusers. The use case is `ferrocat_app::auth_settings`.
+//! The organisation's settings, with Tracecat's `/settings/…` paths, for superusers: the
+//! sign-in rules (`/settings/auth`; the use case is `ferrocat_app::auth_settings`) and the SAML
+//! identity provider (`/settings/saml`; `ferrocat_app::sso::saml`).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use ferrocat_app::auth_settings::{self, Changes};
+use ferrocat_app::sso::saml::{self, IdpChanges, SpUrls};
 
 use super::JsonBody;
 use crate::auth::AuthUser;
@@ -15,7 +17,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/settings/auth", get(get_auth_settings).patch(update_auth_settings))
+    Router::new()
+        .route("/settings/auth", get(get_auth_settings).patch(update_auth_settings))
+        .route("/settings/saml", get(get_saml_settings).patch(update_saml_settings))
 }
 
 #[utoipa::path(
@@ -72,4 +76,52 @@ async fn update_auth_settings(State(state): State<AppState>, user: AuthUser, Jso
         default_role: body.auth_default_role,
     };
     Ok(Json(auth_settings::update(&state.db, user.0.id, changes).await?.read_model()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/settings/saml",
+    tag = "settings",
+    responses((status = 200, description = "the SAML identity provider, its rules, and this service provider's URLs for the IdP's administrator", body = serde_json::Value), (status = "4XX", description = "the one error shape; 403 unless a superuser", body = crate::error::ErrorBody))
+)]
+async fn get_saml_settings(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
+    user.require_superuser("reading the SAML settings")?;
+    Ok(Json(saml::read_model(&state.db, &SpUrls::new(&state.config.public_url)).await?))
+}
+
+/// Changes to SAML single sign-on; absent fields keep.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SamlSettingsUpdate {
+    /// SAML sign-in on (needs an identity provider).
+    saml_enabled: Option<bool>,
+    /// Enforced single sign-on (the sign-in rules' `auth_sso_enforced`).
+    saml_enforced: Option<bool>,
+    /// Fetch the identity provider's metadata from this URL.
+    saml_idp_metadata_url: Option<String>,
+    /// The identity provider's metadata XML, instead of a URL.
+    saml_idp_metadata: Option<String>,
+    /// The sign-in button's label ("Sign in with …").
+    saml_idp_name: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/settings/saml",
+    tag = "settings",
+    request_body = SamlSettingsUpdate,
+    responses((status = 200, description = "the SAML settings", body = serde_json::Value), (status = "4XX", description = "the one error shape; 422 for metadata without a signing certificate or an HTTP-Redirect endpoint, or rules that would lock everyone out", body = crate::error::ErrorBody))
+)]
+async fn update_saml_settings(State(state): State<AppState>, user: AuthUser, JsonBody(body): JsonBody<SamlSettingsUpdate>) -> Result<Json<Value>, ApiError> {
+    user.require_superuser("changing the SAML settings")?;
+    let urls = SpUrls::new(&state.config.public_url);
+    if body.saml_idp_metadata_url.is_some() || body.saml_idp_metadata.is_some() || body.saml_idp_name.is_some() {
+        let changes = IdpChanges { metadata_url: body.saml_idp_metadata_url, metadata_xml: body.saml_idp_metadata, name: body.saml_idp_name };
+        saml::configure(&state.db, &urls, user.0.id, changes).await?;
+    }
+    if body.saml_enabled.is_some() || body.saml_enforced.is_some() {
+        let changes = Changes { saml_enabled: body.saml_enabled, sso_enforced: body.saml_enforced, ..Changes::default() };
+        auth_settings::update(&state.db, user.0.id, changes).await?;
+    }
+    Ok(Json(saml::read_model(&state.db, &urls).await?))
 }

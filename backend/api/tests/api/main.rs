@@ -12,6 +12,7 @@ mod llm;
 mod matrix;
 mod openapi;
 mod registries;
+mod saml;
 mod secrets;
 mod schedules;
 mod service_accounts;

@@ -195,6 +195,14 @@ const TABLE: &[Row] = &[
     // Single sign-on: no provider is configured here, so both answer 404 to everyone.
     row("get", "/auth/oidc/login", [I, I, I, I], none),
     row("get", "/auth/oidc/callback", [I, I, I, I], none),
+    row("get", "/settings/saml", [U, F, F, R], none),
+    row("patch", "/settings/saml", [U, F, F, R], |_| Some(json!({"saml_idp_name": "by the matrix"}))),
+    // SAML is off until a superuser configures it: nobody starts a sign-in; an answer that is
+    // not a form goes back to the sign-in page (which the api, without the console, has not:
+    // 404); the service provider's metadata is public.
+    row("get", "/auth/saml/login", [F, F, F, F], none),
+    row("post", "/auth/saml/acs", [I, I, I, I], none),
+    row("get", "/auth/saml/metadata", [O, O, O, O], none),
     row("get", "/tables", [U, O, O, D], none),
     row("post", "/tables", [U, F, O, D], |_| Some(json!({"name": "made_by_the_matrix", "columns": [{"name": "c", "type": "TEXT"}]}))),
     // Imports are multipart forms: a JSON body is refused before anything else is read.

@@ -84,7 +84,7 @@ pub async fn finish(db: &PgPool, provider: &Provider, state: &str, browser_token
             AppError::BadRequest(format!("the answer of {} failed verification, so it cannot sign you in", provider.name()))
         }
     })?;
-    match super::platform_user(db, provider, &identity).await? {
+    match super::platform_user(db, &provider.source(), &identity).await? {
         Ok(user) => {
             tracing::info!(user_id = %user.id, issuer = %identity.issuer, "signed in to the console through sso");
             Ok((user, return_to))

@@ -38,7 +38,8 @@ pub struct OidcConfig {
     pub scopes: Vec<String>,
     /// `FERROCAT_OIDC_CREATE_USERS`, default false: someone the provider vouches for (with a
     /// verified email) but who has no ferrocat account is refused; when true an account without
-    /// a password and without any workspace role is made for them.
+    /// a password is made for them, with the sign-in rules' default role in the default
+    /// workspace.
     pub create_users: bool,
 }
 

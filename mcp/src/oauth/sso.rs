@@ -62,6 +62,13 @@ pub async fn post_start(State(state): State<McpState>, jar: CookieJar, form: Res
     let Ok(Form(form)) = form else {
         return pages::error_page(StatusCode::BAD_REQUEST, "the single sign-on form expects request_id");
     };
+    match ferrocat_app::auth_settings::read(state.db()).await {
+        Ok(rules) if !rules.oidc_enabled => {
+            return pages::error_page(StatusCode::FORBIDDEN, "Single sign-on through OpenID Connect is turned off for this organisation.");
+        }
+        Ok(_) => {}
+        Err(e) => return internal(&e),
+    }
     let request_hash = hash(&form.request_id);
     let pending = match store::request(state.db(), &request_hash).await {
         Ok(Some(pending)) => pending,

@@ -188,15 +188,18 @@ async fn an_unverified_email_is_not_linked_and_unknown_people_are_refused_by_def
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_account_creation_on_a_verified_stranger_gets_an_account_without_roles() {
+async fn with_account_creation_on_a_verified_stranger_gets_an_account_with_the_default_role() {
     let idp = Idp::start().await;
     let app = app_with(&idp, &[("FERROCAT_OIDC_CREATE_USERS", "true")]).await;
     idp.set_user("newcomer", json!({"email": "newcomer@example.com", "email_verified": true})).await;
     let (_, status, consent) = Flow::sign_in(&app, &idp, "newcomer").await;
     assert_eq!(status, StatusCode::OK, "{consent}");
     assert!(consent.contains("newcomer@example.com"), "{consent}");
-    let memberships = count(&app, "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'newcomer@example.com'");
-    assert_eq!(memberships.await, 0, "a new account has no workspace role until an admin gives one");
+    let roles: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT m.workspace_id, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'newcomer@example.com'")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(roles, vec![(app.workspace_id, "viewer".to_owned())], "a new account gets the sign-in rules' default role in the default workspace");
     assert_eq!(identities(&app).await, 1);
 }
 
@@ -272,7 +275,8 @@ async fn the_organisations_domains_and_account_creation_rules_apply_to_single_si
     idp.set_user("outsider", json!({"email": "someone@other.org", "email_verified": true})).await;
     let (_, status, page) = Flow::sign_in(&app, &idp, "outsider").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
-    assert!(page.contains("There is no ferrocat account for someone@other.org"), "no account is made for another domain: {page}");
+    assert!(page.contains("only for addresses at soc.example.com"), "no account is made for another domain: {page}");
+    assert_eq!(count(&app, "SELECT count(*) FROM users WHERE email = 'someone@other.org'").await, 0);
     app.create_user("partner@other.org", "partner-passphrase-9", app.workspace_id, "viewer").await;
     sqlx::query("UPDATE users SET email_verified = true WHERE email = 'partner@other.org'").execute(&app.db).await.unwrap();
     idp.set_user("partner", json!({"email": "partner@other.org", "email_verified": true})).await;
@@ -302,9 +306,20 @@ async fn the_organisations_domains_and_account_creation_rules_apply_to_single_si
         .unwrap();
     assert_eq!(role, "editor", "the invitation's role");
 
+    // Turned off: the sign-in page stops offering it, and its button's form is refused.
+    let (flow, authorize_url) = Flow::start(&app, &idp).await;
     update(&app.db, admin, Changes { oidc_enabled: Some(false), ..Default::default() }).await.unwrap();
-    let (_, status, page) = Flow::sign_in(&app, &idp, "newcomer").await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    let (status, page) = flow.back(&idp.sign_in(&authorize_url, "newcomer").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a sign-in on its way when it was turned off: {page}");
     assert!(page.contains("turned off for this organisation"), "{page}");
+    let (_, challenge) = pkce();
+    let client_id = app.register(&["http://127.0.0.1/callback"]).await;
+    let b = browser();
+    let resource = app.resource();
+    let page = app.authorize(&b, &app.authorize_params(&client_id, &challenge, &resource)).await.text().await.unwrap();
+    assert!(!page.contains("/authorize/sso"), "not offered once off: {page}");
+    let refused = b.post(app.at("/authorize/sso")).form(&[("request_id", request_id(&page))]).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("turned off for this organisation"));
     assert_eq!(identities(&app).await, 2, "only the newcomer's and the invited one's identities were linked");
 }

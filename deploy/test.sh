@@ -20,12 +20,25 @@ ensure_redis
 # document by schemathesis, from a venv of their own.
 apt_install python3-venv
 # The single sign-on tests sign in through a real OpenID provider, oidc-provider-mock (pinned).
-if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis, oidc_provider_mock' 2>/dev/null; then
-  log "installing the PyPI mcp client, schemathesis and oidc-provider-mock into .ferrocat/py"
+# The Kubernetes manifests are checked offline by kubernetes-validate (its schemas ship in it).
+if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis, oidc_provider_mock, kubernetes_validate' 2>/dev/null; then
+  log "installing the PyPI mcp client, schemathesis, oidc-provider-mock and kubernetes-validate into .ferrocat/py"
   python3 -m venv .ferrocat/py
-  .ferrocat/py/bin/pip install -q mcp schemathesis oidc-provider-mock==0.3.4
+  .ferrocat/py/bin/pip install -q mcp schemathesis oidc-provider-mock==0.3.4 kubernetes-validate==1.37.0
 fi
 export FERROCAT_TEST_PYTHON="$PWD/.ferrocat/py/bin/python"
+export FERROCAT_KUBERNETES_VALIDATE="$PWD/.ferrocat/py/bin/kubernetes-validate"
+# ... after `kubectl kustomize` from Debian's kubernetes-client (the oldest kubectl the manifests
+# support), unpacked into .ferrocat/kubectl so that it never clashes with an installed kubectl.
+if [ ! -x .ferrocat/kubectl/usr/bin/kubectl ]; then
+  log "unpacking Debian's kubernetes-client into .ferrocat/kubectl"
+  [ "$apt_updated" -eq 1 ] || { as_root apt-get update -qq; apt_updated=1; }
+  deb_dir=$(mktemp -d)
+  (cd "$deb_dir" && apt-get download -qq kubernetes-client) || { echo "apt-get download kubernetes-client failed" >&2; exit 1; }
+  dpkg -x "$deb_dir"/kubernetes-client_*.deb .ferrocat/kubectl
+  rm -rf "$deb_dir"
+fi
+export FERROCAT_KUBECTL="$PWD/.ferrocat/kubectl/usr/bin/kubectl"
 # And by npm programs at the versions test-support/npm's lockfile pins (the MCP inspector CLI;
 # oauth2-mock-server, the OAuth server the integration grants are tested against), installed
 # into .ferrocat/npm (again only when that lockfile changes).

@@ -9,6 +9,8 @@ apt_install pebble
 # The SAML tests sign in through a real identity provider, Debian's SimpleSAMLphp under PHP's
 # built-in server (no Apache is started).
 apt_install simplesamlphp php-cli php-xml php-mbstring
+# The systemd units are checked by systemd-analyze verify.
+apt_install systemd
 # The browser tests drive Debian's Chromium through its WebDriver (same source, same version).
 apt_install chromium chromium-driver
 # Registries sync over ssh with a deploy key from a real sshd the tests start on a free port

@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use secrecy::{ExposeSecret as _, SecretString};
+use temporalio_client::{Client, ClientOptions, ClientTlsOptions, Connection, ConnectionOptions, TlsOptions};
 use url::Url;
 use uuid::Uuid;
 
@@ -29,6 +30,72 @@ pub struct TemporalConfig {
     pub task_queue: String,
     /// Queue of the action executor (`FERROCAT_EXECUTOR_QUEUE`, default `ferrocat-action-queue`).
     pub executor_queue: String,
+    /// TLS to a Temporal cluster, with a client certificate for mTLS: on with an `https://`
+    /// address or any `FERROCAT_TEMPORAL_TLS_*` file, or with an API key.
+    pub tls: Option<TemporalTls>,
+    /// `FERROCAT_TEMPORAL_API_KEY`: sent as a bearer token (Temporal Cloud's API keys); needs TLS.
+    pub api_key: Option<SecretString>,
+}
+
+/// TLS settings of the connection to Temporal.
+#[derive(Debug, Clone, Default)]
+pub struct TemporalTls {
+    /// `FERROCAT_TEMPORAL_TLS_CA_FILE`: PEM of the CA that signed the server's certificate
+    /// (default: the system's roots).
+    pub server_ca: Option<Vec<u8>>,
+    /// `FERROCAT_TEMPORAL_TLS_SERVER_NAME`: the name to check the server's certificate against
+    /// (default: the address's host).
+    pub server_name: Option<String>,
+    /// `FERROCAT_TEMPORAL_TLS_CERT_FILE` and `FERROCAT_TEMPORAL_TLS_KEY_FILE` (PEM), together:
+    /// this service's client certificate, for mTLS.
+    pub client: Option<(Vec<u8>, SecretBytes)>,
+}
+
+/// A private key's bytes, never printed.
+#[derive(Clone)]
+pub struct SecretBytes(pub Vec<u8>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes(***)")
+    }
+}
+
+/// The bytes of the file named by `key`, if set.
+fn read_file(env: &Env, key: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+    let Some(path) = env.get(key).map(str::trim).filter(|p| !p.is_empty()) else { return Ok(None) };
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid { key: key.into(), value: path.into(), reason: format!("cannot be read: {e}") })
+}
+
+impl TemporalTls {
+    fn from_env(env: &Env, https: bool, api_key: bool) -> Result<Option<Self>, ConfigError> {
+        let server_ca = read_file(env, "FERROCAT_TEMPORAL_TLS_CA_FILE")?;
+        let cert = read_file(env, "FERROCAT_TEMPORAL_TLS_CERT_FILE")?;
+        let key = read_file(env, "FERROCAT_TEMPORAL_TLS_KEY_FILE")?;
+        let client = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, SecretBytes(key))),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "FERROCAT_TEMPORAL_TLS_CERT_FILE".into(),
+                    value: "(one of two)".into(),
+                    reason: "FERROCAT_TEMPORAL_TLS_CERT_FILE and FERROCAT_TEMPORAL_TLS_KEY_FILE go together".into(),
+                });
+            }
+        };
+        let server_name = env.get("FERROCAT_TEMPORAL_TLS_SERVER_NAME").map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+        let wanted = env.parse_or("FERROCAT_TEMPORAL_TLS", https || api_key || server_ca.is_some() || client.is_some() || server_name.is_some())?;
+        if !wanted && api_key {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_TEMPORAL_TLS".into(),
+                value: "false".into(),
+                reason: "an API key (FERROCAT_TEMPORAL_API_KEY) is only sent over TLS".into(),
+            });
+        }
+        Ok(wanted.then_some(Self { server_ca, server_name, client }))
+    }
 }
 
 impl TemporalConfig {
@@ -37,22 +104,38 @@ impl TemporalConfig {
         let raw = env.string_or("FERROCAT_TEMPORAL_ADDRESS", "http://127.0.0.1:7233");
         // Accept a bare host:port as operators often write it.
         let with_scheme = if raw.contains("://") { raw.clone() } else { format!("http://{raw}") };
-        let address = Url::from_str(&with_scheme).map_err(|e| ConfigError::Invalid {
+        let mut address = Url::from_str(&with_scheme).map_err(|e| ConfigError::Invalid {
             key: "FERROCAT_TEMPORAL_ADDRESS".into(),
             value: raw,
             reason: e.to_string(),
         })?;
+        let api_key = env.get("FERROCAT_TEMPORAL_API_KEY").map(str::trim).filter(|k| !k.is_empty()).map(|k| SecretString::from(k.to_owned()));
+        let tls = TemporalTls::from_env(env, address.scheme() == "https", api_key.is_some())?;
+        // The gRPC channel speaks TLS to https addresses only.
+        if tls.is_some() && address.scheme() == "http" {
+            let _ = address.set_scheme("https");
+        }
         Ok(Self {
             address,
             namespace: env.string_or("FERROCAT_TEMPORAL_NAMESPACE", "default"),
             task_queue: env.string_or("FERROCAT_TEMPORAL_TASK_QUEUE", "ferrocat-task-queue"),
             executor_queue: env.string_or("FERROCAT_EXECUTOR_QUEUE", "ferrocat-action-queue"),
+            tls,
+            api_key,
         })
     }
 
     /// Connects a client to the namespace.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        let connection = Connection::connect(ConnectionOptions::new(self.address.clone()).build()).await?;
+        let tls_options = self.tls.as_ref().map(|tls| {
+            let client = tls.client.as_ref().map(|(cert, key)| ClientTlsOptions::builder().client_cert(cert.clone()).client_private_key(key.0.clone()).build());
+            TlsOptions::builder().maybe_server_root_ca_cert(tls.server_ca.clone()).maybe_domain(tls.server_name.clone()).maybe_client_tls_options(client).build()
+        });
+        let options = ConnectionOptions::new(self.address.clone())
+            .maybe_tls_options(tls_options)
+            .maybe_api_key(self.api_key.as_ref().map(|k| k.expose_secret().to_owned()))
+            .build();
+        let connection = Connection::connect(options).await?;
         Ok(Client::new(connection, ClientOptions::new(self.namespace.clone()).build())?)
     }
 

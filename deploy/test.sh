@@ -11,6 +11,9 @@ apt_install pebble
 apt_install simplesamlphp php-cli php-xml php-mbstring
 # The systemd units are checked by systemd-analyze verify.
 apt_install systemd
+# deploy/netns-test.sh puts every service in a network namespace of its own (iproute2), with
+# Postgres and Redis servers of its own there.
+apt_install iproute2 postgresql redis-server
 # The browser tests drive Debian's Chromium through its WebDriver (same source, same version).
 apt_install chromium chromium-driver
 # Registries sync over ssh with a deploy key from a real sshd the tests start on a free port

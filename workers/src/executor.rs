@@ -265,26 +265,37 @@ impl Executor {
         let action = input.task.action.clone();
         let action_ref = input.task.ref_.clone();
         let owner = self.result_owner(&input);
-        let place = (input.run.clone(), input.stream_id.clone().unwrap_or_default(), ctx.info().attempt);
+        let attempt = ctx.info().attempt.max(1);
+        let place = (input.run.clone(), input.stream_id.clone().unwrap_or_default(), attempt);
+        // The author's attempts and per-attempt timeout are kept here: Temporal has a few more
+        // attempts (for executors that die) and a longer timeout (for executors that hang).
+        let max_attempts = input.task.retry_policy.max_attempts;
+        let timeout = std::time::Duration::from_secs_f64(input.task.retry_policy.timeout.max(1.0));
+        let heartbeat = Heartbeat::new(ctx);
+        let beating = heartbeat.keep_beating();
         let trace = StepTrace::default();
         let started = std::time::Instant::now();
-        let outcome = self.run_activity(input, Heartbeat(ctx), &trace, &place, &action_ref, owner).await;
+        let outcome = tokio::time::timeout(timeout, self.run_activity(input, heartbeat, &trace, &place, &action_ref, owner)).await;
+        beating.abort();
         // How long the action took inside the executor (benchmarks read it at debug level).
-        tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = outcome.is_ok(), "action ran");
-        match outcome {
-            Ok(value) => Ok(value),
-            Err(error) => {
-                tracing::info!(action = %action, action_ref = %action_ref, %error, "action failed");
-                let type_name = error.type_name();
-                let failure = ApplicationFailure::builder(anyhow::anyhow!(
-                    "There was an error in the executor when calling action '{action}'.\n\n{error}"
-                ))
-                .type_name(type_name.to_owned())
-                .non_retryable(!error.is_retryable())
-                .build();
-                Err(ActivityError::Application(Box::new(failure)))
+        tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = matches!(outcome, Ok(Ok(_))), "action ran");
+        let spent = max_attempts != 0 && attempt >= max_attempts;
+        let (message, type_name, retryable) = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => {
+                tracing::info!(action = %action, action_ref = %action_ref, %error, attempt, "action failed");
+                (error.to_string(), error.type_name(), error.is_retryable())
             }
-        }
+            Err(_) => {
+                tracing::info!(action = %action, action_ref = %action_ref, attempt, "action timed out");
+                (format!("the action did not finish within its timeout of {} s", timeout.as_secs_f64()), "TimeoutError", true)
+            }
+        };
+        let failure = ApplicationFailure::builder(anyhow::anyhow!("There was an error in the executor when calling action '{action}'.\n\n{message}"))
+            .type_name(type_name.to_owned())
+            .non_retryable(!retryable || spent)
+            .build();
+        Err(ActivityError::Application(Box::new(failure)))
     }
 }
 
@@ -351,19 +362,57 @@ impl Executor {
     }
 }
 
-/// An agent's checkpoint: the activity's heartbeat details, which Temporal keeps and hands to
-/// the next attempt when this one fails or its worker dies, so a resumed agent does not repeat
-/// the model and tool calls it had finished.
-struct Heartbeat(ActivityContext);
+/// How often an executor tells Temporal it is still running an action (well inside the
+/// workflow's heartbeat timeout; the SDK batches them).
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The activity's heartbeats: a steady beat while the action runs, so Temporal retries an
+/// attempt whose executor died on another one; and an agent's checkpoint, carried in their
+/// details, which Temporal keeps and hands to the next attempt when this one fails or its
+/// executor dies, so a resumed agent does not repeat the model and tool calls it had finished.
+/// The beat always carries the latest checkpoint (the previous attempt's until one is saved).
+#[derive(Clone)]
+struct Heartbeat {
+    ctx: ActivityContext,
+    latest: std::sync::Arc<std::sync::Mutex<Option<Value>>>,
+}
+
+impl Heartbeat {
+    fn new(ctx: ActivityContext) -> Self {
+        let previous = ctx.heartbeat_details().deserialize::<Value>().ok().flatten().filter(|v| !v.is_null());
+        Heartbeat { ctx, latest: std::sync::Arc::new(std::sync::Mutex::new(previous)) }
+    }
+
+    fn latest(&self) -> Option<Value> {
+        self.latest.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Beats every [`HEARTBEAT_EVERY`] until the returned task is aborted.
+    fn keep_beating(&self) -> tokio::task::JoinHandle<()> {
+        let beat = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                let details = beat.latest().unwrap_or(Value::Null);
+                if let Err(e) = beat.ctx.record_heartbeat(details).await {
+                    tracing::warn!(error = %e, "recording a heartbeat failed");
+                }
+            }
+        })
+    }
+}
 
 impl Checkpoint for Heartbeat {
     fn resume(&self) -> Option<Value> {
-        self.0.heartbeat_details().deserialize::<Value>().ok().flatten()
+        self.latest()
     }
 
     fn save(&self, state: Value) -> ferrocat_registry::BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(e) = self.0.record_heartbeat(state).await {
+            if let Ok(mut latest) = self.latest.lock() {
+                *latest = Some(state.clone());
+            }
+            if let Err(e) = self.ctx.record_heartbeat(state).await {
                 tracing::warn!(error = %e, "recording the agent's checkpoint failed");
             }
         })

@@ -138,14 +138,33 @@ impl Driver for TemporalDriver<'_> {
     }
 }
 
-/// Options of one action's activity. Its id is the ref, prefixed by the scatter stream it runs
-/// in, since one ref runs once per stream at the same time.
+/// Attempts Temporal may add to an action's own on the executor's queue, for the attempts an
+/// executor died in (no heartbeat, no answer). The executor itself ends an action for good
+/// once the author's `max_attempts` are spent (`ferrocat_workers::executor`), so these are
+/// never used for the action's own failures.
+pub const INFRASTRUCTURE_ATTEMPTS: u32 = 3;
+/// How long an executor may go without a heartbeat before its attempt counts as lost.
+pub const EXECUTOR_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Beyond the action's own timeout (which the executor enforces), before Temporal gives an
+/// attempt up: only an executor that stopped answering reaches it.
+const EXECUTOR_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
+
+/// Options of one action's activity on the executor's queue. Its id is the ref, prefixed by
+/// the scatter stream it runs in, since one ref runs once per stream at the same time. The
+/// executor heartbeats while the action runs, so an attempt whose executor died is retried on
+/// another within [`EXECUTOR_HEARTBEAT_TIMEOUT`], whatever the author's `max_attempts`.
 fn activity_options(task: &ActionStatement, stream: Option<&str>, queue: &str) -> ActivityOptions {
     let timeout = Duration::from_secs_f64(task.retry_policy.timeout.max(1.0));
-    ActivityOptions::with_start_to_close_timeout(timeout)
+    let attempts = match task.retry_policy.max_attempts {
+        0 => 0,
+        n => n.saturating_add(INFRASTRUCTURE_ATTEMPTS),
+    };
+    let policy = RetryPolicy::builder().maximum_attempts(attempts).initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).build();
+    ActivityOptions::with_start_to_close_timeout(timeout + EXECUTOR_TIMEOUT_GRACE)
         .task_queue(queue.to_owned())
         .activity_id(activity_id(task, stream))
-        .retry_policy(retry_policy(task))
+        .retry_policy(policy)
+        .heartbeat_timeout(EXECUTOR_HEARTBEAT_TIMEOUT)
         .build()
 }
 

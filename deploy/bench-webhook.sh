@@ -21,7 +21,6 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 SQLX_OFFLINE=true cargo build --quiet --release --locked -p ferrocat
 BIN=$CARGO_TARGET_DIR/release/ferrocat
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -54,8 +53,6 @@ wait_up "$WORK/up.log" 600
 
 API=http://127.0.0.1:$PORT/api
 admin_login "$API" "$WORK/data" "$WORK/cookies"
-json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
-WS=$(curl -sf -b "$WORK/cookies" "$API/workspaces" | json '[0]["id"]')
 cat >"$WORK/wf.yml" <<'YAML'
 title: Bench webhook
 description: one reshape of the alert
@@ -67,9 +64,7 @@ actions:
       value: {alert: "${{ TRIGGER.alert }}", loud: "${{ TRIGGER.severity > 2 }}"}
 returns: ${{ ACTIONS.shape.result }}
 YAML
-WF=$(curl -sf -b "$WORK/cookies" -F file=@"$WORK/wf.yml" "$API/workflows?workspace_id=$WS" | json '["id"]')
-curl -sf -b "$WORK/cookies" -X POST "$API/workflows/$WF/commit?workspace_id=$WS" >/dev/null
-HOOK=$(curl -sf -b "$WORK/cookies" -X POST "$API/workflows/$WF/webhook?workspace_id=$WS" | json '["url"]')
+workflow_with_webhook "$API" "$WORK/cookies" "$WORK/wf.yml"
 HOOK=${HOOK/localhost/127.0.0.1}
 echo '{"alert":"A-1","severity":3}' >"$WORK/body.json"
 # One webhook first: the path works end to end.

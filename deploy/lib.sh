@@ -80,6 +80,15 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # The value at Python path $1 of the JSON on stdin (`json '["id"]'`).
 json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
 
+# Imports the workflow file $3 into the first workspace of api $1 (signed in with the cookie jar
+# $2), commits it and creates its webhook. Sets WS, WF and HOOK (the webhook's public URL).
+workflow_with_webhook() {
+  WS=$(curl -sf -b "$2" "$1/workspaces" | json '[0]["id"]') || return 1
+  WF=$(curl -sf -b "$2" -F file=@"$3" "$1/workflows?workspace_id=$WS" | json '["id"]') || return 1
+  curl -sf -b "$2" -X POST "$1/workflows/$WF/commit?workspace_id=$WS" >/dev/null || return 1
+  HOOK=$(curl -sf -b "$2" -X POST "$1/workflows/$WF/webhook?workspace_id=$WS" | json '["url"]') || return 1
+}
+
 # For benchmarks: builds the release binary and runs `ferrocat up` on a fresh database
 # ferrocat_bench_$1_<pid> with the settings "${@:2}" (NAME=value, after the defaults), waits
 # for it and signs in. Sets WORK (a scratch folder, with the stack's log up.log and the session

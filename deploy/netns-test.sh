@@ -14,6 +14,7 @@
 # the temporal CLI. Usage: deploy/netns-test.sh /path/to/ferrocat
 # Prints `isolation: …` and `webhook: …` lines; exits non-zero with one line on a failure.
 set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 FERROCAT=${1:?usage: deploy/netns-test.sh /path/to/ferrocat}
 FERROCAT=$(readlink -f "$FERROCAT")
@@ -179,8 +180,6 @@ expect executor 10.231.1.3 8000 yes "the api"
 # A webhook through the edge, to its result.
 J="$W/cookies"
 curl -sf -c "$J" -X POST "$API/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$ADMIN_PASSWORD" >/dev/null || fail "signing in through the edge"
-json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
-WS=$(curl -sf -b "$J" "$API/workspaces" | json '[0]["id"]')
 cat >"$W/wf.yml" <<'YAML'
 title: Across hosts
 description: one reshape of the alert, run by a worker and an executor on other hosts
@@ -192,9 +191,7 @@ actions:
       value: {alert: "${{ TRIGGER.alert }}", loud: "${{ TRIGGER.severity > 2 }}"}
 returns: ${{ ACTIONS.shape.result }}
 YAML
-WF=$(curl -sf -b "$J" -F file=@"$W/wf.yml" "$API/workflows?workspace_id=$WS" | json '["id"]') || fail "creating the workflow"
-curl -sf -b "$J" -X POST "$API/workflows/$WF/commit?workspace_id=$WS" >/dev/null || fail "committing"
-HOOK=$(curl -sf -b "$J" -X POST "$API/workflows/$WF/webhook?workspace_id=$WS" | json '["url"]') || fail "creating the webhook"
+workflow_with_webhook "$API" "$J" "$W/wf.yml" || fail "creating the workflow and its webhook"
 RESULT=$(curl -sf --max-time 60 -X POST "$HOOK/wait" -H 'content-type: application/json' -d '{"alert":"A-7","severity":3}') || fail "the webhook did not run"
 echo "$RESULT" | python3 -c 'import sys,json; r=json.load(sys.stdin); v=r.get("value", r); assert v.get("alert")=="A-7" and v.get("loud") is True, r' \
   || fail "unexpected result: $RESULT"

@@ -9,6 +9,7 @@
 # temporal CLI. Usage: deploy/scale-test.sh /path/to/ferrocat [runs]
 # Prints `runs: …`, `killed: …`, `completed: …` and `executor N: …` lines; exits non-zero with one line on a failure.
 set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 FERROCAT=$(readlink -f "${1:?usage: deploy/scale-test.sh /path/to/ferrocat [runs]}")
 RUNS=${2:-500}
@@ -25,7 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_open() { for _ in $(seq 1 600); do open "$1" && return 0; sleep 0.1; done; fail "$2 did not open port $1"; }
 start() { local name=$1; shift; "$@" >"$W/$name.log" 2>&1 & PIDS+=($!); eval "PID_${name//-/_}=$!"; }
@@ -75,8 +75,6 @@ for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$APORT/health" >/dev/null &
 API=http://127.0.0.1:$APORT
 J="$W/cookies"
 curl -sf -c "$J" -X POST "$API/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$ADMIN_PASSWORD" >/dev/null || fail "signing in"
-json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
-WS=$(curl -sf -b "$J" "$API/workspaces" | json '[0]["id"]')
 cat >"$W/wf.yml" <<YAML
 title: Scale-out
 description: a call from an executor, then a reshape on a worker
@@ -95,9 +93,7 @@ actions:
       value: {n: "\${{ TRIGGER.n }}", ok: "\${{ ACTIONS.call.result.data.ok }}"}
 returns: \${{ ACTIONS.shape.result }}
 YAML
-WF=$(curl -sf -b "$J" -F file=@"$W/wf.yml" "$API/workflows?workspace_id=$WS" | json '["id"]') || fail "creating the workflow"
-curl -sf -b "$J" -X POST "$API/workflows/$WF/commit?workspace_id=$WS" >/dev/null || fail "committing"
-HOOK=$(curl -sf -b "$J" -X POST "$API/workflows/$WF/webhook?workspace_id=$WS" | json '["url"]') || fail "creating the webhook"
+workflow_with_webhook "$API" "$J" "$W/wf.yml" || fail "creating the workflow and its webhook"
 # The public URL names the edge's /api prefix; this test talks to the api itself.
 HOOK=${HOOK/\/api\/webhooks\//\/webhooks\/}
 

@@ -11,6 +11,9 @@ apt_install pebble
 apt_install simplesamlphp php-cli php-xml php-mbstring
 # The systemd units are checked by systemd-analyze verify.
 apt_install systemd
+# The image (deploy/Containerfile) is built and run on Debian's docker.io engine, which the
+# test starts on a private socket and data folder (the package's own service is not used).
+apt_install docker.io
 # deploy/netns-test.sh puts every service in a network namespace of its own (iproute2), with
 # Postgres and Redis servers of its own there.
 apt_install iproute2 postgresql redis-server
@@ -39,6 +42,7 @@ if [ ! -x .ferrocat/kubectl/usr/bin/kubectl ]; then
   log "unpacking Debian's kubernetes-client into .ferrocat/kubectl"
   [ "$apt_updated" -eq 1 ] || { as_root apt-get update -qq; apt_updated=1; }
   deb_dir=$(mktemp -d)
+  chmod 755 "$deb_dir"   # apt downloads as _apt
   (cd "$deb_dir" && apt-get download -qq kubernetes-client) || { echo "apt-get download kubernetes-client failed" >&2; exit 1; }
   dpkg -x "$deb_dir"/kubernetes-client_*.deb .ferrocat/kubectl
   rm -rf "$deb_dir"

@@ -48,8 +48,27 @@ pub struct UpArgs {
 /// port without asking for it: a port the kernel handed out for `:0` or an outgoing
 /// connection could be taken again between this check and the service's own bind, and a
 /// service that cannot bind is restarted in vain until it counts as crash-looping.
+/// A loopback port for one of the stack's own servers. They come from a block of 16 that this
+/// process holds for its whole life (a lock file per block in the temp dir, locked while it
+/// lives), so two stacks starting side by side never take the same port between one choosing
+/// it and its server binding it; past the block, any free port of the range.
 fn free_port() -> anyhow::Result<u16> {
     use rand::Rng as _;
+    static BLOCK: std::sync::Mutex<Option<(u16, u16, std::fs::File)>> = std::sync::Mutex::new(None);
+    if let Ok(mut block) = BLOCK.lock() {
+        if block.is_none() {
+            *block = reserve_port_block();
+        }
+        if let Some((next, end, _lock)) = block.as_mut() {
+            while *next < *end {
+                let port = *next;
+                *next += 1;
+                if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                    return Ok(port);
+                }
+            }
+        }
+    }
     let mut rng = rand::thread_rng();
     for _ in 0..200 {
         let port = rng.gen_range(20_000..32_000);
@@ -58,6 +77,26 @@ fn free_port() -> anyhow::Result<u16> {
         }
     }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A block of 16 ports in 20000..32000 (below the kernel's ephemeral range) that no other
+/// `up` holds and nothing listens on: its first port, its end, and the locked file that holds it.
+fn reserve_port_block() -> Option<(u16, u16, std::fs::File)> {
+    use rand::Rng as _;
+    let dir = std::env::temp_dir().join("ferrocat-up-ports");
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut rng = rand::thread_rng();
+    for _ in 0..200 {
+        let base = 20_000 + rng.gen_range(0..750u16) * 16;
+        let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(base.to_string())) else { continue };
+        if file.try_lock().is_err() {
+            continue;
+        }
+        if (base..base + 16).all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok()) {
+            return Some((base, base + 16, file));
+        }
+    }
+    None
 }
 
 fn answers(addr: &str) -> bool {

@@ -1,5 +1,6 @@
-// SAML single sign-on settings: the shapes of `GET`/`PATCH /settings/saml` (not in the api's
-// OpenAPI document yet, so the calls go through `raw`) and the query key the Settings page uses.
+// SAML single sign-on settings: the shapes of `GET`/`PATCH /settings/saml` (the api's OpenAPI
+// document gives their answer as free JSON, so the calls go through `raw` with these types)
+// and the query key the Settings page uses.
 import { raw } from "./client";
 
 /** `GET /settings/saml`, and what `PATCH /settings/saml` answers. */

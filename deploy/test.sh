@@ -14,6 +14,8 @@ apt_install systemd
 # The image (deploy/Containerfile) is built and run on Debian's docker.io engine, which the
 # test starts on a private socket and data folder (the package's own service is not used).
 apt_install docker.io
+# deploy/compose/compose.yml is resolved by docker-compose (`config`) in tests/deploy_compose.rs.
+apt_install docker-compose
 # deploy/netns-test.sh puts every service in a network namespace of its own (iproute2), with
 # Postgres and Redis servers of its own there.
 apt_install iproute2 postgresql redis-server

@@ -1,11 +1,11 @@
 // The organisation's sign-in rules (superusers only): which sign-in methods are on, whether
 // single sign-on is enforced and who may still use a password, which email domains single
 // sign-on accepts, and when and with what role it creates accounts.
-import { useId, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "../api/client";
 import { ROLES, type Role } from "../api/types-admin";
-import { ErrorNote, Field, Options, Spinner, SubmitButton, When } from "./ui";
+import { Check, ErrorNote, Field, Options, Spinner, SubmitButton, When } from "./ui";
 
 /** `GET /settings/auth`, and what `PATCH /settings/auth` answers. */
 export interface AuthRules {
@@ -68,8 +68,6 @@ function AuthRulesForm({ rules }: { rules: AuthRules }) {
   // The rules this form started from, or last saved: only what differs from them is sent, so a
   // save never undoes another admin's change to a field this form did not touch.
   const [base, setBase] = useState(rules);
-  const samlNote = useId();
-  const enforceHint = useId();
   const save = useMutation({
     gcTime: 0,
     mutationFn: (changes: Changes) => unwrap<AuthRules>(client.PATCH("/settings/auth", { body: changes })),
@@ -112,63 +110,41 @@ function AuthRulesForm({ rules }: { rules: AuthRules }) {
       )}
       <fieldset className="kv">
         <legend className="field-label">Sign-in methods</legend>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={basic}
-            onChange={(e) => {
-              edited();
-              setBasic(e.target.checked);
-            }}
-          />
-          <span>Password sign-in</span>
-        </label>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={oidc}
-            onChange={(e) => {
-              edited();
-              setOidc(e.target.checked);
-            }}
-          />
-          <span>OpenID Connect</span>
-        </label>
-        <div className="auth-rules-check">
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={saml}
-              aria-describedby={samlNote}
-              onChange={(e) => {
-                edited();
-                setSaml(e.target.checked);
-              }}
-            />
-            <span>SAML</span>
-          </label>
-          <span className="field-hint" id={samlNote}>
-            Needs the identity provider, configured under SAML single sign-on below.
-          </span>
-        </div>
+        <Check
+          label="Password sign-in"
+          checked={basic}
+          onChange={(v) => {
+            edited();
+            setBasic(v);
+          }}
+        />
+        <Check
+          label="OpenID Connect"
+          checked={oidc}
+          onChange={(v) => {
+            edited();
+            setOidc(v);
+          }}
+        />
+        <Check
+          label="SAML"
+          checked={saml}
+          onChange={(v) => {
+            edited();
+            setSaml(v);
+          }}
+          hint="Needs the identity provider, configured under SAML single sign-on below."
+        />
       </fieldset>
-      <div className="auth-rules-check">
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={enforced}
-            aria-describedby={enforceHint}
-            onChange={(e) => {
-              edited();
-              setEnforced(e.target.checked);
-            }}
-          />
-          <span>Enforce single sign-on</span>
-        </label>
-        <span className="field-hint" id={enforceHint}>
-          Password sign-in is refused to everyone but the break-glass account.
-        </span>
-      </div>
+      <Check
+        label="Enforce single sign-on"
+        checked={enforced}
+        onChange={(v) => {
+          edited();
+          setEnforced(v);
+        }}
+        hint="Password sign-in is refused to everyone but the break-glass account."
+      />
       <div className="form-grid">
         <Field label="Break-glass account" hint="A superuser's email; empty: none">
           <input

@@ -1,11 +1,11 @@
 // The organisation's SAML single sign-on (superusers only): what to register at the identity
 // provider, which identity provider ferrocat trusts (its metadata, by URL or pasted), and whether
 // SAML sign-in is on and enforced.
-import { useId, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { getSaml, patchSaml, samlKey, type SamlChanges, type SamlSettings } from "../api/saml";
 import { authRulesKey } from "./auth-rules";
-import { CopyButton, ErrorNote, Field, Spinner, SubmitButton, When } from "./ui";
+import { Check, CopyButton, ErrorNote, Field, Spinner, SubmitButton, When } from "./ui";
 
 /** The "SAML single sign-on" card of the Settings page; mount it for superusers only (others get 403). */
 export function SamlSection() {
@@ -173,8 +173,6 @@ function SamlRulesForm({ saml }: { saml: SamlSettings }) {
   const [enforced, setEnforced] = useState(saml.saml_enforced);
   // The rules this form started from, or last saved: only what differs from them is sent.
   const [base, setBase] = useState<Rules & { updated_at: string | null }>(saml);
-  const enabledHint = useId();
-  const enforcedHint = useId();
   const save = useSave((saved) => {
     setBase(saved);
     setEnabled(saved.saml_enabled);
@@ -199,43 +197,27 @@ function SamlRulesForm({ saml }: { saml: SamlSettings }) {
           SAML rules saved.
         </p>
       )}
-      <div className="auth-rules-check">
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={enabled}
-            disabled={!saml.saml_idp_configured}
-            aria-describedby={enabledHint}
-            onChange={(e) => {
-              edited();
-              setEnabled(e.target.checked);
-            }}
-          />
-          <span>Allow SAML sign-in</span>
-        </label>
-        <span className="field-hint" id={enabledHint}>
-          {saml.saml_idp_configured
-            ? `The sign-in page offers "Sign in with ${saml.saml_idp_name || "SAML"}".`
-            : "Configure the identity provider first."}
-        </span>
-      </div>
-      <div className="auth-rules-check">
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={enforced}
-            aria-describedby={enforcedHint}
-            onChange={(e) => {
-              edited();
-              setEnforced(e.target.checked);
-            }}
-          />
-          <span>Enforce single sign-on</span>
-        </label>
-        <span className="field-hint" id={enforcedHint}>
-          Password sign-in is refused to everyone but the break-glass account of the sign-in rules.
-        </span>
-      </div>
+      <Check
+        label="Allow SAML sign-in"
+        checked={enabled}
+        disabled={!saml.saml_idp_configured}
+        onChange={(v) => {
+          edited();
+          setEnabled(v);
+        }}
+        hint={
+          saml.saml_idp_configured ? `The sign-in page offers "Sign in with ${saml.saml_idp_name || "SAML"}".` : "Configure the identity provider first."
+        }
+      />
+      <Check
+        label="Enforce single sign-on"
+        checked={enforced}
+        onChange={(v) => {
+          edited();
+          setEnforced(v);
+        }}
+        hint="Password sign-in is refused to everyone but the break-glass account of the sign-in rules."
+      />
       <div className="row form-actions">
         {base.updated_at && (
           <span className="muted small grow">

@@ -167,6 +167,38 @@ export function Field({ label, children, hint }: { label: string; children: Reac
 }
 
 /** A form's main button: a spinner named `busy` stands in for its text while the api works. */
+/** A checkbox and its label; with a hint, the hint under it, tied by aria-describedby. */
+export function Check({
+  label,
+  checked,
+  onChange,
+  hint,
+  disabled,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  hint?: ReactNode;
+  disabled?: boolean;
+}) {
+  const hintId = useId();
+  const box = (
+    <label className="check">
+      <input type="checkbox" checked={checked} disabled={disabled} aria-describedby={hint ? hintId : undefined} onChange={(e) => onChange(e.target.checked)} />
+      <span>{label}</span>
+    </label>
+  );
+  if (!hint) return box;
+  return (
+    <div className="auth-rules-check">
+      {box}
+      <span className="field-hint" id={hintId}>
+        {hint}
+      </span>
+    </div>
+  );
+}
+
 export function SubmitButton({ pending, busy, disabled, children }: { pending: boolean; busy: string; disabled?: boolean; children: ReactNode }) {
   return (
     <button type="submit" className="button button-primary" disabled={pending || disabled}>

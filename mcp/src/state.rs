@@ -36,7 +36,7 @@ impl McpState {
                 return crate::oauth::pages::Offered::default();
             }
         };
-        let saml = match ferrocat_app::sso::saml::offered(self.db()).await {
+        let saml = match ferrocat_app::sso::saml::offered(self.db(), &rules).await {
             Ok(saml) => saml,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the SAML settings");

@@ -34,7 +34,7 @@ async fn get_health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 )]
 async fn get_info(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let rules = ferrocat_app::auth_settings::read(&state.db).await?;
-    let saml_name = ferrocat_app::sso::saml::offered(&state.db).await?;
+    let saml_name = ferrocat_app::sso::saml::offered(&state.db, &rules).await?;
     let oidc = state.oidc.as_deref().filter(|_| rules.oidc_enabled);
     // Password sign-in stays listed while a break-glass account may use it.
     let types: Vec<&str> = [("basic", rules.basic_enabled || rules.break_glass_email.is_some()), ("oidc", oidc.is_some()), ("saml", saml_name.is_some())]

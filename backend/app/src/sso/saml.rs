@@ -116,9 +116,10 @@ pub async fn idp(db: &PgPool) -> Result<Option<IdpSettings>, AppError> {
     .await?)
 }
 
-/// The button's label when SAML sign-in is on and an identity provider is configured.
-pub async fn offered(db: &PgPool) -> Result<Option<String>, AppError> {
-    if !crate::auth_settings::read(db).await?.saml_enabled {
+/// The button's label when the organisation's `rules` turn SAML sign-in on and an identity
+/// provider is configured.
+pub async fn offered(db: &PgPool, rules: &crate::auth_settings::AuthSettings) -> Result<Option<String>, AppError> {
+    if !rules.saml_enabled {
         return Ok(None);
     }
     Ok(idp(db).await?.map(|idp| idp.idp_name))
@@ -235,6 +236,9 @@ async fn fetch_metadata(url: &str) -> Result<String, AppError> {
     if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
         return Err(invalid(field, "saml_idp_metadata_url must be an http(s) URL"));
     }
+    // A client of its own, not the egress-checked one workflows use: only a superuser names
+    // this URL (no workflow can), and identity providers commonly live on the organisation's
+    // private network, which the egress policy refuses. Nothing it answers is repeated back.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::limited(3))

@@ -101,10 +101,13 @@ impl Column {
     }
 }
 
+/// Safe to write into SQL: quoted, and made only of the column id's hex digits, never of a
+/// name a user gave.
 fn physical_column(id: Uuid) -> String {
     format!("\"c_{}\"", id.simple())
 }
 
+/// Safe to write into SQL, as [`physical_column`] is.
 fn index_name(column: Uuid) -> String {
     format!("\"u_{}\"", column.simple())
 }
@@ -143,6 +146,8 @@ impl Table {
     }
 }
 
+/// Safe to write into SQL: a fixed schema and a quoted name made only of the table id's hex
+/// digits, never of a name a user gave.
 fn physical_table(id: Uuid) -> String {
     format!("table_rows.\"t_{}\"", id.simple())
 }

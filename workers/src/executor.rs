@@ -270,7 +270,7 @@ impl Executor {
         // The author's attempts and per-attempt timeout are kept here: Temporal has a few more
         // attempts (for executors that die) and a longer timeout (for executors that hang).
         let max_attempts = input.task.retry_policy.max_attempts;
-        let timeout = std::time::Duration::from_secs_f64(input.task.retry_policy.timeout.max(1.0));
+        let timeout = input.task.retry_policy.attempt_timeout();
         let heartbeat = Heartbeat::new(ctx);
         let beating = heartbeat.keep_beating();
         let trace = StepTrace::default();

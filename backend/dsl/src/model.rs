@@ -204,6 +204,13 @@ pub struct RetryPolicy {
     pub retry_until: Option<String>,
 }
 
+impl RetryPolicy {
+    /// One attempt's timeout: `timeout` seconds, at least one.
+    pub fn attempt_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.timeout.max(1.0))
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {

@@ -154,7 +154,7 @@ const EXECUTOR_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
 /// executor heartbeats while the action runs, so an attempt whose executor died is retried on
 /// another within [`EXECUTOR_HEARTBEAT_TIMEOUT`], whatever the author's `max_attempts`.
 fn activity_options(task: &ActionStatement, stream: Option<&str>, queue: &str) -> ActivityOptions {
-    let timeout = Duration::from_secs_f64(task.retry_policy.timeout.max(1.0));
+    let timeout = task.retry_policy.attempt_timeout();
     let attempts = match task.retry_policy.max_attempts {
         0 => 0,
         n => n.saturating_add(INFRASTRUCTURE_ATTEMPTS),
@@ -186,7 +186,7 @@ fn retry_policy(task: &ActionStatement) -> RetryPolicy {
 /// Options of a pure action's local activity, with the same id, timeout and attempts as
 /// [`activity_options`] would give it.
 fn local_activity_options(task: &ActionStatement, stream: Option<&str>) -> LocalActivityOptions {
-    let timeout = Duration::from_secs_f64(task.retry_policy.timeout.max(1.0));
+    let timeout = task.retry_policy.attempt_timeout();
     LocalActivityOptions::builder()
         .activity_id(activity_id(task, stream))
         .start_to_close_timeout(timeout)

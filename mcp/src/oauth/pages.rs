@@ -58,6 +58,12 @@ pub fn error_page(status: StatusCode, detail: &str) -> Response {
     page(status, "Authorization error", &body)
 }
 
+/// The page for a failure of ours: logged with `what` failed, and no detail shown.
+pub fn internal_error(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what} failed");
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
 /// Who is asking, for the pages.
 pub struct ClientView<'a> {
     pub name: &'a str,

@@ -26,8 +26,7 @@ const SAML_COOKIE: &str = "ferrocat_saml";
 const ACS_PATH: &str = "/authorize/saml/acs";
 
 fn internal(e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "SAML sign-in failed");
-    pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    pages::internal_error("SAML sign-in", e)
 }
 
 /// The IdP answers with a cross-site POST, which carries only `SameSite=None` cookies (and

@@ -35,8 +35,7 @@ const CALLBACK_PATH: &str = "/auth/callback";
 const LOGIN_TTL_SECONDS: i64 = 600;
 
 fn internal(e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "single sign-on failed");
-    pages::error_page(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    pages::internal_error("single sign-on", e)
 }
 
 fn sso_cookie(state: &McpState, value: String, max_age: time::Duration) -> Cookie<'static> {

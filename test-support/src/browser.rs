@@ -22,10 +22,6 @@ pub struct Browser {
     driver: Child,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
-}
-
 /// The driver's binary: `FERROCAT_TEST_CHROMEDRIVER`, else Debian's.
 fn driver_path() -> PathBuf {
     std::env::var_os("FERROCAT_TEST_CHROMEDRIVER").map_or_else(|| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from)
@@ -34,7 +30,7 @@ fn driver_path() -> PathBuf {
 impl Browser {
     /// Starts the driver and opens a headless session (a 1280×900 window).
     pub async fn start() -> Browser {
-        let port = free_port();
+        let port = crate::free_port();
         let mut command = Command::new(driver_path());
         command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut command, 0);

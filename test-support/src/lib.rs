@@ -20,4 +20,9 @@ mod wait;
 pub mod workers;
 
 pub use temporal::temporal;
+
+/// A loopback port nothing listens on now, for a server a test starts.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
+}
 pub use wait::eventually;

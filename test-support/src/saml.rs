@@ -106,10 +106,6 @@ fn php(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn write(path: PathBuf, text: &str) {
     std::fs::File::create(&path).and_then(|mut f| f.write_all(text.as_bytes())).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
@@ -144,7 +140,7 @@ impl SamlIdp {
             .await
             .expect("openssl");
         assert!(key.success(), "openssl made no key");
-        let port = free_port();
+        let port = crate::free_port();
         let url = format!("http://127.0.0.1:{port}");
         let d = |sub: &str| php(&format!("{}/{sub}/", dir.display()));
         write(

@@ -7,10 +7,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// The binary's dev server. Its `sh` parent holds our pipe as stdin: when the test process
 /// exits, however it exits, the pipe closes and the watcher kills the server.
 pub struct Temporal {
@@ -30,7 +26,7 @@ async fn start() -> Temporal {
     let http = reqwest::Client::new();
     // Ports picked free may be taken by the time the server binds them: try a few sets.
     for _attempt in 0..3 {
-        let (grpc, http_port, metrics) = (free_port(), free_port(), free_port());
+        let (grpc, http_port, metrics) = (crate::free_port(), crate::free_port(), crate::free_port());
         let script = r#"exec 3<&0; temporal server start-dev "$@" </dev/null 3<&- & pid=$!; (read _eof <&3; kill "$pid" 2>/dev/null) & wait "$pid""#;
         let mut child = Command::new("sh")
             .args(["-c", script, "sh", "--headless", "--ip", "127.0.0.1", "--log-level", "error"])

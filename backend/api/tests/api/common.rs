@@ -141,6 +141,48 @@ impl Drop for TestApp {
     }
 }
 
+/// A browser for single sign-on: keeps cookies, follows no redirect (each hop is checked).
+pub fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Where a redirect sends the browser.
+pub fn location(response: &Response) -> String {
+    response.headers().get(reqwest::header::LOCATION).expect("a Location header").to_str().unwrap().to_owned()
+}
+
+/// Why a single sign-on (OpenID Connect or SAML) signed nobody in: the browser goes back to the
+/// sign-in page with the reason in a cookie for it (never in the URL, where a link could write
+/// it), and no session.
+pub fn sso_refusal(response: &Response) -> String {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(response), "/");
+    let cookies: Vec<&str> = response.headers().get_all(reqwest::header::SET_COOKIE).iter().filter_map(|c| c.to_str().ok()).collect();
+    assert!(cookies.iter().all(|c| !c.starts_with("ferrocat_session=")), "no session: {cookies:?}");
+    let why = cookies.iter().find_map(|c| c.strip_prefix("ferrocat_sso_error=")).expect("the reason's cookie").split(';').next().unwrap();
+    percent_decode(why)
+}
+
+/// `%XX` escapes decoded (as the browser's decodeURIComponent does).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
 /// A client that keeps cookies (one per person).
 pub fn client() -> Client {
     Client::builder().cookie_store(true).build().unwrap()

@@ -10,20 +10,12 @@ use serde_json::{Value, json};
 
 use ferrocat_test_support::saml::{self, Answer, KnownSp, RSA_SHA1, SamlIdp, User};
 
-use crate::common::{ADMIN_EMAIL, TestApp, logs, spawn_app};
+use crate::common::{ADMIN_EMAIL, TestApp, browser, location, logs, spawn_app, sso_refusal as refusal};
 
 /// The service provider's URLs, from the test api's public URL (http://localhost:8080).
 const ENTITY_ID: &str = "http://localhost:8080/api/auth/saml/metadata";
 const CONSOLE_ACS: &str = "http://localhost:8080/api/auth/saml/acs";
 const MCP_ACS: &str = "http://localhost:8080/authorize/saml/acs";
-
-fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers().get(header::LOCATION).expect("a Location header").to_str().unwrap().to_owned()
-}
 
 /// This service provider as the IdP knows it, answered the usual way.
 fn ours() -> KnownSp {
@@ -50,18 +42,6 @@ async fn start(app: &TestApp, browser: &Client, return_to: &str) -> String {
 
 async fn post(app: &TestApp, browser: &Client, answer: &Answer) -> reqwest::Response {
     browser.post(app.at("/auth/saml/acs")).form(&answer.form()).send().await.unwrap()
-}
-
-/// Why an answer signed nobody in: back to the sign-in page, the reason in its cookie, and no
-/// session.
-fn refusal(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(response), "/");
-    let cookies: Vec<&str> = response.headers().get_all(header::SET_COOKIE).iter().filter_map(|c| c.to_str().ok()).collect();
-    assert!(cookies.iter().all(|c| !c.starts_with("ferrocat_session=")), "no session: {cookies:?}");
-    let why = cookies.iter().find_map(|c| c.strip_prefix("ferrocat_sso_error=")).expect("the reason's cookie").split(';').next().unwrap();
-    let decoded = reqwest::Url::parse(&format!("http://x/?why={why}")).unwrap();
-    decoded.query_pairs().next().unwrap().1.into_owned()
 }
 
 fn logged(needle: &str) -> bool {

@@ -9,15 +9,7 @@ use serde_json::{Value, json};
 
 use ferrocat_test_support::oidc::Idp;
 
-use crate::common::{ADMIN_EMAIL, TestApp, spawn_app_with};
-
-fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers().get(header::LOCATION).expect("a Location header").to_str().unwrap().to_owned()
-}
+use crate::common::{ADMIN_EMAIL, TestApp, browser, location, spawn_app_with, sso_refusal as refusal};
 
 async fn app_with(idp: &Idp) -> TestApp {
     spawn_app_with(&[
@@ -40,45 +32,6 @@ async fn to_provider_and_back(app: &TestApp, idp: &Idp, browser: &Client, sub: &
 
 async fn callback(app: &TestApp, browser: &Client, query: &str) -> reqwest::Response {
     browser.get(app.at(&format!("/auth/oidc/callback?{query}"))).send().await.unwrap()
-}
-
-/// Why a callback signed nobody in: the browser goes back to the sign-in page, with the reason
-/// in a cookie for it (never in the URL, where a link could write it).
-fn refusal(response: &reqwest::Response) -> String {
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(response), "/");
-    let cookie = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find_map(|c| c.strip_prefix("ferrocat_sso_error="))
-        .expect("the reason's cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    percent_decode(&cookie)
-}
-
-/// `%XX` escapes decoded (as the browser's decodeURIComponent does).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

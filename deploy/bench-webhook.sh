@@ -53,17 +53,7 @@ wait_up "$WORK/up.log" 600
 
 API=http://127.0.0.1:$PORT/api
 admin_login "$API" "$WORK/data" "$WORK/cookies"
-cat >"$WORK/wf.yml" <<'YAML'
-title: Bench webhook
-description: one reshape of the alert
-entrypoint: {ref: shape}
-actions:
-  - ref: shape
-    action: core.transform.reshape
-    args:
-      value: {alert: "${{ TRIGGER.alert }}", loud: "${{ TRIGGER.severity > 2 }}"}
-returns: ${{ ACTIONS.shape.result }}
-YAML
+reshape_workflow "$WORK/wf.yml"
 workflow_with_webhook "$API" "$WORK/cookies" "$WORK/wf.yml"
 HOOK=${HOOK/localhost/127.0.0.1}
 echo '{"alert":"A-1","severity":3}' >"$WORK/body.json"

@@ -72,7 +72,31 @@ wait_up() {
 admin_login() {
   local password
   password=$(set -a; . "$2/secrets.env"; printf %s "$FERROCAT_ADMIN_PASSWORD")
-  curl -sf -c "$3" -X POST "$1/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$password" >/dev/null
+  sign_in "$1" admin@ferrocat.local "$password" "$3"
+}
+
+# Signs in to api $1 as $2 with the password $3, keeping the session in the cookie jar $4.
+sign_in() {
+  curl -sf -c "$4" -X POST "$1/auth/login" -d username="$2" --data-urlencode password="$3" >/dev/null
+}
+
+# $1 random bytes as hex (secrets for a stack a script starts).
+random_hex() { od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
+
+# Writes to $1 a one-action workflow that reshapes an alert ({alert, severity}) into
+# {alert, loud} and returns it.
+reshape_workflow() {
+  cat >"$1" <<'YAML'
+title: Reshape an alert
+description: one reshape of the alert
+entrypoint: {ref: shape}
+actions:
+  - ref: shape
+    action: core.transform.reshape
+    args:
+      value: {alert: "${{ TRIGGER.alert }}", loud: "${{ TRIGGER.severity > 2 }}"}
+returns: ${{ ACTIONS.shape.result }}
+YAML
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -129,8 +129,7 @@ ip -n "$(ns executor)" route del 10.231.2.0/24 via 10.231.1.3
 ip -n "$(ns db)" route del 10.231.1.0/24 via 10.231.2.3
 
 # The services' settings: every address another host's.
-hex() { od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
-ADMIN_PASSWORD=$(hex 12)
+ADMIN_PASSWORD=$(random_hex 12)
 common=(
   FERROCAT_PUBLIC_URL=http://10.231.9.2:8080
   FERROCAT_ADMIN_EMAIL=admin@ferrocat.local
@@ -142,9 +141,9 @@ common=(
   FERROCAT_S3_ADDR=10.231.1.9:9000
   FERROCAT_S3_DIR="$W/objects"
   FERROCAT_S3_ACCESS_KEY=ferrocat
-  FERROCAT_S3_SECRET_KEY=$(hex 24)
-  FERROCAT_SIGNING_SECRET=$(hex 32)
-  FERROCAT_LLM_GATEWAY_SIGNING_SECRET=$(hex 32)
+  FERROCAT_S3_SECRET_KEY=$(random_hex 24)
+  FERROCAT_SIGNING_SECRET=$(random_hex 32)
+  FERROCAT_LLM_GATEWAY_SIGNING_SECRET=$(random_hex 32)
   FERROCAT_EDGE_HTTP_ADDR=10.231.9.2:8080
   FERROCAT_EDGE_API_UPSTREAM=http://10.231.1.3:8000
   FERROCAT_EDGE_MCP_UPSTREAM=http://10.231.1.6:8099
@@ -156,7 +155,7 @@ common=(
 database=(
   FERROCAT_DATABASE_URL=postgres://postgres@10.231.2.10:5432/ferrocat
   FERROCAT_REDIS_URL=redis://10.231.2.10:6379
-  FERROCAT_DB_ENCRYPTION_KEY=$(hex 32)
+  FERROCAT_DB_ENCRYPTION_KEY=$(random_hex 32)
   FERROCAT_ADMIN_PASSWORD=$ADMIN_PASSWORD
 )
 ip netns exec "$(ns api)" env "${common[@]}" "${database[@]}" "$FERROCAT" migrate >"$W/migrate.log" 2>&1 || fail "migrate failed"
@@ -179,18 +178,8 @@ expect executor 10.231.1.3 8000 yes "the api"
 
 # A webhook through the edge, to its result.
 J="$W/cookies"
-curl -sf -c "$J" -X POST "$API/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$ADMIN_PASSWORD" >/dev/null || fail "signing in through the edge"
-cat >"$W/wf.yml" <<'YAML'
-title: Across hosts
-description: one reshape of the alert, run by a worker and an executor on other hosts
-entrypoint: {ref: shape}
-actions:
-  - ref: shape
-    action: core.transform.reshape
-    args:
-      value: {alert: "${{ TRIGGER.alert }}", loud: "${{ TRIGGER.severity > 2 }}"}
-returns: ${{ ACTIONS.shape.result }}
-YAML
+sign_in "$API" admin@ferrocat.local "$ADMIN_PASSWORD" "$J" || fail "signing in through the edge"
+reshape_workflow "$W/wf.yml"
 workflow_with_webhook "$API" "$J" "$W/wf.yml" || fail "creating the workflow and its webhook"
 RESULT=$(curl -sf --max-time 60 -X POST "$HOOK/wait" -H 'content-type: application/json' -d '{"alert":"A-7","severity":3}') || fail "the webhook did not run"
 echo "$RESULT" | python3 -c 'import sys,json; r=json.load(sys.stdin); v=r.get("value", r); assert v.get("alert")=="A-7" and v.get("loud") is True, r' \

@@ -54,12 +54,11 @@ start counter python3 "$W/counter.py" "$CPORT" "$W/hits.txt"
 wait_open "$TPORT" temporal
 wait_open "$CPORT" "the counting server"
 
-hex() { od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
-ADMIN_PASSWORD=$(hex 12)
+ADMIN_PASSWORD=$(random_hex 12)
 export FERROCAT_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" FERROCAT_REDIS_URL=redis://127.0.0.1:6379 \
   FERROCAT_REDIS_PREFIX="ferrocat:scale$$:" FERROCAT_TEMPORAL_ADDRESS="http://127.0.0.1:$TPORT" \
   FERROCAT_API_ADDR="127.0.0.1:$APORT" FERROCAT_PUBLIC_URL="http://127.0.0.1:$APORT" \
-  FERROCAT_DB_ENCRYPTION_KEY=$(hex 32) FERROCAT_SIGNING_SECRET=$(hex 32) FERROCAT_LLM_GATEWAY_SIGNING_SECRET=$(hex 32) \
+  FERROCAT_DB_ENCRYPTION_KEY=$(random_hex 32) FERROCAT_SIGNING_SECRET=$(random_hex 32) FERROCAT_LLM_GATEWAY_SIGNING_SECRET=$(random_hex 32) \
   FERROCAT_ADMIN_EMAIL=admin@ferrocat.local FERROCAT_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   FERROCAT_EGRESS_ALLOW="127.0.0.1:$CPORT" FERROCAT_WEBHOOK_RATE_LIMIT=0 FERROCAT_SHUTDOWN_GRACE=2 RUST_LOG=warn
 "$FERROCAT" migrate >"$W/migrate.log" 2>&1 || fail "migrate failed"
@@ -74,7 +73,7 @@ for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$APORT/health" >/dev/null &
 
 API=http://127.0.0.1:$APORT
 J="$W/cookies"
-curl -sf -c "$J" -X POST "$API/auth/login" -d username=admin@ferrocat.local --data-urlencode password="$ADMIN_PASSWORD" >/dev/null || fail "signing in"
+sign_in "$API" admin@ferrocat.local "$ADMIN_PASSWORD" "$J" || fail "signing in"
 cat >"$W/wf.yml" <<YAML
 title: Scale-out
 description: a call from an executor, then a reshape on a worker

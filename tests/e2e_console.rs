@@ -561,7 +561,11 @@ async fn a_superuser_configures_saml_in_the_console_and_signs_in_through_it() {
         tour.click_text("Save SAML rules").await?;
         tour.browser.wait_text("[role=status]", "SAML rules saved.").await?;
         tour.click_text("Sign out").await?;
+        // Signing out ends in its own navigation to the root; opening the next page before that
+        // lands would let it take the browser back to the root.
+        tour.browser.wait_text("h1", "Sign in").await?;
         tour.goto(&format!("/workspaces/{ws}/cases")).await?;
+        tour.browser.wait_text("h1", "Sign in").await?;
         tour.click_text("Sign in with Test SAML").await?;
         // The identity provider's own password form.
         let user = tour.browser.wait_css("input[name=username]").await.map_err(|e| format!("the IdP's page: {e}"))?;

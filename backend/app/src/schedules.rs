@@ -107,7 +107,7 @@ async fn build(state: &App, row: &ScheduleRow, dsl: Workflow, version: i32) -> R
             ..Default::default()
         }),
         input: Some(Payloads { payloads: vec![runs::json_payload(&args)?] }),
-        workflow_execution_timeout: (timeout > 0.0).then(|| Duration::from_secs_f64(timeout).try_into().ok()).flatten(),
+        workflow_execution_timeout: (timeout > 0.0).then(|| ferrocat_dsl::seconds(timeout).try_into().ok()).flatten(),
         workflow_task_timeout: Duration::from_secs(10).try_into().ok(),
         ..Default::default()
     };

@@ -17,7 +17,7 @@ pub use expects::{TypeExpr, coerce, expected_field, expects_schema, normalize_fi
 pub use issues::ValidationIssue;
 pub use model::{
     ActionStatement, Edge, EdgeKind, Entrypoint, ExpectedField, JoinStrategy, RetryPolicy,
-    RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency,
+    MAX_SECONDS, RunConfig, Trigger, TriggerKind, Workflow, WorkflowExport, dependencies, parse_dependency, seconds,
 };
 pub use scope::{EXECUTE, GATHER, LOOP_END, LOOP_START, SCATTER, Scope, ScopeKind, ScopePlan, plan_scopes};
 pub use slug::{slugify, slugify_ref};

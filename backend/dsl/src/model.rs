@@ -207,8 +207,21 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// One attempt's timeout: `timeout` seconds, at least one.
     pub fn attempt_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.timeout.max(1.0))
+        seconds(self.timeout.max(1.0))
     }
+}
+
+/// The longest time a workflow may name (a timeout, a delay): 366 days, in seconds.
+pub const MAX_SECONDS: f64 = 366.0 * 24.0 * 3600.0;
+
+/// `secs` seconds as a Duration, for any number an author or caller wrote: below zero and NaN
+/// are none, more than [`MAX_SECONDS`] (infinity included) is `MAX_SECONDS`. Where
+/// `Duration::from_secs_f64` would panic, this cannot.
+pub fn seconds(secs: f64) -> std::time::Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_secs_f64(secs.min(MAX_SECONDS))
 }
 
 impl Default for RetryPolicy {

@@ -404,3 +404,42 @@ fn scope_validation_checks_closers_and_crossing_edges() {
         ]
     );
 }
+
+#[test]
+fn validation_refuses_times_no_duration_can_hold() {
+    let text = with_actions(
+        "[{ref: a, action: x, retry_policy: {timeout: 1e300}, start_delay: -1},
+          {ref: b, action: x, depends_on: [a], retry_policy: {timeout: 31622401}, start_delay: 1e300},
+          {ref: c, action: x, depends_on: [b], retry_policy: {timeout: 31622400}, start_delay: 0.5}]",
+    )
+    .replace("actions:", "config: {timeout: 1e20}\nactions:");
+    assert_eq!(
+        issues(&text),
+        vec![
+            "config.timeout: must be a number of seconds from 0 to 31622400 (366 days), got 1e20",
+            "actions.a.retry_policy.timeout: must be a number of seconds from 0 to 31622400 (366 days), got 1e300",
+            "actions.a.start_delay: must be a number of seconds from 0 to 31622400 (366 days), got -1",
+            "actions.b.retry_policy.timeout: must be a number of seconds from 0 to 31622400 (366 days), got 31622401",
+            "actions.b.start_delay: must be a number of seconds from 0 to 31622400 (366 days), got 1e300",
+        ]
+    );
+    // YAML's infinities and NaN are no numbers a definition can hold: refused when parsed.
+    for not_a_number in [".inf", "-.inf", ".nan"] {
+        let text = with_actions(&format!("[{{ref: a, action: x, retry_policy: {{timeout: {not_a_number}}}}}]"));
+        assert!(Workflow::parse(&text).is_err(), "{not_a_number}");
+    }
+}
+
+#[test]
+fn seconds_never_panics() {
+    use std::time::Duration;
+    assert_eq!(seconds(1.5), Duration::from_millis(1500));
+    for none in [0.0, -1.0, f64::NAN, f64::NEG_INFINITY] {
+        assert_eq!(seconds(none), Duration::ZERO, "{none}");
+    }
+    for huge in [f64::INFINITY, 1e300, MAX_SECONDS * 2.0] {
+        assert_eq!(seconds(huge), Duration::from_secs_f64(MAX_SECONDS), "{huge}");
+    }
+    let policy = RetryPolicy { timeout: f64::INFINITY, ..RetryPolicy::default() };
+    assert_eq!(policy.attempt_timeout(), Duration::from_secs_f64(MAX_SECONDS));
+}

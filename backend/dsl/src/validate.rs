@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::expects::TypeExpr;
 use super::issues::ValidationIssue;
-use super::model::{EdgeKind, Workflow, parse_dependency};
+use super::model::{EdgeKind, MAX_SECONDS, Workflow, parse_dependency};
 use crate::expr::{self, ContextRoot, Expr, PathSegment};
 
 /// The fields of a stored action result that `ACTIONS.<ref>.<field>` may name.
@@ -49,6 +49,14 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// A number of seconds a workflow names: finite, not negative, at most [`MAX_SECONDS`].
+    fn check_seconds(&mut self, loc: &str, secs: f64) {
+        if !(0.0..=MAX_SECONDS).contains(&secs) {
+            let got = if secs.abs() < 1e12 { secs.to_string() } else { format!("{secs:e}") };
+            self.push(loc, format!("must be a number of seconds from 0 to {MAX_SECONDS} (366 days), got {got}"));
+        }
+    }
+
     fn push(&mut self, loc: &str, msg: impl Into<String>) {
         self.issues.push(ValidationIssue::new(loc, msg));
     }
@@ -239,8 +247,11 @@ impl Workflow {
             issues,
         };
         let mut edges: BTreeSet<(&str, &str)> = BTreeSet::new();
+        checker.check_seconds("config.timeout", self.config.timeout);
         for a in &self.actions {
             let base = format!("actions.{}", a.ref_);
+            checker.check_seconds(&format!("{base}.retry_policy.timeout"), a.retry_policy.timeout);
+            checker.check_seconds(&format!("{base}.start_delay"), a.start_delay);
             if !valid_ref(&a.ref_) {
                 checker.push(
                     &format!("{base}.ref"),

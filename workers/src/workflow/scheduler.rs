@@ -30,7 +30,7 @@ async fn run_action(driver: &impl Driver, input: RunActionInput, parent: &DslRun
     for _ in 0..RETRY_UNTIL_LIMIT {
         let delay = match &task.wait_until {
             Some(when) => until(driver, when)?,
-            None => Duration::from_secs_f64(task.start_delay.max(0.0)),
+            None => ferrocat_dsl::seconds(task.start_delay),
         };
         if !delay.is_zero() {
             driver.sleep(delay).await;

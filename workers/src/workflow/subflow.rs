@@ -3,8 +3,6 @@
 //! environment override, wait or detach, and `for_each` loops dispatched in batches with
 //! isolated or all-or-nothing failure.
 
-use std::time::Duration;
-
 use futures::future::{LocalBoxFuture, select_all};
 use serde_json::{Value, json};
 
@@ -125,7 +123,7 @@ pub(super) async fn execute(driver: &impl Driver, input: &RunActionInput, parent
             executor_queue: parent.executor_queue.clone(),
             vars,
         };
-        let timeout = (timeout > 0.0).then(|| Duration::from_secs_f64(timeout));
+        let timeout = (timeout > 0.0).then(|| ferrocat_dsl::seconds(timeout));
         children.push(driver.run_child(child, exec_id, wait, timeout));
     }
 
@@ -177,7 +175,7 @@ pub(super) async fn run_error_handler(
         "trigger_type": parent.trigger_type,
         "errors": failure.errors,
     });
-    let timeout = (target.dsl.config.timeout > 0.0).then(|| Duration::from_secs_f64(target.dsl.config.timeout));
+    let timeout = (target.dsl.config.timeout > 0.0).then(|| ferrocat_dsl::seconds(target.dsl.config.timeout));
     let child = DslRunArgs {
         wf_id: handler_id.clone(),
         workspace_id: parent.workspace_id,

@@ -3,7 +3,6 @@
 //! sanitised HTML, cc/bcc/reply-to, extra headers, and plain, STARTTLS or implicit TLS.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -174,7 +173,7 @@ pub async fn send_email_smtp(args: Map<String, Value>, secrets: &Map<String, Val
     } else {
         Tls::None
     };
-    let timeout = Duration::from_secs_f64(args.timeout.filter(|t| *t > 0.0).unwrap_or(10.0));
+    let timeout = ferrocat_dsl::seconds(args.timeout.filter(|t| *t > 0.0).unwrap_or(10.0));
     // The server comes from a secret a workspace editor sets: connect to an address the egress
     // policy allowed (TLS still verifies the host name).
     let address = egress::resolve_allowed(egress, host, &[Some(port)])

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -157,7 +156,7 @@ pub async fn http_request(shared: &EgressClient, args: Map<String, Value>) -> Re
     let mut request = client
         .request(method.clone(), url)
         .map_err(|refused| ActionError::Http(format!("request to {} failed: {refused}", args.url)))?
-        .timeout(Duration::from_secs_f64(args.timeout));
+        .timeout(ferrocat_dsl::seconds(args.timeout));
     for (name, value) in args.headers.iter().flatten() {
         if let Some(value) = value {
             request = request.header(name, value);

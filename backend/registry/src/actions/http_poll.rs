@@ -100,7 +100,7 @@ pub async fn http_poll(client: &EgressClient, args: Map<String, Value>) -> Resul
                 response["status_code"]
             )));
         }
-        let wait = poll.poll_interval.map(Duration::from_secs_f64).unwrap_or_else(|| backoff(attempt));
+        let wait = poll.poll_interval.map(ferrocat_dsl::seconds).unwrap_or_else(|| backoff(attempt));
         tokio::time::sleep(wait).await;
     }
 }

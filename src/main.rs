@@ -1,6 +1,7 @@
 //! `ferrocat`: one binary, one subcommand per service, plus `up` (the whole stack on one host)
 //! and `run` (one workflow file, locally).
 
+mod probe;
 mod registry_cmd;
 mod run_file;
 mod signals;
@@ -73,7 +74,7 @@ enum Command {
     LlmGateway(LlmGatewayArgs),
     /// The MCP server for IDEs and its OAuth server.
     Mcp(ServiceArgs),
-    /// The web console (a landing page for now).
+    /// The web console.
     Ui(ServiceArgs),
     /// The embedded S3-compatible object store over a local folder.
     ObjectStore(ServiceArgs),
@@ -88,6 +89,8 @@ enum Command {
     Run(run_file::RunArgs),
     /// Check template actions (Tracecat's format) in folders before a registry loads them.
     Registry(registry_cmd::RegistryArgs),
+    /// GET a URL and exit 0 when it answers 2xx: a health check for images without curl.
+    Probe(probe::ProbeArgs),
 }
 
 /// Exit status for bad configuration (EX_CONFIG is 78; sysexits' EX_USAGE is 64, as the style asks).
@@ -130,6 +133,7 @@ fn main() -> ExitCode {
         Command::Up(args) => report(runtime().block_on(up::run(args))),
         Command::Run(args) => runtime().block_on(run_file::run(args)),
         Command::Registry(args) => registry_cmd::run(args),
+        Command::Probe(args) => runtime().block_on(probe::run(args)),
         command => {
             // Every service reads the same extra registries, so a workflow the api accepts is
             // one the worker and executor can run.
@@ -169,15 +173,22 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 /// Loads a service's config (or exits 64), honours `--check-config`, then runs it to shutdown,
 /// which may take at most the shutdown grace.
 macro_rules! serve {
-    ($name:literal, $args:expr, $grace:expr, $config:expr, $run:expr) => {{
+    ($name:literal, $args:expr, $grace:expr, $metrics:expr, $config:expr, $run:expr) => {{
         let _log = ferrocat_shared::telemetry::init($name);
-        let (config, grace) = match ($config, $grace) {
-            (Ok(config), Ok(grace)) => (config, grace),
-            (Err(e), _) | (_, Err(e)) => return config_error(e),
+        let (config, grace, metrics) = match ($config, $grace, $metrics) {
+            (Ok(config), Ok(grace), Ok(metrics)) => (config, grace, metrics),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return config_error(e),
         };
         if $args.check_config {
             println!("{} configuration is valid", $name);
             return ExitCode::SUCCESS;
+        }
+        if let Some(addr) = metrics {
+            tokio::spawn(async move {
+                if let Err(e) = ferrocat_shared::metrics::serve(addr).await {
+                    tracing::error!(%addr, error = %e, "the metrics listener stopped");
+                }
+            });
         }
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let run = $run(config, async move {
@@ -216,24 +227,37 @@ async fn within_grace(
 
 async fn service(command: Command, env: &Env) -> ExitCode {
     let grace = ferrocat_shared::config::shutdown_grace(env);
+    // Where the service serves its metrics (FERROCAT_<SERVICE>_METRICS_ADDR), if anywhere.
+    let metrics = |name: &str| env.parse_opt::<std::net::SocketAddr>(&ferrocat_shared::metrics::addr_var(name));
     match command {
-        Command::Api(a) => serve!("api", a, grace, ferrocat_api::ApiConfig::from_env(env), ferrocat_api::run),
-        Command::Worker(a) => serve!("worker", a, grace, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_worker),
-        Command::Executor(a) => {
-            serve!("executor", a, grace, ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_executor)
+        Command::Api(a) => serve!("api", a, grace, metrics("api"), ferrocat_api::ApiConfig::from_env(env), ferrocat_api::run),
+        Command::Worker(a) => {
+            serve!("worker", a, grace, metrics("worker"), ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_worker)
         }
+        Command::Executor(a) => {
+            serve!("executor", a, grace, metrics("executor"), ferrocat_workers::WorkerConfig::from_env(env), ferrocat_workers::run_executor)
+        }
+        // The gateway serves its own registry at /metrics on its port.
         Command::LlmGateway(a) => serve!(
             "llm-gateway",
             a.service,
             grace,
+            Ok(None),
             ferrocat_llm_gateway::GatewayConfig::load(env, a.models.as_deref()),
             ferrocat_llm_gateway::run
         ),
-        Command::Mcp(a) => serve!("mcp", a, grace, ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
-        Command::Ui(a) => serve!("ui", a, grace, ui::UiConfig::from_env(env), ui::run),
-        Command::ObjectStore(a) => serve!("object-store", a, grace, ferrocat_object_store::ObjectStoreConfig::from_env(env), ferrocat_object_store::run),
-        Command::Migrate(a) => serve!("migrate", a, grace, env.required("FERROCAT_DATABASE_URL"), migrate),
-        Command::Edge(_) | Command::Up(_) | Command::Run(_) | Command::Registry(_) => unreachable!("handled in main"),
+        Command::Mcp(a) => serve!("mcp", a, grace, metrics("mcp"), ferrocat_mcp::McpConfig::from_env(env), ferrocat_mcp::run),
+        Command::Ui(a) => serve!("ui", a, grace, metrics("ui"), ui::UiConfig::from_env(env), ui::run),
+        Command::ObjectStore(a) => serve!(
+            "object-store",
+            a,
+            grace,
+            metrics("object-store"),
+            ferrocat_object_store::ObjectStoreConfig::from_env(env),
+            ferrocat_object_store::run
+        ),
+        Command::Migrate(a) => serve!("migrate", a, grace, Ok(None), env.required("FERROCAT_DATABASE_URL"), migrate),
+        Command::Edge(_) | Command::Up(_) | Command::Run(_) | Command::Registry(_) | Command::Probe(_) => unreachable!("handled in main"),
     }
 }
 

@@ -85,7 +85,14 @@ async fn webhook_runs_end_to_end_through_the_edge() {
     let (notify_url, seen) = start_receiver().await;
     // The receiver is on loopback: workflows reach it only because the operator allowed it.
     let allow = notify_url.trim_start_matches("http://").trim_end_matches("/notify").to_owned();
-    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&[("FERROCAT_EGRESS_ALLOW", allow)])).await.unwrap();
+    // Each of the three services that see a webhook's run serves its metrics on a port of its own.
+    let metrics: Vec<(&str, String)> = ["FERROCAT_API_METRICS_ADDR", "FERROCAT_WORKER_METRICS_ADDR", "FERROCAT_EXECUTOR_METRICS_ADDR"]
+        .into_iter()
+        .map(|name| (name, format!("127.0.0.1:{}", common::free_port())))
+        .collect();
+    let mut env = vec![("FERROCAT_EGRESS_ALLOW", allow)];
+    env.extend(metrics.iter().cloned());
+    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&env)).await.unwrap();
     let api = format!("{}/api", stack.url);
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
 
@@ -220,6 +227,35 @@ async fn webhook_runs_end_to_end_through_the_edge() {
     assert_eq!(status, 200, "{runs}");
     assert_eq!(runs.as_array().unwrap().len(), 2, "only the two accepted calls ran: {runs}");
     assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // The metrics say the same: the api counted two accepted webhooks and two refusals by why,
+    // the worker two completed runs of this workflow, the executor two posts (the pure reshape
+    // ran on the worker).
+    let scrape = |addr: &str| {
+        let url = format!("http://{addr}/metrics");
+        async move { reqwest::get(&url).await.unwrap().text().await.unwrap() }
+    };
+    let api_metrics = scrape(&metrics[0].1).await;
+    for line in [
+        "ferrocat_webhooks_total{outcome=\"accepted\"} 2",
+        "ferrocat_webhooks_total{outcome=\"unauthorized\"} 1",
+        "ferrocat_webhooks_total{outcome=\"invalid\"} 1",
+        "ferrocat_runs_started_total{trigger=\"webhook\"} 2",
+    ] {
+        assert!(api_metrics.lines().any(|l| l == line), "the api's metrics lack {line:?}:\n{api_metrics}");
+    }
+    let worker_metrics = scrape(&metrics[1].1).await;
+    let finished = format!("ferrocat_runs_finished_total{{status=\"completed\",workflow_id=\"{wf_id}\"}} 2");
+    assert!(worker_metrics.lines().any(|l| l == finished), "the worker's metrics lack {finished:?}:\n{worker_metrics}");
+    assert!(worker_metrics.lines().any(|l| l == "ferrocat_actions_total{action=\"core.transform.reshape\",outcome=\"ok\"} 2"), "{worker_metrics}");
+    let executor_metrics = scrape(&metrics[2].1).await;
+    for line in [
+        "ferrocat_actions_total{action=\"core.http_request\",outcome=\"ok\"} 2",
+        "ferrocat_action_queue_seconds_count{action=\"core.http_request\"} 2",
+    ] {
+        assert!(executor_metrics.lines().any(|l| l == line), "the executor's metrics lack {line:?}:\n{executor_metrics}");
+    }
+    assert!(executor_metrics.contains("process_resident_memory_bytes "), "{executor_metrics}");
 
     // Ctrl-C (SIGTERM) stops the stack cleanly.
     let mut stack = stack;

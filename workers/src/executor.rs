@@ -271,12 +271,19 @@ impl Executor {
         // attempts (for executors that die) and a longer timeout (for executors that hang).
         let max_attempts = input.task.retry_policy.max_attempts;
         let timeout = input.task.retry_policy.attempt_timeout();
+        let queued = queue_wait(ctx.info());
         let heartbeat = Heartbeat::new(ctx);
         let beating = heartbeat.keep_beating();
         let trace = StepTrace::default();
         let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(timeout, self.run_activity(input, heartbeat, &trace, &place, &action_ref, owner)).await;
         beating.abort();
+        let label = match &outcome {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(_)) => "error",
+            Err(_) => "timeout",
+        };
+        ferrocat_shared::metrics::get().action(&action, label, started.elapsed(), queued);
         // How long the action took inside the executor (benchmarks read it at debug level).
         tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = matches!(outcome, Ok(Ok(_))), "action ran");
         let spent = max_attempts != 0 && attempt >= max_attempts;
@@ -297,6 +304,13 @@ impl Executor {
             .build();
         Err(ActivityError::Application(Box::new(failure)))
     }
+}
+
+/// How long this attempt waited on its queue: from when Temporal scheduled it to when this
+/// process took it (unknown for local activities).
+fn queue_wait(info: &temporalio_sdk::activities::ActivityInfo) -> Option<std::time::Duration> {
+    let started = info.started_time?;
+    started.duration_since(info.current_attempt_scheduled_time?).ok()
 }
 
 impl Executor {

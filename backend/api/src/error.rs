@@ -81,11 +81,19 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// The `Retry-After` of a 503: a dependency that restarts is back within a few seconds.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::TooManyRequests { detail, retry_after } = &self {
             let headers = [(axum::http::header::RETRY_AFTER, retry_after.to_string())];
             return (StatusCode::TOO_MANY_REQUESTS, headers, Json(json!({"detail": detail}))).into_response();
+        }
+        if let ApiError::Unavailable(detail) = &self {
+            // A dependency is down: worth trying again shortly, not a fault of the request.
+            let headers = [(axum::http::header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string())];
+            return (StatusCode::SERVICE_UNAVAILABLE, headers, Json(json!({"detail": detail}))).into_response();
         }
         let body = match &self {
             ApiError::Internal(error) => {

@@ -46,6 +46,10 @@ pub struct AppConfig {
     /// refuses a start whose input passes its blob limit (2 MiB by default), trigger and
     /// workflow definition together.
     pub webhook_max_payload_bytes: usize,
+    /// `FERROCAT_WEBHOOK_MAX_INFLIGHT`, default 256: webhook requests the api takes in at once
+    /// (from arrival to the run's start); more get 503 with Retry-After, so a flood sheds load
+    /// instead of growing a queue.
+    pub webhook_max_inflight: usize,
     /// Sign-in lockout: failures allowed per account and per client address within the lockout
     /// window before further attempts get 429.
     pub login: LoginLimits,
@@ -128,6 +132,14 @@ impl AppConfig {
         if let Err(e) = redis::Client::open(redis_url.as_str()) {
             return Err(ConfigError::Invalid { key: "FERROCAT_REDIS_URL".into(), value: "<redacted>".into(), reason: e.to_string() });
         }
+        let webhook_max_inflight = env.parse_or("FERROCAT_WEBHOOK_MAX_INFLIGHT", 256usize)?;
+        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&webhook_max_inflight) {
+            return Err(ConfigError::Invalid {
+                key: "FERROCAT_WEBHOOK_MAX_INFLIGHT".into(),
+                value: webhook_max_inflight.to_string(),
+                reason: "must be at least 1".into(),
+            });
+        }
         let webhook_rate_window = env.parse_or("FERROCAT_WEBHOOK_RATE_WINDOW_SECONDS", 60u64)?;
         if webhook_rate_window == 0 {
             return Err(ConfigError::Invalid {
@@ -166,6 +178,7 @@ impl AppConfig {
             webhook_rate_limit: env.parse_or("FERROCAT_WEBHOOK_RATE_LIMIT", 600u64)?,
             webhook_rate_window: Duration::from_secs(webhook_rate_window),
             webhook_max_payload_bytes: env.parse_or("FERROCAT_WEBHOOK_MAX_PAYLOAD_BYTES", 1024 * 1024)?,
+            webhook_max_inflight,
             database_url: SecretString::from(env.required("FERROCAT_DATABASE_URL")?),
             public_url: public_url.trim_end_matches('/').to_owned(),
             signing_secret: SecretString::from(signing_secret),

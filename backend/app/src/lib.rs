@@ -53,6 +53,9 @@ pub struct App {
     /// The OpenID Connect provider the console signs in through (its answers come back to
     /// `/api/auth/oidc/callback`), when configured.
     pub oidc: Option<Arc<sso::Provider>>,
+    /// Webhook requests being taken in at once (`FERROCAT_WEBHOOK_MAX_INFLIGHT`): beyond it a
+    /// webhook gets 503 with Retry-After at once instead of queueing without bound.
+    pub webhook_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
@@ -68,6 +71,7 @@ impl App {
         let http = ferrocat_shared::egress::EgressClient::new(config.egress.clone(), Default::default()).context("building the HTTP client")?;
         let callback = format!("{}/api/auth/oidc/callback", config.public_url.trim_end_matches('/'));
         let oidc = config.oidc.clone().map(|c| sso::Provider::new(c, callback)).transpose().context("the sso client")?.map(Arc::new);
-        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http, attachments, oidc })
+        let webhook_slots = Arc::new(tokio::sync::Semaphore::new(config.webhook_max_inflight));
+        Ok(Self { db, temporal, config: Arc::new(config), limiter, results, http, attachments, oidc, webhook_slots })
     }
 }

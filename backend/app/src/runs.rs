@@ -93,12 +93,13 @@ pub async fn start_once(state: &App, run: NewRun, exec_id: &str) -> Result<bool,
 
 async fn start_as(state: &App, run: NewRun, exec_id: &str, once: bool) -> Result<bool, AppError> {
     let timeout = run.dsl.config.timeout;
+    let trigger_type = run.trigger_type;
     // Lists show how each run was started without reading its history.
     let mut memo = MemoValues::new();
     memo.insert(TRIGGER_TYPE_MEMO, run.trigger_type.to_owned());
     let args = run_args(state, run).await?;
     let mut options = WorkflowStartOptions::new(state.config.temporal.task_queue.clone(), exec_id.to_owned())
-        .maybe_execution_timeout((timeout > 0.0).then(|| Duration::from_secs_f64(timeout)))
+        .maybe_execution_timeout((timeout > 0.0).then(|| ferrocat_dsl::seconds(timeout)))
         .memo(memo)
         .build();
     options.task_timeout = Some(Duration::from_secs(10));
@@ -106,7 +107,10 @@ async fn start_as(state: &App, run: NewRun, exec_id: &str, once: bool) -> Result
         options.id_reuse_policy = temporalio_client::WorkflowIdReusePolicy::RejectDuplicate;
     }
     match state.temporal.start_workflow(UntypedWorkflow::new(DSL_WORKFLOW), RawValue::new(vec![json_payload(&args)?]), options).await {
-        Ok(_) => Ok(true),
+        Ok(_) => {
+            ferrocat_shared::metrics::get().run_started(trigger_type);
+            Ok(true)
+        }
         Err(temporalio_client::errors::WorkflowStartError::AlreadyStarted { .. }) if once => Ok(false),
         Err(e) => {
             tracing::error!(error = %e, exec_id = %exec_id, "temporal refused the start");

@@ -13,7 +13,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
     let options = url.parse::<PgConnectOptions>()?.disable_statement_logging();
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the database is down a request waits this long for it, then gets a 503.
+        .acquire_timeout(Duration::from_secs(3))
         .connect_with(options)
         .await
 }

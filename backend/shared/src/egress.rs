@@ -240,7 +240,9 @@ impl EgressPolicy {
         if self.allow.iter().any(|rule| rule.matches_surely(ip, port)) {
             return Ok(());
         }
-        let refuse = |reason: String| {
+        // `class` labels ferrocat_egress_refused_total; `reason` is for the person reading.
+        let refuse = |class: &str, reason: String| {
+            crate::metrics::get().egress_refused(class);
             let target = match (ip, port) {
                 (IpAddr::V6(v6), Some(p)) => format!("[{v6}]:{p}"),
                 (ip, Some(p)) => format!("{ip}:{p}"),
@@ -249,16 +251,16 @@ impl EgressPolicy {
             Err(EgressError::Refused { allow: target.clone(), target, reason })
         };
         if let Some(rule) = self.deny.iter().find(|rule| rule.matches(ip, port)) {
-            return refuse(format!("it is in {}", rule.origin));
+            return refuse("deny_rule", format!("it is in {}", rule.origin));
         }
         if self.mode == Mode::Permissive {
             return Ok(());
         }
         if let Some(rule) = self.services.iter().find(|rule| rule.matches(ip, port)) {
-            return refuse(format!("it is one of the stack's own services ({})", rule.origin));
+            return refuse("stack_service", format!("it is one of the stack's own services ({})", rule.origin));
         }
         if let Some(reason) = internal(ip) {
-            return refuse(reason.to_owned());
+            return refuse("internal_address", reason.to_owned());
         }
         Ok(())
     }

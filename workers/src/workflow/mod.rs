@@ -50,7 +50,12 @@ impl DslWorkflow {
             registry_lock: args.dsl.registry_lock.clone(),
         };
         let driver = TemporalDriver { ctx, queue: &args.executor_queue };
-        let failure = match scheduler::interpret(&driver, &args, run_context.clone()).await {
+        let outcome = scheduler::interpret(&driver, &args, run_context.clone()).await;
+        // Counted once, when the run really finishes: not again when its history is replayed.
+        if !ctx.is_replaying() {
+            ferrocat_shared::metrics::get().run_finished(&args.wf_id, outcome.is_ok());
+        }
+        let failure = match outcome {
             Ok(finished) => return Ok(finished.value),
             Err(failure) => failure,
         };

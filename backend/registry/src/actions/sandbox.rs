@@ -145,6 +145,12 @@ impl Sandbox {
     /// Runs `job` and waits for it (at most `job.limits.wall_clock`).
     #[tracing::instrument(skip_all, fields(network = job.network.is_some()))]
     pub async fn run(&self, job: SandboxJob<'_>) -> Result<SandboxOutput, SandboxError> {
+        let output = self.run_job(job).await;
+        ferrocat_shared::metrics::get().sandbox_run(output.as_ref().is_ok_and(|o| o.exit_code == Some(0)));
+        output
+    }
+
+    async fn run_job(&self, job: SandboxJob<'_>) -> Result<SandboxOutput, SandboxError> {
         for name in job.env.keys() {
             if name.is_empty() || name.contains(['=', '\0']) {
                 return Err(SandboxError::EnvName(name.clone()));

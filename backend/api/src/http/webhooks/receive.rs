@@ -155,6 +155,33 @@ async fn accept(
     Ok(Accepted { webhook, dsl, version, trigger })
 }
 
+/// A place among the webhook requests being taken in, or 503 at once when all are taken (a
+/// flood sheds load here instead of queueing in memory).
+fn slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    state
+        .webhook_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Unavailable("the api is taking in as many webhooks as it can; try again shortly".into()))
+}
+
+/// Counts a refused webhook request (`ferrocat_webhooks_total` by why) and passes its error on.
+fn refused(error: ApiError) -> ApiError {
+    let outcome = match &error {
+        ApiError::BadRequest(_) | ApiError::Unprocessable { .. } => "invalid",
+        ApiError::Unauthorized(_) => "unauthorized",
+        ApiError::Forbidden(_) => "forbidden",
+        ApiError::NotFound(_) => "not_found",
+        ApiError::MethodNotAllowed(_) => "method_not_allowed",
+        ApiError::PayloadTooLarge(_) => "too_large",
+        ApiError::TooManyRequests { .. } => "rate_limited",
+        ApiError::Unavailable(_) => "unavailable",
+        ApiError::Conflict(_) | ApiError::ExecutionFailed(_) | ApiError::Internal(_) => "error",
+    };
+    ferrocat_shared::metrics::get().webhook(outcome);
+    error
+}
+
 fn payload_too_large(size: usize, limit: usize) -> ApiError {
     ApiError::PayloadTooLarge(format!(
         "the webhook payload is {size} bytes; a run's trigger may be at most {limit} bytes"
@@ -250,20 +277,24 @@ pub(super) async fn receive_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let query = parse_query(&query)?;
+    let query = parse_query(&query).map_err(refused)?;
+    let taking_in = slot(&state).map_err(refused)?;
     if let Some(vendor) = &query.vendor
         && vendor != "okta"
     {
-        return Err(ApiError::BadRequest(format!("unsupported vendor {vendor:?}")));
+        return Err(refused(ApiError::BadRequest(format!("unsupported vendor {vendor:?}"))));
     }
-    let accepted = accept(&state, &workflow_id, &secret, &method, peer, &headers, &body).await?;
+    let accepted = accept(&state, &workflow_id, &secret, &method, peer, &headers, &body).await.map_err(refused)?;
     if query.vendor.as_deref() == Some("okta") {
+        ferrocat_shared::metrics::get().webhook("verification");
         let challenge = headers.get("x-okta-verification-challenge").and_then(|v| v.to_str().ok()).unwrap_or("");
         return Ok(Json(json!({"verification": challenge})).into_response());
     }
     let echo_payload = query.echo.then(|| accepted.trigger.clone());
     let workflow_id = accepted.webhook.workflow_id;
-    let exec_id = accepted.start(&state).await?;
+    let exec_id = accepted.start(&state).await.map_err(refused)?;
+    drop(taking_in);
+    ferrocat_shared::metrics::get().webhook("accepted");
     tracing::info!(wf_exec_id = %exec_id, "webhook started a run");
     if query.empty_echo {
         return Ok(().into_response());
@@ -295,9 +326,13 @@ pub(super) async fn receive_webhook_wait(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let query = parse_query(&query)?;
-    let accepted = accept(&state, &workflow_id, &secret, &Method::POST, peer, &headers, &body).await?;
-    let exec_id = accepted.start(&state).await?;
+    let query = parse_query(&query).map_err(refused)?;
+    let taking_in = slot(&state).map_err(refused)?;
+    let accepted = accept(&state, &workflow_id, &secret, &Method::POST, peer, &headers, &body).await.map_err(refused)?;
+    let exec_id = accepted.start(&state).await.map_err(refused)?;
+    // Waiting for the result holds no place: the run is Temporal's work now.
+    drop(taking_in);
+    ferrocat_shared::metrics::get().webhook("accepted");
     let value = runs::wait_result(&state, &exec_id).await?;
     // A return value kept in object storage: a short-lived download link, or (unwrap) the value.
     if let Some(stored) = ferrocat_shared::objects::StoredRef::from_value(&value)

@@ -8,6 +8,7 @@ set -euo pipefail
 BINARY=$(readlink -f "${1:?usage: deploy/image.sh BINARY [TAG]}")
 TAG=${2:-ferrocat:latest}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 CTX=$(mktemp -d)
 trap 'rm -rf "$CTX"' EXIT
 fail() { echo "image.sh: $*" >&2; exit 1; }
@@ -18,15 +19,12 @@ command -v docker >/dev/null || fail "no docker client (apt-get install docker.i
 root=$CTX/rootfs
 install -d "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/var/lib/ferrocat" "$CTX/state/objects"
 install -d -m 1777 "$root/tmp"
+# The binary at /usr/local/bin, its libraries at the paths ldd resolves them to.
 install -m 0755 "$BINARY" "$root/usr/local/bin/ferrocat"
-# The libraries as ldd resolves them, at the same paths, and the loader.
-ldd "$BINARY" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}' | sort -u | while read -r lib; do
-  install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
-done
-grep -q "ld-linux" <(find "$root" -name 'ld-linux*') || fail "ldd named no dynamic loader for $BINARY"
+rootfs_libs "$root" "$BINARY"
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-printf 'root:x:0:0:root:/:/nonexistent\nferrocat:x:10001:10001:ferrocat:/var/lib/ferrocat:/nonexistent\nnobody:x:65534:65534:nobody:/:/nonexistent\n' >"$root/etc/passwd"
-printf 'root:x:0:\nferrocat:x:10001:\nnogroup:x:65534:\n' >"$root/etc/group"
+rootfs_user "$root" ferrocat 10001 /var/lib/ferrocat
 cp "$HERE/Containerfile" "$CTX/Containerfile"
-DOCKER_BUILDKIT=0 docker build --pull=false --quiet -f "$CTX/Containerfile" -t "$TAG" "$CTX" >/dev/null || fail "docker build failed"
+# The legacy builder (BuildKit would want its own image); its deprecation notice only on failure.
+out=$(DOCKER_BUILDKIT=0 docker build --pull=false --quiet -f "$CTX/Containerfile" -t "$TAG" "$CTX" 2>&1) || fail "docker build failed: $out"
 echo "built $TAG ($(docker image inspect -f '{{.Size}}' "$TAG") bytes)"

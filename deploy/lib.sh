@@ -113,6 +113,21 @@ workflow_with_webhook() {
   HOOK=$(curl -sf -b "$2" -X POST "$1/workflows/$WF/webhook?workspace_id=$WS" | json '["url"]') || return 1
 }
 
+# The whole path a user depends on, against api $1: signs in as $2 with password $3 (cookies
+# in folder $4), imports and commits the reshape workflow, creates its webhook, posts the alert
+# $5 with severity 4 to /wait and checks the result; prints `webhook: URL -> RESULT`, or calls
+# the script's `fail`.
+webhook_round_trip() {
+  sign_in "$1" "$2" "$3" "$4/cookies" || fail "signing in through the edge"
+  reshape_workflow "$4/wf.yml"
+  workflow_with_webhook "$1" "$4/cookies" "$4/wf.yml" || fail "creating the workflow and its webhook"
+  local result
+  result=$(curl -sf --max-time 60 -X POST "$HOOK/wait" -H 'content-type: application/json' -d "{\"alert\":\"$5\",\"severity\":4}") || fail "the webhook did not run"
+  echo "$result" | ALERT=$5 python3 -c 'import os,sys,json; r=json.load(sys.stdin); v=r.get("value", r); assert v.get("alert")==os.environ["ALERT"] and v.get("loud") is True, r' \
+    || fail "unexpected result: $result"
+  echo "webhook: $HOOK -> $result"
+}
+
 # For benchmarks: builds the release binary and runs `ferrocat up` on a fresh database
 # ferrocat_bench_$1_<pid> with the settings "${@:2}" (NAME=value, after the defaults), waits
 # for it and signs in. Sets WORK (a scratch folder, with the stack's log up.log and the session
@@ -142,6 +157,75 @@ bench_down() {
   wait 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
+}
+
+# Copies the libraries `ldd` lists for the executables "${@:2}", and the dynamic loader, into
+# the root filesystem $1 at the paths ldd resolves them to (for images built FROM scratch).
+rootfs_libs() {
+  local root=$1 lib
+  shift
+  ldd "$@" | awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}' | sort -u | while read -r lib; do
+    [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+  [ -n "$(find "$root" -name 'ld-linux*' -print -quit)" ] || { echo "rootfs_libs: ldd named no dynamic loader" >&2; return 1; }
+}
+
+# Copies this host's commands "${@:2}" into the root filesystem $1 at the same paths, with
+# their libraries.
+rootfs_add() {
+  local root=$1 bin paths=()
+  shift
+  for bin in "$@"; do
+    bin=$(command -v "$bin") || { echo "rootfs_add: no $bin on this host" >&2; return 1; }
+    install -D -m 0755 "$(readlink -f "$bin")" "$root$bin"
+    paths+=("$bin")
+  done
+  rootfs_libs "$root" "${paths[@]}"
+}
+
+# /etc/passwd and /etc/group in the root filesystem $1 naming root, nobody and the user $2 with
+# the id $3 (the same number for its group) and the home folder $4 (default /nonexistent).
+rootfs_user() {
+  install -d "$1/etc"
+  printf 'root:x:0:0:root:/:/nonexistent\n%s:x:%s:%s:%s:%s:/nonexistent\nnobody:x:65534:65534:nobody:/:/nonexistent\n' "$2" "$3" "$3" "$2" "${4:-/nonexistent}" >"$1/etc/passwd"
+  printf 'root:x:0:\n%s:x:%s:\nnogroup:x:65534:\n' "$2" "$3" >"$1/etc/group"
+}
+
+# A private Docker engine (Debian's docker.io) on the socket $1/docker.sock with its data in
+# $1, for tests and image builds that must not touch the host's engine: no iptables rules, no
+# default bridge, forwarding left as it is (off), nothing pulled unless asked. Waits until it
+# answers (at most 60 s); its PID is in $1/docker.pid. stop_dockerd $1 stops it.
+start_dockerd() {
+  local dir=$1
+  command -v dockerd >/dev/null || { echo "no dockerd (apt-get install docker.io)" >&2; return 1; }
+  install -d "$dir/data" "$dir/exec"
+  setsid dockerd --host "unix://$dir/docker.sock" --iptables=false --bridge=none --ip-forward=false \
+    --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" >"$dir/dockerd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 300); do
+    DOCKER_HOST="unix://$dir/docker.sock" docker info --format '{{.ServerVersion}}' >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "dockerd did not come up; its log:" >&2
+  tail -20 "$dir/dockerd.log" >&2
+  return 1
+}
+
+stop_dockerd() {
+  local pid
+  pid=$(cat "$1/docker.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+# expect FROM ADDRESS PORT yes|no WHAT: checks one cell of an isolation matrix with the
+# calling script's `reach FROM ADDRESS PORT` (whether a TCP connection from FROM is accepted)
+# and prints `isolation: FROM -> WHAT: yes|no`; `fail`s when it is not as expected.
+expect() {
+  local got=no
+  if reach "$1" "$2" "$3"; then got=yes; fi
+  [ "$got" = "$4" ] || fail "isolation: $1 -> $5 ($2:$3) should be $4, was $got"
+  echo "isolation: $1 -> $5: $4"
 }
 
 wait_port() {

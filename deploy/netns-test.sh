@@ -84,9 +84,9 @@ run() {
   ip netns exec "$(ns "$host")" "$@" >"$W/$name.log" 2>&1 &
   PIDS+=($!)
 }
-# open HOST ADDRESS PORT: whether a TCP connection from HOST's namespace is accepted.
-open() { ip netns exec "$(ns "$1")" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
-wait_open() { for _ in $(seq 1 300); do open "$1" "$2" "$3" && return 0; sleep 0.1; done; fail "$4 did not open $2:$3"; }
+# reach HOST ADDRESS PORT: whether a TCP connection from HOST's namespace is accepted.
+reach() { ip netns exec "$(ns "$1")" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
+wait_open() { for _ in $(seq 1 300); do reach "$1" "$2" "$3" && return 0; sleep 0.1; done; fail "$4 did not open $2:$3"; }
 
 # Postgres and Redis on the core-db network.
 PG=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -107,11 +107,6 @@ wait_open api 10.231.3.10 7233 temporal
 runuser -u postgres -- psql -h "$W/pg" -U postgres -qc "CREATE DATABASE ferrocat" >/dev/null || fail "creating the database"
 
 # The isolation matrix, before any of ours runs.
-expect() { # HOST ADDRESS PORT yes|no WHAT
-  if open "$1" "$2" "$3"; then got=yes; else got=no; fi
-  [ "$got" = "$4" ] || fail "isolation: $1 -> $5 ($2:$3) should be $4, was $got"
-  echo "isolation: $1 -> $5: $4"
-}
 expect executor 10.231.2.10 5432 no "Postgres"
 expect executor 10.231.2.10 6379 no "Redis"
 expect edge 10.231.2.10 5432 no "Postgres"
@@ -177,11 +172,4 @@ expect executor 10.231.2.10 5432 no "Postgres"
 expect executor 10.231.1.3 8000 yes "the api"
 
 # A webhook through the edge, to its result.
-J="$W/cookies"
-sign_in "$API" admin@ferrocat.local "$ADMIN_PASSWORD" "$J" || fail "signing in through the edge"
-reshape_workflow "$W/wf.yml"
-workflow_with_webhook "$API" "$J" "$W/wf.yml" || fail "creating the workflow and its webhook"
-RESULT=$(curl -sf --max-time 60 -X POST "$HOOK/wait" -H 'content-type: application/json' -d '{"alert":"A-7","severity":3}') || fail "the webhook did not run"
-echo "$RESULT" | python3 -c 'import sys,json; r=json.load(sys.stdin); v=r.get("value", r); assert v.get("alert")=="A-7" and v.get("loud") is True, r' \
-  || fail "unexpected result: $RESULT"
-echo "webhook: $HOOK -> $RESULT"
+webhook_round_trip "$API" admin@ferrocat.local "$ADMIN_PASSWORD" "$W" A-7

@@ -20,7 +20,7 @@ fn every_subcommand_explains_itself() {
     let top = ferrocat(&["--help"], &[]);
     assert!(top.status.success());
     let help = text(&top.stdout);
-    let commands = ["edge", "api", "worker", "executor", "llm-gateway", "mcp", "ui", "object-store", "migrate", "up", "run", "registry"];
+    let commands = ["edge", "api", "worker", "executor", "llm-gateway", "mcp", "ui", "object-store", "migrate", "up", "run", "registry", "probe"];
     for name in commands {
         assert!(help.contains(name), "--help lists {name}:\n{help}");
         let sub = ferrocat(&[name, "--help"], &[]);
@@ -46,6 +46,42 @@ fn check_config_accepts_valid_and_rejects_bad_configuration_with_one_line() {
 
     let edge = ferrocat(&["edge", "--check-config"], &[("FERROCAT_EDGE_API_UPSTREAM", "ftp://nope")]);
     assert_eq!(edge.status.code(), Some(64), "{}", text(&edge.stderr));
+
+    let metrics = ferrocat(&["executor", "--check-config"], &[("FERROCAT_EXECUTOR_METRICS_ADDR", "everywhere")]);
+    assert_eq!(metrics.status.code(), Some(64), "{}", text(&metrics.stderr));
+    assert!(text(&metrics.stderr).contains("FERROCAT_EXECUTOR_METRICS_ADDR"), "{}", text(&metrics.stderr));
+}
+
+/// A tiny HTTP server answering every request with `status`; its address.
+fn answering(status: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            use std::io::{Read as _, Write as _};
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    format!("http://{addr}/health")
+}
+
+#[test]
+fn probe_passes_on_2xx_only_and_says_what_it_got() {
+    assert!(ferrocat(&["probe", &answering("200 OK")], &[]).status.success());
+    let down = ferrocat(&["probe", &answering("503 Service Unavailable")], &[]);
+    assert_eq!(down.status.code(), Some(1));
+    assert_eq!(text(&down.stderr).trim().lines().count(), 1, "{}", text(&down.stderr));
+    assert!(text(&down.stderr).contains("503"), "{}", text(&down.stderr));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let nobody = ferrocat(&["probe", &format!("http://{closed}/health"), "--timeout", "2"], &[]);
+    assert_eq!(nobody.status.code(), Some(1), "{}", text(&nobody.stderr));
+    let scheme = ferrocat(&["probe", "ftp://127.0.0.1/x"], &[]);
+    assert_eq!(scheme.status.code(), Some(64), "{}", text(&scheme.stderr));
+    let timeout = ferrocat(&["probe", "http://127.0.0.1:1/", "--timeout", "inf"], &[]);
+    assert_eq!(timeout.status.code(), Some(2), "clap's usage error: {}", text(&timeout.stderr));
 }
 
 #[test]

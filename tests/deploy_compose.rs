@@ -2,8 +2,9 @@
 //! the .env): the four networks of Tracecat's compose file with the two database networks and
 //! Temporal's internal, each service on exactly the networks it needs, the executor on neither
 //! database network and without the database's credentials, and only the edge published.
-//! (Running it needs Postgres, Redis and Temporal images, which this machine cannot pull; the
-//! same isolation is proved running in tests/deploy_netns.rs.)
+//! Then brought up for real (deploy/compose-test.sh) on a private Docker engine, with the
+//! Postgres, Redis and Temporal images built from this machine's packages (nothing can be
+//! pulled here): the isolation matrix holds from inside the containers and a webhook runs.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -63,9 +64,37 @@ fn the_compose_file_keeps_the_four_networks() {
         assert!(!executor.contains_key(secret), "the executor gets {secret}");
     }
     assert!(config["services"]["api"]["environment"]["FERROCAT_DATABASE_URL"].as_str().is_some_and(|u| u.contains("@postgres:5432/")));
+    for service in ["api", "mcp", "llm-gateway", "ui", "edge"] {
+        let check = &config["services"][service]["healthcheck"]["test"];
+        assert!(check.as_sequence().is_some_and(|t| t.iter().any(|a| a.as_str() == Some("probe"))), "{service} has no `ferrocat probe` healthcheck: {check:?}");
+    }
     for service in ["api", "worker", "executor", "mcp", "edge"] {
         let s = &config["services"][service];
         assert_eq!(s["read_only"], Value::Bool(true), "{service}");
         assert_eq!(s["user"].as_str(), Some("10001:10001"), "{service}");
     }
+}
+
+#[test]
+fn the_compose_stack_runs_a_webhook_behind_its_four_networks() {
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose-test.sh"))
+        .arg(env!("CARGO_BIN_EXE_ferrocat"))
+        .output()
+        .expect("run deploy/compose-test.sh");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "deploy/compose-test.sh failed:\n{stdout}\n{stderr}");
+    for line in [
+        "isolation: executor -> Postgres: no",
+        "isolation: executor -> Redis: no",
+        "isolation: executor -> Temporal's database: no",
+        "isolation: edge -> Postgres: no",
+        "isolation: api -> Postgres: yes",
+        "isolation: executor -> Temporal: yes",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "missing {line:?} in:\n{stdout}");
+    }
+    let webhook = stdout.lines().find(|l| l.starts_with("webhook: ")).unwrap_or_else(|| panic!("no webhook line:\n{stdout}"));
+    assert!(webhook.contains("\"alert\":\"A-9\"") && webhook.contains("\"loud\":true"), "{webhook}");
+    assert!(stdout.lines().any(|l| l.starts_with("logs: no secret")), "{stdout}");
 }

@@ -4,42 +4,33 @@
 //! root filesystem, no network and no capabilities, has no shell, and runs a workflow.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
-/// A private dockerd; stopped (SIGTERM, then waited for) and its folder removed when dropped.
+/// A private dockerd (deploy/lib.sh's start_dockerd: its own socket and data folder, no
+/// iptables, no bridge); stopped by its PID and its folder removed when dropped.
 struct Engine {
     dir: PathBuf,
     socket: String,
-    child: Child,
+}
+
+/// Runs a function of deploy/lib.sh with `args`.
+fn lib_sh(function: &str, args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg("-c")
+        .arg(format!(". {}/deploy/lib.sh && {function} \"$@\"", env!("CARGO_MANIFEST_DIR")))
+        .arg(function)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash")
 }
 
 impl Engine {
     fn start() -> Engine {
         let dir = std::env::temp_dir().join(format!("ferrocat-docker-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        std::fs::create_dir_all(dir.join("exec")).unwrap();
-        let socket = format!("unix://{}", dir.join("docker.sock").display());
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let child = Command::new("dockerd")
-            .args(["--host", &socket, "--iptables=false", "--bridge=none", "--ip-forward=false"])
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("docker.pid"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd (deploy/test.sh installs docker.io)");
-        let engine = Engine { dir, socket, child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !engine.docker(&["info", "--format", "{{.ServerVersion}}"]).status.success() {
-            let log = std::fs::read_to_string(engine.dir.join("dockerd.log")).unwrap_or_default();
-            assert!(Instant::now() < deadline, "dockerd did not come up on this machine; its log:\n{log}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let engine = Engine { socket: format!("unix://{}", dir.join("docker.sock").display()), dir };
+        let started = lib_sh("start_dockerd", &[engine.dir.to_str().unwrap()]);
+        assert!(started.status.success(), "dockerd did not come up on this machine: {}", text(&started));
         engine
     }
 
@@ -50,8 +41,7 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
+        lib_sh("stop_dockerd", &[self.dir.to_str().unwrap()]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

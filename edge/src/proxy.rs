@@ -102,6 +102,8 @@ pub struct RequestCtx {
     upstream_elapsed: Option<Duration>,
     body_limit: u64,
     body_bytes: u64,
+    /// The request's span when traces are on: the edge starts each trace.
+    trace: Option<opentelemetry::Context>,
     /// Counts this request as in flight until the context is dropped (after the access log).
     _in_flight: InFlightGuard,
 }
@@ -122,6 +124,7 @@ impl ProxyHttp for Edge {
             upstream_elapsed: None,
             body_limit: 0,
             body_bytes: 0,
+            trace: None,
             _in_flight: self.in_flight.enter(),
         }
     }
@@ -289,6 +292,18 @@ impl ProxyHttp for Edge {
         })?;
         upstream.set_uri(uri);
 
+        // Traces start here: a client's own trace context is never passed on, ours is.
+        if ctx.trace.is_none()
+            && let Some(cx) = ferrocat_shared::telemetry::server_span(format!("{} {}", session.req_header().method, route.name), None)
+        {
+            upstream.remove_header("traceparent");
+            upstream.remove_header("tracestate");
+            for (name, value) in ferrocat_shared::telemetry::trace_headers(&cx) {
+                upstream.insert_header(name, value)?;
+            }
+            ctx.trace = Some(cx);
+        }
+
         let host = public_host(session);
         let proto = if is_tls(session) { "https" } else { "http" };
 
@@ -390,6 +405,9 @@ impl ProxyHttp for Edge {
             None => RouteLabel::None,
         };
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        if let Some(cx) = ctx.trace.take() {
+            ferrocat_shared::telemetry::end_server_span(&cx, status);
+        }
         if let Some(metrics) = &self.metrics {
             let route = match label {
                 RouteLabel::Route(index) => self.routes.get(index).name.as_str(),

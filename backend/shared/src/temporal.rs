@@ -136,7 +136,11 @@ impl TemporalConfig {
             .maybe_api_key(self.api_key.as_ref().map(|k| k.expose_secret().to_owned()))
             .build();
         let connection = Connection::connect(options).await?;
-        Ok(Client::new(connection, ClientOptions::new(self.namespace.clone()).build())?)
+        // With traces on, the SDK's plugin carries the trace in Temporal's headers: a start
+        // made inside a request's span continues in the worker's and the executor's spans (the
+        // workers built on this client carry the plugin too).
+        let plugins = crate::telemetry::traces_on().then(|| temporalio_sdk::opentelemetry::OpenTelemetryPlugin::builder().global_propagator().build());
+        Ok(Client::new(connection, ClientOptions::new(self.namespace.clone()).plugins(plugins).build())?)
     }
 
     /// Connects, retrying for up to `patience` while Temporal is still starting next to us.

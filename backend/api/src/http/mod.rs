@@ -55,12 +55,26 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(case_settings::router())
         .merge(tables::router(state.config.table_import_max_bytes))
         .merge(settings::router())
+        .route_layer(axum::middleware::from_fn(traced))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// With traces on, every routed request runs in a server span named by its route's template
+/// (never its path: a webhook's path holds its secret), the child of the edge's span.
+async fn traced(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use opentelemetry::trace::FutureExt as _;
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("?", |p| p.as_str());
+    let Some(cx) = ferrocat_shared::telemetry::server_span(format!("{} {route}", request.method()), Some(request.headers())) else {
+        return next.run(request).await;
+    };
+    let response = next.run(request).with_context(cx.clone()).await;
+    ferrocat_shared::telemetry::end_server_span(&cx, response.status().as_u16());
+    response
 }
 
 /// `axum::extract::Query` whose rejections are [`ApiError`]s (422 naming the parameter).

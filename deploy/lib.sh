@@ -128,7 +128,7 @@ webhook_round_trip() {
   echo "webhook: $HOOK -> $result"
 }
 
-# For benchmarks: builds the release binary and runs `ferrocat up` on a fresh database
+# For benchmarks: builds the release binary (or takes FERROCAT_BIN) and runs `ferrocat up` on a fresh database
 # ferrocat_bench_$1_<pid> with the settings "${@:2}" (NAME=value, after the defaults), waits
 # for it and signs in. Sets WORK (a scratch folder, with the stack's log up.log and the session
 # in cookies), DB, PORT, API and WS (the default workspace); everything goes on exit.
@@ -136,7 +136,11 @@ bench_up() {
   local name=$1
   shift
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-  SQLX_OFFLINE=true cargo build --quiet --release --locked -p ferrocat
+  # FERROCAT_BIN: a binary already built (e.g. the debug one), instead of the release build.
+  if [ -z "${FERROCAT_BIN:-}" ]; then
+    SQLX_OFFLINE=true cargo build --quiet --release --locked -p ferrocat
+    FERROCAT_BIN=$CARGO_TARGET_DIR/release/ferrocat
+  fi
   WORK=$(mktemp -d)
   DB=ferrocat_bench_${name}_$$
   BENCH_PIDS=()
@@ -144,7 +148,7 @@ bench_up() {
   psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
   PORT=$(free_port)
   env FERROCAT_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" RUST_LOG=warn "$@" \
-    "$CARGO_TARGET_DIR/release/ferrocat" up --data-dir "$WORK/data" --port "$PORT" >"$WORK/up.log" 2>&1 &
+    "$FERROCAT_BIN" up --data-dir "$WORK/data" --port "$PORT" >"$WORK/up.log" 2>&1 &
   BENCH_PIDS+=($!)
   wait_up "$WORK/up.log" 900
   API=http://127.0.0.1:$PORT/api

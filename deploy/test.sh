@@ -31,10 +31,11 @@ ensure_redis
 apt_install python3-venv
 # The single sign-on tests sign in through a real OpenID provider, oidc-provider-mock (pinned).
 # The Kubernetes manifests are checked offline by kubernetes-validate (its schemas ship in it).
-if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis, oidc_provider_mock, kubernetes_validate' 2>/dev/null; then
-  log "installing the PyPI mcp client, schemathesis, oidc-provider-mock and kubernetes-validate into .ferrocat/py"
+# An external S3 API is moto's S3 server (moto[server], pinned).
+if [ ! -x .ferrocat/py/bin/python ] || ! .ferrocat/py/bin/python -c 'import mcp, schemathesis, oidc_provider_mock, kubernetes_validate, moto.server' 2>/dev/null; then
+  log "installing the PyPI mcp client, schemathesis, oidc-provider-mock, kubernetes-validate and moto into .ferrocat/py"
   python3 -m venv .ferrocat/py
-  .ferrocat/py/bin/pip install -q mcp schemathesis oidc-provider-mock==0.3.4 kubernetes-validate==1.37.0
+  .ferrocat/py/bin/pip install -q mcp schemathesis oidc-provider-mock==0.3.4 kubernetes-validate==1.37.0 'moto[server]==5.1.18'
 fi
 export FERROCAT_TEST_PYTHON="$PWD/.ferrocat/py/bin/python"
 export FERROCAT_KUBERNETES_VALIDATE="$PWD/.ferrocat/py/bin/kubernetes-validate"

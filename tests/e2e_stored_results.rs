@@ -1,5 +1,7 @@
 //! Large results through the whole stack: `ferrocat up`'s executor writes them to its embedded
-//! object store, later actions read them back, and the api shows them as they are.
+//! object store, later actions read them back, and the api shows them as they are. The same
+//! against an external S3 API (`FERROCAT_S3_ENDPOINT`): moto's S3 server, another
+//! implementation of the protocol than ours, standing in for MinIO, AWS or R2.
 
 mod common;
 
@@ -103,6 +105,82 @@ returns: {numbers: "${{ ACTIONS.numbers.result }}", count: "${{ FN.length(ACTION
     let (status, unwrapped) = json_of(reqwest::Client::new().post(format!("{wait}?unwrap=true")).json(&json!({})).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(unwrapped["count"], 40_000);
+}
+
+/// moto's S3 server (PyPI `moto[server]`, in the venv of FERROCAT_TEST_PYTHON) on a free port;
+/// killed when dropped.
+struct Moto {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let python = std::env::var("FERROCAT_TEST_PYTHON").expect("FERROCAT_TEST_PYTHON must name a Python with moto[server] (deploy/test.sh sets it up)");
+        let server = std::path::Path::new(&python).with_file_name("moto_server");
+        let port = common::free_port();
+        let child = std::process::Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", server.display()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "moto_server did not open port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Moto { url: format!("http://127.0.0.1:{port}"), child }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_results_go_to_an_external_s3_api_and_come_back() {
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    // An external store's buckets are the operator's to create (as with MinIO, AWS or R2).
+    let created = reqwest::Client::new().put(format!("{}/ferrocat-workflow", moto.url)).send().await.unwrap();
+    assert!(created.status().is_success(), "creating the bucket: {}", created.text().await.unwrap());
+    let env = [("FERROCAT_S3_ENDPOINT", moto.url.clone()), ("FERROCAT_S3_PRESIGN_URL", moto.url.clone())];
+    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&env)).await.unwrap();
+    let (http, workspace) = login(&stack.url).await;
+    let wf_id = commit_workflow(
+        &http,
+        &stack.url,
+        &workspace,
+        r#"
+title: Big return, elsewhere
+description: a list over 128 KiB, summed by the next action
+entrypoint: {}
+actions:
+  - {ref: numbers, action: core.transform.reshape, args: {value: "${{ FN.range(0, 40000) }}"}}
+  - {ref: total, action: core.transform.reshape, depends_on: [numbers], args: {value: "${{ FN.sum(ACTIONS.numbers.result) }}"}}
+returns: {numbers: "${{ ACTIONS.numbers.result }}", total: "${{ ACTIONS.total.result }}"}
+"#
+        .to_owned(),
+    )
+    .await;
+    let (status, hook) = json_of(http.post(format!("{}/api/workflows/{wf_id}/webhook?workspace_id={workspace}", stack.url)).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{hook}");
+    let wait = format!("{}/wait", hook["url"].as_str().unwrap());
+    let (status, waited) = json_of(reqwest::Client::new().post(&wait).json(&json!({})).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{waited}");
+    // The download link points at the external store, signed for it, and it serves the value.
+    let url = waited["url"].as_str().unwrap_or_else(|| panic!("{}", waited.to_string().chars().take(300).collect::<String>()));
+    assert!(url.starts_with(&format!("{}/ferrocat-workflow/", moto.url)), "{url}");
+    let body: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    assert_eq!(body["total"], json!((0..40_000u64).sum::<u64>()), "the next action read the list back from the external store");
+    assert_eq!(body["numbers"].as_array().map(Vec::len), Some(40_000));
+    // The objects are in the external store, none in the embedded one.
+    let listing = reqwest::get(format!("{}/ferrocat-workflow?list-type=2", moto.url)).await.unwrap().text().await.unwrap();
+    assert!(listing.matches("<Key>").count() >= 2, "the list and the return value are in moto: {listing}");
+    assert!(walk(&stack.data_dir.join("objects/ferrocat-workflow")).is_empty(), "the embedded store was used");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,7 +1,9 @@
 //! The stack's dependencies going away under a steady webhook stream, on a Postgres and a Redis
 //! of the test's own (the machine's are shared with every other test):
 //! - Postgres stopped: the api answers 503 with a reason and `Retry-After` (its health too),
-//!   accepts again within 5 s of Postgres's return, and loses no accepted webhook.
+//!   accepts again within 5 s of Postgres's return, and loses no accepted webhook; a run whose
+//!   action reads a secret while Postgres is away completes once it is back (the platform's
+//!   failure is tried again without spending the author's one attempt).
 //! - Redis stopped: webhooks are still accepted. Rate limits and the sign-in lockout fail open
 //!   (the limit protects capacity; the webhook's secret, not the limit, guards access), so an
 //!   outage of Redis costs no run.
@@ -13,7 +15,21 @@ use std::time::Duration;
 use ferrocat_test_support::eventually;
 
 use crate::books::{SEQ_WORKFLOW, STREAM_RATE_LIMIT, Stream, reconcile, seqs_of, settled_runs, with_webhook};
-use crate::common::{Stack, free_port, login};
+use crate::common::{Stack, commit_workflow, free_port, json_of, login};
+use serde_json::json;
+
+/// Reads a secret two seconds after it starts (on the executor: it reads SECRETS).
+const SECRET_READER: &str = r#"
+title: Reads a secret later
+description: waits, then reads a secret
+entrypoint: {ref: later}
+actions:
+  - ref: later
+    action: core.transform.reshape
+    start_delay: 2
+    args: {value: "${{ FN.length(SECRETS.reliability.TOKEN) }}"}
+returns: ${{ ACTIONS.later.result }}
+"#;
 
 /// Runs `program` as the postgres user when this test runs as root (PostgreSQL refuses root).
 fn as_postgres(program: &str) -> Command {
@@ -155,6 +171,19 @@ async fn postgres_and_redis_outages_cost_no_accepted_webhook() {
     let more_than = |stream: &Stream, n: usize| stream.accepted() > n;
     eventually(Duration::from_secs(60), "the stream to run", || async { more_than(&stream, 10).then_some(()) }).await;
 
+    // A run that will read a secret two seconds from now, in the middle of the outage.
+    let api_secrets = format!("{api}/secrets?workspace_id={workspace}");
+    let body = json!({"name": "reliability", "keys": [{"key": "TOKEN", "value": "s3cr3t"}]});
+    let (status, created) = json_of(http.post(&api_secrets).json(&body).send().await.unwrap()).await;
+    assert!(status == 200 || status == 201, "{created}");
+    let reader = commit_workflow(&http, &stack.url, &workspace, SECRET_READER.to_owned()).await;
+    let (status, started) = json_of(
+        http.post(format!("{api}/workflow-executions?workspace_id={workspace}")).json(&json!({"workflow_id": reader, "inputs": {}})).send().await.unwrap(),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{started}");
+    let reader_exec = started["wf_exec_id"].as_str().unwrap_or_else(|| panic!("{started}")).to_owned();
+
     // Postgres goes away: 503s with a reason and Retry-After, the health check says why.
     let pg = tokio::task::spawn_blocking(move || {
         pg.down();
@@ -205,5 +234,12 @@ async fn postgres_and_redis_outages_cost_no_accepted_webhook() {
     let seqs = seqs_of(&http, &stack, &workspace, &runs).await;
     reconcile(&books, &runs, &seqs);
     assert!(stack.logs().contains("webhook rate limit unavailable; request let through"), "the fail-open was not logged");
+    let read = eventually(Duration::from_secs(60), "the secret reader to finish", || async {
+        let (status, run) = json_of(http.get(format!("{api}/workflow-executions/{reader_exec}?workspace_id={workspace}")).send().await.unwrap()).await;
+        (status == 200 && run["status"] != "RUNNING").then_some(run)
+    })
+    .await;
+    assert_eq!(read["status"], "COMPLETED", "a read of the database during its outage failed the run: {read}");
+    assert_eq!(read["result"], json!(6), "{read}");
     drop(pg);
 }

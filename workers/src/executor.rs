@@ -80,7 +80,7 @@ impl Executor {
             .db
             .as_ref()
             .ok_or_else(|| ActionError::Invalid("this executor has no database to read the pinned registry versions from (FERROCAT_DATABASE_URL)".into()))?;
-        ferrocat_registry::template::load::pinned_from(db, lock).await.map_err(ActionError::Invalid)
+        ferrocat_registry::template::load::pinned_from(db, lock).await.map_err(unavailable_or_invalid)
     }
 
     /// Loads the secrets `input`'s action refers to, for its run's workspace and environment.
@@ -106,7 +106,7 @@ impl Executor {
                 }
             }
         };
-        store.load(input.run.workspace_id, &environment, &names, &optional).await.map_err(ActionError::Invalid)
+        store.load(input.run.workspace_id, &environment, &names, &optional).await.map_err(unavailable_or_invalid)
     }
 
     /// Evaluates the arguments and runs the action; the error carries the message users see.
@@ -161,6 +161,7 @@ impl Executor {
                 message: ferrocat_registry::masking::mask_text(&error.to_string(), &masks),
                 type_name: error.type_name(),
                 retryable: error.is_retryable(),
+                infrastructure: error.is_infrastructure(),
             }),
         }
     }
@@ -287,22 +288,33 @@ impl Executor {
         // How long the action took inside the executor (benchmarks read it at debug level).
         tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = matches!(outcome, Ok(Ok(_))), "action ran");
         let spent = max_attempts != 0 && attempt >= max_attempts;
-        let (message, type_name, retryable) = match outcome {
+        let (message, type_name, retryable, infrastructure) = match outcome {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(error)) => {
                 tracing::info!(action = %action, action_ref = %action_ref, %error, attempt, "action failed");
-                (error.to_string(), error.type_name(), error.is_retryable())
+                (error.to_string(), error.type_name(), error.is_retryable(), error.is_infrastructure())
             }
             Err(_) => {
                 tracing::info!(action = %action, action_ref = %action_ref, attempt, "action timed out");
-                (format!("the action did not finish within its timeout of {} s", timeout.as_secs_f64()), "TimeoutError", true)
+                (format!("the action did not finish within its timeout of {} s", timeout.as_secs_f64()), "TimeoutError", true, false)
             }
         };
+        // The platform's own failures (its database or object store out of reach) are tried
+        // again from the attempts Temporal keeps in reserve, whatever the author's are.
         let failure = ApplicationFailure::builder(anyhow::anyhow!("There was an error in the executor when calling action '{action}'.\n\n{message}"))
             .type_name(type_name.to_owned())
-            .non_retryable(!retryable || spent)
+            .non_retryable(!retryable || (spent && !infrastructure))
             .build();
         Err(ActivityError::Application(Box::new(failure)))
+    }
+}
+
+/// A read the action needed: the database out of reach is the platform's failure (tried again),
+/// anything else the action's (a missing secret, a pinned version gone).
+fn unavailable_or_invalid(error: ferrocat_shared::db::ReadError) -> ActionError {
+    match error {
+        ferrocat_shared::db::ReadError::Unreachable(message) => ActionError::Unavailable(message),
+        ferrocat_shared::db::ReadError::Failed(message) => ActionError::Invalid(message),
     }
 }
 

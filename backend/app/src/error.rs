@@ -48,7 +48,7 @@ impl From<sqlx::Error> for AppError {
                 errors: vec![json!({"loc": "body", "msg": "NUL characters are not supported"})],
             };
         }
-        if database_unreachable(&error) {
+        if ferrocat_shared::db::unreachable(&error) {
             tracing::warn!(%error, "the database is unreachable");
             return AppError::Unavailable("the database is unavailable; try again shortly".into());
         }
@@ -56,13 +56,3 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// Whether `error` says the database could not be reached (down, restarting, refusing
-/// connections) rather than that a statement failed.
-fn database_unreachable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
-        // Class 08 (connection exception) and 57P (the server shutting down or starting up).
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => false,
-    }
-}

@@ -28,6 +28,10 @@ pub enum ActionError {
     /// A stored result could not be written to or read from object storage.
     #[error("{0}")]
     Storage(String),
+    /// A service the platform runs on (its database) could not be reached: not the action's
+    /// fault, tried again without spending the author's attempts.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("LoopExecutionError: iteration {iteration} failed: {source}")]
     Loop { iteration: usize, source: Box<ActionError> },
     /// A template's step failed; nothing of the template's result is returned.
@@ -35,16 +39,27 @@ pub enum ActionError {
     Step { action: String, step: String, source: Box<ActionError> },
     /// Another error whose message had secret values replaced by `***`.
     #[error("{message}")]
-    Masked { message: String, type_name: &'static str, retryable: bool },
+    Masked { message: String, type_name: &'static str, retryable: bool, infrastructure: bool },
 }
 
 impl ActionError {
     /// Whether trying again could succeed (a retry policy decides whether it will).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ActionError::Http(_) | ActionError::Sandbox(_) | ActionError::Storage(_) => true,
+            ActionError::Http(_) | ActionError::Sandbox(_) | ActionError::Storage(_) | ActionError::Unavailable(_) => true,
             ActionError::Loop { source, .. } | ActionError::Step { source, .. } => source.is_retryable(),
             ActionError::Masked { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
+    /// Whether the platform, not the action, failed (its object store or database could not be
+    /// reached): such an attempt does not count against the author's `max_attempts`.
+    pub fn is_infrastructure(&self) -> bool {
+        match self {
+            ActionError::Storage(_) | ActionError::Unavailable(_) => true,
+            ActionError::Loop { source, .. } | ActionError::Step { source, .. } => source.is_infrastructure(),
+            ActionError::Masked { infrastructure, .. } => *infrastructure,
             _ => false,
         }
     }
@@ -56,6 +71,7 @@ impl ActionError {
             ActionError::Masked { type_name, .. } => type_name,
             ActionError::Step { source, .. } => source.type_name(),
             ActionError::Storage(_) => "StorageError",
+            ActionError::Unavailable(_) => "UnavailableError",
             _ => error_types::ACTION_ERROR,
         }
     }

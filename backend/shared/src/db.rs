@@ -19,6 +19,47 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .await
 }
 
+/// Whether `error` says the database could not be reached (down, restarting, refusing
+/// connections) rather than that a statement failed.
+pub fn unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // Class 08 (connection exception) and 57P (the server shutting down or starting up).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// Why a read failed: the database could not be reached (worth trying again once it is back),
+/// or anything else (a missing row, a value that does not open).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ReadError {
+    /// `error` of the statement doing `what`, sorted by whether the database was reachable.
+    pub fn sql(what: &str, error: sqlx::Error) -> ReadError {
+        let message = format!("{what}: {error}");
+        if unreachable(&error) { ReadError::Unreachable(message) } else { ReadError::Failed(message) }
+    }
+}
+
+impl From<String> for ReadError {
+    fn from(message: String) -> ReadError {
+        ReadError::Failed(message)
+    }
+}
+
+impl From<ReadError> for String {
+    fn from(error: ReadError) -> String {
+        error.to_string()
+    }
+}
+
 /// Applies pending migrations. sqlx holds a Postgres advisory lock for the whole run, so
 /// concurrent runners serialize and the second finds nothing to do.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

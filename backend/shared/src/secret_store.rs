@@ -40,7 +40,7 @@ impl SecretStore {
         environment: &str,
         names: &BTreeSet<String>,
         optional: &BTreeSet<String>,
-    ) -> Result<Map<String, Value>, String> {
+    ) -> Result<Map<String, Value>, crate::db::ReadError> {
         let wanted: Vec<String> = names.union(optional).cloned().collect();
         let rows = sqlx::query!(
             "SELECT id, name, encrypted_keys FROM secrets WHERE workspace_id = $1 AND environment = $2 AND name = ANY($3)",
@@ -50,7 +50,7 @@ impl SecretStore {
         )
         .fetch_all(&self.db)
         .await
-        .map_err(|e| format!("reading secrets: {e}"))?;
+        .map_err(|e| crate::db::ReadError::sql("reading secrets", e))?;
         let mut secrets = Map::new();
         for row in rows {
             let keys = self.open(row.id, &row.encrypted_keys, &row.name)?;
@@ -69,9 +69,9 @@ impl SecretStore {
         }
         if let Some(missing) = names.iter().find(|n| !secrets.contains_key(n.as_str())) {
             if let Some(provider) = missing.strip_suffix("_oauth") {
-                return Err(format!("the {provider} OAuth integration is not connected in this workspace (secret '{missing}')"));
+                return Err(format!("the {provider} OAuth integration is not connected in this workspace (secret '{missing}')").into());
             }
-            return Err(format!("secret '{missing}' is not defined in environment '{environment}'"));
+            return Err(format!("secret '{missing}' is not defined in environment '{environment}'").into());
         }
         Ok(secrets)
     }

@@ -221,10 +221,11 @@ static PINNED: std::sync::LazyLock<std::sync::Mutex<HashMap<Vec<String>, Arc<Reg
 /// The table for workflows pinned to `lock`: `None` when nothing is pinned (the process's own
 /// table serves); else the process's table with the pinned versions' templates, which `load`
 /// fetches (origin, files) the first time a lock is seen.
-pub async fn pinned<F, Fut>(lock: &[String], load: F) -> Result<Option<Arc<Registry>>, String>
+pub async fn pinned<F, Fut, E>(lock: &[String], load: F) -> Result<Option<Arc<Registry>>, E>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<(String, Vec<Source>)>, String>>,
+    Fut: std::future::Future<Output = Result<Vec<(String, Vec<Source>)>, E>>,
+    E: From<String>,
 {
     if lock.is_empty() {
         return Ok(None);
@@ -240,7 +241,7 @@ where
 
 /// The table for a run or a commit pinned to `lock` (registry version ids): `None` when nothing
 /// is pinned, else [`pinned`] with the versions' files read from `db`.
-pub async fn pinned_from(db: &sqlx::PgPool, lock: &[String]) -> Result<Option<Arc<Registry>>, String> {
+pub async fn pinned_from(db: &sqlx::PgPool, lock: &[String]) -> Result<Option<Arc<Registry>>, ferrocat_shared::db::ReadError> {
     pinned(lock, || async {
         let ids: Vec<uuid::Uuid> =
             lock.iter().map(|id| uuid::Uuid::parse_str(id).map_err(|_| format!("bad registry version id {id:?}"))).collect::<Result<_, _>>()?;
@@ -250,9 +251,9 @@ pub async fn pinned_from(db: &sqlx::PgPool, lock: &[String]) -> Result<Option<Ar
         )
         .fetch_all(db)
         .await
-        .map_err(|e| format!("reading the pinned registry versions: {e}"))?;
+        .map_err(|e| ferrocat_shared::db::ReadError::sql("reading the pinned registry versions", e))?;
         if rows.len() != ids.len() {
-            return Err("a registry version this workflow is pinned to no longer exists: commit the workflow again".to_owned());
+            return Err("a registry version this workflow is pinned to no longer exists: commit the workflow again".to_owned().into());
         }
         Ok(rows.into_iter().map(|r| (format!("git:{}", r.origin), super::check::sources_of(&r.files))).collect())
     })

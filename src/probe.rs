@@ -28,6 +28,8 @@ pub async fn run(args: ProbeArgs) -> ExitCode {
         eprintln!("ferrocat probe: {} is not an http(s) URL", args.url);
         return ExitCode::from(crate::EXIT_CONFIG);
     }
+    // A client of its own, not the egress-checked one: the URL is the operator's (a health
+    // check's command line, usually loopback), never anything a workflow can name.
     let client = reqwest::Client::builder().timeout(Duration::from_secs_f64(args.timeout)).redirect(reqwest::redirect::Policy::none()).build();
     let answer = match client {
         Ok(client) => client.get(args.url.clone()).send().await,

@@ -294,7 +294,7 @@ impl ProxyHttp for Edge {
 
         // Traces start here: a client's own trace context is never passed on, ours is.
         if ctx.trace.is_none()
-            && let Some(cx) = ferrocat_shared::telemetry::server_span(format!("{} {}", session.req_header().method, route.name), None)
+            && let Some(cx) = ferrocat_shared::telemetry::server_span(|| format!("{} {}", session.req_header().method, route.name), None)
         {
             upstream.remove_header("traceparent");
             upstream.remove_header("tracestate");

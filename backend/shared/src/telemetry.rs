@@ -55,7 +55,9 @@ fn start_traces(service: &'static str) -> Option<SdkTracerProvider> {
         return None;
     }
     let json = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").is_ok_and(|p| p == "http/json");
-    // The exporter's blocking HTTP client may not be built inside an async runtime.
+    // The exporter's blocking HTTP client may not be built inside an async runtime. Its own
+    // client, not the egress-checked one: the collector's address is the operator's setting
+    // (often loopback or a sidecar), never anything a workflow can name.
     let built = std::thread::spawn(move || {
         use opentelemetry_otlp::{Protocol, WithExportConfig as _};
         let protocol = if json { Protocol::HttpJson } else { Protocol::HttpBinary };
@@ -97,10 +99,11 @@ impl Injector for Carrier {
     }
 }
 
-/// A server span named `name` for a request that arrived with `headers` (their `traceparent`
-/// is its parent; `None` starts a new trace), as the current context to run its handling in.
-/// `None` when traces are off.
-pub fn server_span(name: String, headers: Option<&http::HeaderMap>) -> Option<Context> {
+/// A server span named by `name()` for a request that arrived with `headers` (their
+/// `traceparent` is its parent; `None` starts a new trace), as the current context to run its
+/// handling in. `None` when traces are off, without building the name: the edge and the api
+/// call this on every request.
+pub fn server_span(name: impl FnOnce() -> String, headers: Option<&http::HeaderMap>) -> Option<Context> {
     if !traces_on() {
         return None;
     }
@@ -109,7 +112,7 @@ pub fn server_span(name: String, headers: Option<&http::HeaderMap>) -> Option<Co
         None => Context::new(),
     };
     let tracer = opentelemetry::global::tracer("ferrocat");
-    let span = tracer.span_builder(name).with_kind(SpanKind::Server).start_with_context(&tracer, &parent);
+    let span = tracer.span_builder(name()).with_kind(SpanKind::Server).start_with_context(&tracer, &parent);
     Some(parent.with_span(span))
 }
 

@@ -69,7 +69,7 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
 async fn traced(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use opentelemetry::trace::FutureExt as _;
     let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("?", |p| p.as_str());
-    let Some(cx) = ferrocat_shared::telemetry::server_span(format!("{} {route}", request.method()), Some(request.headers())) else {
+    let Some(cx) = ferrocat_shared::telemetry::server_span(|| format!("{} {route}", request.method()), Some(request.headers())) else {
         return next.run(request).await;
     };
     let response = next.run(request).with_context(cx.clone()).await;

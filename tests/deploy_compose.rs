@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use ferrocat_test_support::scripts::{assert_lines, run_deploy_script};
 use serde_yaml::Value;
 
 fn resolved() -> Value {
@@ -77,23 +78,18 @@ fn the_compose_file_keeps_the_four_networks() {
 
 #[test]
 fn the_compose_stack_runs_a_webhook_behind_its_four_networks() {
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/compose-test.sh"))
-        .arg(env!("CARGO_BIN_EXE_ferrocat"))
-        .output()
-        .expect("run deploy/compose-test.sh");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "deploy/compose-test.sh failed:\n{stdout}\n{stderr}");
-    for line in [
-        "isolation: executor -> Postgres: no",
-        "isolation: executor -> Redis: no",
-        "isolation: executor -> Temporal's database: no",
-        "isolation: edge -> Postgres: no",
-        "isolation: api -> Postgres: yes",
-        "isolation: executor -> Temporal: yes",
-    ] {
-        assert!(stdout.lines().any(|l| l == line), "missing {line:?} in:\n{stdout}");
-    }
+    let stdout = run_deploy_script("compose-test.sh", &[env!("CARGO_BIN_EXE_ferrocat")]);
+    assert_lines(
+        &stdout,
+        &[
+            "isolation: executor -> Postgres: no",
+            "isolation: executor -> Redis: no",
+            "isolation: executor -> Temporal's database: no",
+            "isolation: edge -> Postgres: no",
+            "isolation: api -> Postgres: yes",
+            "isolation: executor -> Temporal: yes",
+        ],
+    );
     let webhook = stdout.lines().find(|l| l.starts_with("webhook: ")).unwrap_or_else(|| panic!("no webhook line:\n{stdout}"));
     assert!(webhook.contains("\"alert\":\"A-9\"") && webhook.contains("\"loud\":true"), "{webhook}");
     assert!(stdout.lines().any(|l| l.starts_with("logs: no secret")), "{stdout}");

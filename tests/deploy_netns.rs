@@ -4,24 +4,21 @@
 //! Postgres or Redis (not even through a host on both networks), the api can, and a webhook
 //! posted to the edge runs through a worker and an executor on other hosts to its result.
 
+use ferrocat_test_support::scripts::{assert_lines, run_deploy_script};
+
 #[test]
 fn the_services_work_each_on_its_own_host_behind_the_four_networks() {
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/netns-test.sh"))
-        .arg(env!("CARGO_BIN_EXE_ferrocat"))
-        .output()
-        .expect("run deploy/netns-test.sh");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "deploy/netns-test.sh failed:\n{stdout}\n{stderr}");
-    for line in [
-        "isolation: executor -> Postgres: no",
-        "isolation: executor -> Redis: no",
-        "isolation: executor -> Postgres through the api's host: no",
-        "isolation: api -> Postgres: yes",
-        "isolation: executor -> Temporal: yes",
-    ] {
-        assert!(stdout.lines().any(|l| l == line), "missing {line:?} in:\n{stdout}");
-    }
+    let stdout = run_deploy_script("netns-test.sh", &[env!("CARGO_BIN_EXE_ferrocat")]);
+    assert_lines(
+        &stdout,
+        &[
+            "isolation: executor -> Postgres: no",
+            "isolation: executor -> Redis: no",
+            "isolation: executor -> Postgres through the api's host: no",
+            "isolation: api -> Postgres: yes",
+            "isolation: executor -> Temporal: yes",
+        ],
+    );
     let webhook = stdout.lines().find(|l| l.starts_with("webhook: ")).unwrap_or_else(|| panic!("no webhook line:\n{stdout}"));
     assert!(webhook.contains("\"alert\":\"A-7\"") && webhook.contains("\"loud\":true"), "{webhook}");
 }

@@ -14,6 +14,7 @@ pub mod oauth_server;
 pub mod objects;
 pub mod oidc;
 pub mod saml;
+pub mod scripts;
 pub mod temporal;
 mod wait;
 #[cfg(feature = "workers")]

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use tokio::sync::OnceCell;
 
 /// `INCRBY` the key and open its window on the first hit; returns the count and the window's
 /// remaining milliseconds. A key left without expiry (written by something else) gets one.
@@ -47,9 +46,8 @@ impl Decision {
 /// Redis-backed fixed-window counters; cheap to clone, connects on first use.
 #[derive(Clone)]
 pub struct RateLimiter {
-    client: redis::Client,
+    redis: ferrocat_shared::redis::Redis,
     prefix: String,
-    connection: std::sync::Arc<OnceCell<redis::aio::ConnectionManager>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -61,20 +59,12 @@ impl std::fmt::Debug for RateLimiter {
 impl RateLimiter {
     /// Counters on `client` whose keys all start with `prefix`.
     pub fn new(client: redis::Client, prefix: &str) -> Self {
-        Self {
-            client,
-            prefix: prefix.to_owned(),
-            connection: Default::default(),
-        }
+        Self { redis: ferrocat_shared::redis::Redis::new(client), prefix: prefix.to_owned() }
     }
 
     /// The full Redis key of `bucket`.
     pub fn key(&self, bucket: &str) -> String {
         format!("{}rl:{bucket}", self.prefix)
-    }
-
-    async fn connection(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
-        self.connection.get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone())).await.cloned()
     }
 
     /// Counts one hit on `bucket` in a window of `window`; allowed while at most `limit` hits.
@@ -94,25 +84,18 @@ impl RateLimiter {
     }
 
     async fn add(&self, bucket: &str, by: u64, limit: u64, window: Duration, hold_at: u64) -> redis::RedisResult<Decision> {
-        let mut connection = self.connection().await?;
         let window_ms = window.as_millis().max(1) as u64;
         // EVAL runs the script atomically (no other command interleaves with it).
-        let (count, ttl_ms): (u64, i64) = redis::cmd("EVAL")
-            .arg(HIT)
-            .arg(1)
-            .arg(self.key(bucket))
-            .arg(window_ms)
-            .arg(by)
-            .arg(hold_at)
-            .query_async(&mut connection)
-            .await?;
+        let mut command = redis::cmd("EVAL");
+        command.arg(HIT).arg(1).arg(self.key(bucket)).arg(window_ms).arg(by).arg(hold_at);
+        let (count, ttl_ms): (u64, i64) = self.redis.call(|mut connection| async move { command.query_async(&mut connection).await }).await?;
         Ok(Decision { count, allowed: count <= limit, retry_after: Duration::from_millis(ttl_ms.max(0) as u64) })
     }
 
     /// Forgets `bucket` (a successful sign-in clears its account's failures).
     pub async fn reset(&self, bucket: &str) -> redis::RedisResult<()> {
-        let mut connection = self.connection().await?;
-        redis::cmd("DEL").arg(self.key(bucket)).query_async::<()>(&mut connection).await
+        let key = self.key(bucket);
+        self.redis.call(|mut connection| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut connection).await }).await
     }
 }
 

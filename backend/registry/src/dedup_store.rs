@@ -3,7 +3,6 @@
 //! key is atomic across concurrent executors.
 
 use secrecy::{ExposeSecret as _, SecretString};
-use tokio::sync::OnceCell;
 
 use ferrocat_shared::config::{ConfigError, Env};
 
@@ -32,15 +31,14 @@ impl RedisSettings {
 
 /// Where persistent deduplication keeps its keys.
 pub struct RedisStore {
-    client: redis::Client,
+    redis: ferrocat_shared::redis::Redis,
     prefix: String,
-    connection: OnceCell<redis::aio::ConnectionManager>,
 }
 
 impl RedisStore {
     /// A store on `url` whose keys all start with `prefix`; connects on first use.
     pub fn build(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        Ok(Self { client: redis::Client::open(url)?, prefix: prefix.to_owned(), connection: OnceCell::new() })
+        Ok(Self { redis: ferrocat_shared::redis::Redis::new(redis::Client::open(url)?), prefix: prefix.to_owned() })
     }
 
     /// The store `settings` describe.
@@ -48,23 +46,25 @@ impl RedisStore {
         Self::build(settings.url.expose_secret(), &settings.prefix)
     }
 
-    async fn connection(&self) -> Result<redis::aio::ConnectionManager, ActionError> {
-        self.connection
-            .get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone()))
-            .await
-            .cloned()
-            .map_err(|e| ActionError::Http(format!("redis: {e}")))
-    }
-
     /// For each digest, whether it was newly recorded (`true`) or already present.
     pub(crate) async fn check_and_set(&self, digests: &[String], expire_seconds: u64) -> Result<Vec<bool>, ActionError> {
-        let mut connection = self.connection().await?;
         let mut pipe = redis::pipe();
         for digest in digests {
             pipe.cmd("SET").arg(format!("{}dedup:{digest}", self.prefix)).arg(1).arg("NX").arg("EX").arg(expire_seconds);
         }
         let replies: Vec<Option<String>> =
-            pipe.query_async(&mut connection).await.map_err(|e| ActionError::Http(format!("redis: {e}")))?;
+            self.redis.call(|mut connection| async move { pipe.query_async(&mut connection).await }).await.map_err(failed)?;
         Ok(replies.into_iter().map(|r| r.is_some()).collect())
+    }
+}
+
+/// A failed Redis call as the action's error. Redis out of reach is the platform's outage:
+/// the attempt is tried again without spending the author's, and deduplication fails closed
+/// (it never guesses that an item is new). Anything Redis answered is the action's error.
+fn failed(error: redis::RedisError) -> ActionError {
+    if error.is_io_error() || error.is_connection_refusal() || error.is_connection_dropped() || error.is_timeout() {
+        ActionError::Unavailable(format!("the deduplication store (Redis) is unavailable: {error}"))
+    } else {
+        ActionError::Http(format!("redis: {error}"))
     }
 }

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod net;
 pub mod oauth;
 pub mod objects;
+pub mod redis;
 pub mod secret_store;
 pub mod secrets;
 pub mod telemetry;

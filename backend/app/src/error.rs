@@ -36,6 +36,40 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl AppError {
+    /// What a run sees when a use case refuses its action (`core.cases.*`, `core.table.*`):
+    /// the message the api would give, never internals (those are logged, `what` naming the
+    /// store). The platform's dependency out of reach stays the platform's failure, tried again
+    /// without spending the author's attempts.
+    pub(crate) fn into_action_error(self, what: &str) -> ferrocat_registry::ActionError {
+        use ferrocat_registry::ActionError;
+        match self {
+            AppError::Unprocessable { detail, errors } => {
+                let locs: Vec<&str> = errors.iter().filter_map(|e| e.get("loc").and_then(Value::as_str)).collect();
+                if locs.is_empty() { ActionError::Value(detail) } else { ActionError::Value(format!("{detail} ({})", locs.join(", "))) }
+            }
+            AppError::Unavailable(detail) => ActionError::Unavailable(detail),
+            AppError::Internal(e) => {
+                tracing::error!(error = %e, "a {what} action failed");
+                ActionError::Storage(format!("the {what} store failed; see the executor's log"))
+            }
+            other => ActionError::Value(other.to_string()),
+        }
+    }
+}
+
+impl From<ferrocat_shared::objects::StoreError> for AppError {
+    /// The object store out of reach is an outage to wait out (503); anything else it says
+    /// (a missing or corrupt object) is ours to look into.
+    fn from(error: ferrocat_shared::objects::StoreError) -> Self {
+        if error.is_unreachable() {
+            tracing::warn!(%error, "the object store is unreachable");
+            return AppError::Unavailable("the object store is unavailable; try again shortly".into());
+        }
+        AppError::Internal(error.into())
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     /// Postgres refuses a NUL character (or bytes its encoding has no place for) in any text:
     /// that is the caller's input, not a fault of ours (schemathesis found it at sign-in).

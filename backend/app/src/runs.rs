@@ -567,7 +567,7 @@ pub const DOWNLOAD_LINK_TTL: std::time::Duration = std::time::Duration::from_sec
 
 /// The download envelope of a stored value: a presigned link and what it holds.
 pub async fn download_envelope(store: &ferrocat_shared::objects::ResultStore, stored: &StoredRef) -> Result<Value, AppError> {
-    let url = store.presigned_url(stored, DOWNLOAD_LINK_TTL).await.map_err(|e| AppError::Internal(e.into()))?;
+    let url = store.presigned_url(stored, DOWNLOAD_LINK_TTL).await?;
     Ok(serde_json::json!({
         "kind": "download",
         "url": url,
@@ -588,7 +588,7 @@ pub async fn present_stored(state: &App, detail: &mut ExecutionDetail, view: Sto
         let shown = match (view, StoredRef::from_value(slot)) {
             (StoredView::Links, Some(stored)) => download_envelope(store, &stored).await,
             (StoredView::Links, None) => continue,
-            (StoredView::Inline, _) => store.materialize(slot.clone()).await.map_err(|e| AppError::Internal(e.into())),
+            (StoredView::Inline, _) => store.materialize(slot.clone()).await.map_err(AppError::from),
         };
         match shown {
             Ok(value) => *slot = value,

@@ -8,6 +8,7 @@
 //! to; readers verify the whole sha256. Keys stay under 140 bytes: the embedded store names a
 //! metadata file after the base64 of bucket and key, and file names end at 255 bytes.
 
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,42 @@ pub enum StoreError {
     Corrupt { key: String, expected: String, actual: String },
     #[error("object storage: {key} is not JSON: {message}")]
     Decode { key: String, message: String },
+    /// The store did not answer (refused, timed out, or failed on its side with a 5xx): a
+    /// fault of the platform that goes away when the store comes back, unlike the others.
+    #[error("object storage is unavailable ({key}): {message}")]
+    Unreachable { key: String, message: String },
+}
+
+impl StoreError {
+    /// Whether the store itself was out of reach, so the same request may succeed later.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StoreError::Unreachable { .. })
+    }
+
+    /// A failed request for `key`: [`StoreError::Unreachable`] when the store did not answer
+    /// or answered with its own failure, else `other` (a refusal: missing object, bad
+    /// credentials, no such bucket).
+    fn request<E>(key: &str, error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>, other: fn(String, String) -> StoreError) -> StoreError
+    where
+        E: std::error::Error + 'static,
+    {
+        use aws_sdk_s3::error::SdkError;
+        let message = describe(error);
+        let unreachable = match error {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(failed) => failed.raw().status().is_server_error(),
+            _ => false,
+        };
+        if unreachable { StoreError::Unreachable { key: key.to_owned(), message } } else { other(key.to_owned(), message) }
+    }
+
+    fn put(key: String, message: String) -> StoreError {
+        StoreError::Put { key, message }
+    }
+
+    fn get(key: String, message: String) -> StoreError {
+        StoreError::Get { key, message }
+    }
 }
 
 /// Settings of the result store, from `FERROCAT_S3_*` and `FERROCAT_RESULT_*`.
@@ -262,15 +299,15 @@ impl BlobStore {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .map_err(|e| StoreError::Put { key: key.clone(), message: describe(&e) })?;
+            .map_err(|e| StoreError::request(&key, &e, StoreError::put))?;
         Ok(())
     }
 
     /// The content with hash `sha256`, checked.
     pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
         let key = Self::key(sha256);
-        let object = self.client.get_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| StoreError::Get { key: key.clone(), message: describe(&e) })?;
-        let bytes = object.body.collect().await.map_err(|e| StoreError::Get { key: key.clone(), message: e.to_string() })?.into_bytes().to_vec();
+        let object = self.client.get_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| StoreError::request(&key, &e, StoreError::get))?;
+        let bytes = object.body.collect().await.map_err(|e| StoreError::Unreachable { key: key.clone(), message: e.to_string() })?.into_bytes().to_vec();
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != sha256 {
             return Err(StoreError::Corrupt { key, expected: sha256.to_owned(), actual });
@@ -281,7 +318,7 @@ impl BlobStore {
     /// Removes the content with hash `sha256`.
     pub async fn delete(&self, sha256: &str) -> Result<(), StoreError> {
         let key = Self::key(sha256);
-        self.client.delete_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| StoreError::Put { key: key.clone(), message: describe(&e) })?;
+        self.client.delete_object().bucket(&self.bucket).key(&key).send().await.map_err(|e| StoreError::request(&key, &e, StoreError::put))?;
         Ok(())
     }
 
@@ -339,7 +376,7 @@ impl ResultStore {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .map_err(|e| StoreError::Put { key: key.clone(), message: describe(&e) })?;
+            .map_err(|e| StoreError::request(&key, &e, StoreError::put))?;
         tracing::debug!(%key, size_bytes, "result stored");
         let stored = StoredRef {
             backend: "s3".into(),
@@ -367,12 +404,12 @@ impl ResultStore {
             .key(&key)
             .send()
             .await
-            .map_err(|e| StoreError::Get { key: key.clone(), message: describe(&e) })?;
+            .map_err(|e| StoreError::request(&key, &e, StoreError::get))?;
         let bytes = object
             .body
             .collect()
             .await
-            .map_err(|e| StoreError::Get { key: key.clone(), message: e.to_string() })?
+            .map_err(|e| StoreError::Unreachable { key: key.clone(), message: e.to_string() })?
             .into_bytes();
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != stored.sha256 {
@@ -433,6 +470,9 @@ fn client(config: &ResultStoreConfig, endpoint: &str) -> aws_sdk_s3::Client {
         // not every S3-compatible store takes; our own sha256 guards what is read back.
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        // A store that stops answering is an outage its callers wait out or report, not a
+        // hang: connecting, and the first byte of each answer, are bounded.
+        .timeout_config(TimeoutConfig::builder().connect_timeout(std::time::Duration::from_secs(3)).read_timeout(std::time::Duration::from_secs(10)).build())
         .http_client(http)
         .build();
     aws_sdk_s3::Client::from_conf(conf)

@@ -151,10 +151,6 @@ fn store(store: Option<&BlobStore>) -> Result<&BlobStore, AppError> {
     store.ok_or_else(|| AppError::Unavailable("attachments need an object store (FERROCAT_S3_*), and none is configured".into()))
 }
 
-fn storage(error: ferrocat_shared::objects::StoreError) -> AppError {
-    AppError::Internal(error.into())
-}
-
 pub async fn list(db: &PgPool, case: &CaseRow) -> Result<Vec<AttachmentRow>, AppError> {
     Ok(sqlx::query_as::<_, AttachmentRow>(concat!("SELECT ", columns!(), " FROM case_attachments WHERE case_id = $1 ORDER BY created_at, id"))
         .bind(case.id)
@@ -227,7 +223,7 @@ pub async fn upload(
         return Err(AppError::PayloadTooLarge(format!("a case's attachments may total at most {} bytes", settings.max_bytes_per_case)));
     }
     lock_content(&mut tx, &sha256).await?;
-    blobs.put(&sha256, bytes, content_type).await.map_err(storage)?;
+    blobs.put(&sha256, bytes, content_type).await?;
     let row = sqlx::query_as::<_, AttachmentRow>(concat!(
         "INSERT INTO case_attachments (id, case_id, sha256, file_name, content_type, size, creator_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         columns!()
@@ -274,7 +270,7 @@ pub async fn delete(db: &PgPool, blobs: Option<&BlobStore>, case: &CaseRow, acto
 async fn forget_unused(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, blobs: &BlobStore, sha256: &str) -> Result<(), AppError> {
     let used: i64 = sqlx::query_scalar("SELECT count(*) FROM case_attachments WHERE sha256 = $1").bind(sha256).fetch_one(&mut **tx).await?;
     if used == 0 {
-        blobs.delete(sha256).await.map_err(storage)?;
+        blobs.delete(sha256).await?;
         tracing::info!(sha256, "attachment content deleted");
     }
     Ok(())
@@ -294,14 +290,14 @@ pub(crate) async fn forget_contents(db: &PgPool, blobs: Option<&BlobStore>, cont
 
 /// The content of an attachment, checked against its hash.
 pub async fn content(blobs: Option<&BlobStore>, row: &AttachmentRow) -> Result<Vec<u8>, AppError> {
-    store(blobs)?.get(&row.sha256).await.map_err(storage)
+    Ok(store(blobs)?.get(&row.sha256).await?)
 }
 
 /// `{download_url, file_name, content_type}`: a link valid for `expiry` (images inline when
 /// `preview`, anything else as a download).
 pub async fn download(blobs: Option<&BlobStore>, row: &AttachmentRow, preview: bool, expiry: Duration) -> Result<Value, AppError> {
     let previewable = KINDS.iter().any(|k| k.previewable && k.types.contains(&row.content_type.as_str()));
-    let url = store(blobs)?.download_url(&row.sha256, &row.file_name, &row.content_type, preview && previewable, expiry).await.map_err(storage)?;
+    let url = store(blobs)?.download_url(&row.sha256, &row.file_name, &row.content_type, preview && previewable, expiry).await?;
     Ok(json!({"download_url": url, "file_name": row.file_name, "content_type": row.content_type}))
 }
 

@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use ferrocat_registry::ActionError;
 use ferrocat_registry::actions::cases::{CaseCall, CaseHost, HostFuture, OneOrMany};
 use ferrocat_shared::temporal::RunContext;
 
@@ -32,23 +31,8 @@ impl CaseHost for Host {
     fn run<'a>(&'a self, call: CaseCall, run: &'a RunContext) -> HostFuture<'a> {
         Box::pin(async move {
             let actor = Actor::Run(run.wf_exec_id.clone());
-            execute(self, run.workspace_id, &actor, call).await.map_err(action_error)
+            execute(self, run.workspace_id, &actor, call).await.map_err(|e| e.into_action_error("case"))
         })
-    }
-}
-
-/// What the run sees of a refusal: the message the api would give, never internals.
-fn action_error(error: AppError) -> ActionError {
-    match error {
-        AppError::Unprocessable { detail, errors } => {
-            let locs: Vec<String> = errors.iter().filter_map(|e| e.get("loc").and_then(Value::as_str).map(str::to_owned)).collect();
-            if locs.is_empty() { ActionError::Value(detail) } else { ActionError::Value(format!("{detail} ({})", locs.join(", "))) }
-        }
-        AppError::Internal(e) => {
-            tracing::error!(error = %e, "a case action failed");
-            ActionError::Storage("the case store failed; see the executor's log".into())
-        }
-        other => ActionError::Value(other.to_string()),
     }
 }
 

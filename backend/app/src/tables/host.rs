@@ -4,7 +4,6 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use ferrocat_registry::ActionError;
 use ferrocat_registry::actions::tables::{ColumnSpec, DownloadFormat, HostFuture, TableCall, TableHost};
 use ferrocat_shared::temporal::RunContext;
 
@@ -29,19 +28,7 @@ impl Host {
 
 impl TableHost for Host {
     fn run<'a>(&'a self, call: TableCall, run: &'a RunContext) -> HostFuture<'a> {
-        Box::pin(async move { execute(&self.db, run.workspace_id, call).await.map_err(action_error) })
-    }
-}
-
-/// What the run sees of a refusal: the message the api would give, never internals.
-pub(crate) fn action_error(error: AppError) -> ActionError {
-    match error {
-        AppError::Unprocessable { detail, .. } => ActionError::Value(detail),
-        AppError::Internal(e) => {
-            tracing::error!(error = %e, "a table action failed");
-            ActionError::Storage("the table store failed; see the executor's log".into())
-        }
-        other => ActionError::Value(other.to_string()),
+        Box::pin(async move { execute(&self.db, run.workspace_id, call).await.map_err(|e| e.into_action_error("table")) })
     }
 }
 

@@ -339,7 +339,7 @@ pub(super) async fn receive_webhook_wait(
         && let Some(store) = &state.results
     {
         if query.unwrap {
-            let value = store.load(&stored).await.map_err(|e| ApiError::Internal(e.into()))?;
+            let value = store.load(&stored).await.map_err(ferrocat_app::AppError::from)?;
             return Ok(Json(value).into_response());
         }
         return Ok(Json(runs::download_envelope(store, &stored).await?).into_response());

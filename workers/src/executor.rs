@@ -19,6 +19,63 @@ use crate::config::ExecutorConfig;
 /// How many `for_each` iterations of one action run at once (Tracecat's default).
 pub const FOR_EACH_CONCURRENCY: usize = 4;
 
+/// How long one attempt waits in place, in all, for the platform's own dependencies (its
+/// database, its object store) to come back, before the attempt fails and Temporal's reserve
+/// of attempts takes over: an outage this long costs a run time, not attempts or a failure.
+pub const DEPENDENCY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `op` again while it fails because a dependency of the platform is out of reach
+/// ([`ActionError::Unavailable`]), pausing up to 2 s between tries, for as long as `patience`
+/// lasts (the pauses are taken from it); then returns its answer. `what` names the dependency
+/// in the log lines that say the attempt waits and that it came back.
+async fn patiently<T, F, Fut>(patience: &mut std::time::Duration, what: &str, mut op: F) -> Result<T, ActionError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ActionError>>,
+{
+    let mut pause = std::time::Duration::from_millis(200);
+    let mut waited = false;
+    loop {
+        match op().await {
+            Err(ActionError::Unavailable(message)) if *patience >= pause => {
+                if !waited {
+                    tracing::warn!(%message, "{what} is unavailable; the action waits for it");
+                    waited = true;
+                }
+                tokio::time::sleep(pause).await;
+                *patience -= pause;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            }
+            answer => {
+                if waited && answer.is_ok() {
+                    tracing::info!("{what} is back; the action goes on");
+                }
+                return answer;
+            }
+        }
+    }
+}
+
+/// How an attempt ended when it did not return a value.
+enum AttemptError {
+    /// The action (or the platform, for [`ActionError::is_infrastructure`]) failed.
+    Failed(ActionError),
+    /// The action ran past its own timeout.
+    TimedOut,
+}
+
+impl From<ActionError> for AttemptError {
+    fn from(error: ActionError) -> Self {
+        AttemptError::Failed(error)
+    }
+}
+
+/// A failed read or write of object storage as the action's error: the store out of reach is
+/// the platform's outage (waited out), anything else a fault of what was stored.
+fn storage_error(error: ferrocat_shared::objects::StoreError) -> ActionError {
+    if error.is_unreachable() { ActionError::Unavailable(error.to_string()) } else { ActionError::Storage(error.to_string()) }
+}
+
 /// State shared by every activity execution: connection pools and clients.
 pub struct Executor {
     deps: ActionDeps,
@@ -132,10 +189,13 @@ impl Executor {
         trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let pinned = self.table_for(&input.run.registry_lock).await?;
+        // No wait here: `ferrocat run` and tests see an outage at once.
+        let input = self.materialized(input, &mut std::time::Duration::default()).await?;
         self.run_with_table(pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global()), input, secrets, progress, trace).await
     }
 
-    /// [`Executor::run_with_progress`] with the table the run's registry lock resolved to.
+    /// [`Executor::run_with_progress`] with the table the run's registry lock resolved to and
+    /// the stored results in `input` read back.
     async fn run_with_table(
         &self,
         table: &ferrocat_registry::Registry,
@@ -145,10 +205,9 @@ impl Executor {
         trace: Option<&StepTrace>,
     ) -> Result<Value, ActionError> {
         let masks = ferrocat_registry::masking::secret_values(&secrets);
-        let (actions, trigger) = self.materialize(input.run.workspace_id, input.actions, input.trigger).await?;
         let context = ExprContext {
-            actions,
-            trigger,
+            actions: input.actions,
+            trigger: input.trigger,
             env: input.env,
             vars: input.vars,
             secrets,
@@ -166,29 +225,30 @@ impl Executor {
         }
     }
 
-    /// `ACTIONS` and `TRIGGER` with every stored result read back from object storage.
-    async fn materialize(
-        &self,
-        workspace: uuid::Uuid,
-        actions: Map<String, Value>,
-        trigger: Value,
-    ) -> Result<(Map<String, Value>, Value), ActionError> {
-        let Some(store) = &self.results else { return Ok((actions, trigger)) };
-        let loaded = store
-            .materialize_in(&workspace.to_string(), Value::Array(vec![Value::Object(actions), trigger]))
-            .await
-            .map_err(|e| ActionError::Storage(e.to_string()))?;
+    /// `input` with every stored result in its `ACTIONS` and `TRIGGER` read back from object
+    /// storage, waiting out an outage of the store for as long as `patience` lasts.
+    async fn materialized(&self, mut input: RunActionInput, patience: &mut std::time::Duration) -> Result<RunActionInput, ActionError> {
+        let Some(store) = &self.results else { return Ok(input) };
+        let both = Value::Array(vec![Value::Object(std::mem::take(&mut input.actions)), std::mem::take(&mut input.trigger)]);
+        let workspace = input.run.workspace_id.to_string();
+        let loaded = if ferrocat_shared::objects::contains_stored(&both) {
+            patiently(patience, "the object store", || async { store.materialize_in(&workspace, both.clone()).await.map_err(storage_error) }).await?
+        } else {
+            both
+        };
         let Value::Array(mut parts) = loaded else { unreachable!("materialize keeps the shape") };
-        let trigger = parts.pop().unwrap_or_default();
+        input.trigger = parts.pop().unwrap_or_default();
         let Some(Value::Object(actions)) = parts.pop() else { unreachable!("materialize keeps the shape") };
-        Ok((actions, trigger))
+        input.actions = actions;
+        Ok(input)
     }
 
     /// `value` as it goes into history: a reference to object storage when it is above the
-    /// threshold and the workflow does not read it itself.
-    async fn externalize(&self, owner: Option<(String, String)>, value: Value) -> Result<Value, ActionError> {
+    /// threshold and the workflow does not read it itself (waiting out an outage of the store
+    /// for as long as `patience` lasts).
+    async fn externalize(&self, owner: Option<(String, String)>, value: Value, patience: &mut std::time::Duration) -> Result<Value, ActionError> {
         let (Some(store), Some((workspace, execution))) = (&self.results, owner) else { return Ok(value) };
-        store.externalize(&workspace, &execution, value).await.map_err(|e| ActionError::Storage(e.to_string()))
+        patiently(patience, "the object store", || async { store.externalize(&workspace, &execution, value.clone()).await.map_err(storage_error) }).await
     }
 
     /// The workspace and execution `input`'s result would be stored under; `None` when it
@@ -277,24 +337,24 @@ impl Executor {
         let beating = heartbeat.keep_beating();
         let trace = StepTrace::default();
         let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(timeout, self.run_activity(input, heartbeat, &trace, &place, &action_ref, owner)).await;
+        let outcome = self.run_activity(input, heartbeat, &trace, &place, &action_ref, owner, timeout).await;
         beating.abort();
         let label = match &outcome {
-            Ok(Ok(_)) => "ok",
-            Ok(Err(_)) => "error",
-            Err(_) => "timeout",
+            Ok(_) => "ok",
+            Err(AttemptError::Failed(_)) => "error",
+            Err(AttemptError::TimedOut) => "timeout",
         };
         ferrocat_shared::metrics::get().action(&action, label, started.elapsed(), queued);
         // How long the action took inside the executor (benchmarks read it at debug level).
-        tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = matches!(outcome, Ok(Ok(_))), "action ran");
+        tracing::debug!(action = %action, action_ref = %action_ref, micros = started.elapsed().as_micros() as u64, ok = outcome.is_ok(), "action ran");
         let spent = max_attempts != 0 && attempt >= max_attempts;
         let (message, type_name, retryable, infrastructure) = match outcome {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => {
+            Ok(value) => return Ok(value),
+            Err(AttemptError::Failed(error)) => {
                 tracing::info!(action = %action, action_ref = %action_ref, %error, attempt, "action failed");
                 (error.to_string(), error.type_name(), error.is_retryable(), error.is_infrastructure())
             }
-            Err(_) => {
+            Err(AttemptError::TimedOut) => {
                 tracing::info!(action = %action, action_ref = %action_ref, attempt, "action timed out");
                 (format!("the action did not finish within its timeout of {} s", timeout.as_secs_f64()), "TimeoutError", true, false)
             }
@@ -327,7 +387,10 @@ fn queue_wait(info: &temporalio_sdk::activities::ActivityInfo) -> Option<std::ti
 
 impl Executor {
     /// One attempt of an action: the table its run is pinned to, resolved once, names its
-    /// secrets and runs it; its template steps are kept, its result stored when large.
+    /// secrets and runs it; its template steps are kept, its result stored when large. Only
+    /// the action itself runs against its `timeout`: the platform's reads and writes around it
+    /// wait out an outage of their dependency (up to [`DEPENDENCY_WAIT`] in all) instead.
+    #[allow(clippy::too_many_arguments)]
     async fn run_activity(
         &self,
         input: RunActionInput,
@@ -336,14 +399,18 @@ impl Executor {
         place: &(ferrocat_shared::temporal::RunContext, String, u32),
         action_ref: &str,
         owner: Option<(String, String)>,
-    ) -> Result<Value, ActionError> {
-        let pinned = self.table_for(&input.run.registry_lock).await?;
+        timeout: std::time::Duration,
+    ) -> Result<Value, AttemptError> {
+        let mut patience = DEPENDENCY_WAIT;
+        let pinned = patiently(&mut patience, "the database", || self.table_for(&input.run.registry_lock)).await?;
         let table = pinned.as_deref().unwrap_or_else(|| ferrocat_registry::global());
-        let secrets = self.secrets_for(&input, table).await?;
+        let secrets = patiently(&mut patience, "the database", || self.secrets_for(&input, table)).await?;
         let masks = ferrocat_registry::masking::secret_values(&secrets);
-        let outcome = self.run_with_table(table, input, secrets, Some(&heartbeat), Some(trace)).await;
+        let input = self.materialized(input, &mut patience).await?;
+        let outcome = tokio::time::timeout(timeout, self.run_with_table(table, input, secrets, Some(&heartbeat), Some(trace))).await;
         self.keep_steps(place, action_ref, trace, &masks).await;
-        self.externalize(owner, outcome?).await
+        let value = outcome.map_err(|_| AttemptError::TimedOut)??;
+        Ok(self.externalize(owner, value, &mut patience).await?)
     }
 
     /// Stores the steps templates ran for this attempt of `action_ref` (errors masked); a

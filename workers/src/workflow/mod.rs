@@ -151,8 +151,10 @@ pub const INFRASTRUCTURE_ATTEMPTS: u32 = 3;
 /// How long an executor may go without a heartbeat before its attempt counts as lost.
 pub const EXECUTOR_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Beyond the action's own timeout (which the executor enforces), before Temporal gives an
-/// attempt up: only an executor that stopped answering reaches it.
-const EXECUTOR_TIMEOUT_GRACE: Duration = Duration::from_secs(30);
+/// attempt up: the time an attempt may spend waiting out an outage of the platform's own
+/// dependencies ([`crate::executor::DEPENDENCY_WAIT`]), and 30 s more that only an executor
+/// that stopped answering reaches.
+const EXECUTOR_TIMEOUT_GRACE: Duration = Duration::from_secs(30).saturating_add(crate::executor::DEPENDENCY_WAIT);
 
 /// Options of one action's activity on the executor's queue. Its id is the ref, prefixed by
 /// the scatter stream it runs in, since one ref runs once per stream at the same time. The
@@ -194,7 +196,9 @@ fn local_activity_options(task: &ActionStatement, stream: Option<&str>) -> Local
     let timeout = task.retry_policy.attempt_timeout();
     LocalActivityOptions::builder()
         .activity_id(activity_id(task, stream))
-        .start_to_close_timeout(timeout)
+        // The executor enforces the action's own timeout; beyond it, the wait for the
+        // platform's dependencies (a local activity has no heartbeat to lose).
+        .start_to_close_timeout(timeout.saturating_add(crate::executor::DEPENDENCY_WAIT))
         .retry_policy(retry_policy(task))
         .include_arguments_in_marker(true)
         .build()

@@ -51,6 +51,12 @@ pub struct Books {
 }
 
 impl Books {
+    /// One line of what happened to the posts, for the test's output.
+    pub fn summary(&self) -> String {
+        let unclear = if self.unclear.is_empty() { String::new() } else { format!(", unclear {:?}", self.unclear) };
+        format!("{} posted, {} accepted, refused {:?}, {} unanswered{unclear}", self.posted, self.accepted.len(), self.refused, self.unanswered.len())
+    }
+
     /// The books add up: every post is accounted for once, and nothing was unclear.
     pub fn check(&self) {
         let answered = self.accepted.len() as u64 + self.refused.values().sum::<u64>() + self.unanswered.len() as u64 + self.unclear.len() as u64;
@@ -156,25 +162,42 @@ async fn book(answer: reqwest::Result<reqwest::Response>) -> Booked {
     }
 }
 
+/// Starts `workflow_id` once through the api; its run id.
+pub async fn start_run(http: &reqwest::Client, stack: &Stack, workspace: &str, workflow_id: &str) -> String {
+    let url = format!("{}/api/workflow-executions?workspace_id={workspace}", stack.url);
+    let (status, run) = json_of(http.post(url).json(&json!({"workflow_id": workflow_id, "inputs": {}})).send().await.unwrap()).await;
+    assert!(status == 200 || status == 201, "{run}");
+    run["wf_exec_id"].as_str().unwrap_or_else(|| panic!("{run}")).to_owned()
+}
+
+/// Waits (at most `within`) for run `exec_id` to finish; its execution.
+pub async fn finished(http: &reqwest::Client, stack: &Stack, workspace: &str, exec_id: &str, within: Duration) -> Value {
+    let url = format!("{}/api/workflow-executions/{exec_id}?workspace_id={workspace}", stack.url);
+    ferrocat_test_support::eventually(within, &format!("run {exec_id} to finish"), || async {
+        let (status, execution) = json_of(http.get(&url).send().await.unwrap()).await;
+        (status == 200 && execution["status"] != "RUNNING").then_some(execution)
+    })
+    .await
+}
+
+/// Every run of `wf_id` now (exec id -> status), finished or not.
+pub async fn runs_now(http: &reqwest::Client, stack: &Stack, workspace: &str, wf_id: &str) -> BTreeMap<String, String> {
+    let url = format!("{}/api/workflow-executions?workflow_id={wf_id}&workspace_id={workspace}&limit=500", stack.url);
+    let (status, runs) = json_of(http.get(url).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{runs}");
+    runs.as_array().unwrap().iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r["status"].as_str().unwrap().to_owned())).collect()
+}
+
 /// Waits until every run of `wf_id` has finished (at most `within`) and returns them
 /// (exec id -> status).
 pub async fn settled_runs(http: &reqwest::Client, stack: &Stack, workspace: &str, wf_id: &str, within: Duration) -> BTreeMap<String, String> {
-    let api = format!("{}/api", stack.url);
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        let (status, runs) =
-            json_of(http.get(format!("{api}/workflow-executions?workflow_id={wf_id}&workspace_id={workspace}&limit=500")).send().await.unwrap()).await;
-        assert_eq!(status, 200, "{runs}");
-        let runs: BTreeMap<String, String> = runs
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["id"].as_str().unwrap().to_owned(), r["status"].as_str().unwrap().to_owned()))
-            .collect();
-        if runs.values().all(|s| s != "RUNNING") {
+        let runs = runs_now(http, stack, workspace, wf_id).await;
+        let running = runs.values().filter(|s| *s == "RUNNING").count();
+        if running == 0 {
             return runs;
         }
-        let running = runs.values().filter(|s| *s == "RUNNING").count();
         assert!(tokio::time::Instant::now() < deadline, "{running} of {} runs still running after {within:?}", runs.len());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

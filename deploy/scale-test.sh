@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Scale-out: two workers and two executors against one Temporal, 500 webhook runs, and one
-# worker and one executor killed (SIGKILL) while the runs are in flight. Every run must
-# complete, once: 500 distinct runs, all COMPLETED, none failed, each with its own result.
+# Scale-out and a rolling upgrade: two workers and two executors against one Temporal, 500
+# webhook runs (each a call from an executor, then a durable timer, then a reshape on a
+# worker). A third of the way in, one worker and one executor are killed (SIGKILL); half way,
+# a new generation (a third worker and executor) joins; two thirds in, the old generation's
+# last worker and executor are stopped (SIGTERM) and drain. Every run must complete, once:
+# 500 distinct runs, all COMPLETED, none failed, each with its own result.
 # Each run's action calls a counting HTTP server from an executor, and both executors must
 # have run some (their logs count the actions they ran); calls that were in flight on the killed executor are retried by Temporal
 # (at least once, as activities are), which the script reports.
 # Uses Postgres on 127.0.0.1:5432 (trust, user postgres), Redis on 127.0.0.1:6379 and the
 # temporal CLI. Usage: deploy/scale-test.sh /path/to/ferrocat [runs]
-# Prints `runs: …`, `killed: …`, `completed: …` and `executor N: …` lines; exits non-zero with one line on a failure.
+# Prints `runs: …`, `killed: …`, `joined: …`, `rolled: …`, `drained: …`, `completed: …` and
+# `executor N: …` lines; exits non-zero with one line on a failure.
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 
@@ -19,7 +23,7 @@ PIDS=()
 
 fail() { echo "scale-test: $*" >&2; for f in "$W"/*.log; do [ -s "$f" ] && { echo "--- $(basename "$f")" >&2; tail -5 "$f" >&2; }; done; exit 1; }
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}" $(cat "$W/joined.pids" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$W"
@@ -88,6 +92,7 @@ actions:
   - ref: shape
     action: core.transform.reshape
     depends_on: [call]
+    start_delay: 1
     args:
       value: {n: "\${{ TRIGGER.n }}", ok: "\${{ ACTIONS.call.result.data.ok }}"}
 returns: \${{ ACTIONS.shape.result }}
@@ -96,12 +101,22 @@ workflow_with_webhook "$API" "$J" "$W/wf.yml" || fail "creating the workflow and
 # The public URL names the edge's /api prefix; this test talks to the api itself.
 HOOK=${HOOK/\/api\/webhooks\//\/webhooks\/}
 
-# Post the runs from 8 threads; a third of the way in, kill one worker and one executor.
-python3 - "$HOOK" "$RUNS" "$PID_worker1" "$PID_executor1" "$W/posted.txt" <<'PY' || fail "posting the runs"
-import concurrent.futures, json, os, signal, sys, threading, urllib.request
+# Post the runs from 8 threads; a third of the way in, kill one worker and one executor; half
+# way, start the new generation; two thirds in, stop the old generation's last two.
+python3 - "$HOOK" "$RUNS" "$PID_worker1" "$PID_executor1" "$W/posted.txt" "$PID_worker2" "$PID_executor2" "$FERROCAT" "$W" <<'PY' || fail "posting the runs"
+import concurrent.futures, json, os, signal, subprocess, sys, threading, urllib.request
 hook, runs, worker, executor, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+old_worker, old_executor, ferrocat, work = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8], sys.argv[9]
 done = 0
 lock = threading.Lock()
+def join():
+    pids = []
+    for name, env in (("worker3", {}), ("executor3", {"RUST_LOG": "warn,ferrocat_workers::executor=debug"})):
+        log = open(f"{work}/{name}.log", "w")
+        pids.append(subprocess.Popen([ferrocat, name[:-1]], stdout=log, stderr=log, env={**os.environ, **env}).pid)
+    with open(f"{work}/joined.pids", "w") as f:
+        f.write(" ".join(map(str, pids)))
+    print(f"joined: worker {pids[0]} and executor {pids[1]} after {done} runs posted", flush=True)
 def post(n):
     global done
     req = urllib.request.Request(hook, data=json.dumps({"n": n}).encode(), headers={"content-type": "application/json"})
@@ -113,6 +128,12 @@ def post(n):
             os.kill(worker, signal.SIGKILL)
             os.kill(executor, signal.SIGKILL)
             print(f"killed: worker {worker} and executor {executor} after {done} runs posted", flush=True)
+        elif done == runs // 2:
+            join()
+        elif done == 2 * runs // 3:
+            os.kill(old_worker, signal.SIGTERM)
+            os.kill(old_executor, signal.SIGTERM)
+            print(f"rolled: worker {old_worker} and executor {old_executor} stopped after {done} runs posted", flush=True)
     return n, exec_id
 with concurrent.futures.ThreadPoolExecutor(8) as pool:
     posted = list(pool.map(post, range(runs)))
@@ -161,7 +182,11 @@ if called != {str(n) for n in want.values()}:
     sys.exit(f"the counting server saw {len(called)} distinct runs of {len(want)}")
 print(f"completed: {len(completed)} of {len(want)} runs, each once; {len(hits) - len(called)} calls repeated after the kill", flush=True)
 PY
-for i in 1 2; do
+# The old generation drained: each stopped with its work done (within FERROCAT_SHUTDOWN_GRACE).
+wait "$PID_worker2" && worker_exit=0 || worker_exit=$?
+wait "$PID_executor2" && executor_exit=0 || executor_exit=$?
+echo "drained: worker exit $worker_exit, executor exit $executor_exit"
+for i in 1 2 3; do
   ran=$(grep -c "action ran" "$W/executor$i.log" || true)
   [ "$ran" -gt 0 ] || fail "executor $i ran no action: the work was not shared"
   echo "executor $i: $ran actions"

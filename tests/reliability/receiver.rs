@@ -29,6 +29,8 @@ pub struct Receiver {
     pub posts: Seen,
     /// item -> calls to `/slow` that began.
     pub slow_items: Seen,
+    /// item -> calls to `/slow` that were answered (a caller that died took its call with it).
+    pub slow_done: Seen,
     /// call -> the agent's tool calls to `/tool`.
     pub tool_calls: Seen,
     /// The provider's turns so far (requests to `/v1/chat/completions`).
@@ -63,6 +65,7 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let receiver = Receiver { base: format!("http://{}", listener.local_addr().unwrap()), ..Receiver::default() };
         let (posts, slow, tools, turns) = (receiver.posts.clone(), receiver.slow_items.clone(), receiver.tool_calls.clone(), receiver.turns.clone());
+        let slow_done = receiver.slow_done.clone();
         let tool_url = format!("{}/tool", receiver.base);
         let app = axum::Router::new()
             .route(
@@ -76,8 +79,10 @@ impl Receiver {
                 "/slow",
                 post(move |Json(body): Json<Value>| {
                     count(&slow, body["item"].as_u64());
+                    let slow_done = slow_done.clone();
                     async move {
                         tokio::time::sleep(SLOW).await;
+                        count(&slow_done, body["item"].as_u64());
                         Json(json!({"item": body["item"]}))
                     }
                 }),

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-
 /// `INCRBY` the key and open its window on the first hit; returns the count and the window's
 /// remaining milliseconds. A key left without expiry (written by something else) gets one.
 /// A hit of zero only reads (and creates nothing). The hit that brings the count to `ARGV[3]`

@@ -1,6 +1,7 @@
 //! The systemd units (deploy/systemd) load cleanly in `systemd-analyze verify` (with the binary
 //! under test in place of /usr/local/bin/ferrocat), keep the hardening every service shares,
-//! and keep the database credentials away from the services that have no use for them.
+//! keep the database credentials away from the services that have no use for them, and serve
+//! each service's metrics on a loopback port of its own.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,5 +60,18 @@ fn every_service_is_hardened_and_only_database_users_get_the_database() {
         if service != "migrate" {
             assert!(read("ferrocat.target").contains(&format!("ferrocat-{service}.service")), "the target starts {service}");
         }
+    }
+}
+
+#[test]
+fn every_service_serves_its_metrics_on_a_loopback_port_of_its_own() {
+    let mut ports = std::collections::BTreeSet::new();
+    for service in ["api", "worker", "executor", "mcp", "ui", "object-store", "edge"] {
+        let unit = read(&format!("ferrocat-{service}.service"));
+        let prefix = format!("Environment={}=127.0.0.1:", ferrocat_shared::metrics::addr_var(service));
+        let port = unit.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("ferrocat-{service}.service sets no loopback {prefix}"));
+        assert!(ports.insert(port.to_owned()), "{service} shares metrics port {port}");
+        // The operator's ferrocat.env, read after, may move it.
+        assert!(unit.find(&prefix) < unit.find("EnvironmentFile=/etc/ferrocat/ferrocat.env"), "{service}");
     }
 }

@@ -5,7 +5,7 @@
 //! address it really connects to, after DNS resolution: by default loopback, link-local (cloud
 //! metadata at 169.254.169.254, fe80::/10), unspecified and multicast addresses and every
 //! address:port of the stack's own services (Temporal, Postgres, Redis, the object store, the
-//! api, MCP, the model gateway, the edge's metrics) are refused. Private ranges stay reachable:
+//! api, MCP, the model gateway, every service's metrics) are refused. Private ranges stay reachable:
 //! a SOAR must reach on-prem tools. `FERROCAT_EGRESS_DENY` adds refusals and
 //! `FERROCAT_EGRESS_ALLOW` exceptions (CIDRs, addresses, `host:port`), the latter winning.
 //!
@@ -47,6 +47,14 @@ const SERVICE_KEYS: &[(&str, u16)] = &[
     ("FERROCAT_EDGE_UI_UPSTREAM", 3000),
     ("FERROCAT_EDGE_S3_UPSTREAM", 9000),
     ("FERROCAT_EDGE_METRICS_ADDR", 9100),
+    // Each service's own metrics (`crate::metrics::addr_var`): the figures name every
+    // workspace's workflows, so no workflow may read them, wherever an operator puts them.
+    ("FERROCAT_API_METRICS_ADDR", 9100),
+    ("FERROCAT_WORKER_METRICS_ADDR", 9100),
+    ("FERROCAT_EXECUTOR_METRICS_ADDR", 9100),
+    ("FERROCAT_MCP_METRICS_ADDR", 9100),
+    ("FERROCAT_UI_METRICS_ADDR", 9100),
+    ("FERROCAT_S3_METRICS_ADDR", 9100),
 ];
 
 /// How much is refused when no rule says otherwise.
@@ -559,6 +567,17 @@ mod tests {
         assert!(permissive.check(ip("10.9.0.5"), Some(7233)).is_ok());
         let bad = Env::from_pairs([("FERROCAT_EGRESS_DENY", "10.0.0.0/33")]);
         assert!(EgressPolicy::from_env(&bad, Mode::Strict).unwrap_err().to_string().contains("FERROCAT_EGRESS_DENY"));
+    }
+
+    #[test]
+    fn every_services_metrics_are_refused_at_their_address() {
+        for (i, service) in ["api", "worker", "executor", "mcp", "ui", "object-store"].into_iter().enumerate() {
+            let key = crate::metrics::addr_var(service);
+            let env = Env::from_pairs([(key.as_str(), format!("10.9.1.{i}:9101"))]);
+            let policy = EgressPolicy::from_env(&env, Mode::Strict).unwrap();
+            let error = policy.check(ip(&format!("10.9.1.{i}")), Some(9101)).expect_err(&key).to_string();
+            assert!(error.contains(&key), "{error}");
+        }
     }
 
     #[tokio::test]

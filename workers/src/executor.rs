@@ -248,7 +248,8 @@ impl Executor {
     /// for as long as `patience` lasts).
     async fn externalize(&self, owner: Option<(String, String)>, value: Value, patience: &mut std::time::Duration) -> Result<Value, ActionError> {
         let (Some(store), Some((workspace, execution))) = (&self.results, owner) else { return Ok(value) };
-        patiently(patience, "the object store", || async { store.externalize(&workspace, &execution, value.clone()).await.map_err(storage_error) }).await
+        let stored = patiently(patience, "the object store", || async { store.store(&workspace, &execution, &value).await.map_err(storage_error) }).await?;
+        Ok(stored.unwrap_or(value))
     }
 
     /// The workspace and execution `input`'s result would be stored under; `None` when it

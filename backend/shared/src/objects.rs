@@ -358,12 +358,19 @@ impl ResultStore {
     /// Keeps `value` inline when its JSON is at most the threshold; else writes it among
     /// `execution`'s objects in `workspace` and returns its reference in its place.
     pub async fn externalize(&self, workspace: &str, execution: &str, value: Value) -> Result<Value, StoreError> {
+        Ok(self.store(workspace, execution, &value).await?.unwrap_or(value))
+    }
+
+    /// What [`ResultStore::externalize`] puts in `value`'s place: `None` when it stays inline,
+    /// else its reference once written. Borrowing the value, a caller can try again after a
+    /// failed write without having copied it first.
+    pub async fn store(&self, workspace: &str, execution: &str, value: &Value) -> Result<Option<Value>, StoreError> {
         if self.threshold == 0 {
-            return Ok(value);
+            return Ok(None);
         }
-        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
         if bytes.len() <= self.threshold {
-            return Ok(value);
+            return Ok(None);
         }
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let key = format!("{}/{}/{}.json", key_part(workspace), key_part(execution), &sha256[..32]);
@@ -386,9 +393,9 @@ impl ResultStore {
             sha256,
             content_type: "application/json".into(),
             encoding: "json".into(),
-            typename: typename(&value).into(),
+            typename: typename(value).into(),
         };
-        Ok(stored.to_value())
+        Ok(Some(stored.to_value()))
     }
 
     /// Reads a stored value back, checking its hash.
@@ -455,7 +462,10 @@ impl ResultStore {
     }
 }
 
-/// An S3 client for `endpoint` with `config`'s region and credentials.
+/// An S3 client for `endpoint` with `config`'s region and credentials. A client of its own, not
+/// the egress-checked one: the endpoint is the operator's setting (`FERROCAT_S3_*`), and stored
+/// references are only read inside their workspace's prefix of that one bucket
+/// ([`ResultStore::materialize_in`]), so a workflow never chooses where it connects.
 fn client(config: &ResultStoreConfig, endpoint: &str) -> aws_sdk_s3::Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring))

@@ -70,6 +70,20 @@ impl From<ferrocat_shared::objects::StoreError> for AppError {
     }
 }
 
+impl From<ferrocat_shared::db::ReadError> for AppError {
+    /// A read the database could not answer because it is out of reach is an outage (503),
+    /// like any other statement's; anything else the read says is ours to look into.
+    fn from(error: ferrocat_shared::db::ReadError) -> Self {
+        match error {
+            ferrocat_shared::db::ReadError::Unreachable(message) => {
+                tracing::warn!(error = %message, "the database is unreachable");
+                AppError::Unavailable("the database is unavailable; try again shortly".into())
+            }
+            ferrocat_shared::db::ReadError::Failed(message) => AppError::Internal(anyhow::anyhow!(message)),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     /// Postgres refuses a NUL character (or bytes its encoding has no place for) in any text:
     /// that is the caller's input, not a fault of ours (schemathesis found it at sign-in).
@@ -90,3 +104,18 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+    use ferrocat_shared::db::ReadError;
+
+    #[test]
+    fn a_read_the_database_could_not_answer_is_an_outage_and_any_other_failure_is_ours() {
+        let outage = AppError::from(ReadError::Unreachable("reading the pinned registry versions: connection refused".into()));
+        assert!(matches!(&outage, AppError::Unavailable(detail) if detail.contains("database is unavailable")), "{outage:?}");
+        assert!(!outage.to_string().contains("connection refused"), "internals stay in the log: {outage}");
+        let failure = AppError::from(ReadError::Failed("a registry version this workflow is pinned to no longer exists".into()));
+        assert!(matches!(failure, AppError::Internal(_)), "{failure:?}");
+    }
+}

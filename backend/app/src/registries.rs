@@ -338,7 +338,7 @@ pub async fn current_lock(app: &App) -> Result<Vec<String>, AppError> {
 /// The action table with the current versions' templates, and the lock naming them.
 pub async fn current_table(app: &App) -> Result<(Vec<String>, Option<std::sync::Arc<ferrocat_registry::Registry>>), AppError> {
     let lock = current_lock(app).await?;
-    let table = load::pinned_from(&app.db, &lock).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let table = load::pinned_from(&app.db, &lock).await?;
     Ok((lock, table))
 }
 

@@ -23,6 +23,12 @@ pub async fn temporal() -> &'static Temporal {
 }
 
 async fn start() -> Temporal {
+    start_with(&[]).await
+}
+
+/// A dev server of the caller's own with `extra` arguments (`--dynamic-config-value k=v`, say),
+/// stopped when the returned value is dropped or the test process exits.
+pub async fn start_with(extra: &[&str]) -> Temporal {
     let http = reqwest::Client::new();
     // Ports picked free may be taken by the time the server binds them: try a few sets.
     for _attempt in 0..3 {
@@ -31,6 +37,7 @@ async fn start() -> Temporal {
         let mut child = Command::new("sh")
             .args(["-c", script, "sh", "--headless", "--ip", "127.0.0.1", "--log-level", "error"])
             .args(["--port", &grpc.to_string(), "--http-port", &http_port.to_string(), "--metrics-port", &metrics.to_string()])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -53,4 +60,13 @@ async fn start() -> Temporal {
         let _ = child.wait();
     }
     panic!("the Temporal dev server did not become ready");
+}
+
+impl Drop for Temporal {
+    fn drop(&mut self) {
+        // Closing the pipe is what stops the server (see [`Temporal`]).
+        if let Ok(mut watchdog) = self._watchdog.lock() {
+            let _ = watchdog.0.kill();
+        }
+    }
 }

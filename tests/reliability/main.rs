@@ -15,3 +15,4 @@ mod dependencies;
 mod floods;
 mod kills;
 mod receiver;
+mod upgrade;

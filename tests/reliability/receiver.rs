@@ -1,5 +1,5 @@
 //! The vendors the workflows call: one local HTTP server that counts the posts per seq, serves
-//! slow scatter items, and plays a slow model provider whose agent calls a tool four times.
+//! slow scatter items, holds calls at a gate the test opens, and plays a slow model provider whose agent calls a tool four times.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,10 @@ pub struct Receiver {
     pub tool_calls: Seen,
     /// The provider's turns so far (requests to `/v1/chat/completions`).
     pub turns: Arc<Mutex<u32>>,
+    /// seq -> calls to `/gate`, which are answered only once the gate is open.
+    pub gated: Seen,
+    /// Whether `/gate` answers (see [`Receiver::open_gate`]).
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 fn count(seen: &Seen, n: Option<u64>) {
@@ -66,6 +70,7 @@ impl Receiver {
         let receiver = Receiver { base: format!("http://{}", listener.local_addr().unwrap()), ..Receiver::default() };
         let (posts, slow, tools, turns) = (receiver.posts.clone(), receiver.slow_items.clone(), receiver.tool_calls.clone(), receiver.turns.clone());
         let slow_done = receiver.slow_done.clone();
+        let (gated, gate) = (receiver.gated.clone(), receiver.gate.clone());
         let tool_url = format!("{}/tool", receiver.base);
         let app = axum::Router::new()
             .route(
@@ -84,6 +89,17 @@ impl Receiver {
                         tokio::time::sleep(SLOW).await;
                         count(&slow_done, body["item"].as_u64());
                         Json(json!({"item": body["item"]}))
+                    }
+                }),
+            )
+            .route(
+                "/gate",
+                post(move |Json(body): Json<Value>| {
+                    count(&gated, body["seq"].as_u64());
+                    let mut open = gate.subscribe();
+                    async move {
+                        let _ = open.wait_for(|open| *open).await;
+                        Json(json!({"seq": body["seq"]}))
                     }
                 }),
             )
@@ -108,6 +124,11 @@ impl Receiver {
             );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         receiver
+    }
+
+    /// Answers the calls waiting at `/gate`, and every later one at once.
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
     }
 
     /// `host:port`, for `FERROCAT_EGRESS_ALLOW`.

@@ -20,16 +20,20 @@ pub struct WorkerConfig {
     pub database_url: Option<SecretString>,
     /// What the executor's actions use.
     pub executor: ExecutorConfig,
+    /// The DSL worker's place in Temporal's worker versioning (`FERROCAT_WORKER_VERSIONING`,
+    /// `FERROCAT_WORKER_DEPLOYMENT`, `FERROCAT_WORKER_BUILD_ID`).
+    pub versioning: crate::versioning::Versioning,
 }
 
 impl WorkerConfig {
-    /// Reads `FERROCAT_TEMPORAL_*`, `FERROCAT_EXECUTOR_QUEUE`, `FERROCAT_DATABASE_URL` and
-    /// every setting of [`ExecutorConfig`].
+    /// Reads `FERROCAT_TEMPORAL_*`, `FERROCAT_EXECUTOR_QUEUE`, `FERROCAT_DATABASE_URL`,
+    /// `FERROCAT_WORKER_*` and every setting of [`ExecutorConfig`].
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             temporal: TemporalConfig::from_env(env)?,
             database_url: env.get("FERROCAT_DATABASE_URL").map(|url| SecretString::from(url.to_owned())),
             executor: ExecutorConfig::from_env(env)?,
+            versioning: crate::versioning::Versioning::from_env(env)?,
         })
     }
 }

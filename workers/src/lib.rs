@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod config;
 pub mod executor;
 pub mod secret_store;
+pub mod versioning;
 pub mod workflow;
 
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -20,16 +21,42 @@ pub async fn run_worker(config: WorkerConfig, shutdown: impl std::future::Future
         Some(url) => Some(ferrocat_shared::db::connect(secrecy::ExposeSecret::expose_secret(url), 4).await?),
         None => None,
     };
+    let mut settings = config.versioning.clone();
+    // A server without worker deployments gets unversioned polling and nothing to take part in.
+    let deployments = versioning::supported(&client, &settings.deployment, std::time::Duration::from_secs(30)).await?;
+    if !deployments && settings.mode != versioning::Mode::Off {
+        tracing::warn!(
+            "this Temporal server has no worker deployments (server 1.28 or later has them): polling unversioned, so during a rolling upgrade any build may take any task"
+        );
+        settings.mode = versioning::Mode::Off;
+    }
     let options = WorkerOptions::new(config.temporal.task_queue.clone())
         .register_workflow::<workflow::DslWorkflow>()?
         .register_activities(catalog::Catalog::new(db))
         // Pure actions run here as local activities (see `ferrocat_registry::is_pure`); no
         // secrets store.
         .register_activities(executor::Executor::new(&config.executor)?)
+        .maybe_deployment_options(settings.deployment_options())
         .build();
-    let mut worker = Worker::new(&runtime, client, options)?;
+    let mut worker = Worker::new(&runtime, client.clone(), options)?;
     tracing::info!(queue = %config.temporal.task_queue, "worker polling");
-    drive(&mut worker, shutdown).await
+    // Once Temporal knows this build from its polls, it takes its place in the deployment.
+    let place = deployments.then(|| tokio::spawn(async move {
+        let build_id = settings.build_id();
+        match versioning::take_part(&client, &settings).await {
+            versioning::Role::Current => tracing::info!(deployment = %settings.deployment, %build_id, "this build is current: new runs start on it"),
+            versioning::Role::Replaced { current } => tracing::warn!(
+                deployment = %settings.deployment, %build_id, %current,
+                "this build was replaced by a newer one: this worker takes only the runs still pinned to it"
+            ),
+            versioning::Role::Unversioned => tracing::info!("worker versioning is off: new runs go to unversioned workers"),
+        }
+    }));
+    let driven = drive(&mut worker, shutdown).await;
+    if let Some(place) = place {
+        place.abort();
+    }
+    driven
 }
 
 /// Runs the action executor until `shutdown` resolves, then drains.

@@ -115,3 +115,21 @@ fn a_field_lost_on_the_way_is_seen() {
     kept["task"].as_object_mut().unwrap().remove("ref");
     assert_eq!(lost(&input, &kept, what).as_deref(), Some("action.task.ref is gone"));
 }
+
+/// Old and new workers are kept apart during a rolling upgrade by Temporal's worker deployments
+/// (`ferrocat_workers::versioning`; the whole upgrade is `tests/reliability/upgrade.rs`). A
+/// server without them is recognised, so the worker polls unversioned there instead of waiting
+/// for a deployment that never comes.
+#[tokio::test]
+async fn a_server_with_worker_deployments_and_one_without_are_told_apart() {
+    use ferrocat_shared::config::Env;
+    use ferrocat_shared::temporal::TemporalConfig;
+    let with = ferrocat_test_support::temporal().await;
+    let without = ferrocat_test_support::temporal::start_with(&["--dynamic-config-value", "system.enableDeploymentVersions=false"]).await;
+    for (temporal, expected) in [(with, true), (&without, false)] {
+        let config = TemporalConfig::from_env(&Env::from_pairs([("FERROCAT_TEMPORAL_ADDRESS", temporal.address.clone())])).unwrap();
+        let client = config.connect().await.unwrap();
+        let supported = ferrocat_workers::versioning::supported(&client, "ferrocat", std::time::Duration::from_secs(10)).await.unwrap();
+        assert_eq!(supported, expected, "worker deployments at {}", temporal.address);
+    }
+}

@@ -1,0 +1,246 @@
+//! Temporal's worker versioning for the DSL worker, so that a rolling upgrade runs the old and
+//! the new build side by side without a run's history ever being read by an older build than
+//! the one that wrote it.
+//!
+//! Every build of ferrocat is a version of one worker deployment (`FERROCAT_WORKER_DEPLOYMENT`,
+//! default `ferrocat`), named by its build id (`FERROCAT_WORKER_BUILD_ID`, default the release
+//! and a hash of the executable: two builds never share one, the replicas of a build always
+//! do). `FERROCAT_WORKER_VERSIONING` says what a run does when a new build becomes current:
+//!
+//! - `auto-upgrade` (the default): it moves to the new build at its next workflow task and
+//!   never goes back, so an old replica still running (or restarted) mid-rollout cannot replay
+//!   a history the new build wrote. That the new build reads the old histories is what the
+//!   replay corpus proves in CI (`workers/tests/replay.rs`).
+//! - `pinned`: it stays on the build it started on until it ends, for blue/green upgrades that
+//!   keep the old workers running until their build is drained
+//!   (`temporal worker deployment describe --name ferrocat`). A pinned run whose build has no
+//!   worker left waits for one.
+//! - `off`: unversioned polling, any worker takes any task. A Temporal server without worker
+//!   deployments (before 1.28) gets this too, with a warning.
+//!
+//! A worker makes its build the deployment's current version once it polls, unless that build
+//! has been current before and was replaced: the first replica of a new build takes the new
+//! runs, and an old replica that restarts mid-rollout does not take them back. Rolling back is
+//! the operator's decision (`temporal worker deployment set-current-version`).
+//!
+//! Only the DSL worker is versioned. The executor runs activities, which replay nothing; what
+//! both builds must agree on there is the activities' input, which
+//! `workers/tests/compatibility.rs` checks.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use temporalio_client::grpc::WorkflowService;
+use temporalio_client::tonic::{Code, IntoRequest as _};
+use temporalio_client::{Client, NamespacedClient as _};
+use temporalio_common::protos::temporal::api::workflowservice::v1::{DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest};
+use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentOptions, WorkerDeploymentVersion};
+
+use ferrocat_shared::config::{ConfigError, Env};
+
+/// What a run does when a new build becomes current (see the module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Off,
+    AutoUpgrade,
+    Pinned,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(Mode::Off),
+            "auto-upgrade" => Ok(Mode::AutoUpgrade),
+            "pinned" => Ok(Mode::Pinned),
+            _ => Err("expected auto-upgrade, pinned or off".into()),
+        }
+    }
+}
+
+/// How the DSL worker takes part in its deployment.
+#[derive(Debug, Clone)]
+pub struct Versioning {
+    pub mode: Mode,
+    /// `FERROCAT_WORKER_DEPLOYMENT`.
+    pub deployment: String,
+    /// `FERROCAT_WORKER_BUILD_ID`; `None` for the default, worked out (by reading the
+    /// executable) only when the worker starts.
+    pub build_id: Option<String>,
+}
+
+/// Temporal's limit on a deployment name and a build id.
+const MAX_NAME: usize = 255;
+
+impl Versioning {
+    /// Reads `FERROCAT_WORKER_VERSIONING`, `FERROCAT_WORKER_DEPLOYMENT` and
+    /// `FERROCAT_WORKER_BUILD_ID`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mode = env.parse_or("FERROCAT_WORKER_VERSIONING", Mode::AutoUpgrade)?;
+        let deployment = env.string_or("FERROCAT_WORKER_DEPLOYMENT", "ferrocat");
+        // Temporal once wrote a version as `<deployment>.<build id>`, and still refuses a dot in
+        // the deployment's name.
+        if deployment.len() > MAX_NAME || deployment.contains('.') || deployment.trim() != deployment {
+            return Err(invalid("FERROCAT_WORKER_DEPLOYMENT", &deployment, "at most 255 characters, no dot, no surrounding spaces"));
+        }
+        let build_id = env.get("FERROCAT_WORKER_BUILD_ID").map(str::to_owned);
+        if let Some(id) = &build_id
+            && (id.len() > MAX_NAME || id.trim() != id)
+        {
+            return Err(invalid("FERROCAT_WORKER_BUILD_ID", id, "at most 255 characters, no surrounding spaces"));
+        }
+        Ok(Self { mode, deployment, build_id })
+    }
+
+    /// This build's id: the one configured, or the release and a hash of the executable.
+    pub fn build_id(&self) -> String {
+        self.build_id.clone().unwrap_or_else(|| format!("{}-{}", env!("CARGO_PKG_VERSION"), temporalio_common::worker::build_id_from_current_exe()))
+    }
+
+    /// The worker's deployment options; `None` when versioning is off (the SDK's default:
+    /// unversioned, with the executable's hash as the build id).
+    pub fn deployment_options(&self) -> Option<WorkerDeploymentOptions> {
+        let behavior = match self.mode {
+            Mode::Off => return None,
+            Mode::AutoUpgrade => VersioningBehavior::AutoUpgrade,
+            Mode::Pinned => VersioningBehavior::Pinned,
+        };
+        let version = WorkerDeploymentVersion::builder().deployment_name(self.deployment.clone()).build_id(self.build_id()).build();
+        Some(WorkerDeploymentOptions::new(version).use_worker_versioning(true).default_versioning_behavior(behavior).build())
+    }
+}
+
+fn invalid(key: &str, value: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), value: value.into(), reason: reason.into() }
+}
+
+/// Whether the Temporal server keeps worker deployments (server 1.28 or later, or an older one
+/// with them turned on). Anything but a clear answer is tried again for up to `patience`.
+pub async fn supported(client: &Client, deployment: &str, patience: Duration) -> anyhow::Result<bool> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut client = client.clone();
+    loop {
+        let request = DescribeWorkerDeploymentRequest { namespace: client.namespace(), deployment_name: deployment.to_owned() };
+        match WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await {
+            Ok(_) => return Ok(true),
+            Err(status) => match status.code() {
+                Code::NotFound => return Ok(true),
+                Code::Unimplemented | Code::FailedPrecondition | Code::PermissionDenied => {
+                    tracing::debug!(%status, "no worker deployments");
+                    return Ok(false);
+                }
+                _ if tokio::time::Instant::now() >= deadline => anyhow::bail!("asking Temporal about worker deployments: {status}"),
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            },
+        }
+    }
+}
+
+/// What a worker's build became in its deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The current version: new runs start on it.
+    Current,
+    /// It was current once and `current` replaced it: only the runs pinned to it come here.
+    Replaced { current: String },
+    /// Versioning is off, and the deployment sends new runs to unversioned workers.
+    Unversioned,
+}
+
+/// Takes this worker's place in its deployment (see the module): makes its build current if it
+/// never was one, or, with versioning off, sends new runs back to unversioned workers. Call it
+/// once the worker polls (Temporal knows a version only from its pollers); it tries again until
+/// it is done, for as long as it is not dropped.
+pub async fn take_part(client: &Client, versioning: &Versioning) -> Role {
+    let build_id = match versioning.mode {
+        Mode::Off => String::new(),
+        Mode::AutoUpgrade | Mode::Pinned => versioning.build_id(),
+    };
+    let mut tries = 0u32;
+    loop {
+        match step(client, &versioning.deployment, &build_id).await {
+            Ok(Some(role)) => return role,
+            Ok(None) => {}
+            // Logged once in a while: the first tries fail while Temporal registers our pollers.
+            Err(error) if tries % 60 == 59 => tracing::warn!(%error, deployment = %versioning.deployment, build_id = %build_id, "still trying to take this worker's place in its deployment"),
+            Err(_) => {}
+        }
+        tries += 1;
+        tokio::time::sleep(if tries < 120 { Duration::from_millis(500) } else { Duration::from_secs(5) }).await;
+    }
+}
+
+/// One look at the deployment and, if it is needed, one change of its current version. `None`:
+/// not yet (our version is not registered, or someone changed the deployment meanwhile).
+async fn step(client: &Client, deployment: &str, build_id: &str) -> anyhow::Result<Option<Role>> {
+    let mut client = client.clone();
+    let namespace = client.namespace();
+    let request = DescribeWorkerDeploymentRequest { namespace: namespace.clone(), deployment_name: deployment.to_owned() };
+    let described = match WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await {
+        Ok(response) => response.into_inner(),
+        // No worker of any build has polled yet: with versioning off there is nothing to undo.
+        Err(status) if status.code() == Code::NotFound => return Ok(build_id.is_empty().then_some(Role::Unversioned)),
+        Err(status) => anyhow::bail!("describing the worker deployment: {status}"),
+    };
+    let info = described.worker_deployment_info.unwrap_or_default();
+    let current = info.routing_config.as_ref().and_then(|routing| routing.current_deployment_version.as_ref()).map(|v| v.build_id.clone()).unwrap_or_default();
+    if current == build_id {
+        return Ok(Some(if build_id.is_empty() { Role::Unversioned } else { Role::Current }));
+    }
+    if !build_id.is_empty() {
+        let ours = info.version_summaries.iter().find(|summary| summary.deployment_version.as_ref().is_some_and(|v| v.build_id == build_id));
+        let Some(ours) = ours else { return Ok(None) };
+        if ours.first_activation_time.is_some() && !current.is_empty() {
+            return Ok(Some(Role::Replaced { current }));
+        }
+    }
+    let request = SetWorkerDeploymentCurrentVersionRequest {
+        namespace,
+        deployment_name: deployment.to_owned(),
+        build_id: build_id.to_owned(),
+        // Fails if the deployment changed since we looked (another replica got there first).
+        conflict_token: described.conflict_token,
+        identity: format!("ferrocat-worker {build_id}"),
+        ..Default::default()
+    };
+    match WorkflowService::set_worker_deployment_current_version(&mut client, request.into_request()).await {
+        Ok(_) => Ok(Some(if build_id.is_empty() { Role::Unversioned } else { Role::Current })),
+        Err(status) if matches!(status.code(), Code::FailedPrecondition | Code::Aborted | Code::NotFound) => {
+            tracing::debug!(%status, "the deployment is not ready for this build yet");
+            Ok(None)
+        }
+        Err(status) => anyhow::bail!("setting the current version: {status}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_default_to_auto_upgrade_in_the_ferrocat_deployment_and_refuse_what_temporal_would() {
+        let default = Versioning::from_env(&Env::default()).unwrap();
+        assert_eq!((default.mode, default.deployment.as_str(), default.build_id.as_deref()), (Mode::AutoUpgrade, "ferrocat", None));
+        let options = default.deployment_options().unwrap();
+        assert!(options.use_worker_versioning);
+        assert_eq!(options.default_versioning_behavior, Some(VersioningBehavior::AutoUpgrade));
+        assert!(options.version.build_id.starts_with(concat!(env!("CARGO_PKG_VERSION"), "-")), "{}", options.version.build_id);
+
+        let pinned = Versioning::from_env(&Env::from_pairs([("FERROCAT_WORKER_VERSIONING", "Pinned"), ("FERROCAT_WORKER_BUILD_ID", "release-2")])).unwrap();
+        let options = pinned.deployment_options().unwrap();
+        assert_eq!((options.version.build_id.as_str(), options.default_versioning_behavior), ("release-2", Some(VersioningBehavior::Pinned)));
+        assert!(Versioning::from_env(&Env::from_pairs([("FERROCAT_WORKER_VERSIONING", "off")])).unwrap().deployment_options().is_none());
+
+        for (key, value) in [
+            ("FERROCAT_WORKER_VERSIONING", "sometimes"),
+            ("FERROCAT_WORKER_DEPLOYMENT", "ferrocat.prod"),
+            ("FERROCAT_WORKER_BUILD_ID", " release-2"),
+        ] {
+            let error = Versioning::from_env(&Env::from_pairs([(key, value)])).unwrap_err().to_string();
+            assert!(error.starts_with(key), "{error}");
+        }
+        let long = "x".repeat(256);
+        assert!(Versioning::from_env(&Env::from_pairs([("FERROCAT_WORKER_BUILD_ID", long.as_str())])).is_err());
+    }
+}

@@ -228,7 +228,7 @@ async fn within_grace(
 async fn service(command: Command, env: &Env) -> ExitCode {
     let grace = ferrocat_shared::config::shutdown_grace(env);
     // Where the service serves its metrics (FERROCAT_<SERVICE>_METRICS_ADDR), if anywhere.
-    let metrics = |name: &str| env.parse_opt::<std::net::SocketAddr>(&ferrocat_shared::metrics::addr_var(name));
+    let metrics = |name: &str| ferrocat_shared::metrics::listen_addr(env, &ferrocat_shared::metrics::addr_var(name));
     match command {
         Command::Api(a) => serve!("api", a, grace, metrics("api"), ferrocat_api::ApiConfig::from_env(env), ferrocat_api::run),
         Command::Worker(a) => {

@@ -1,7 +1,8 @@
 //! The Kubernetes manifests (deploy/k8s), checked offline by deploy/k8s/validate.sh: every
 //! overlay renders with `kubectl kustomize` (Debian's kubectl 1.20, the oldest supported),
 //! every document is valid under kubernetes-validate --strict, and the rules hold (the
-//! executor cannot reach Postgres or Redis, containers are read-only and non-root, only the
+//! executor cannot reach Postgres, Redis or the metrics, only the scrapers' namespaces reach the
+//! metrics port, containers are read-only and non-root, only the
 //! edge is a LoadBalancer). A broken copy of the manifests is refused with its reason.
 
 use std::path::{Path, PathBuf};
@@ -48,7 +49,7 @@ fn every_overlay_renders_is_valid_and_keeps_the_four_networks() {
     assert!(out.status.success(), "validate.sh failed:\n{stdout}\n{stderr}");
     for overlay in ["production", "small"] {
         let line = stdout.lines().find(|l| l.starts_with(&format!("{overlay}: "))).unwrap_or_else(|| panic!("no line for {overlay}:\n{stdout}"));
-        assert!(line.contains("documents valid") && line.contains("executor has no 5432/6379 egress"), "{line}");
+        assert!(line.contains("documents valid") && line.contains("executor has no 5432/6379/9100 egress, metrics only to the scrapers"), "{line}");
     }
 }
 
@@ -59,6 +60,13 @@ fn a_broken_copy_is_refused_with_its_reason() {
         ("base/networkpolicies.yaml", "values: [api, worker, mcp, llm-gateway, migrate]", "values: [api, worker, mcp, llm-gateway, migrate, executor]", "executor"),
         // Another service made public.
         ("base/api.yaml", "  type: ClusterIP", "  type: LoadBalancer", "only the edge"),
+        // The metrics port opened to any address, not only the scrapers' namespaces.
+        (
+            "base/networkpolicies.yaml",
+            "        - namespaceSelector:\n            matchLabels:\n              ferrocat.io/metrics-scraper: \"true\"",
+            "        - ipBlock:\n            cidr: 0.0.0.0/0",
+            "metrics port 9100",
+        ),
     ] {
         let dir = std::env::temp_dir().join(format!("ferrocat-k8s-{}", std::process::id())).join(file.replace('/', "-"));
         let _ = std::fs::remove_dir_all(&dir);

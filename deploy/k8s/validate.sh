@@ -2,7 +2,8 @@
 # Validates the Kubernetes manifests offline: renders every overlay (and the optional
 # temporal-db kustomization) with `kubectl kustomize`, checks each document against the
 # Kubernetes schemas with kubernetes-validate --strict, then asserts on the rendered YAML:
-#   - no NetworkPolicy rule selecting the executor's pods allows egress to port 5432 or 6379;
+#   - no NetworkPolicy rule selecting the executor's pods allows egress to port 5432, 6379 or 9100
+#     (metrics), and only the namespaces labelled ferrocat.io/metrics-scraper reach 9100;
 #   - every Deployment's (and Job's) containers run with readOnlyRootFilesystem and runAsNonRoot;
 #   - only the edge's Service is of type LoadBalancer (and it is one);
 #   - every document carries the app.kubernetes.io/{name,component,part-of=ferrocat} labels.
@@ -108,7 +109,7 @@ def matches(selector, labels):
         if op == "DoesNotExist" and k in labels: return False
     return True
 
-def opens_db_port(rule):
+def opens_port(rule, wanted):
     ports = rule.get("ports")
     if not ports:
         return "all ports"
@@ -120,10 +121,22 @@ def opens_db_port(rule):
             return "every TCP port"
         if isinstance(port, str):
             return f"named port {port!r} (cannot tell)"
-        for db in (5432, 6379):
-            if port == db or (end is not None and port <= db <= end):
-                return f"port {db}"
+        for one in wanted:
+            if port == one or (end is not None and port <= one <= end):
+                return f"port {one}"
     return None
+def opens_db_port(rule):
+    return opens_port(rule, (5432, 6379, 9100))
+# The metrics port (9100) admits only the scraper's namespaces, never an address or a pod here.
+for np in (d for d in docs if d["kind"] == "NetworkPolicy"):
+    for i, rule in enumerate(np["spec"].get("ingress") or []):
+        if opens_port(rule, (9100,)) is None:
+            continue
+        peers = rule.get("from") or []
+        scrapers = [p for p in peers if set(p) == {"namespaceSelector"}
+                    and (p["namespaceSelector"].get("matchLabels") or {}).get("ferrocat.io/metrics-scraper") == "true"]
+        if not peers or len(scrapers) != len(peers):
+            fail(f"{ident(np)} ingress rule {i} opens the metrics port 9100 to more than the namespaces labelled ferrocat.io/metrics-scraper")
 
 executors = [d for d in workloads if d["kind"] == "Deployment"
              and d["metadata"]["labels"].get("app.kubernetes.io/component") == "executor"]
@@ -140,12 +153,12 @@ for ex in executors:
         for i, rule in enumerate(spec.get("egress") or []):
             why = opens_db_port(rule)
             if why:
-                fail(f"{ident(np)} egress rule {i} opens {why} to the executor's pods (Postgres/Redis must stay out of its reach)")
+                fail(f"{ident(np)} egress rule {i} opens {why} to the executor's pods (Postgres, Redis and the metrics must stay out of its reach)")
 PY
     if [ "$name" = temporal-db ]; then
         echo "$name (optional, Temporal's namespace): $count documents valid (kubernetes-validate --strict, schemas $version)"
     else
-        echo "$name: $count documents valid (kubernetes-validate --strict, schemas $version); executor has no 5432/6379 egress, containers read-only and non-root, only the edge is a LoadBalancer"
+        echo "$name: $count documents valid (kubernetes-validate --strict, schemas $version); executor has no 5432/6379/9100 egress, metrics only to the scrapers, containers read-only and non-root, only the edge is a LoadBalancer"
     fi
 }
 

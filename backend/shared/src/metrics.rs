@@ -138,6 +138,22 @@ pub fn addr_var(service: &str) -> String {
     format!("FERROCAT_{name}_METRICS_ADDR")
 }
 
+/// `FERROCAT_<SERVICE>_METRICS_ADDR` (see [`addr_var`]; the edge's is `FERROCAT_EDGE_METRICS_ADDR`),
+/// if set. It must be a loopback address (the figures name every workspace's workflows: they
+/// are for the host's scraper, not the network) unless `FERROCAT_METRICS_REMOTE=true` says a
+/// firewall or NetworkPolicy keeps the port to the scraper (as the Kubernetes manifests do).
+pub fn listen_addr(env: &crate::config::Env, key: &str) -> Result<Option<SocketAddr>, crate::config::ConfigError> {
+    let Some(addr) = env.parse_opt::<SocketAddr>(key)? else { return Ok(None) };
+    if !addr.ip().is_loopback() && !env.parse_or("FERROCAT_METRICS_REMOTE", false)? {
+        return Err(crate::config::ConfigError::Invalid {
+            key: key.to_owned(),
+            value: addr.to_string(),
+            reason: "must be a loopback address (127.0.0.1 or [::1]), or set FERROCAT_METRICS_REMOTE=true where a firewall keeps the port to the scraper".into(),
+        });
+    }
+    Ok(Some(addr))
+}
+
 /// Serves `GET /metrics` on `addr` until the process ends.
 pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;

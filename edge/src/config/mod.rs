@@ -154,19 +154,10 @@ impl EdgeConfig {
     }
 }
 
-/// The metrics listener must be on loopback: it is for the host's scraper, not the internet.
+/// The metrics listener: on loopback, unless `FERROCAT_METRICS_REMOTE` says a firewall keeps it
+/// to the scraper (see [`ferrocat_shared::metrics::listen_addr`]).
 fn metrics_addr(env: &Env) -> Result<Option<SocketAddr>, ConfigError> {
-    let addr = env.parse_opt::<SocketAddr>("FERROCAT_EDGE_METRICS_ADDR")?;
-    if let Some(addr) = addr
-        && !addr.ip().is_loopback()
-    {
-        return Err(invalid(
-            "FERROCAT_EDGE_METRICS_ADDR",
-            &addr.to_string(),
-            "must be a loopback address (127.0.0.1 or [::1])",
-        ));
-    }
-    Ok(addr)
+    ferrocat_shared::metrics::listen_addr(env, "FERROCAT_EDGE_METRICS_ADDR")
 }
 
 #[cfg(test)]
@@ -232,7 +223,11 @@ mod tests {
         assert_eq!(config.limits.max_header_bytes, 4096);
         assert_eq!(config.limits.client_idle_timeout, Duration::from_secs(5));
         assert_eq!(config.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
-        assert!(load(&[("FERROCAT_EDGE_METRICS_ADDR", "0.0.0.0:9100")]).is_err());
+        let error = load(&[("FERROCAT_EDGE_METRICS_ADDR", "0.0.0.0:9100")]).unwrap_err().to_string();
+        assert!(error.contains("loopback") && error.contains("FERROCAT_METRICS_REMOTE"), "{error}");
+        let remote = load(&[("FERROCAT_EDGE_METRICS_ADDR", "0.0.0.0:9100"), ("FERROCAT_METRICS_REMOTE", "true")]).unwrap();
+        assert_eq!(remote.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+        assert!(load(&[("FERROCAT_EDGE_METRICS_ADDR", "0.0.0.0:9100"), ("FERROCAT_METRICS_REMOTE", "maybe")]).is_err());
         assert!(load(&[("FERROCAT_EDGE_MAX_BODY_BYTES", "-1")]).is_err());
         assert!(load(&[("FERROCAT_EDGE_CLIENT_IDLE_TIMEOUT_SECS", "0")]).is_err());
     }

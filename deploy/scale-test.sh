@@ -74,6 +74,11 @@ for i in 1 2; do
 done
 wait_open "$APORT" "the api"
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$APORT/health" >/dev/null && break; sleep 0.1; done
+# The workers are ready once their build is the current version of Temporal's worker
+# deployment (a run posted before that waits for it, and the executors would idle).
+current() { temporal worker deployment describe --name ferrocat --address "127.0.0.1:$TPORT" -o json 2>/dev/null | grep -q '"currentVersionBuildID": "[^"]'; }
+for _ in $(seq 1 300); do current && break; sleep 0.2; done
+current || fail "the workers' build never became current in Temporal"
 
 API=http://127.0.0.1:$APORT
 J="$W/cookies"

@@ -3,7 +3,9 @@
 //! - the new build becomes current as soon as it polls, and new runs start on it;
 //! - a run in flight on the old build finishes there while the new build is current (pinned),
 //!   or moves to the new build at its next task (auto-upgrade, the default);
-//! - the old build's worker, killed and restarted mid-rollout, does not take the new runs back.
+//! - the old build's worker, killed and restarted mid-rollout, does not take the new runs back;
+//! - from a release without versioning, new runs go to the first versioned build at once, and
+//!   the old (unversioned) worker's runs in flight once it is replaced.
 //!
 //! The builds differ by `FERROCAT_WORKER_BUILD_ID`, as two releases' executables do by default.
 //! That the new build replays the old one's histories is the replay corpus's to prove
@@ -71,16 +73,18 @@ impl Drop for Joined {
     }
 }
 
-/// Starts `ferrocat worker` as `up` started the stack's, but as build `build_id` (and without
-/// the metrics listener, whose port the stack's worker holds).
-fn join_worker(stack: &Stack, build_id: &str) -> Joined {
+/// Starts `ferrocat worker` as `up` started the stack's, but as build `build_id` with versioning
+/// `mode` (and without the metrics listener, whose port the stack's worker holds).
+fn join_worker(stack: &Stack, build_id: &str, mode: &str) -> Joined {
     let pid = stack.pid("worker").expect("the stack's worker");
-    let env = environ_of(pid).into_iter().filter(|(k, _)| k != "FERROCAT_WORKER_METRICS_ADDR" && k != "FERROCAT_WORKER_BUILD_ID");
+    let ours = ["FERROCAT_WORKER_METRICS_ADDR", "FERROCAT_WORKER_BUILD_ID", "FERROCAT_WORKER_VERSIONING"];
+    let env = environ_of(pid).into_iter().filter(|(k, _)| !ours.contains(&k.as_str()));
     let child = Command::new(env!("CARGO_BIN_EXE_ferrocat"))
         .arg("worker")
         .env_clear()
         .envs(env)
         .env("FERROCAT_WORKER_BUILD_ID", build_id)
+        .env("FERROCAT_WORKER_VERSIONING", mode)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -132,7 +136,7 @@ async fn roll(mode: &str, behavior: VersioningBehavior) {
     assert_eq!(build_of(&temporal, &in_flight).await, (OLD.to_owned(), behavior), "the run began on the old build");
 
     // The new build joins and takes the new runs; the old worker polls on beside it.
-    let _new = join_worker(&stack, NEW);
+    let _new = join_worker(&stack, NEW, mode);
     eventually(Duration::from_secs(60), "the new build to be current", || async { (current_build(&temporal).await.as_deref() == Some(NEW)).then_some(()) }).await;
     let after = commit_workflow(&http, &stack.url, &workspace, gated_workflow(&receiver.base, 2)).await;
     let new_run = start_run(&http, &stack, &workspace, &after).await;
@@ -172,4 +176,39 @@ async fn a_run_in_flight_moves_to_the_new_build_and_never_back_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_run_in_flight_finishes_on_its_build_beside_the_new_one() {
     roll("pinned", VersioningBehavior::Pinned).await;
+}
+
+/// The first versioned release after an unversioned one (as every release before worker
+/// versioning was): while the old release's worker still polls, the new build becomes current
+/// and takes the next run. A run in flight stays with the old worker that has it cached for as
+/// long as that worker lives (the same code that wrote its history); once the worker is
+/// replaced, the run moves to the new build, even though the replaced worker is restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_an_unversioned_release_move_to_the_first_versioned_build() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
+    let receiver = Receiver::start().await;
+    let env = [("FERROCAT_EGRESS_ALLOW", receiver.host()), ("FERROCAT_WORKER_VERSIONING", "off".to_owned())];
+    let stack = tokio::task::spawn_blocking(move || Stack::up_with(&env)).await.unwrap();
+    let (http, workspace) = login(&stack.url).await;
+    let temporal = temporal_of(&stack).await;
+    let gated = commit_workflow(&http, &stack.url, &workspace, gated_workflow(&receiver.base, 1)).await;
+    let in_flight = start_run(&http, &stack, &workspace, &gated).await;
+    eventually(Duration::from_secs(60), "the run's action at the gate", || async { receiver.gated.lock().unwrap().contains_key(&1).then_some(()) }).await;
+    assert_eq!(build_of(&temporal, &in_flight).await, (String::new(), VersioningBehavior::Unspecified), "the old release's run is unversioned");
+    assert_eq!(current_build(&temporal).await, None, "no build is current under the unversioned release");
+
+    let _new = join_worker(&stack, NEW, "auto-upgrade");
+    eventually(Duration::from_secs(60), "the new build to be current", || async { (current_build(&temporal).await.as_deref() == Some(NEW)).then_some(()) }).await;
+    let next = start_run(&http, &stack, &workspace, &gated).await;
+    // The old release's worker goes (a rolling upgrade replaces it; `up` starts it again, as
+    // an old replica that restarts would be): the run it had in its cache moves to the new build.
+    let old = stack.pid("worker").unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(old), nix::sys::signal::Signal::SIGKILL).unwrap();
+    eventually(Duration::from_secs(30), "the old worker to be restarted", || async { stack.pid("worker").filter(|pid| *pid != old) }).await;
+    receiver.open_gate();
+    for exec in [&in_flight, &next] {
+        let run = finished(&http, &stack, &workspace, exec, Duration::from_secs(60)).await;
+        assert_eq!((run["status"].as_str(), &run["result"]), (Some("COMPLETED"), &json!({"seq": 1})), "{run}");
+        assert_eq!(build_of(&temporal, exec).await, (NEW.to_owned(), VersioningBehavior::AutoUpgrade), "run {exec}");
+    }
 }

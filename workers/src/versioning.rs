@@ -33,6 +33,8 @@ use std::time::Duration;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::tonic::{Code, IntoRequest as _};
 use temporalio_client::{Client, NamespacedClient as _};
+use temporalio_common::protos::temporal::api::deployment::v1::worker_deployment_info::WorkerDeploymentVersionSummary;
+use temporalio_common::protos::temporal::api::enums::v1::{VersionDrainageStatus, WorkerDeploymentVersionStatus};
 use temporalio_common::protos::temporal::api::workflowservice::v1::{DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest};
 use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentOptions, WorkerDeploymentVersion};
 
@@ -191,7 +193,7 @@ async fn step(client: &Client, deployment: &str, build_id: &str) -> anyhow::Resu
     if !build_id.is_empty() {
         let ours = info.version_summaries.iter().find(|summary| summary.deployment_version.as_ref().is_some_and(|v| v.build_id == build_id));
         let Some(ours) = ours else { return Ok(None) };
-        if ours.first_activation_time.is_some() && !current.is_empty() {
+        if was_active(ours) && !current.is_empty() {
             return Ok(Some(Role::Replaced { current }));
         }
     }
@@ -212,6 +214,17 @@ async fn step(client: &Client, deployment: &str, build_id: &str) -> anyhow::Resu
         }
         Err(status) => anyhow::bail!("setting the current version: {status}"),
     }
+}
+
+/// Whether a version has been current (or ramping) before: by the fields each server release
+/// fills (the first activation since 1.29 or so, the drainage since 1.28).
+fn was_active(version: &WorkerDeploymentVersionSummary) -> bool {
+    let drained = [VersionDrainageStatus::Draining as i32, VersionDrainageStatus::Drained as i32];
+    let left = [WorkerDeploymentVersionStatus::Draining as i32, WorkerDeploymentVersionStatus::Drained as i32];
+    version.first_activation_time.is_some()
+        || version.last_deactivation_time.is_some()
+        || drained.contains(&version.drainage_status)
+        || left.contains(&version.status)
 }
 
 #[cfg(test)]
@@ -242,5 +255,21 @@ mod tests {
         }
         let long = "x".repeat(256);
         assert!(Versioning::from_env(&Env::from_pairs([("FERROCAT_WORKER_BUILD_ID", long.as_str())])).is_err());
+    }
+
+    #[test]
+    fn a_version_that_was_current_is_known_by_whichever_field_its_server_fills() {
+        let never = WorkerDeploymentVersionSummary::default();
+        assert!(!was_active(&never));
+        let mut first = never.clone();
+        first.first_activation_time = Some(Default::default());
+        let mut drained = never.clone();
+        drained.drainage_status = VersionDrainageStatus::Drained as i32;
+        let mut draining = never.clone();
+        draining.status = WorkerDeploymentVersionStatus::Draining as i32;
+        let mut inactive = never.clone();
+        inactive.status = WorkerDeploymentVersionStatus::Inactive as i32;
+        assert!([first, drained, draining].iter().all(was_active));
+        assert!(!was_active(&inactive));
     }
 }

@@ -103,12 +103,14 @@ impl Stack {
 
     /// A variable of a child's environment, as `up` set it.
     pub fn service_env(&self, service: &str, key: &str) -> Option<String> {
+        self.service_environ(service)?.into_iter().find_map(|(k, v)| (k == key).then_some(v))
+    }
+
+    /// A child's whole environment, as `up` set it.
+    pub fn service_environ(&self, service: &str) -> Option<Vec<(String, String)>> {
         let pid = self.pid(service)?;
         let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-        environ.split(|b| *b == 0).find_map(|entry| {
-            let entry = String::from_utf8_lossy(entry);
-            entry.strip_prefix(&format!("{key}=")).map(str::to_owned)
-        })
+        Some(environ.split(|b| *b == 0).filter_map(|entry| String::from_utf8_lossy(entry).split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned()))).collect())
     }
 
     /// Ctrl-C in a terminal: SIGINT to `up`'s process group (see [`Stack::up_in_own_group`]);

@@ -54,15 +54,6 @@ returns: ${{{{ ACTIONS.done.result }}}}
     )
 }
 
-/// The environment `up` gave a service, whole.
-fn environ_of(pid: i32) -> Vec<(String, String)> {
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-    environ
-        .split(|b| *b == 0)
-        .filter_map(|entry| String::from_utf8_lossy(entry).split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
-
 /// A worker of another build beside the stack's, stopped when dropped.
 struct Joined(Child);
 
@@ -76,9 +67,8 @@ impl Drop for Joined {
 /// Starts `ferrocat worker` as `up` started the stack's, but as build `build_id` with versioning
 /// `mode` (and without the metrics listener, whose port the stack's worker holds).
 fn join_worker(stack: &Stack, build_id: &str, mode: &str) -> Joined {
-    let pid = stack.pid("worker").expect("the stack's worker");
     let ours = ["FERROCAT_WORKER_METRICS_ADDR", "FERROCAT_WORKER_BUILD_ID", "FERROCAT_WORKER_VERSIONING"];
-    let env = environ_of(pid).into_iter().filter(|(k, _)| !ours.contains(&k.as_str()));
+    let env = stack.service_environ("worker").expect("the stack's worker").into_iter().filter(|(k, _)| !ours.contains(&k.as_str()));
     let child = Command::new(env!("CARGO_BIN_EXE_ferrocat"))
         .arg("worker")
         .env_clear()
@@ -94,8 +84,7 @@ fn join_worker(stack: &Stack, build_id: &str, mode: &str) -> Joined {
 
 /// A client of the stack's Temporal.
 async fn temporal_of(stack: &Stack) -> Client {
-    let pid = stack.pid("worker").expect("the stack's worker");
-    let env = environ_of(pid).into_iter().filter(|(k, _)| k.starts_with("FERROCAT_TEMPORAL_"));
+    let env = stack.service_environ("worker").expect("the stack's worker").into_iter().filter(|(k, _)| k.starts_with("FERROCAT_TEMPORAL_"));
     TemporalConfig::from_env(&Env::from_pairs(env)).unwrap().connect().await.unwrap()
 }
 

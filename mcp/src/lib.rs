@@ -67,6 +67,7 @@ pub fn router(state: McpState, shutdown: CancellationToken) -> Router {
         .merge(oauth::router())
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(ferrocat_shared::keepalive::close_if_unread))
         .with_state(state)
 }
 

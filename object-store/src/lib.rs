@@ -62,7 +62,18 @@ pub async fn serve(
     let fs = s3s_fs::FileSystem::new(&config.dir).map_err(|e| anyhow::anyhow!("opening {}: {e:?}", config.dir.display()))?;
     let mut builder = S3ServiceBuilder::new(fs);
     builder.set_auth(SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone()));
-    let service = builder.build();
+    let s3 = builder.build();
+    // A refusal before the body is read (a bad signature) says it closes the connection.
+    let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+        let s3 = s3.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let (body, read) = ferrocat_shared::keepalive::Watched::new(body);
+            let mut response = s3.call(http::Request::from_parts(parts, s3s::Body::http_body_unsync(body))).await?;
+            ferrocat_shared::keepalive::close_unless_read(&read, response.headers_mut());
+            Ok::<_, s3s::HttpError>(response)
+        }
+    });
 
     tracing::info!(addr = %listener.local_addr()?, dir = %config.dir.display(), "object store listening");
     let http = ConnBuilder::new(TokioExecutor::new());

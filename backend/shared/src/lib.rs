@@ -8,6 +8,7 @@ pub mod db;
 pub mod egress;
 pub mod gateway_token;
 pub mod ids;
+pub mod keepalive;
 pub mod metrics;
 pub mod net;
 pub mod oauth;

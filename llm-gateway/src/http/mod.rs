@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(ferrocat_shared::keepalive::close_if_unread))
         .with_state(state)
 }
 

@@ -61,6 +61,7 @@ pub fn api_router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::check))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(ferrocat_shared::keepalive::close_if_unread))
         .with_state(state)
 }
 

@@ -175,6 +175,36 @@ async fn a_dotted_capital_i_opens_no_fresh_lockout_bucket_for_an_account() {
     assert_eq!(c.get(app.at("/users/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A refusal decided from the head, before the body arrived, says `Connection: close` (and the
+/// api closes): hyper cannot keep a connection with a body left unread, and a pooling client such
+/// as the edge, not told, would send its next request into the closed socket and answer 502.
+#[tokio::test]
+async fn a_refusal_before_the_body_is_read_says_the_connection_closes() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_app().await;
+    let addr = app.url.trim_start_matches("http://");
+    let head = format!("POST /auth/login HTTP/1.1\r\nhost: {addr}\r\norigin: http://evil.example\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 64\r\n\r\n");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    // The body never comes: the api must answer from the head alone, then close.
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), socket.read_to_end(&mut answer)).await.expect("the api closes the connection").unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 403"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+
+    // A request whose body was read keeps its connection.
+    let body = format!("username={ADMIN_EMAIL}&password=wrong-password");
+    let request = format!("POST /auth/login HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = socket.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 400") || answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+}
+
 #[tokio::test]
 async fn cookie_authenticated_writes_from_another_origin_are_refused() {
     let app = spawn_app().await;

@@ -432,10 +432,33 @@ async fn bring_up(
         wait_http("ui", &format!("http://{ui}/health"), deadline).await?;
         let edge_local = format!("http://127.0.0.1:{}", args.port);
         wait_http("edge", &format!("{edge_local}/__edge/healthz"), deadline).await?;
-        wait_http("api through the edge", &format!("{edge_local}/api/health"), deadline).await
+        wait_http("api through the edge", &format!("{edge_local}/api/health"), deadline).await?;
+        worker_takes_over(&env, deadline).await
     })
     .await?;
     Ok(url)
+}
+
+/// Waits until the worker's build is the current version of its deployment, making it so if
+/// it was replaced before: this stack runs the only build, so a run posted once `up` says it
+/// is up starts at once, and an older release started again (a rollback) takes the runs back
+/// (see `ferrocat_workers::versioning::take_over`).
+async fn worker_takes_over(env: &BTreeMap<String, String>, deadline: tokio::time::Instant) -> anyhow::Result<()> {
+    use ferrocat_workers::versioning;
+    let env = ferrocat_shared::config::Env::from_pairs(env.clone());
+    let settings = versioning::Versioning::from_env(&env)?;
+    let client = ferrocat_shared::temporal::TemporalConfig::from_env(&env)?.connect().await.context("connecting to Temporal")?;
+    let patience = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if !versioning::supported(&client, &settings.deployment, patience).await? {
+        return Ok(());
+    }
+    eprintln!("waiting for the worker ...");
+    let role = versioning::take_over(&client, &settings, patience).await.context("the worker did not take its place in its deployment")?;
+    match role {
+        versioning::Role::Unversioned => eprintln!("the worker is ready (unversioned)"),
+        _ => eprintln!("the worker is ready: build {} is current", settings.build_id()),
+    }
+    Ok(())
 }
 
 /// Writes `text` to `path`, readable by its owner only.

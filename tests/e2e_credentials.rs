@@ -109,7 +109,7 @@ async fn services_use_a_least_privileged_role_and_authenticate_everywhere() {
     // A second `up` on the same data dir: the same role and password, and it works.
     let (stopped, data_dir) = tokio::task::spawn_blocking(move || stack.stop_keeping_data()).await.unwrap();
     assert!(stopped);
-    let again = tokio::task::spawn_blocking(move || Stack::up_in(data_dir)).await.unwrap();
+    let again = tokio::task::spawn_blocking(move || Stack::up_in(data_dir, &[])).await.unwrap();
     assert_eq!(again.service_env("api", "FERROCAT_DATABASE_URL").as_deref(), Some(url.as_str()));
     let mut conn = connect(&url).await.expect("the same password still connects");
     let superuser: bool = sqlx::query_scalar("select rolsuper from pg_roles where rolname = current_user").fetch_one(&mut conn).await.unwrap();
@@ -150,7 +150,7 @@ async fn an_older_stack_database_is_taken_over_by_the_role() {
     assert!(owned_by_postgres > 5, "the old layout: tables of the superuser");
     old.close().await.unwrap();
 
-    let stack = tokio::task::spawn_blocking(move || Stack::up_in(data_dir)).await.unwrap();
+    let stack = tokio::task::spawn_blocking(move || Stack::up_in(data_dir, &[])).await.unwrap();
     let url = stack.service_env("api", "FERROCAT_DATABASE_URL").unwrap();
     assert!(url.ends_with(&format!("/{database}")), "{url}");
     let mut conn = connect(&url).await.unwrap();

@@ -41,9 +41,10 @@ impl Stack {
         Stack::start(fresh_data_dir(), false, env)
     }
 
-    /// `up` on a given data dir (a second `up` on an earlier stack's state).
-    pub fn up_in(data_dir: PathBuf) -> Stack {
-        Stack::start(data_dir, false, &[])
+    /// `up` on a given data dir (a second `up` on an earlier stack's state), with extra
+    /// environment as in [`Stack::up_with`].
+    pub fn up_in(data_dir: PathBuf, env: &[(&str, String)]) -> Stack {
+        Stack::start(data_dir, false, env)
     }
 
     /// `up` in a process group of its own, as a shell runs it in a terminal, so that

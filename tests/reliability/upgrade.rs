@@ -4,6 +4,7 @@
 //! - a run in flight on the old build finishes there while the new build is current (pinned),
 //!   or moves to the new build at its next task (auto-upgrade, the default);
 //! - the old build's worker, killed and restarted mid-rollout, does not take the new runs back;
+//! - but `up` started again with the older release (a rollback on one host) does;
 //! - from a release without versioning, new runs go to the first versioned build at once, and
 //!   the old (unversioned) worker's runs in flight once it is replaced.
 //!
@@ -20,7 +21,7 @@ use temporalio_client::tonic::IntoRequest as _;
 use temporalio_client::{Client, NamespacedClient as _};
 use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
 use temporalio_common::protos::temporal::api::enums::v1::VersioningBehavior;
-use temporalio_common::protos::temporal::api::workflowservice::v1::{DescribeWorkerDeploymentRequest, DescribeWorkflowExecutionRequest};
+use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
 
 use ferrocat_shared::config::Env;
 use ferrocat_shared::temporal::TemporalConfig;
@@ -90,10 +91,7 @@ async fn temporal_of(stack: &Stack) -> Client {
 
 /// The build new runs start on.
 async fn current_build(temporal: &Client) -> Option<String> {
-    let mut client = temporal.clone();
-    let request = DescribeWorkerDeploymentRequest { namespace: client.namespace(), deployment_name: "ferrocat".into() };
-    let info = WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await.ok()?.into_inner().worker_deployment_info?;
-    Some(info.routing_config?.current_deployment_version?.build_id)
+    ferrocat_workers::versioning::current_build(temporal, "ferrocat").await.unwrap()
 }
 
 /// The build that completed a run's last workflow task, and the run's versioning behaviour.
@@ -116,7 +114,7 @@ async fn roll(mode: &str, behavior: VersioningBehavior) {
     let stack = tokio::task::spawn_blocking(move || Stack::up_with(&env)).await.unwrap();
     let (http, workspace) = login(&stack.url).await;
     let temporal = temporal_of(&stack).await;
-    eventually(Duration::from_secs(60), "the stack's build to be current", || async { (current_build(&temporal).await.as_deref() == Some(OLD)).then_some(()) }).await;
+    assert_eq!(current_build(&temporal).await.as_deref(), Some(OLD), "up says the stack is up once its build is current");
 
     // A run in flight on the old build: its first task done there, its action at the gate.
     let before = commit_workflow(&http, &stack.url, &workspace, gated_workflow(&receiver.base, 1)).await;
@@ -165,6 +163,40 @@ async fn a_run_in_flight_moves_to_the_new_build_and_never_back_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_run_in_flight_finishes_on_its_build_beside_the_new_one() {
     roll("pinned", VersioningBehavior::Pinned).await;
+}
+
+/// A rollback on one host: `up` again with the older release after a newer build was current.
+/// `up` runs the only build there is, so its build takes the deployment back (a worker that
+/// `up` restarts does not, see `roll`): runs start at once instead of waiting for a build that
+/// no worker runs any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_an_older_release_takes_the_runs_back() {
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
+    let receiver = Receiver::start().await;
+    receiver.open_gate();
+    let env = [("FERROCAT_EGRESS_ALLOW", receiver.host()), ("FERROCAT_WORKER_BUILD_ID", OLD.to_owned())];
+    let stack = tokio::task::spawn_blocking({
+        let env = env.clone();
+        move || Stack::up_with(&env)
+    })
+    .await
+    .unwrap();
+    let temporal = temporal_of(&stack).await;
+    let new = join_worker(&stack, NEW, "auto-upgrade");
+    eventually(Duration::from_secs(60), "the new build to be current", || async { (current_build(&temporal).await.as_deref() == Some(NEW)).then_some(()) }).await;
+    drop(new);
+    let (clean, data_dir) = tokio::task::spawn_blocking(move || stack.stop_keeping_data()).await.unwrap();
+    assert!(clean, "the first stack stopped cleanly");
+
+    let stack = tokio::task::spawn_blocking(move || Stack::up_in(data_dir, &env)).await.unwrap();
+    let temporal = temporal_of(&stack).await;
+    assert_eq!(current_build(&temporal).await.as_deref(), Some(OLD), "up with the older release took the deployment back");
+    let (http, workspace) = login(&stack.url).await;
+    let workflow = commit_workflow(&http, &stack.url, &workspace, gated_workflow(&receiver.base, 7)).await;
+    let exec = start_run(&http, &stack, &workspace, &workflow).await;
+    let run = finished(&http, &stack, &workspace, &exec, Duration::from_secs(60)).await;
+    assert_eq!((run["status"].as_str(), &run["result"]), (Some("COMPLETED"), &json!({"seq": 7})), "{run}");
+    assert_eq!(build_of(&temporal, &exec).await.0, OLD, "the run ran on the build up runs");
 }
 
 /// The first versioned release after an unversioned one (as every release before worker

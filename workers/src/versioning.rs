@@ -21,7 +21,9 @@
 //! A worker makes its build the deployment's current version once it polls, unless that build
 //! has been current before and was replaced: the first replica of a new build takes the new
 //! runs, and an old replica that restarts mid-rollout does not take them back. Rolling back is
-//! the operator's decision (`temporal worker deployment set-current-version`).
+//! the operator's decision (`temporal worker deployment set-current-version`), except under
+//! `ferrocat up`: it runs the only build there is, so it makes that build current whatever came
+//! before (`take_over`), and says the stack is up only once it is.
 //!
 //! Only the DSL worker is versioned. The executor runs activities, which replay nothing; what
 //! both builds must agree on there is the activities' input, which
@@ -33,9 +35,10 @@ use std::time::Duration;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::tonic::{Code, IntoRequest as _};
 use temporalio_client::{Client, NamespacedClient as _};
+use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentInfo;
 use temporalio_common::protos::temporal::api::deployment::v1::worker_deployment_info::WorkerDeploymentVersionSummary;
-use temporalio_common::protos::temporal::api::enums::v1::{VersionDrainageStatus, WorkerDeploymentVersionStatus};
-use temporalio_common::protos::temporal::api::workflowservice::v1::{DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest};
+use temporalio_common::protos::temporal::api::enums::v1::{RoutingConfigUpdateState, VersionDrainageStatus, WorkerDeploymentVersionStatus};
+use temporalio_common::protos::temporal::api::workflowservice::v1::{DescribeWorkerDeploymentRequest, DescribeWorkerDeploymentResponse, SetWorkerDeploymentCurrentVersionRequest};
 use temporalio_common::worker::{VersioningBehavior, WorkerDeploymentOptions, WorkerDeploymentVersion};
 
 use ferrocat_shared::config::{ConfigError, Env};
@@ -161,7 +164,7 @@ pub async fn take_part(client: &Client, versioning: &Versioning) -> Role {
     };
     let mut tries = 0u32;
     loop {
-        match step(client, &versioning.deployment, &build_id).await {
+        match step(client, &versioning.deployment, &build_id, false).await {
             Ok(Some(role)) => return role,
             Ok(None) => {}
             // Logged once in a while: the first tries fail while Temporal registers our pollers.
@@ -173,30 +176,83 @@ pub async fn take_part(client: &Client, versioning: &Versioning) -> Role {
     }
 }
 
-/// One look at the deployment and, if it is needed, one change of its current version. `None`:
-/// not yet (our version is not registered, or someone changed the deployment meanwhile).
-async fn step(client: &Client, deployment: &str, build_id: &str) -> anyhow::Result<Option<Role>> {
-    let mut client = client.clone();
-    let namespace = client.namespace();
-    let request = DescribeWorkerDeploymentRequest { namespace: namespace.clone(), deployment_name: deployment.to_owned() };
-    let described = match WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await {
-        Ok(response) => response.into_inner(),
-        // No worker of any build has polled yet: with versioning off there is nothing to undo.
-        Err(status) if status.code() == Code::NotFound => return Ok(build_id.is_empty().then_some(Role::Unversioned)),
-        Err(status) => anyhow::bail!("describing the worker deployment: {status}"),
+/// Makes this build the deployment's current version even if it was replaced before, and
+/// waits (up to `patience`) until the worker has polled and it is. For a supervisor that runs
+/// the only build there is (`ferrocat up`): it says the stack is up only once a run would
+/// start at once, and an older release started again (a rollback) takes the runs back instead
+/// of leaving them to a build that no worker runs any more.
+pub async fn take_over(client: &Client, versioning: &Versioning, patience: Duration) -> anyhow::Result<Role> {
+    let build_id = match versioning.mode {
+        Mode::Off => String::new(),
+        Mode::AutoUpgrade | Mode::Pinned => versioning.build_id(),
     };
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let outcome = step(client, &versioning.deployment, &build_id, true).await;
+        match outcome {
+            Ok(Some(role)) => return Ok(role),
+            Err(error) if tokio::time::Instant::now() >= deadline => return Err(error),
+            Ok(None) if tokio::time::Instant::now() >= deadline => {
+                anyhow::bail!("no worker of build {build_id} polled Temporal within {}s", patience.as_secs())
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The build new runs start on: the current version's, once it has reached every partition of
+/// the deployment's task queues. `None` while no build is current, and while a change is on its
+/// way (some new tasks still go to the build before).
+pub async fn current_build(client: &Client, deployment: &str) -> anyhow::Result<Option<String>> {
+    let info = describe(client, deployment).await?.and_then(|described| described.worker_deployment_info).unwrap_or_default();
+    Ok(Some(current_of(&info)).filter(|build_id| !build_id.is_empty() && !propagating(&info)))
+}
+
+/// The deployment as Temporal describes it; `None` while no worker of any build has polled.
+async fn describe(client: &Client, deployment: &str) -> anyhow::Result<Option<DescribeWorkerDeploymentResponse>> {
+    let mut client = client.clone();
+    let request = DescribeWorkerDeploymentRequest { namespace: client.namespace(), deployment_name: deployment.to_owned() };
+    match WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await {
+        Ok(response) => Ok(Some(response.into_inner())),
+        Err(status) if status.code() == Code::NotFound => Ok(None),
+        Err(status) => anyhow::bail!("describing the worker deployment: {status}"),
+    }
+}
+
+/// The current version's build id, empty for unversioned workers.
+fn current_of(info: &WorkerDeploymentInfo) -> String {
+    info.routing_config.as_ref().and_then(|routing| routing.current_deployment_version.as_ref()).map(|v| v.build_id.clone()).unwrap_or_default()
+}
+
+/// Whether a change of the current version is still on its way to the task queues' partitions.
+fn propagating(info: &WorkerDeploymentInfo) -> bool {
+    info.routing_config_update_state == RoutingConfigUpdateState::InProgress as i32
+}
+
+/// One look at the deployment and, if it is needed, one change of its current version. `None`:
+/// not yet (our version is not registered, or someone changed the deployment meanwhile). A
+/// build that was replaced stays so unless `reclaim`.
+async fn step(client: &Client, deployment: &str, build_id: &str, reclaim: bool) -> anyhow::Result<Option<Role>> {
+    // No worker of any build has polled yet: with versioning off there is nothing to undo.
+    let Some(described) = describe(client, deployment).await? else { return Ok(build_id.is_empty().then_some(Role::Unversioned)) };
     let info = described.worker_deployment_info.unwrap_or_default();
-    let current = info.routing_config.as_ref().and_then(|routing| routing.current_deployment_version.as_ref()).map(|v| v.build_id.clone()).unwrap_or_default();
+    let current = current_of(&info);
     if current == build_id {
+        // Done once every partition knows: until then some new runs still go to the build before.
+        if propagating(&info) {
+            return Ok(None);
+        }
         return Ok(Some(if build_id.is_empty() { Role::Unversioned } else { Role::Current }));
     }
     if !build_id.is_empty() {
         let ours = info.version_summaries.iter().find(|summary| summary.deployment_version.as_ref().is_some_and(|v| v.build_id == build_id));
         let Some(ours) = ours else { return Ok(None) };
-        if was_active(ours) && !current.is_empty() {
+        if was_active(ours) && !current.is_empty() && !reclaim {
             return Ok(Some(Role::Replaced { current }));
         }
     }
+    let mut client = client.clone();
+    let namespace = client.namespace();
     let request = SetWorkerDeploymentCurrentVersionRequest {
         namespace,
         deployment_name: deployment.to_owned(),
@@ -207,7 +263,8 @@ async fn step(client: &Client, deployment: &str, build_id: &str) -> anyhow::Resu
         ..Default::default()
     };
     match WorkflowService::set_worker_deployment_current_version(&mut client, request.into_request()).await {
-        Ok(_) => Ok(Some(if build_id.is_empty() { Role::Unversioned } else { Role::Current })),
+        // The next look sees it current once it has reached every partition.
+        Ok(_) => Ok(None),
         Err(status) if matches!(status.code(), Code::FailedPrecondition | Code::Aborted | Code::NotFound) => {
             tracing::debug!(%status, "the deployment is not ready for this build yet");
             Ok(None)

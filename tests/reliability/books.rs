@@ -188,17 +188,23 @@ pub async fn runs_now(http: &reqwest::Client, stack: &Stack, workspace: &str, wf
     runs.as_array().unwrap().iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r["status"].as_str().unwrap().to_owned())).collect()
 }
 
-/// Waits until every run of `wf_id` has finished (at most `within`) and returns them
-/// (exec id -> status).
-pub async fn settled_runs(http: &reqwest::Client, stack: &Stack, workspace: &str, wf_id: &str, within: Duration) -> BTreeMap<String, String> {
+/// Waits until every run of `wf_id` has finished and every run the books say was accepted is
+/// listed (the listing is Temporal's visibility, which may lag a run's start by a moment), at
+/// most `within`, and returns them (exec id -> status).
+pub async fn settled_runs(http: &reqwest::Client, stack: &Stack, workspace: &str, wf_id: &str, books: &Books, within: Duration) -> BTreeMap<String, String> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let runs = runs_now(http, stack, workspace, wf_id).await;
         let running = runs.values().filter(|s| *s == "RUNNING").count();
-        if running == 0 {
+        let unlisted = books.accepted.values().filter(|id| !runs.contains_key(*id)).count();
+        if running == 0 && unlisted == 0 {
             return runs;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{running} of {} runs still running after {within:?}", runs.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "after {within:?}: {running} of {} runs still running, {unlisted} accepted runs not listed",
+            runs.len()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

@@ -287,7 +287,7 @@ async fn postgres_and_redis_outages_cost_no_accepted_webhook() {
     eprintln!("books: {}", books.summary());
     let only_503: Vec<&u16> = books.refused.keys().filter(|s| **s != 503).collect();
     assert!(only_503.is_empty(), "refusals other than 503: {:?}", books.refused);
-    let runs = settled_runs(&http, &stack, &workspace, &wf_id, Duration::from_secs(120)).await;
+    let runs = settled_runs(&http, &stack, &workspace, &wf_id, &books, Duration::from_secs(120)).await;
     let seqs = seqs_of(&http, &stack, &workspace, &runs).await;
     reconcile(&books, &runs, &seqs);
     assert!(stack.logs().contains("webhook rate limit unavailable; request let through"), "the fail-open was not logged");
@@ -399,7 +399,7 @@ async fn an_object_store_outage_costs_runs_time_not_results() {
     let books = stream.stop().await;
     eprintln!("books: {}; {waiting} runs waited", books.summary());
     assert!(books.refused.is_empty(), "webhooks refused while only the object store was down: {:?}", books.refused);
-    let runs = settled_runs(&http, &stack, &workspace, &wf_id, Duration::from_secs(120)).await;
+    let runs = settled_runs(&http, &stack, &workspace, &wf_id, &books, Duration::from_secs(120)).await;
     let seqs = seqs_of(&http, &stack, &workspace, &runs).await;
     reconcile(&books, &runs, &seqs);
     assert!(walk(&results).len() > stored_before, "the runs after the outage stored nothing");

@@ -55,7 +55,7 @@ async fn a_flood_is_shed_with_503_and_slow_clients_cost_others_nothing() {
     assert_eq!(books.refused.keys().copied().collect::<Vec<_>>(), [503], "only 503s: {:?}", books.refused);
     assert!(books.unanswered.is_empty(), "posts that got no answer: {:?}", books.unanswered);
     assert!(after < before + (64 << 20), "the api grew from {} to {} MB", before >> 20, after >> 20);
-    let runs = settled_runs(&http, &stack, &workspace, &flood_wf, Duration::from_secs(120)).await;
+    let runs = settled_runs(&http, &stack, &workspace, &flood_wf, &books, Duration::from_secs(120)).await;
     let seqs = seqs_of(&http, &stack, &workspace, &runs).await;
     reconcile(&books, &runs, &seqs);
 
@@ -101,7 +101,7 @@ async fn a_flood_is_shed_with_503_and_slow_clients_cost_others_nothing() {
     // before it could finish sending; it is never taken.
     assert!(bodies.keys().all(|answer| answer == "Ok(413)" || answer.starts_with("Err(")), "an oversized body was not refused: {bodies:?}");
     assert!(edge_after < edge_before + (64 << 20), "the edge grew from {} to {} MB", edge_before >> 20, edge_after >> 20);
-    let runs = settled_runs(&http, &stack, &workspace, &calm_wf, Duration::from_secs(60)).await;
+    let runs = settled_runs(&http, &stack, &workspace, &calm_wf, &calm_books, Duration::from_secs(60)).await;
     let seqs = seqs_of(&http, &stack, &workspace, &runs).await;
     reconcile(&calm_books, &runs, &seqs);
 }

@@ -159,7 +159,7 @@ async fn a_webhook_stream_and_long_runs_survive_kill_9_of_every_service() {
     let books = stream.stop().await;
     eprintln!("books: {}", books.summary());
 
-    let runs = settled_runs(&http, &stack, &workspace, &wf_id, Duration::from_secs(180)).await;
+    let runs = settled_runs(&http, &stack, &workspace, &wf_id, &books, Duration::from_secs(180)).await;
     let seqs = seqs_of(&http, &stack, &workspace, &runs).await;
     reconcile(&books, &runs, &seqs);
     // Every accepted post's action reached the receiver (at least once: an attempt whose

@@ -51,8 +51,11 @@ impl GitServer {
         git(&work, &["init", "--quiet", "--initial-branch=main"]);
         git(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let daemon = Command::new("git")
-            .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
+        // `git-daemon` itself, not `git daemon`: git runs the daemon as a child of its own, which
+        // killing `git` on drop would leave running.
+        let exec_path = String::from_utf8(Command::new("git").arg("--exec-path").output().expect("git runs").stdout).unwrap();
+        let daemon = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+            .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
             .arg(format!("--base-path={}", root.join("repos").display()))
             .arg(root.join("repos"))
             .stdout(Stdio::null())

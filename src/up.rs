@@ -447,6 +447,7 @@ async fn worker_takes_over(env: &BTreeMap<String, String>, deadline: tokio::time
     use ferrocat_workers::versioning;
     let env = ferrocat_shared::config::Env::from_pairs(env.clone());
     let settings = versioning::Versioning::from_env(&env)?;
+    // The stack's own Temporal, as configured (no workflow names this address): no egress check.
     let client = ferrocat_shared::temporal::TemporalConfig::from_env(&env)?.connect().await.context("connecting to Temporal")?;
     let patience = deadline.saturating_duration_since(tokio::time::Instant::now());
     if !versioning::supported(&client, &settings.deployment, patience).await? {

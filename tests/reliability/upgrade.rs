@@ -94,6 +94,11 @@ async fn current_build(temporal: &Client) -> Option<String> {
     ferrocat_workers::versioning::current_build(temporal, "ferrocat").await.unwrap()
 }
 
+/// Waits (a minute at most) until `build` is the one new runs start on.
+async fn until_current(temporal: &Client, build: &str) {
+    eventually(Duration::from_secs(60), &format!("build {build} to be current"), || async { (current_build(temporal).await.as_deref() == Some(build)).then_some(()) }).await;
+}
+
 /// The build that completed a run's last workflow task, and the run's versioning behaviour.
 async fn build_of(temporal: &Client, exec_id: &str) -> (String, VersioningBehavior) {
     let mut client = temporal.clone();
@@ -124,7 +129,7 @@ async fn roll(mode: &str, behavior: VersioningBehavior) {
 
     // The new build joins and takes the new runs; the old worker polls on beside it.
     let _new = join_worker(&stack, NEW, mode);
-    eventually(Duration::from_secs(60), "the new build to be current", || async { (current_build(&temporal).await.as_deref() == Some(NEW)).then_some(()) }).await;
+    until_current(&temporal, NEW).await;
     let after = commit_workflow(&http, &stack.url, &workspace, gated_workflow(&receiver.base, 2)).await;
     let new_run = start_run(&http, &stack, &workspace, &after).await;
     receiver.open_gate();
@@ -183,7 +188,7 @@ async fn up_with_an_older_release_takes_the_runs_back() {
     .unwrap();
     let temporal = temporal_of(&stack).await;
     let new = join_worker(&stack, NEW, "auto-upgrade");
-    eventually(Duration::from_secs(60), "the new build to be current", || async { (current_build(&temporal).await.as_deref() == Some(NEW)).then_some(()) }).await;
+    until_current(&temporal, NEW).await;
     drop(new);
     let (clean, data_dir) = tokio::task::spawn_blocking(move || stack.stop_keeping_data()).await.unwrap();
     assert!(clean, "the first stack stopped cleanly");
@@ -219,7 +224,7 @@ async fn runs_of_an_unversioned_release_move_to_the_first_versioned_build() {
     assert_eq!(current_build(&temporal).await, None, "no build is current under the unversioned release");
 
     let _new = join_worker(&stack, NEW, "auto-upgrade");
-    eventually(Duration::from_secs(60), "the new build to be current", || async { (current_build(&temporal).await.as_deref() == Some(NEW)).then_some(()) }).await;
+    until_current(&temporal, NEW).await;
     let next = start_run(&http, &stack, &workspace, &gated).await;
     // The old release's worker goes (a rolling upgrade replaces it; `up` starts it again, as
     // an old replica that restarts would be): the run it had in its cache moves to the new build.

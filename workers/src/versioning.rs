@@ -32,8 +32,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use temporalio_client::grpc::WorkflowService;
-use temporalio_client::tonic::{Code, IntoRequest as _};
+use temporalio_client::tonic::{Code, IntoRequest as _, Status};
 use temporalio_client::{Client, NamespacedClient as _};
 use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentInfo;
 use temporalio_common::protos::temporal::api::deployment::v1::worker_deployment_info::WorkerDeploymentVersionSummary;
@@ -103,6 +104,14 @@ impl Versioning {
         self.build_id.clone().unwrap_or_else(|| format!("{}-{}", env!("CARGO_PKG_VERSION"), temporalio_common::worker::build_id_from_current_exe()))
     }
 
+    /// The build id this worker's polls are known by: its own, or none when versioning is off.
+    fn polled_build_id(&self) -> String {
+        match self.mode {
+            Mode::Off => String::new(),
+            Mode::AutoUpgrade | Mode::Pinned => self.build_id(),
+        }
+    }
+
     /// The worker's deployment options; `None` when versioning is off (the SDK's default:
     /// unversioned, with the executable's hash as the build id).
     pub fn deployment_options(&self) -> Option<WorkerDeploymentOptions> {
@@ -124,13 +133,11 @@ fn invalid(key: &str, value: &str, reason: &str) -> ConfigError {
 /// with them turned on). Anything but a clear answer is tried again for up to `patience`.
 pub async fn supported(client: &Client, deployment: &str, patience: Duration) -> anyhow::Result<bool> {
     let deadline = tokio::time::Instant::now() + patience;
-    let mut client = client.clone();
     loop {
-        let request = DescribeWorkerDeploymentRequest { namespace: client.namespace(), deployment_name: deployment.to_owned() };
-        match WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await {
+        match describe(client, deployment).await {
+            // Described, or not found (no worker polled yet): the server keeps deployments.
             Ok(_) => return Ok(true),
             Err(status) => match status.code() {
-                Code::NotFound => return Ok(true),
                 Code::Unimplemented | Code::FailedPrecondition | Code::PermissionDenied => {
                     tracing::debug!(%status, "no worker deployments");
                     return Ok(false);
@@ -158,10 +165,7 @@ pub enum Role {
 /// once the worker polls (Temporal knows a version only from its pollers); it tries again until
 /// it is done, for as long as it is not dropped.
 pub async fn take_part(client: &Client, versioning: &Versioning) -> Role {
-    let build_id = match versioning.mode {
-        Mode::Off => String::new(),
-        Mode::AutoUpgrade | Mode::Pinned => versioning.build_id(),
-    };
+    let build_id = versioning.polled_build_id();
     let mut tries = 0u32;
     loop {
         match step(client, &versioning.deployment, &build_id, false).await {
@@ -182,10 +186,7 @@ pub async fn take_part(client: &Client, versioning: &Versioning) -> Role {
 /// start at once, and an older release started again (a rollback) takes the runs back instead
 /// of leaving them to a build that no worker runs any more.
 pub async fn take_over(client: &Client, versioning: &Versioning, patience: Duration) -> anyhow::Result<Role> {
-    let build_id = match versioning.mode {
-        Mode::Off => String::new(),
-        Mode::AutoUpgrade | Mode::Pinned => versioning.build_id(),
-    };
+    let build_id = versioning.polled_build_id();
     let deadline = tokio::time::Instant::now() + patience;
     loop {
         let outcome = step(client, &versioning.deployment, &build_id, true).await;
@@ -204,18 +205,19 @@ pub async fn take_over(client: &Client, versioning: &Versioning, patience: Durat
 /// the deployment's task queues. `None` while no build is current, and while a change is on its
 /// way (some new tasks still go to the build before).
 pub async fn current_build(client: &Client, deployment: &str) -> anyhow::Result<Option<String>> {
-    let info = describe(client, deployment).await?.and_then(|described| described.worker_deployment_info).unwrap_or_default();
+    let described = describe(client, deployment).await.context("describing the worker deployment")?;
+    let info = described.and_then(|described| described.worker_deployment_info).unwrap_or_default();
     Ok(Some(current_of(&info)).filter(|build_id| !build_id.is_empty() && !propagating(&info)))
 }
 
 /// The deployment as Temporal describes it; `None` while no worker of any build has polled.
-async fn describe(client: &Client, deployment: &str) -> anyhow::Result<Option<DescribeWorkerDeploymentResponse>> {
+async fn describe(client: &Client, deployment: &str) -> Result<Option<DescribeWorkerDeploymentResponse>, Status> {
     let mut client = client.clone();
     let request = DescribeWorkerDeploymentRequest { namespace: client.namespace(), deployment_name: deployment.to_owned() };
     match WorkflowService::describe_worker_deployment(&mut client, request.into_request()).await {
         Ok(response) => Ok(Some(response.into_inner())),
         Err(status) if status.code() == Code::NotFound => Ok(None),
-        Err(status) => anyhow::bail!("describing the worker deployment: {status}"),
+        Err(status) => Err(status),
     }
 }
 
@@ -234,7 +236,7 @@ fn propagating(info: &WorkerDeploymentInfo) -> bool {
 /// build that was replaced stays so unless `reclaim`.
 async fn step(client: &Client, deployment: &str, build_id: &str, reclaim: bool) -> anyhow::Result<Option<Role>> {
     // No worker of any build has polled yet: with versioning off there is nothing to undo.
-    let Some(described) = describe(client, deployment).await? else { return Ok(build_id.is_empty().then_some(Role::Unversioned)) };
+    let Some(described) = describe(client, deployment).await.context("describing the worker deployment")? else { return Ok(build_id.is_empty().then_some(Role::Unversioned)) };
     let info = described.worker_deployment_info.unwrap_or_default();
     let current = current_of(&info);
     if current == build_id {
